@@ -1,0 +1,48 @@
+"""Staff accounts: every user belongs to one organisation and holds one role."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+
+
+class Role(models.TextChoices):
+    THERAPIST = "therapist", "Therapist"
+    SUPERVISOR = "supervisor", "Supervisor"
+    CLINIC_ADMIN = "clinic_admin", "Clinic admin"
+    RESEARCHER = "researcher", "Researcher"
+
+
+class User(AbstractUser):
+    """A member of staff. Clients never have accounts."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    organisation = models.ForeignKey(
+        "clinic.Organisation",
+        on_delete=models.PROTECT,
+        related_name="staff",
+        null=True,
+        blank=True,
+        help_text="Empty only for operator accounts that manage the installation itself.",
+    )
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.THERAPIST)
+    supervisor = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="supervisees",
+        limit_choices_to={"role": Role.SUPERVISOR},
+    )
+
+    class Meta:
+        ordering = ["last_name", "first_name", "username"]
+
+    def __str__(self) -> str:
+        return self.get_full_name() or self.username
+
+    @property
+    def is_therapist(self) -> bool:
+        return self.role == Role.THERAPIST

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class ClinicConfig(AppConfig):
+    name = "rapport.clinic"
+    label = "clinic"
+    verbose_name = "Clinic records"

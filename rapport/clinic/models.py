@@ -1,0 +1,283 @@
+"""Clinic records: organisations, clients, episodes of care, sessions and measurements.
+
+Identifying details live in :class:`ClientIdentity`, apart from the pseudonymous
+:class:`Client`, so that they can be protected (and destroyed on erasure) on their own.
+Scores stored on :class:`Administration` are a cache of the instrument's scoring rules
+applied to the stored answers and can always be recomputed from them.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.utils import timezone
+
+from rapport.clinic import demographics
+
+
+class Organisation(models.Model):
+    """A clinic or practice: the boundary that no record ever crosses."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Site(models.Model):
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="sites")
+    name = models.CharField(max_length=200)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "name"], name="site_name_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Client(models.Model):
+    """A client, known to staff screens by a pseudonymous record number."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="clients")
+    site = models.ForeignKey(Site, on_delete=models.SET_NULL, null=True, blank=True)
+    record_number = models.CharField(max_length=40)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "record_number"], name="client_record_number_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.record_number
+
+
+class ClientIdentity(models.Model):
+    """Who the client is: names, contact details and free-text self-descriptions."""
+
+    client = models.OneToOneField(Client, on_delete=models.CASCADE, related_name="identity")
+    given_name = models.CharField(max_length=200, blank=True)
+    family_name = models.CharField(max_length=200, blank=True)
+    email = models.CharField(max_length=320, blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    date_of_birth = models.DateField(null=True, blank=True)
+    gender_self_description = models.CharField(max_length=200, blank=True)
+    ethnicity_self_description = models.CharField(max_length=200, blank=True)
+
+    def __str__(self) -> str:
+        return f"identity of {self.client}"
+
+
+class ClientDemographics(models.Model):
+    """Coarse self-reported categories used for equity analysis (see demographics.py)."""
+
+    client = models.OneToOneField(Client, on_delete=models.CASCADE, related_name="demographics")
+    race_ethnicity = models.JSONField(default=list, blank=True)
+    gender = models.CharField(max_length=20, choices=list(demographics.GENDER.items()), blank=True)
+    preferred_language = models.CharField(
+        max_length=10, choices=list(demographics.LANGUAGE.items()), default="en"
+    )
+    age_band = models.CharField(
+        max_length=10, choices=[(b, b) for b in demographics.AGE_BANDS], blank=True
+    )
+
+    def __str__(self) -> str:
+        return f"demographics of {self.client}"
+
+    def clean(self) -> None:
+        self.race_ethnicity = demographics.validate_race_ethnicity(list(self.race_ethnicity))
+
+
+class MeasurementPlan(models.Model):
+    """Which instruments are given at which sessions of an episode."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="plans")
+    name = models.CharField(max_length=200)
+    is_default = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation"],
+                condition=models.Q(is_default=True),
+                name="one_default_plan_per_organisation",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def instruments_due(self, session_number: int) -> list[str]:
+        """Instrument ids due at the given session number (1-based), in plan order."""
+        return [entry.instrument_id for entry in self.entries.all() if entry.is_due(session_number)]
+
+
+class PlanEntry(models.Model):
+    plan = models.ForeignKey(MeasurementPlan, on_delete=models.CASCADE, related_name="entries")
+    instrument_id = models.CharField(max_length=64)
+    every_n_sessions = models.PositiveSmallIntegerField(
+        default=1, validators=[MinValueValidator(1)]
+    )
+    first_session = models.PositiveSmallIntegerField(default=1, validators=[MinValueValidator(1)])
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "instrument_id"], name="plan_entry_unique"),
+            models.CheckConstraint(
+                condition=models.Q(every_n_sessions__gte=1), name="plan_entry_every_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.instrument_id} every {self.every_n_sessions} from {self.first_session}"
+
+    def is_due(self, session_number: int) -> bool:
+        if session_number < self.first_session:
+            return False
+        return (session_number - self.first_session) % self.every_n_sessions == 0
+
+
+class EpisodeStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    CLOSED = "closed", "Closed"
+
+
+class EndReason(models.TextChoices):
+    COMPLETED = "completed", "Completed treatment"
+    DROPOUT = "dropout", "Dropped out"
+    REFERRED = "referred", "Referred elsewhere"
+    OTHER = "other", "Other"
+
+
+class Episode(models.Model):
+    """One course of therapy for one client with one therapist."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="episodes")
+    therapist = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="episodes"
+    )
+    plan = models.ForeignKey(MeasurementPlan, on_delete=models.PROTECT, related_name="episodes")
+    started_on = models.DateField()
+    ended_on = models.DateField(null=True, blank=True)
+    status = models.CharField(
+        max_length=10, choices=EpisodeStatus.choices, default=EpisodeStatus.ACTIVE
+    )
+    end_reason = models.CharField(max_length=20, choices=EndReason.choices, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["therapist", "status"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(status="active", ended_on__isnull=True, end_reason="")
+                    | models.Q(status="closed", ended_on__isnull=False) & ~models.Q(end_reason="")
+                ),
+                name="episode_end_consistent",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(ended_on__isnull=True)
+                | models.Q(ended_on__gte=models.F("started_on")),
+                name="episode_ends_after_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.client} with {self.therapist} from {self.started_on}"
+
+
+class SessionStatus(models.TextChoices):
+    SCHEDULED = "scheduled", "Scheduled"
+    ATTENDED = "attended", "Attended"
+    MISSED = "missed", "Missed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class Session(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    episode = models.ForeignKey(Episode, on_delete=models.CASCADE, related_name="sessions")
+    number = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)])
+    scheduled_at = models.DateTimeField()
+    status = models.CharField(
+        max_length=10, choices=SessionStatus.choices, default=SessionStatus.SCHEDULED
+    )
+
+    class Meta:
+        ordering = ["episode", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["episode", "number"], name="session_number_unique"),
+            models.CheckConstraint(
+                condition=models.Q(number__gte=1), name="session_number_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"session {self.number} of {self.episode}"
+
+
+class AdministrationStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    IN_PROGRESS = "in_progress", "In progress"
+    COMPLETED = "completed", "Completed"
+    EXPIRED = "expired", "Expired"
+    DECLINED = "declined", "Declined"
+
+
+class Administration(models.Model):
+    """One version of one instrument given at one session, with answers and scores."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="administrations")
+    instrument_id = models.CharField(max_length=64)
+    instrument_version = models.CharField(max_length=32)
+    # Denormalised from the instrument definition (ids never change construct) so that
+    # caseload and insight queries can pick "latest trust score" without loading YAML.
+    construct = models.CharField(max_length=20)
+    status = models.CharField(
+        max_length=12, choices=AdministrationStatus.choices, default=AdministrationStatus.PENDING
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    answers = models.JSONField(default=dict, blank=True)
+    total = models.FloatField(null=True, blank=True)
+    subscales = models.JSONField(default=dict, blank=True)
+    band = models.CharField(max_length=60, blank=True)
+    flags = models.JSONField(default=list, blank=True)
+    missing = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["instrument_id", "status"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session", "instrument_id"], name="one_administration_per_instrument"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status="completed") | models.Q(completed_at__isnull=False),
+                name="completed_has_timestamp",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.instrument_id} v{self.instrument_version} at {self.session}"
+
+    def apply_scores(self, result) -> None:
+        """Store a :class:`rapport.instruments.ScoreResult` computed from ``self.answers``."""
+        self.total = result.total
+        self.subscales = dict(result.subscales)
+        self.band = result.band or ""
+        self.flags = list(result.flags)
+        self.missing = list(result.missing)

@@ -1,0 +1,45 @@
+"""rapport demo: migrate, seed a synthetic clinic once, print the logins and serve."""
+
+from __future__ import annotations
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+from rapport.clinic.management.commands.synth import DEMO_PASSWORD
+from rapport.clinic.models import Organisation
+
+DEMO_SLUG = "demo"
+
+
+class Command(BaseCommand):
+    help = "Run the synthetic demo clinic (never for real client data)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--clients", type=int, default=300)
+        parser.add_argument("--therapists", type=int, default=10)
+        parser.add_argument("--seed", type=int, default=2026)
+        parser.add_argument("--no-serve", action="store_true", help="prepare only")
+
+    def handle(self, *args, **options):
+        call_command("migrate", interactive=False, verbosity=0)
+        if Organisation.objects.filter(slug=DEMO_SLUG).exists():
+            self.stdout.write("The demo clinic is already seeded.")
+        else:
+            self.stdout.write("Seeding the synthetic demo clinic...")
+            call_command(
+                "synth",
+                seed=options["seed"],
+                clients=options["clients"],
+                therapists=options["therapists"],
+                org=DEMO_SLUG,
+            )
+        self.stdout.write(self.style.WARNING("DEMO - synthetic data only, never real client data."))
+        self.stdout.write(
+            f"Log in at http://127.0.0.1:8000/ with password '{DEMO_PASSWORD}' as:\n"
+            "  therapist1 ... therapist10   (therapists: their own caseload)\n"
+            "  supervisor1, supervisor2     (supervisors)\n"
+            "  admin                        (clinic admin)\n"
+            "  researcher                   (researcher)"
+        )
+        if not options["no_serve"]:
+            call_command("serve")

@@ -1,0 +1,6 @@
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("rapport.workspace.urls")),
+    path("accounts/", include("rapport.accounts.urls")),
+]
