@@ -1,0 +1,63 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from rapport import cli
+
+
+def run_rapport(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "rapport.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=120,
+        check=False,
+    )
+
+
+def clean_env(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RAPPORT_", "DJANGO_"))}
+    env["RAPPORT_DATA_DIR"] = str(tmp_path / "var")
+    return env
+
+
+def test_help_lists_the_commands(capsys):
+    assert cli.main(["--help"]) == 0
+    out = capsys.readouterr().out
+    for command in ("demo", "serve", "migrate", "synth", "score", "check"):
+        assert command in out
+
+
+def test_missing_secret_key_is_a_clear_configuration_error(tmp_path):
+    result = run_rapport("check", env=clean_env(tmp_path), cwd=tmp_path)
+    assert result.returncode == 2
+    assert "RAPPORT_SECRET_KEY is not set" in result.stderr
+
+
+def test_bad_boolean_setting_names_the_variable(tmp_path):
+    env = clean_env(tmp_path) | {"RAPPORT_SECRET_KEY": "k" * 50, "RAPPORT_DEBUG": "maybe"}
+    result = run_rapport("check", env=env, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "RAPPORT_DEBUG='maybe' is not a boolean" in result.stderr
+
+
+def test_demo_key_file_is_created_once_with_owner_only_permissions(tmp_path, monkeypatch):
+    monkeypatch.delenv("RAPPORT_SECRET_KEY", raising=False)
+    monkeypatch.setenv("RAPPORT_DATA_DIR", str(tmp_path / "var"))
+    cli.ensure_demo_secret_key()
+    key_file = tmp_path / "var" / "secret_key"
+    first = key_file.read_text()
+    assert len(first) >= 50
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    cli.ensure_demo_secret_key()
+    assert key_file.read_text() == first
+
+
+def test_check_passes_on_a_fresh_sqlite_database(tmp_path):
+    env = clean_env(tmp_path) | {"RAPPORT_SECRET_KEY": "k" * 50}
+    result = run_rapport("check", env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout

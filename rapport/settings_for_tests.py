@@ -1,0 +1,17 @@
+"""Settings for the test suite: production settings plus a throwaway secret key.
+
+The database still comes from RAPPORT_DATABASE_URL, so the same suite runs on SQLite
+(default) and on PostgreSQL.
+"""
+
+import os
+
+os.environ.setdefault("RAPPORT_SECRET_KEY", "test-only-key-not-secret-" + "x" * 40)
+
+from rapport.settings import *  # noqa: F403
+
+# Fast hashing keeps tests quick; production always hashes with Argon2 first.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
+# Nothing is collected in tests; whitenoise serves from the app folders (finders).
+STATIC_ROOT = None

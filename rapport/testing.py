@@ -1,0 +1,85 @@
+"""Small builders for tests: an organisation, staff in every role, clients with episodes.
+
+Used by every app's tests so that "owner / colleague / outsider" set-ups read the same
+everywhere. Synthetic data only.
+"""
+
+from __future__ import annotations
+
+import datetime
+import itertools
+
+from django.utils import timezone
+
+from rapport.accounts.models import Role, User
+from rapport.clinic.models import (
+    Administration,
+    AdministrationStatus,
+    Client,
+    Episode,
+    MeasurementPlan,
+    Organisation,
+    PlanEntry,
+    Session,
+    SessionStatus,
+)
+
+_counter = itertools.count(1)
+PASSWORD = "correct horse battery staple"  # noqa: S105 - test accounts only
+
+
+def make_organisation(slug: str | None = None) -> Organisation:
+    slug = slug or f"org{next(_counter)}"
+    organisation = Organisation.objects.create(slug=slug, name=f"Clinic {slug}")
+    plan = MeasurementPlan.objects.create(organisation=organisation, name="Plan", is_default=True)
+    for position, (instrument_id, every) in enumerate(
+        [("rapport_trust", 1), ("rapport_alliance", 1), ("phq9", 1), ("gad7", 4)]
+    ):
+        PlanEntry.objects.create(
+            plan=plan, instrument_id=instrument_id, every_n_sessions=every, position=position
+        )
+    return organisation
+
+
+def make_user(organisation: Organisation, role: str = Role.THERAPIST, **fields) -> User:
+    username = fields.pop("username", f"{role}{next(_counter)}")
+    return User.objects.create_user(
+        username=username, password=PASSWORD, organisation=organisation, role=role, **fields
+    )
+
+
+def make_episode(
+    therapist: User, *, record_number: str | None = None, sessions: int = 0
+) -> Episode:
+    organisation = therapist.organisation
+    client = Client.objects.create(
+        organisation=organisation, record_number=record_number or f"R{next(_counter):06d}"
+    )
+    episode = Episode.objects.create(
+        client=client,
+        therapist=therapist,
+        plan=organisation.plans.get(is_default=True),
+        started_on=datetime.date(2026, 1, 5),
+    )
+    for number in range(1, sessions + 1):
+        add_session(episode, number)
+    return episode
+
+
+def add_session(episode: Episode, number: int, status: str = SessionStatus.ATTENDED) -> Session:
+    when = timezone.make_aware(datetime.datetime(2026, 1, 5, 10) + datetime.timedelta(weeks=number))
+    return Session.objects.create(episode=episode, number=number, scheduled_at=when, status=status)
+
+
+def add_score(
+    session: Session, instrument_id: str, total: float, construct: str = "trust"
+) -> Administration:
+    return Administration.objects.create(
+        session=session,
+        instrument_id=instrument_id,
+        instrument_version="1",
+        construct=construct,
+        status=AdministrationStatus.COMPLETED,
+        completed_at=session.scheduled_at,
+        total=total,
+    )
