@@ -1,0 +1,42 @@
+"""Rapport's instrument engine: declarative questionnaire definitions and their scoring.
+
+Pure Python (PyYAML, NumPy; pandas only for :meth:`Instrument.score_frame`), no
+Django. See ``docs/instruments.md`` for the definition format.
+"""
+
+from rapport.instruments.errors import AnswerError, DefinitionError
+from rapport.instruments.loader import SCHEMA_MARKER, load_definition, load_directory
+from rapport.instruments.model import (
+    Band,
+    CriticalItem,
+    Instrument,
+    Item,
+    MissingRule,
+    Reference,
+    ResponseOption,
+    ScoreResult,
+    Subscale,
+    reliable_change_from,
+)
+from rapport.instruments.registry import Registry, builtin_definitions_dir, load_registry
+
+__all__ = [
+    "SCHEMA_MARKER",
+    "AnswerError",
+    "Band",
+    "CriticalItem",
+    "DefinitionError",
+    "Instrument",
+    "Item",
+    "MissingRule",
+    "Reference",
+    "Registry",
+    "ResponseOption",
+    "ScoreResult",
+    "Subscale",
+    "builtin_definitions_dir",
+    "load_definition",
+    "load_directory",
+    "load_registry",
+    "reliable_change_from",
+]

@@ -1,0 +1,104 @@
+"""Validation of answers before scoring: known items, offered values, answer lists."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from numbers import Real
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from rapport.instruments.errors import AnswerError
+
+if TYPE_CHECKING:
+    from rapport.instruments.model import Instrument, Item, Number
+
+_INTEGER = re.compile(r"[+-]?\d+")
+
+
+def answer_row(instrument: Instrument, answers: Mapping[str, Number | None]) -> np.ndarray:
+    """Return the answers as a float row in item order, NaN for missing items.
+
+    Raises
+    ------
+    AnswerError
+        An unknown item id, a non-numeric value, or a value that is not offered.
+    """
+    unknown = sorted(set(answers) - set(instrument.item_ids))
+    if unknown:
+        raise AnswerError(
+            f"{instrument.id}: unknown item id(s) {', '.join(map(repr, unknown))}; "
+            f"expected some of {', '.join(instrument.item_ids)}"
+        )
+    row = np.full(len(instrument.items), np.nan)
+    for position, item in enumerate(instrument.items):
+        value = answers.get(item.id)
+        if _is_missing(value):
+            continue
+        _check_offered(instrument, item, value)
+        row[position] = float(value)
+    return row
+
+
+def parse_answer_list(instrument: Instrument, text: str) -> dict[str, Number | None]:
+    """Parse ``"0,1,,3"`` (item order, empty field = missing) into validated answers."""
+    fields = text.split(",")
+    if len(fields) != len(instrument.items):
+        raise AnswerError(
+            f"{instrument.id}: expected {len(instrument.items)} comma-separated answers "
+            f"(one per item, empty for a missing item), got {len(fields)}"
+        )
+    parsed = {
+        item.id: _parse_number(instrument, item, field.strip())
+        for item, field in zip(instrument.items, fields, strict=True)
+    }
+    answer_row(instrument, parsed)
+    return parsed
+
+
+def check_matrix(instrument: Instrument, values: np.ndarray) -> None:
+    """Raise :class:`AnswerError` if any non-missing cell is not one of its item's options."""
+    for position, item in enumerate(instrument.items):
+        column = values[:, position]
+        present = ~np.isnan(column)
+        offered = np.isin(column, np.asarray(item.option_values, dtype=float))
+        bad = present & ~offered
+        if bad.any():
+            first_bad = column[np.argmax(bad)]
+            raise AnswerError(
+                f"{instrument.id}: {item.id}: {int(bad.sum())} value(s) not among the options "
+                f"{_options_text(item)} (first: {first_bad:g})"
+            )
+
+
+def _is_missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _check_offered(instrument: Instrument, item: Item, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise AnswerError(f"{instrument.id}: {item.id}: {value!r} is not a number")
+    if float(value) not in {float(option) for option in item.option_values}:
+        raise AnswerError(
+            f"{instrument.id}: {item.id}: {value!r} is not one of the options {_options_text(item)}"
+        )
+
+
+def _parse_number(instrument: Instrument, item: Item, field: str) -> Number | None:
+    if field == "":
+        return None
+    if _INTEGER.fullmatch(field):
+        return int(field)
+    try:
+        number = float(field)
+    except ValueError:
+        raise AnswerError(f"{instrument.id}: {item.id}: {field!r} is not a number") from None
+    if not math.isfinite(number):
+        raise AnswerError(f"{instrument.id}: {item.id}: {field!r} is not a finite number")
+    return number
+
+
+def _options_text(item: Item) -> str:
+    return ", ".join(f"{value:g}" for value in item.option_values)

@@ -1,0 +1,342 @@
+"""The in-memory model of an instrument: items, options, subscales, bands and rules.
+
+Everything here is an immutable value built by :mod:`rapport.instruments.loader`.
+Scores never depend on the display language: texts are per-language dicts,
+option *values* are shared by every language.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rapport.instruments import answers, scoring
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+Number = int | float
+Text = dict[str, str]
+
+CONSTRUCTS = ("trust", "alliance", "openness", "outcome")
+SCORING_METHODS = ("sum", "mean", "scaled")
+AUDIENCES = ("therapist", "supervisors")
+OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
+    ">": operator.gt,
+    ">=": operator.ge,
+    "<": operator.lt,
+    "<=": operator.le,
+    "==": operator.eq,
+}
+
+# Jacobson & Truax (1991): a change is reliable at p < .05 when it exceeds
+# 1.96 standard errors of the difference between two scores.
+RELIABLE_CHANGE_Z = 1.96
+
+
+@dataclass(frozen=True)
+class ResponseOption:
+    """One answer an item offers: the scored value and its label per language."""
+
+    value: Number
+    label: Text
+
+
+@dataclass(frozen=True)
+class Item:
+    """One question. ``reverse`` items are scored as ``min + max - value``."""
+
+    id: str
+    text: Text
+    options: tuple[ResponseOption, ...]
+    reverse: bool = False
+    loinc: str | None = None
+    skippable: bool = False
+
+    @property
+    def option_values(self) -> tuple[Number, ...]:
+        """The scored values a respondent may choose, in display order."""
+        return tuple(option.value for option in self.options)
+
+    @property
+    def min_value(self) -> Number:
+        """The lowest option value."""
+        return min(self.option_values)
+
+    @property
+    def max_value(self) -> Number:
+        """The highest option value."""
+        return max(self.option_values)
+
+
+@dataclass(frozen=True)
+class Subscale:
+    """A named group of items scored with the instrument's method."""
+
+    id: str
+    title: Text
+    item_ids: tuple[str, ...]
+    max_missing: int = 0
+
+
+@dataclass(frozen=True)
+class Band:
+    """A labelled score range; both bounds are inclusive on the instrument's rounding grid."""
+
+    label: str
+    lower: float
+    upper: float
+    text: Text = field(default_factory=dict)
+
+    def contains(self, total: float) -> bool:
+        """Return whether ``total`` lies within this band."""
+        return self.lower <= total <= self.upper
+
+
+@dataclass(frozen=True)
+class CriticalItem:
+    """A condition on one raw (not reverse-keyed) answer that raises a flag whatever the total."""
+
+    item_id: str
+    operator: str
+    value: Number
+
+    @property
+    def flag(self) -> str:
+        """The flag text reported in :attr:`ScoreResult.flags`, e.g. ``critical:phq9_9``."""
+        return f"critical:{self.item_id}"
+
+    def matches(self, answers: Any) -> Any:
+        """Return whether raw answers meet the condition (a bool, or a bool array for arrays)."""
+        return OPERATORS[self.operator](answers, self.value)
+
+
+@dataclass(frozen=True)
+class MissingRule:
+    """How many items may be missing before the total is withheld.
+
+    With ``sum`` scoring the answered items are prorated (mean of the answered
+    items times the number of items); ``mean`` and ``scaled`` scoring use the
+    mean of the answered items, which prorates by construction.
+    """
+
+    max_missing: int = 0
+    prorate: bool = False
+
+
+@dataclass(frozen=True)
+class Reference:
+    """Published psychometric reference values, where known."""
+
+    alpha: float | None = None
+    sd: float | None = None
+    mean: float | None = None
+    n: int | None = None
+    source: str | None = None
+
+
+def reliable_change_from(reliability: float, sd: float) -> float:
+    """Return the Jacobson-Truax reliable-change threshold in score points.
+
+    Parameters
+    ----------
+    reliability : float
+        Reliability of the score (Cronbach's alpha or test-retest), in (0, 1).
+    sd : float
+        Standard deviation of the score in a reference sample.
+
+    Returns
+    -------
+    float
+        ``1.96 * sd * sqrt(2 * (1 - reliability))``: the smallest change that is
+        unlikely (p < .05) to be measurement error alone.
+
+    Examples
+    --------
+    >>> round(reliable_change_from(0.84, 5.0), 2)
+    5.54
+    """
+    standard_error = sd * math.sqrt(1.0 - reliability)
+    return RELIABLE_CHANGE_Z * math.sqrt(2.0) * standard_error
+
+
+@dataclass(frozen=True)
+class ScoreResult:
+    """The score of one administration.
+
+    ``total`` and subscale values are ``None`` when too many items are missing.
+    ``missing`` lists item ids in item order; ``flags`` lists raised flags such
+    as ``critical:phq9_9``.
+    """
+
+    instrument: str
+    version: str
+    total: float | None
+    subscales: dict[str, float | None]
+    band: str | None
+    flags: list[str]
+    missing: list[str]
+    answered: int
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return a JSON-serialisable dict of the result (without ``answered``)."""
+        return {
+            "instrument": self.instrument,
+            "version": self.version,
+            "total": self.total,
+            "subscales": dict(self.subscales),
+            "band": self.band,
+            "flags": list(self.flags),
+            "missing": list(self.missing),
+        }
+
+
+@dataclass(frozen=True)
+class Instrument:
+    """A validated questionnaire definition that can score answers.
+
+    Build instances with :func:`rapport.instruments.load_definition`; the loader
+    guarantees the invariants the scoring code relies on (known item ids in
+    subscales and critical items, contiguous bands covering the score range,
+    every text in every declared language).
+    """
+
+    id: str
+    version: str
+    title: Text
+    languages: tuple[str, ...]
+    construct: str
+    higher_is_better: bool
+    items: tuple[Item, ...]
+    scoring: str
+    missing_rule: MissingRule
+    decimals: int
+    notice: Text
+    audience: str
+    validated: bool
+    instructions: Text = field(default_factory=dict)
+    scale_factor: float | None = None
+    subscales: tuple[Subscale, ...] = ()
+    bands: tuple[Band, ...] = ()
+    clinical_cutoff: float | None = None
+    reliable_change: float | None = None
+    reliable_change_source: str | None = None
+    critical_items: tuple[CriticalItem, ...] = ()
+    loinc: str | None = None
+    total_loinc: str | None = None
+    reference: Reference | None = None
+    sources: tuple[str, ...] = ()
+    source_path: Path | None = field(default=None, compare=False)
+
+    @property
+    def item_ids(self) -> tuple[str, ...]:
+        """Item ids in administration order."""
+        return tuple(item.id for item in self.items)
+
+    @property
+    def score_range(self) -> tuple[float, float]:
+        """The lowest and highest possible total (reverse keying keeps each item's range)."""
+        return scoring.total_range(self, self.item_ids)
+
+    def item(self, item_id: str) -> Item:
+        """Return the item with ``item_id``; raise :class:`KeyError` if there is none."""
+        for item in self.items:
+            if item.id == item_id:
+                return item
+        raise KeyError(item_id)
+
+    def band_for(self, total: float | None) -> Band | None:
+        """Return the band containing ``total``, or ``None`` (no bands, or no total)."""
+        if total is None:
+            return None
+        return next((band for band in self.bands if band.contains(total)), None)
+
+    def is_clinical(self, total: float | None) -> bool:
+        """Return whether ``total`` is at or beyond the clinical cutoff.
+
+        The cutoff is inclusive and points in the worse direction: with
+        ``higher_is_better`` false a total ``>= cutoff`` is clinical (PHQ-9 >= 10);
+        with ``higher_is_better`` true a total ``<= cutoff`` is clinical.
+        """
+        if total is None or self.clinical_cutoff is None:
+            return False
+        if self.higher_is_better:
+            return total <= self.clinical_cutoff
+        return total >= self.clinical_cutoff
+
+    def parse_answer_list(self, text: str) -> dict[str, Number | None]:
+        """Parse comma-separated answers given in item order; an empty field is a missing item.
+
+        Parameters
+        ----------
+        text : str
+            For example ``"0,1,2,,3,0,0,1,2"`` for the PHQ-9.
+
+        Returns
+        -------
+        dict
+            Item id to value (``None`` for missing), validated against the options.
+
+        Raises
+        ------
+        AnswerError
+            Wrong number of fields, a field that is not a number, or a value
+            that is not one of the item's options.
+        """
+        return answers.parse_answer_list(self, text)
+
+    def score(self, answers_by_item: Mapping[str, Number | None]) -> ScoreResult:
+        """Score one administration.
+
+        Parameters
+        ----------
+        answers_by_item : Mapping[str, int | float | None]
+            Item id to the chosen option value; absent or ``None`` means missing.
+
+        Returns
+        -------
+        ScoreResult
+
+        Raises
+        ------
+        AnswerError
+            An unknown item id, or a value that is not one of the item's options.
+
+        Notes
+        -----
+        Reverse-keyed items are scored as ``min + max - value``. The total is
+        the sum (prorated for missing items), the mean, or the mean times the
+        scale factor, rounded half up to ``decimals`` places; it is ``None``
+        when more than ``missing_rule.max_missing`` items are missing. Critical
+        item conditions look at the raw answers.
+        """
+        row = answers.answer_row(self, answers_by_item)
+        return scoring.score_one(self, row)
+
+    def score_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Score many administrations at once (vectorised; no loop over rows).
+
+        Parameters
+        ----------
+        frame : pandas.DataFrame
+            One row per administration and one column per item id; NaN or
+            ``None`` marks a missing item. Other columns are ignored.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Same index, with columns ``total``, ``subscale_<id>`` per subscale,
+            ``band`` (label or ``None``), ``n_answered``, ``n_missing`` and a
+            boolean ``critical_<item id>`` per critical item. Values equal
+            :meth:`score` row by row.
+
+        Raises
+        ------
+        AnswerError
+            An item column is absent, or holds a value that is not an option.
+        """
+        return scoring.score_frame(self, frame)

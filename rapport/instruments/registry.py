@@ -1,0 +1,102 @@
+"""The set of instruments a Rapport installation knows: shipped ones plus a clinic's own."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+
+from rapport.instruments.loader import load_directory, reject_duplicate_versions
+from rapport.instruments.model import Instrument
+
+PathLike = str | os.PathLike[str]
+
+
+def builtin_definitions_dir() -> Path:
+    """Return the directory of the definitions shipped inside the package."""
+    return Path(__file__).resolve().parent / "definitions"
+
+
+def version_key(version: str) -> tuple[tuple[int, int | str], ...]:
+    """Order versions naturally (``"2" < "10"``, ``"1.2" < "1.10"``); text sorts after numbers."""
+    return tuple(
+        (0, int(part)) if part.isdigit() else (1, part) for part in re.split(r"[.\-]", version)
+    )
+
+
+class Registry(Mapping[str, Instrument]):
+    """Instruments by id; looking an id up gives its newest version.
+
+    ``iter(registry)`` yields ids, ``len(registry)`` counts ids, and
+    :meth:`get` can ask for a specific version. Two definitions with the same
+    ``(id, version)`` are refused, naming both files.
+    """
+
+    def __init__(self, instruments: Iterable[Instrument]) -> None:
+        every = list(instruments)
+        reject_duplicate_versions(every)
+        by_id: dict[str, list[Instrument]] = {}
+        for instrument in every:
+            by_id.setdefault(instrument.id, []).append(instrument)
+        self._versions = {
+            instrument_id: tuple(sorted(versions, key=lambda item: version_key(item.version)))
+            for instrument_id, versions in sorted(by_id.items())
+        }
+
+    def __getitem__(self, instrument_id: str) -> Instrument:
+        try:
+            return self._versions[instrument_id][-1]
+        except KeyError:
+            known = ", ".join(self._versions) or "none"
+            raise KeyError(f"unknown instrument {instrument_id!r} (known: {known})") from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._versions)
+
+    def __len__(self) -> int:
+        return len(self._versions)
+
+    def get(  # type: ignore[override]
+        self, instrument_id: str, default: Instrument | None = None, *, version: str | None = None
+    ) -> Instrument | None:
+        """Return the newest (or the given) version of ``instrument_id``, else ``default``."""
+        versions = self._versions.get(instrument_id, ())
+        if version is None:
+            return versions[-1] if versions else default
+        return next((item for item in versions if item.version == str(version)), default)
+
+    def versions(self, instrument_id: str) -> tuple[Instrument, ...]:
+        """Return every loaded version of ``instrument_id``, oldest first (empty if unknown)."""
+        return self._versions.get(instrument_id, ())
+
+    def all_versions(self) -> tuple[Instrument, ...]:
+        """Return every loaded instrument version, grouped by id."""
+        return tuple(item for versions in self._versions.values() for item in versions)
+
+
+def load_registry(extra_dirs: Iterable[PathLike] | PathLike = ()) -> Registry:
+    """Load the shipped definitions plus each clinic-supplied directory.
+
+    Parameters
+    ----------
+    extra_dirs : iterable of path, or one path
+        Folders of licensed or locally authored definitions (for example the
+        one named by ``RAPPORT_INSTRUMENTS_DIR``).
+
+    Returns
+    -------
+    Registry
+
+    Raises
+    ------
+    DefinitionError
+        A broken file, a missing folder, or the same ``(id, version)`` defined
+        twice anywhere (including a clinic file shadowing a shipped one).
+    """
+    if isinstance(extra_dirs, str | os.PathLike):
+        extra_dirs = (extra_dirs,)
+    instruments = load_directory(builtin_definitions_dir())
+    for directory in extra_dirs:
+        instruments.extend(load_directory(directory))
+    return Registry(instruments)
