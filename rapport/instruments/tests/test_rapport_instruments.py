@@ -1,0 +1,148 @@
+"""Reverse keying, subscales, missing items and flags on the Rapport check-ins, by hand.
+
+Trust: items 1-7, total = mean of the eight items after reverse keying
+``trust_judged`` (keyed value = 1 + 7 - answer), rounded half up to 2 decimals.
+Safety = safe, judged, confidential, open; respect = respected, understood,
+culture, genuine; each subscale may miss one item, the total two.
+Alliance: four 0-10 items, total = sum (prorated when one item is missing).
+"""
+
+from __future__ import annotations
+
+TRUST_ORDER = [
+    "trust_safe",
+    "trust_judged",
+    "trust_respected",
+    "trust_confidential",
+    "trust_understood",
+    "trust_culture",
+    "trust_genuine",
+    "trust_open",
+]
+
+
+def trust_answers(**overrides: int | None) -> dict[str, int | None]:
+    answers: dict[str, int | None] = dict.fromkeys(TRUST_ORDER, 7)
+    answers["trust_judged"] = 1  # "strongly disagree" that I felt judged: the best answer
+    answers.update(overrides)
+    return answers
+
+
+def test_trust_reverse_keyed_item_counts_as_its_mirror(registry) -> None:
+    result = registry["rapport_trust"].score(trust_answers())
+
+    # Judged answered 1 -> keyed 7, so every keyed value is 7.
+    assert result.total == 7.0
+    assert result.subscales == {"safety": 7.0, "respect": 7.0}
+    assert result.band == "high"
+
+
+def test_trust_feeling_judged_lowers_safety_only(registry) -> None:
+    answers = dict.fromkeys(TRUST_ORDER, 6) | {"trust_judged": 7}
+    result = registry["rapport_trust"].score(answers)
+
+    # Judged 7 -> keyed 1. Total (6 * 7 + 1) / 8 = 43 / 8 = 5.375 -> 5.38.
+    assert result.total == 5.38
+    assert result.band == "moderate"
+    # Safety (6 + 1 + 6 + 6) / 4 = 4.75; respect 6.
+    assert result.subscales == {"safety": 4.75, "respect": 6.0}
+
+
+def test_trust_mixed_answers_round_half_up(registry) -> None:
+    answers = {
+        "trust_safe": 5,
+        "trust_judged": 3,  # keyed 5
+        "trust_respected": 6,
+        "trust_confidential": 4,
+        "trust_understood": 5,
+        "trust_culture": 6,
+        "trust_genuine": 6,
+        "trust_open": 4,
+    }
+    result = registry["rapport_trust"].score(answers)
+
+    # Keyed sum 5 + 5 + 6 + 4 + 5 + 6 + 6 + 4 = 41; 41 / 8 = 5.125 -> 5.13.
+    assert result.total == 5.13
+    # Safety (5 + 5 + 4 + 4) / 4 = 4.5; respect (6 + 5 + 6 + 6) / 4 = 5.75.
+    assert result.subscales == {"safety": 4.5, "respect": 5.75}
+
+
+def test_trust_neutral_mean_is_in_the_clinical_range(registry) -> None:
+    trust = registry["rapport_trust"]
+    result = trust.score(dict.fromkeys(TRUST_ORDER, 4))
+
+    assert result.total == 4.0  # judged 4 keys to 4
+    assert result.band == "low"
+    assert trust.is_clinical(result.total)
+    assert not trust.is_clinical(4.01)
+
+
+def test_trust_missing_items(registry) -> None:
+    trust = registry["rapport_trust"]
+
+    two_missing = trust.score(trust_answers(trust_culture=None, trust_open=None))
+    assert two_missing.total == 7.0
+    assert two_missing.subscales == {"safety": 7.0, "respect": 7.0}
+    assert two_missing.missing == ["trust_culture", "trust_open"]
+
+    safety_gap = trust.score(trust_answers(trust_safe=None, trust_open=None))
+    assert safety_gap.total == 7.0
+    assert safety_gap.subscales == {"safety": None, "respect": 7.0}
+
+    three_missing = trust.score(trust_answers(trust_safe=None, trust_open=None, trust_culture=None))
+    assert three_missing.total is None
+    assert three_missing.band is None
+
+
+def test_trust_unsafe_answer_raises_a_flag(registry) -> None:
+    trust = registry["rapport_trust"]
+
+    assert trust.score(trust_answers(trust_safe=2)).flags == ["critical:trust_safe"]
+    assert trust.score(trust_answers(trust_safe=3)).flags == []
+
+
+def test_alliance_sum_and_subscales(registry) -> None:
+    alliance = registry["rapport_alliance"]
+    result = alliance.score(alliance.parse_answer_list("8,9,7,10"))
+
+    assert result.total == 34  # 8 + 9 + 7 + 10
+    assert result.band == "fair"
+    assert result.subscales == {"bond": 8, "agreement": 16}  # goals 9 + approach 7
+
+
+def test_alliance_prorates_one_missing_item(registry) -> None:
+    alliance = registry["rapport_alliance"]
+    result = alliance.score(alliance.parse_answer_list("8,9,,10"))
+
+    # 27 over 3 answered: 27 * 4 / 3 = 36.
+    assert result.total == 36
+    assert result.band == "good"
+    assert result.subscales == {"bond": 8, "agreement": None}  # agreement allows no gap
+
+    assert alliance.score(alliance.parse_answer_list("8,,,10")).total is None
+
+
+def test_alliance_low_total_is_clinical(registry) -> None:
+    alliance = registry["rapport_alliance"]
+    result = alliance.score(alliance.parse_answer_list("7,7,7,8"))
+
+    assert result.total == 29
+    assert result.band == "low"
+    assert alliance.is_clinical(result.total)
+
+
+def test_openness_single_item(registry) -> None:
+    openness = registry["rapport_openness"]
+
+    assert openness.score({"openness_today": 6}).band == "medium"
+    assert openness.score({"openness_today": 4}).band == "low"
+    assert openness.is_clinical(4)
+    assert openness.score({}).total is None
+    assert openness.reliable_change is None
+
+
+def test_provisional_reliable_change_is_computed_from_reliability(registry) -> None:
+    # 1.96 * sqrt(2) * SD * sqrt(1 - r): trust 1.96 * 1.41421 * 0.99 * 0.31623 = 0.868;
+    # alliance 1.96 * 1.41421 * 6 * 0.38730 = 6.441.
+    assert round(registry["rapport_trust"].reliable_change, 3) == 0.868
+    assert round(registry["rapport_alliance"].reliable_change, 3) == 6.441
