@@ -34,6 +34,16 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
+
+# Field-encryption and audit keys are read from the environment (RAPPORT_FIELD_KEYS,
+# RAPPORT_AUDIT_KEY) or from these files when they are needed, never from the database;
+# see rapport/security/crypto.py and docs/security.md.
+FIELD_KEYS_FILE = Path(env_str("RAPPORT_FIELD_KEYS_FILE") or DATA_DIR / "field_keys")
+AUDIT_KEY_FILE = Path(env_str("RAPPORT_AUDIT_KEY_FILE") or DATA_DIR / "audit_key")
+# Anchor lines (chain end + MAC) written by `rapport audit anchor`; put this on storage the
+# database host cannot rewrite.
+AUDIT_ANCHOR_FILE = Path(env_str("RAPPORT_AUDIT_ANCHOR_FILE") or DATA_DIR / "audit_anchors.jsonl")
+AUDIT_RETENTION_DAYS = env_int("RAPPORT_AUDIT_RETENTION_DAYS", 2192, minimum=1)
 ALLOWED_HOSTS = env_list("RAPPORT_ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 
 INSTALLED_APPS = [

@@ -15,3 +15,7 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
 # Nothing is collected in tests; whitenoise serves from the app folders (finders).
 STATIC_ROOT = None
+
+# Fixed, public test keys for field encryption and the audit chain (never used elsewhere).
+os.environ.setdefault("RAPPORT_FIELD_KEYS", "dGVzdC1vbmx5LWZpZWxkLWtleS0zMi1ieXRlcy0hISE=")
+os.environ.setdefault("RAPPORT_AUDIT_KEY", "dGVzdC1vbmx5LWF1ZGl0LWtleS0zMi1ieXRlcy0hISE=")

@@ -1,0 +1,497 @@
+"""The audit trail: :func:`record` is the one way any module writes an audit event.
+
+Every event is chained to the one before it with HMAC-SHA256 under the audit key
+(``RAPPORT_AUDIT_KEY`` or ``RAPPORT_AUDIT_KEY_FILE``; never the database)::
+
+    mac[n] = HMAC(key, mac[n-1] + "\\n" + canonical_json(entry n without its mac))
+
+:func:`verify` recomputes the chain. An edited entry fails its MAC; a removed or
+reordered entry breaks the ``seq`` sequence or the link to the previous MAC; a removed
+tail no longer reaches the end recorded in the MACed :class:`AuditChainHead` row; and
+optional anchor lines written outside the database (``rapport audit anchor``) catch a
+whole database rolled back to an older state. Database triggers refuse UPDATE and DELETE
+on the events table; :func:`purge_expired` is the one path allowed to delete, and it
+leaves a signed :class:`AuditCheckpoint` the verifier starts from.
+
+Events carry ids and codes only. ``detail`` accepts only the keys in
+:data:`DETAIL_KEYS`, with ``None``, booleans, integers, short single-token strings (no
+spaces, so no prose) or lists of those strings: there is no room for a name, an answer
+or a clinical note.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hmac
+import ipaddress
+import json
+import re
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Model
+from django.utils import timezone
+
+from rapport.security import crypto
+from rapport.security.models import (
+    AuditChainHead,
+    AuditCheckpoint,
+    AuditEvent,
+    AuditPurgePermit,
+)
+
+GENESIS_MAC = "0" * 64
+OUTCOMES = frozenset({"success", "failure", "denied", "error"})
+DETAIL_KEYS = frozenset(
+    {
+        "attempted_username",
+        "audience",
+        "break_glass",
+        "consent_kind",
+        "consent_value",
+        "count",
+        "expires_at",
+        "failures",
+        "fields",
+        "format",
+        "from_key_ids",
+        "instrument_id",
+        "key_id",
+        "lockout_until",
+        "method",
+        "mfa_method",
+        "path",
+        "reason",
+        "removed",
+        "role",
+        "rows",
+        "status_code",
+        "through_seq",
+        "to_key_id",
+        "via",
+    }
+)
+_ACTION = re.compile(r"[a-z][a-z0-9_]*(\.[a-z0-9_]+)*")
+# One token, no whitespace: codes, ids, paths, timestamps; never a sentence.
+_DETAIL_TOKEN = re.compile(r"[\w.:/@+=,#-]{0,128}", re.ASCII)
+_MAX_LIST = 50
+
+
+class AuditChainError(RuntimeError):
+    """The audit chain does not verify, so an operation that relies on it was refused."""
+
+
+# --- writing ------------------------------------------------------------------------
+
+
+def record(
+    action: str,
+    *,
+    request: Any = None,
+    user: Any = None,
+    obj: Model | None = None,
+    object_type: str = "",
+    object_id: str = "",
+    outcome: str = "success",
+    detail: dict | None = None,
+) -> AuditEvent:
+    """Append one event to the audit trail and return it.
+
+    ``action`` is a dotted lower-case code (``auth.login``, ``client.view``). The actor is
+    ``user``, else the request's authenticated user, else nobody (e.g. a failed login:
+    pass ``detail={"attempted_username": ...}``). ``obj`` fills ``object_type`` (the
+    model label) and ``object_id`` (its ``public_id``, else its primary key). Raises
+    ``ValueError`` for a malformed action or outcome and for any detail outside the
+    allow-list. Runs in the caller's transaction: if that rolls back, so does the event.
+    """
+    if not _ACTION.fullmatch(action) or len(action) > 64:
+        raise ValueError(f"audit action {action!r} must be a dotted lower-case code")
+    if outcome not in OUTCOMES:
+        raise ValueError(f"audit outcome {outcome!r} must be one of {sorted(OUTCOMES)}")
+    clean = clean_detail(detail)
+    if user is None and request is not None:
+        request_user = getattr(request, "user", None)
+        if request_user is not None and request_user.is_authenticated:
+            user = request_user
+    if obj is not None:
+        object_type = object_type or obj._meta.label_lower
+        object_id = object_id or str(getattr(obj, "public_id", None) or obj.pk)
+    key = crypto.audit_keyring().current
+    with transaction.atomic():
+        head = _locked_head()
+        event = AuditEvent(
+            seq=head.last_seq + 1,
+            occurred_at=timezone.now(),
+            actor_id=user.pk if user is not None else None,
+            actor_username=_printable(getattr(user, "username", "") or "", 150),
+            actor_role=_role_of(user),
+            ip_address=_client_ip(request),
+            request_id=_request_id(request),
+            action=action,
+            object_type=_printable(object_type, 64),
+            object_id=_printable(object_id, 64),
+            outcome=outcome,
+            detail=clean,
+            key_id=key.key_id,
+            prev_mac=head.last_mac or head.start_mac or GENESIS_MAC,
+        )
+        event.mac = entry_mac(event, key)
+        event.save(force_insert=True)
+        head.last_seq, head.last_mac = event.seq, event.mac
+        _sign_head(head, key)
+        head.save()
+    return event
+
+
+def clean_detail(detail: dict | None) -> dict:
+    """``detail`` checked against the allow-list; raises ``ValueError`` otherwise."""
+    if detail is None:
+        return {}
+    if not isinstance(detail, dict):
+        raise ValueError("audit detail must be a dict")
+    clean: dict[str, Any] = {}
+    for key, value in detail.items():
+        if key not in DETAIL_KEYS:
+            allowed = ", ".join(sorted(DETAIL_KEYS))
+            raise ValueError(f"audit detail key {key!r} is not allowed (allowed: {allowed})")
+        clean[key] = _clean_detail_value(key, value)
+    return clean
+
+
+def _clean_detail_value(key: str, value: Any) -> Any:
+    if value is None or isinstance(value, bool | int):
+        return value
+    if isinstance(value, str) and _DETAIL_TOKEN.fullmatch(value):
+        return value
+    if (
+        isinstance(value, list | tuple)
+        and len(value) <= _MAX_LIST
+        and all(isinstance(item, str) and _DETAIL_TOKEN.fullmatch(item) for item in value)
+    ):
+        return list(value)
+    raise ValueError(
+        f"audit detail {key!r} must be None, a bool, an int, a single token of at most "
+        f"128 characters without spaces, or a list of up to {_MAX_LIST} such tokens"
+    )
+
+
+def _printable(text: str, limit: int) -> str:
+    # Control characters (CR, LF, ...) are escaped so that nothing read from a request can
+    # forge a line in an exported or printed log.
+    escaped = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in str(text))
+    return escaped[:limit]
+
+
+def _role_of(user: Any) -> str:
+    if user is None:
+        return ""
+    if getattr(user, "is_superuser", False):
+        return "superuser"
+    return str(getattr(user, "role", "") or "")
+
+
+def _client_ip(request: Any) -> str:
+    # REMOTE_ADDR only: X-Forwarded-For is client-controlled unless a trusted proxy
+    # rewrites REMOTE_ADDR before Django sees it.
+    raw = request.META.get("REMOTE_ADDR", "") if request is not None else ""
+    try:
+        return ipaddress.ip_address(raw).compressed
+    except ValueError:
+        return ""
+
+
+def _request_id(request: Any) -> str:
+    if request is None:
+        return ""
+    value = getattr(request, "request_id", "") or request.META.get("HTTP_X_REQUEST_ID", "")
+    return value if isinstance(value, str) and _DETAIL_TOKEN.fullmatch(value[:64]) else ""
+
+
+def _locked_head() -> AuditChainHead:
+    """The chain head, created if missing, locked until the transaction ends.
+
+    PostgreSQL: ``FOR UPDATE`` makes every appender wait for the previous one to commit.
+    SQLite: transactions are IMMEDIATE (settings), so writers are already serialised.
+    """
+    AuditChainHead.objects.bulk_create([AuditChainHead(id=1)], ignore_conflicts=True)
+    return AuditChainHead.objects.select_for_update().get(pk=1)
+
+
+# --- MACs ---------------------------------------------------------------------------
+
+
+def _canonical(payload: dict) -> bytes:
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
+
+
+def _utc(moment: datetime.datetime) -> str:
+    return moment.astimezone(datetime.UTC).isoformat(timespec="microseconds")
+
+
+def entry_mac(event: AuditEvent, key: crypto.Key) -> str:
+    payload = {
+        "seq": event.seq,
+        "occurred_at": _utc(event.occurred_at),
+        "actor_id": event.actor_id,
+        "actor_username": event.actor_username,
+        "actor_role": event.actor_role,
+        "ip_address": event.ip_address,
+        "request_id": event.request_id,
+        "action": event.action,
+        "object_type": event.object_type,
+        "object_id": event.object_id,
+        "outcome": event.outcome,
+        "detail": event.detail,
+        "key_id": event.key_id,
+        "prev_mac": event.prev_mac,
+    }
+    return crypto.mac(event.prev_mac.encode() + b"\n" + _canonical(payload), key)
+
+
+def _head_mac(head: AuditChainHead, key: crypto.Key) -> str:
+    payload = {
+        "kind": "chain-head",
+        "first_seq": head.first_seq,
+        "start_mac": head.start_mac,
+        "last_seq": head.last_seq,
+        "last_mac": head.last_mac,
+        "key_id": head.key_id,
+    }
+    return crypto.mac(_canonical(payload), key)
+
+
+def _sign_head(head: AuditChainHead, key: crypto.Key) -> None:
+    head.key_id = key.key_id
+    head.mac = _head_mac(head, key)
+
+
+def _checkpoint_mac(checkpoint: AuditCheckpoint, key: crypto.Key) -> str:
+    payload = {
+        "kind": "purge-checkpoint",
+        "created_at": _utc(checkpoint.created_at),
+        "through_seq": checkpoint.through_seq,
+        "through_mac": checkpoint.through_mac,
+        "removed": checkpoint.removed,
+        "cutoff": _utc(checkpoint.cutoff),
+        "key_id": checkpoint.key_id,
+    }
+    return crypto.mac(_canonical(payload), key)
+
+
+def _anchor_mac(seq: int, entry_mac_value: str, key: crypto.Key) -> str:
+    return crypto.mac(_canonical({"kind": "anchor", "seq": seq, "mac": entry_mac_value}), key)
+
+
+def _mac_matches(expected: str, key_id: str, compute: Any) -> bool:
+    key = crypto.audit_keyring().get(key_id)
+    return key is not None and hmac.compare_digest(compute(key), expected)
+
+
+# --- verifying ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Verification:
+    ok: bool
+    checked: int
+    first_bad_seq: int | None = None
+    problem: str = ""
+
+    def __str__(self) -> str:
+        if self.ok:
+            return f"audit trail OK: {self.checked} entries verified"
+        where = f" at entry #{self.first_bad_seq}" if self.first_bad_seq is not None else ""
+        return f"audit trail FAILED{where}: {self.problem} ({self.checked} entries verified)"
+
+
+def verify(anchor_file: Path | None = None) -> Verification:
+    """Recompute the whole chain; the result names the first bad entry, if any."""
+    head = AuditChainHead.objects.filter(pk=1).first()
+    first_event = AuditEvent.objects.order_by("seq").first()
+    if head is None:
+        if first_event is None:
+            return _check_anchors_on_empty(anchor_file)
+        return Verification(False, 0, first_event.seq, "the chain head record is missing")
+    head_is_fresh = head.last_seq == 0 and not head.mac
+    if not head_is_fresh and not _mac_matches(head.mac, head.key_id, lambda k: _head_mac(head, k)):
+        return Verification(False, 0, None, "the chain head record was altered")
+    problem = _checkpoint_problem(head)
+    if problem:
+        return Verification(False, 0, None, problem)
+    anchors = _read_anchors(anchor_file)
+    beyond_end = [seq for seq in anchors if seq > head.last_seq]
+    if beyond_end:
+        rolled_back = f"anchored entry #{max(beyond_end)} is missing (rolled back)"
+        return Verification(False, 0, head.last_seq + 1, rolled_back)
+    return _walk(head, anchors)
+
+
+def _walk(head: AuditChainHead, anchors: dict[int, str]) -> Verification:
+    expected, prev, checked = head.first_seq, head.start_mac or GENESIS_MAC, 0
+    for event in AuditEvent.objects.order_by("seq").iterator(chunk_size=2000):
+        if event.seq < expected:
+            return Verification(False, checked, event.seq, "entry precedes the chain start")
+        if event.seq > expected:
+            return Verification(False, checked, expected, "entry is missing (deleted)")
+        if event.prev_mac != prev:
+            return Verification(
+                False, checked, event.seq, "entry does not follow the previous entry (reordered)"
+            )
+        if not _mac_matches(event.mac, event.key_id, lambda key, e=event: entry_mac(e, key)):
+            return Verification(False, checked, event.seq, "entry content or MAC was altered")
+        if event.seq in anchors and anchors[event.seq] != event.mac:
+            return Verification(False, checked, event.seq, "entry differs from its anchor")
+        prev, expected, checked = event.mac, expected + 1, checked + 1
+    if expected - 1 > head.last_seq:
+        return Verification(False, checked, head.last_seq + 1, "entry beyond the recorded end")
+    if expected - 1 < head.last_seq or (head.last_seq >= head.first_seq and prev != head.last_mac):
+        missing = f"entries #{expected}..#{head.last_seq} are missing (truncated)"
+        return Verification(False, checked, expected, missing)
+    return Verification(True, checked)
+
+
+def _checkpoint_problem(head: AuditChainHead) -> str:
+    checkpoints = list(AuditCheckpoint.objects.order_by("through_seq"))
+    for checkpoint in checkpoints:
+        if not _mac_matches(
+            checkpoint.mac, checkpoint.key_id, lambda key, c=checkpoint: _checkpoint_mac(c, key)
+        ):
+            return f"purge checkpoint through #{checkpoint.through_seq} was altered"
+    if head.first_seq == 1:
+        return "purge checkpoints exist but the chain starts at #1" if checkpoints else ""
+    latest = checkpoints[-1] if checkpoints else None
+    if latest is None or (latest.through_seq, latest.through_mac) != (
+        head.first_seq - 1,
+        head.start_mac,
+    ):
+        return f"the chain starts at #{head.first_seq} without a matching purge checkpoint"
+    return ""
+
+
+# --- anchors outside the database ---------------------------------------------------
+
+
+def anchor_path() -> Path | None:
+    value = getattr(settings, "AUDIT_ANCHOR_FILE", None)
+    return Path(value) if value else None
+
+
+def write_anchor(path: Path) -> dict:
+    """Append the chain's current end (seq + MAC, MACed) to ``path``; returns the line."""
+    head = AuditChainHead.objects.filter(pk=1).first()
+    if head is None or head.last_seq == 0:
+        raise AuditChainError("the audit trail is empty; nothing to anchor")
+    key = crypto.audit_keyring().current
+    line = {
+        "seq": head.last_seq,
+        "mac": head.last_mac,
+        "written_at": _utc(timezone.now()),
+        "key_id": key.key_id,
+        "anchor_mac": _anchor_mac(head.last_seq, head.last_mac, key),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(json.dumps(line, sort_keys=True) + "\n")
+    return line
+
+
+def _read_anchors(path: Path | None) -> dict[int, str]:
+    if path is None or not path.exists():
+        return {}
+    anchors: dict[int, str] = {}
+    for number, text in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not text.strip():
+            continue
+        line = json.loads(text)
+        seq, entry = int(line["seq"]), str(line["mac"])
+        key = crypto.audit_keyring().get(str(line.get("key_id", "")))
+        if key is None or not hmac.compare_digest(
+            _anchor_mac(seq, entry, key), str(line["anchor_mac"])
+        ):
+            raise AuditChainError(f"anchor line {number} of {path} does not authenticate")
+        anchors[seq] = entry
+    return anchors
+
+
+def _check_anchors_on_empty(anchor_file: Path | None) -> Verification:
+    anchors = _read_anchors(anchor_file)
+    if anchors:
+        last = max(anchors)
+        return Verification(False, 0, 1, f"the audit trail is empty but anchored up to #{last}")
+    return Verification(True, 0)
+
+
+# --- retention ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Purge:
+    removed: int
+    through_seq: int | None
+    cutoff: datetime.datetime
+
+
+def purge_expired(now: datetime.datetime | None = None) -> Purge:
+    """Delete the oldest entries older than ``AUDIT_RETENTION_DAYS``, as one prefix.
+
+    Refuses unless the chain verifies first (a purge must not launder tampering). Only a
+    prefix of the chain is removed, up to the entry before the first one that is still
+    within retention, so nothing younger than the retention period is ever deleted. The
+    removed prefix is summarised in a signed :class:`AuditCheckpoint` and the chain head
+    is re-signed to start after it; the purge itself is then recorded as an event.
+    """
+    before = verify(anchor_path())
+    if not before.ok:
+        raise AuditChainError(f"refusing to purge: {before}")
+    cutoff = (now or timezone.now()) - datetime.timedelta(days=settings.AUDIT_RETENTION_DAYS)
+    key = crypto.audit_keyring().current
+    with transaction.atomic():
+        head = _locked_head()
+        first_kept = (
+            AuditEvent.objects.filter(occurred_at__gte=cutoff)
+            .order_by("seq")
+            .values_list("seq", flat=True)
+            .first()
+        )
+        through = head.last_seq if first_kept is None else first_kept - 1
+        if through < head.first_seq:
+            return Purge(0, None, cutoff)
+        through_mac = AuditEvent.objects.get(seq=through).mac
+        with _deletion_permitted():
+            removed, _ = AuditEvent.objects.filter(seq__lte=through).delete()
+        checkpoint = AuditCheckpoint(
+            through_seq=through,
+            through_mac=through_mac,
+            removed=removed,
+            cutoff=cutoff,
+            key_id=key.key_id,
+        )
+        checkpoint.mac = _checkpoint_mac(checkpoint, key)
+        checkpoint.save(force_insert=True)
+        head.first_seq, head.start_mac = through + 1, through_mac
+        _sign_head(head, key)
+        head.save()
+        record("audit.purge", detail={"through_seq": through, "removed": removed})
+    return Purge(removed, through, cutoff)
+
+
+@contextmanager
+def _deletion_permitted() -> Iterator[None]:
+    """Let the append-only triggers allow DELETE on events inside this transaction only.
+
+    The triggers check for a row in ``security_auditpurgepermit``. The row is inserted and
+    removed inside the caller's transaction, so no other connection ever sees it.
+    """
+    if not connection.in_atomic_block:
+        raise AuditChainError("audit deletion must happen inside a transaction")
+    permit = AuditPurgePermit.objects.create(nonce=secrets.token_hex(16))
+    try:
+        yield
+    finally:
+        AuditPurgePermit.objects.filter(pk=permit.pk).delete()

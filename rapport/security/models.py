@@ -1,0 +1,103 @@
+"""The tamper-evident audit trail (see :mod:`rapport.security.audit` and docs/security.md).
+
+``AuditEvent`` rows are append-only: database triggers refuse UPDATE and DELETE (the one
+exception is the documented purge path). Each row carries an HMAC over the previous
+row's MAC and its own canonical content; ``AuditChainHead`` records where the chain
+starts and ends, MACed too, so that a deleted tail is noticed.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+
+
+class AuditEvent(models.Model):
+    """Who did what to which record, when, from where, and with what outcome.
+
+    Only ids and codes: never client names, answers or other health information.
+    """
+
+    seq = models.PositiveBigIntegerField(unique=True, help_text="Position in the chain.")
+    occurred_at = models.DateTimeField(default=timezone.now)
+    actor_id = models.PositiveBigIntegerField(null=True, blank=True)
+    actor_username = models.CharField(max_length=150, blank=True)
+    actor_role = models.CharField(max_length=20, blank=True)
+    ip_address = models.CharField(max_length=45, blank=True)
+    request_id = models.CharField(max_length=64, blank=True)
+    action = models.CharField(max_length=64)
+    object_type = models.CharField(max_length=64, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    outcome = models.CharField(max_length=16, default="success")
+    detail = models.JSONField(default=dict, blank=True)
+    key_id = models.CharField(max_length=16)
+    prev_mac = models.CharField(max_length=64)
+    mac = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["seq"]
+        indexes = [
+            models.Index(fields=["object_type", "object_id"]),
+            models.Index(fields=["actor_id", "occurred_at"]),
+            models.Index(fields=["occurred_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.action} {self.outcome}"
+
+
+class AuditChainHead(models.Model):
+    """The single row that says where the chain starts and ends.
+
+    ``first_seq``/``start_mac``: the first entry still stored and the MAC it chains from
+    (the genesis value, or the last purged entry's MAC). ``last_seq``/``last_mac``: the
+    newest entry. ``mac`` covers all four, so nobody without the audit key can move the
+    end back after deleting the newest entries. Appends lock this row (PostgreSQL
+    ``SELECT ... FOR UPDATE``), which keeps concurrent writers from forking the chain.
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    first_seq = models.PositiveBigIntegerField(default=1)
+    start_mac = models.CharField(max_length=64, blank=True)
+    last_seq = models.PositiveBigIntegerField(default=0)
+    last_mac = models.CharField(max_length=64, blank=True)
+    key_id = models.CharField(max_length=16, blank=True)
+    mac = models.CharField(max_length=64, blank=True)
+
+    def __str__(self) -> str:
+        return f"audit chain {self.first_seq}..{self.last_seq}"
+
+
+class AuditCheckpoint(models.Model):
+    """A signed record of one retention purge: entries up to ``through_seq`` removed.
+
+    Append-only like the events. ``through_mac`` is the MAC of the last removed entry;
+    the verifier starts the chain from it.
+    """
+
+    created_at = models.DateTimeField(default=timezone.now)
+    through_seq = models.PositiveBigIntegerField()
+    through_mac = models.CharField(max_length=64)
+    removed = models.PositiveBigIntegerField()
+    cutoff = models.DateTimeField()
+    key_id = models.CharField(max_length=16)
+    mac = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["through_seq"]
+
+    def __str__(self) -> str:
+        return f"purged through #{self.through_seq}"
+
+
+class AuditPurgePermit(models.Model):
+    """Present only inside a purge transaction; the append-only triggers check for it.
+
+    A row is inserted and deleted within the same transaction, so it is never visible to
+    any other connection (see ``audit._deletion_permitted``).
+    """
+
+    nonce = models.CharField(max_length=32, unique=True)
+
+    def __str__(self) -> str:
+        return "audit purge permit"
