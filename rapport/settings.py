@@ -91,7 +91,11 @@ TEMPLATES = [
 
 
 def _databases() -> dict:
-    url = env_str("RAPPORT_DATABASE_URL") or f"sqlite:///{DATA_DIR / 'rapport.sqlite3'}"
+    url = env_str("RAPPORT_DATABASE_URL")
+    if not url:
+        # The embedded default: an SQLite file in the data folder, created on first use.
+        DATA_DIR.mkdir(parents=True, exist_ok=True)
+        url = f"sqlite:///{DATA_DIR / 'rapport.sqlite3'}"
     try:
         config = dj_database_url.parse(url, conn_max_age=env_int("RAPPORT_DB_CONN_MAX_AGE", 60))
     except ValueError as error:

@@ -27,7 +27,7 @@ from rapport.clinic.models import (
 )
 from rapport.instruments import Instrument
 from rapport.synth import ClinicChunk, SynthConfig, generate_clients, generate_staff
-from rapport.synth.generator import SITES, plan_entries
+from rapport.synth.generator import SITES, StaffMember, plan_entries
 
 BATCH_SIZE = 2000
 
@@ -43,6 +43,7 @@ def write_synthetic_clinic(
     slug: str,
     name: str,
     password: str,
+    username_prefix: str = "",
     progress: bool = False,
 ) -> Organisation:
     """Create organisation ``slug`` and fill it with the clinic ``config`` describes.
@@ -54,12 +55,20 @@ def write_synthetic_clinic(
         raise ClinicExistsError(
             f"an organisation with slug {slug!r} already exists; choose another --org"
         )
+    staff = generate_staff(config)
+    usernames = [username_prefix + member.username for member in staff]
+    taken = list(User.objects.filter(username__in=usernames).values_list("username", flat=True))
+    if taken:
+        raise ClinicExistsError(
+            f"staff username(s) already exist: {', '.join(sorted(taken))}; "
+            "choose a --username-prefix for this clinic's staff"
+        )
     chunks = math.ceil(config.n_clients / config.chunk_size)
     with transaction.atomic():
         organisation = Organisation.objects.create(slug=slug, name=name)
         sites = [Site.objects.create(organisation=organisation, name=n) for n in SITES]
         plan = _create_plan(organisation, config)
-        therapists = _create_staff(organisation, config, password)
+        therapists = _create_staff(organisation, staff, password, username_prefix)
         generated = generate_clients(config, instruments)
         for chunk in tqdm(generated, total=chunks, disable=not progress, unit="chunk"):
             _write_chunk(chunk, organisation, sites, plan, therapists, instruments)
@@ -74,22 +83,24 @@ def _create_plan(organisation: Organisation, config: SynthConfig) -> Measurement
     return plan
 
 
-def _create_staff(organisation: Organisation, config: SynthConfig, password: str) -> list[User]:
+def _create_staff(
+    organisation: Organisation, staff: list[StaffMember], password: str, prefix: str
+) -> list[User]:
     # Hashing once and sharing the hash keeps seeding fast with Argon2; every demo
     # account has the same printed password anyway.
     hashed = make_password(password)
     by_username: dict[str, User] = {}
-    for member in generate_staff(config):
+    for member in staff:
         user = User.objects.create(
-            username=member.username,
+            username=prefix + member.username,
             first_name=member.first_name,
             last_name=member.last_name,
             role=member.role,
             organisation=organisation,
-            supervisor=by_username.get(member.supervisor) if member.supervisor else None,
+            supervisor=by_username.get(prefix + member.supervisor) if member.supervisor else None,
             password=hashed,
         )
-        by_username[member.username] = user
+        by_username[user.username] = user
     return [user for user in by_username.values() if user.role == "therapist"]
 
 

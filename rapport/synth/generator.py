@@ -409,7 +409,7 @@ def _answers(instrument: Any, position: np.ndarray, rng: np.random.Generator) ->
     for item in instrument.items:
         values = np.array(sorted(option.value for option in item.options), dtype=float)
         low, high = values[0], values[-1]
-        offset = item_rng.normal(0, 0.04) - (0.28 if _is_rare_item(instrument, item) else 0.0)
+        offset = item_rng.normal(0, 0.04) - (0.45 if _is_rare_item(instrument, item) else 0.0)
         raw = position + offset + rng.normal(0, ITEM_NOISE[instrument.construct], size=n)
         scaled = low + np.clip(raw, 0, 1) * (high - low)
         if item.reverse:
@@ -423,9 +423,14 @@ def _answers(instrument: Any, position: np.ndarray, rng: np.random.Generator) ->
 
 
 def _is_rare_item(instrument: Any, item: Any) -> bool:
-    """Critical items (such as thoughts of self-harm) are endorsed far less often."""
+    """Items whose high answers raise a critical flag (thoughts of self-harm) are rare.
+
+    Critical conditions on low answers (feeling unsafe with the therapist) need no shift:
+    the latent trust level already makes them uncommon.
+    """
     return any(
-        getattr(critical, "item_id", None) == item.id for critical in instrument.critical_items
+        critical.item_id == item.id and critical.operator in (">", ">=")
+        for critical in instrument.critical_items
     )
 
 

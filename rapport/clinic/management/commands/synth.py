@@ -38,6 +38,11 @@ class Command(BaseCommand):
             help="the clinic's 'today' as YYYY-MM-DD (default: today)",
         )
         parser.add_argument("--password", default=DEMO_PASSWORD)
+        parser.add_argument(
+            "--username-prefix",
+            default="",
+            help="prefix for staff usernames, e.g. 'east.' (usernames are unique site-wide)",
+        )
         parser.add_argument("--no-progress", action="store_true")
 
     def handle(self, *args, **options):
@@ -57,6 +62,7 @@ class Command(BaseCommand):
                 slug=options["org"],
                 name=options["name"],
                 password=options["password"],
+                username_prefix=options["username_prefix"],
                 progress=not options["no_progress"],
             )
         except ClinicExistsError as error:

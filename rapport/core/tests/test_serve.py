@@ -1,0 +1,78 @@
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def fetch(url: str, attempts: int = 60) -> tuple[int, dict[str, str], bytes]:
+    for _ in range(attempts):
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - loopback
+                return response.status, dict(response.headers), response.read()
+        except OSError:
+            time.sleep(0.5)
+    raise AssertionError(f"{url} did not answer")
+
+
+@pytest.fixture
+def served(tmp_path: Path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RAPPORT_", "DJANGO_"))}
+    env |= {"RAPPORT_DATA_DIR": str(tmp_path / "var"), "RAPPORT_SECRET_KEY": "s" * 50}
+    subprocess.run(
+        [sys.executable, "-m", "rapport.cli", "migrate", "-v", "0"],
+        env=env,
+        cwd=tmp_path,
+        check=True,
+        timeout=300,
+    )
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "rapport.cli",
+            "serve",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "1",
+        ],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_serve_runs_gunicorn_with_static_files_from_whitenoise(served):
+    status, _, body = fetch(served + "/accounts/login/")
+    assert status == 200
+    page = body.decode()
+    assert "Sign in" in page
+    # Static URLs carry a content hash (manifest storage), served with a long cache life.
+    css = page.split('href="')[1].split('"')[0]
+    assert (
+        css.startswith("/static/rapport/rapport.")
+        and css.endswith(".css")
+        and css != "/static/rapport/rapport.css"
+    )
+    status, headers, _ = fetch(served + css)
+    assert status == 200
+    assert "immutable" in headers.get("Cache-Control", "")
+    assert headers.get("Server", "").startswith("gunicorn")
