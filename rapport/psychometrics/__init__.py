@@ -1,6 +1,16 @@
 """Psychometric and clinical-change statistics for Rapport (pure Python, no Django).
 
 DataFrame in, tidy DataFrame or a small result object out.  See ``docs/psychometrics.md``.
+One import statement per module (names re-exported on purpose, hence ``noqa: F401``),
+so that adding a module is a one-line edit.
 """
 
-from rapport.psychometrics._validation import check_dataframe as check_dataframe
+from rapport.psychometrics._validation import check_dataframe  # noqa: F401
+from rapport.psychometrics.reliability import (  # noqa: F401
+    OmegaResult,
+    ReliabilityResult,
+    feldt_ci,
+    omega_total,
+    r_qf,
+    reliability,
+)
