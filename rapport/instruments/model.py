@@ -330,7 +330,8 @@ class Instrument:
         -------
         pandas.DataFrame
             Same index, with columns ``total``, ``subscale_<id>`` per subscale,
-            ``band`` (label or ``None``), ``n_answered``, ``n_missing`` and a
+            ``band`` (ordered categorical of band labels; missing where no band
+            applies), ``n_answered``, ``n_missing`` and a
             boolean ``critical_<item id>`` per critical item. Values equal
             :meth:`score` row by row.
 

@@ -120,11 +120,14 @@ def score_frame(instrument: Instrument, frame: pd.DataFrame) -> pd.DataFrame:
         raise AnswerError(f"{instrument.id}: item columns must hold numbers: {exc}") from None
     check_matrix(instrument, values)
     scores = score_matrix(instrument, values)
-    labels = np.array([band.label for band in instrument.bands] + [None], dtype=object)
     columns: dict[str, object] = {"total": scores.totals}
     for name, subscale_values in scores.subscales.items():
         columns[f"subscale_{name}"] = subscale_values
-    columns["band"] = labels[scores.band_index]
+    columns["band"] = pd.Categorical.from_codes(
+        scores.band_index,
+        categories=pd.Index([band.label for band in instrument.bands], dtype=object),
+        ordered=True,
+    )
     columns["n_answered"] = scores.answered.sum(axis=1)
     columns["n_missing"] = (~scores.answered).sum(axis=1)
     for flag, hits in scores.flags.items():

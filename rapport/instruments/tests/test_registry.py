@@ -1,0 +1,98 @@
+"""The registry: shipped plus clinic definitions, newest versions, duplicates refused."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from rapport.instruments import DefinitionError, Registry, builtin_definitions_dir, load_registry
+from rapport.instruments.registry import version_key
+
+DOCS_EXAMPLES = Path(__file__).resolve().parents[3] / "docs" / "examples"
+
+
+def clinic_copy_of_phq9(folder: Path, version: str) -> Path:
+    document = yaml.safe_load((builtin_definitions_dir() / "phq9.yaml").read_text("utf-8"))
+    document["version"] = version
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"phq9_v{version}.yaml"
+    path.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def test_newest_version_wins_and_older_ones_stay_reachable(tmp_path: Path) -> None:
+    clinic_copy_of_phq9(tmp_path / "clinic", "10")
+    clinic_copy_of_phq9(tmp_path / "clinic", "2")
+
+    registry = load_registry([tmp_path / "clinic"])
+
+    assert registry["phq9"].version == "10"
+    assert registry.get("phq9", version="1").version == "1"
+    assert registry.get("phq9", version=2).version == "2"
+    assert registry.get("phq9", version="7") is None
+    assert [item.version for item in registry.versions("phq9")] == ["1", "2", "10"]
+    assert len(registry) == 5
+    assert len(registry.all_versions()) == 7
+
+
+def test_a_single_path_is_accepted(tmp_path: Path) -> None:
+    clinic_copy_of_phq9(tmp_path, "2")
+
+    assert load_registry(str(tmp_path))["phq9"].version == "2"
+
+
+def test_duplicates_across_directories_name_both_files(tmp_path: Path) -> None:
+    clinic = tmp_path / "clinic"
+    clinic.mkdir()
+    shutil.copy(builtin_definitions_dir() / "gad7.yaml", clinic / "my_gad7.yaml")
+
+    with pytest.raises(DefinitionError) as caught:
+        load_registry([clinic])
+
+    message = str(caught.value)
+    assert "my_gad7.yaml" in message
+    assert str(builtin_definitions_dir() / "gad7.yaml") in message
+
+
+def test_unknown_instrument(registry) -> None:
+    with pytest.raises(KeyError, match=r"unknown instrument 'phq10'.*known: gad7, phq9"):
+        registry["phq10"]
+    assert registry.get("phq10") is None
+    assert "phq10" not in registry
+    assert registry.versions("phq10") == ()
+
+
+def test_iteration_yields_ids(registry) -> None:
+    assert list(registry) == sorted(registry)
+    assert all(registry[instrument_id].id == instrument_id for instrument_id in registry)
+
+
+def test_empty_registry() -> None:
+    with pytest.raises(KeyError, match="known: none"):
+        Registry([])["phq9"]
+
+
+def test_version_ordering() -> None:
+    versions = ["1.10", "2", "1.2", "10", "1", "2-beta"]
+
+    assert sorted(versions, key=version_key) == ["1", "1.2", "1.10", "2", "2-beta", "10"]
+
+
+def test_documented_example_loads_as_a_clinic_folder() -> None:
+    registry = load_registry([DOCS_EXAMPLES])
+    example = registry["example_wai_sr"]
+
+    assert len(example.items) == 12
+    assert {s.id: s.item_ids for s in example.subscales} == {
+        "task": ("wai_1", "wai_2", "wai_10", "wai_12"),
+        "bond": ("wai_3", "wai_5", "wai_7", "wai_9"),
+        "goal": ("wai_4", "wai_6", "wai_8", "wai_11"),
+    }
+    assert example.score_range == (12, 60)
+    assert example.audience == "supervisors"
+    result = example.score({f"wai_{number}": 4 for number in range(1, 13)})
+    assert result.total == 48
+    assert result.subscales == {"task": 16, "bond": 16, "goal": 16}

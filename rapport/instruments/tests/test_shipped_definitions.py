@@ -1,0 +1,181 @@
+"""Shipped definitions load, are complete in English and Spanish, and keep official wording."""
+
+from __future__ import annotations
+
+import pytest
+
+from rapport.instruments import builtin_definitions_dir, load_definition
+
+SHIPPED = sorted(builtin_definitions_dir().glob("*.yaml"))
+EXPECTED_IDS = {"phq9", "gad7", "rapport_trust", "rapport_alliance", "rapport_openness"}
+
+
+def test_the_expected_instruments_are_shipped(registry) -> None:
+    assert set(registry) == EXPECTED_IDS
+    assert len(registry) == len(SHIPPED) == 5
+    assert "phq9" in registry
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda path: path.name)
+def test_every_text_has_english_and_spanish(path) -> None:
+    instrument = load_definition(path)
+
+    assert instrument.languages == ("en", "es")
+    texts = [instrument.title, instrument.notice]
+    texts += [subscale.title for subscale in instrument.subscales]
+    if instrument.instructions:
+        texts.append(instrument.instructions)
+    for item in instrument.items:
+        texts.append(item.text)
+        texts.extend(option.label for option in item.options)
+    for text in texts:
+        assert set(text) == {"en", "es"}
+        assert all(value.strip() for value in text.values())
+    assert instrument.source_path == path
+    assert path.stem == instrument.id
+
+
+@pytest.mark.parametrize(
+    ("instrument_id", "construct", "validated", "higher_is_better"),
+    [
+        ("phq9", "outcome", True, False),
+        ("gad7", "outcome", True, False),
+        ("rapport_trust", "trust", False, True),
+        ("rapport_alliance", "alliance", False, True),
+        ("rapport_openness", "openness", False, True),
+    ],
+)
+def test_metadata(registry, instrument_id, construct, validated, higher_is_better) -> None:
+    instrument = registry[instrument_id]
+
+    assert instrument.construct == construct
+    assert instrument.validated is validated
+    assert instrument.higher_is_better is higher_is_better
+    assert instrument.audience == "therapist"
+    assert instrument.sources
+
+
+def test_rapport_instruments_say_they_are_not_validated(registry) -> None:
+    for instrument_id in ("rapport_trust", "rapport_alliance", "rapport_openness"):
+        notice = registry[instrument_id].notice
+        assert "not yet" in notice["en"] and "Aún no" in notice["es"]
+        assert all("provisional" in band.text["en"] for band in registry[instrument_id].bands)
+
+
+def test_trust_has_a_reverse_keyed_item_and_two_subscales(registry) -> None:
+    trust = registry["rapport_trust"]
+
+    assert [item.id for item in trust.items if item.reverse] == ["trust_judged"]
+    assert [subscale.id for subscale in trust.subscales] == ["safety", "respect"]
+    assert trust.scoring == "mean"
+    assert (trust.items[0].min_value, trust.items[0].max_value) == (1, 7)
+    assert all(item.skippable for item in trust.items)
+
+
+def test_scale_items_expand_to_labelled_options(registry) -> None:
+    bond = registry["rapport_alliance"].item("alliance_bond")
+
+    assert bond.option_values == tuple(range(11))
+    assert bond.options[0].label["en"] == "Not at all connected"
+    assert bond.options[5].label == {"en": "5", "es": "5"}
+
+
+PFIZER_NOTICE_EN = (
+    "Developed by Drs. Robert L. Spitzer, Janet B.W. Williams, Kurt Kroenke and colleagues, "
+    "with an educational grant from Pfizer Inc. No permission required to reproduce, "
+    "translate, display or distribute."
+)
+PFIZER_NOTICE_ES = (
+    "Elaborado por los doctores Robert L. Spitzer, Janet B.W. Williams, Kurt Kroenke y colegas, "
+    "mediante una subvención educativa otorgada por Pfizer Inc. No se requiere permiso para "
+    "reproducir, traducir, presentar o distribuir."
+)
+
+# Wording guard: the licence requires the official texts unaltered (the en dashes in the
+# Spanish items are part of the official form). Change these only with a documented source.
+PHQ9_TEXT = [
+    (
+        "Little interest or pleasure in doing things",
+        "Poco interés o placer en hacer cosas",
+    ),
+    (
+        "Feeling down, depressed, or hopeless",
+        "Se ha sentido decaído(a), deprimido(a) o sin esperanzas",
+    ),
+    (
+        "Trouble falling or staying asleep, or sleeping too much",
+        "Ha tenido dificultad para quedarse o permanecer dormido(a), o ha dormido demasiado",
+    ),
+    (
+        "Feeling tired or having little energy",
+        "Se ha sentido cansado(a) o con poca energía",
+    ),
+    ("Poor appetite or overeating", "Sin apetito o ha comido en exceso"),
+    (
+        "Feeling bad about yourself — or that you are a failure or have let yourself or your "
+        "family down",
+        "Se ha sentido mal con usted mismo(a) – o que es un fracaso o que ha quedado mal con "  # noqa: RUF001
+        "usted mismo(a) o con su familia",
+    ),
+    (
+        "Trouble concentrating on things, such as reading the newspaper or watching television",
+        "Ha tenido dificultad para concentrarse en ciertas actividades, tales como leer el "
+        "periódico o ver la televisión",
+    ),
+    (
+        "Moving or speaking so slowly that other people could have noticed? Or the opposite — "
+        "being so fidgety or restless that you have been moving around a lot more than usual",
+        "¿Se ha movido o hablado tan lento que otras personas podrían haberlo notado? o lo "
+        "contrario – muy inquieto(a) o agitado(a) que ha estado moviéndose mucho más de lo "  # noqa: RUF001
+        "normal",
+    ),
+    (
+        "Thoughts that you would be better off dead or of hurting yourself in some way",
+        "Pensamientos de que estaría mejor muerto(a) o de lastimarse de alguna manera",
+    ),
+]
+GAD7_TEXT = [
+    (
+        "Feeling nervous, anxious or on edge",
+        "Se ha sentido nervioso(a), ansioso(a) o con los nervios de punta",
+    ),
+    (
+        "Not being able to stop or control worrying",
+        "No ha sido capaz de parar o controlar su preocupación",
+    ),
+    (
+        "Worrying too much about different things",
+        "Se ha preocupado demasiado por motivos diferentes",
+    ),
+    ("Trouble relaxing", "Ha tenido dificultad para relajarse"),
+    (
+        "Being so restless that it is hard to sit still",
+        "Se ha sentido tan inquieto(a) que no ha podido quedarse quieto(a)",
+    ),
+    ("Becoming easily annoyed or irritable", "Se ha molestado o irritado fácilmente"),
+    (
+        "Feeling afraid as if something awful might happen",
+        "Ha tenido miedo de que algo terrible fuera a pasar",
+    ),
+]
+FREQUENCY_LABELS = [
+    ("Not at all", "Ningún día"),
+    ("Several days", "Varios días"),
+    ("More than half the days", "Más de la mitad de los días"),
+    ("Nearly every day", "Casi todos los días"),
+]
+
+
+@pytest.mark.parametrize(("instrument_id", "texts"), [("phq9", PHQ9_TEXT), ("gad7", GAD7_TEXT)])
+def test_official_wording_is_unaltered(registry, instrument_id, texts) -> None:
+    instrument = registry[instrument_id]
+
+    assert [(item.text["en"], item.text["es"]) for item in instrument.items] == texts
+    for item in instrument.items:
+        assert [(o.label["en"], o.label["es"]) for o in item.options] == FREQUENCY_LABELS
+        assert item.option_values == (0, 1, 2, 3)
+    assert instrument.notice == {"en": PFIZER_NOTICE_EN, "es": PFIZER_NOTICE_ES}
+    assert instrument.instructions["es"] == (
+        "Durante las últimas 2 semanas, ¿qué tan seguido ha tenido molestias debido a los "
+        "siguientes problemas?"
+    )
