@@ -6,6 +6,14 @@ so that adding a module is a one-line edit.
 """
 
 from rapport.psychometrics._validation import check_dataframe  # noqa: F401
+from rapport.psychometrics.correlation import (  # noqa: F401
+    ComparisonResult,
+    CorrelationResult,
+    compare_fixed,
+    compare_independent,
+    correlate,
+    fisher_ci,
+)
 from rapport.psychometrics.reliability import (  # noqa: F401
     OmegaResult,
     ReliabilityResult,
