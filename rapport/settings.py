@@ -52,6 +52,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "rapport.core",
     "rapport.accounts",
     "rapport.clinic",
@@ -59,14 +61,20 @@ INSTALLED_APPS = [
     "rapport.security",
 ]
 
+# Order matters: see rapport/security/middleware.py. The staff gate is default-deny: every
+# view needs sign-in + MFA unless marked @public or @before_mfa (rapport.security.access).
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "rapport.security.middleware.SecurityHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "rapport.security.middleware.SessionTimeoutMiddleware",
+    "rapport.security.middleware.StaffGateMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -157,8 +165,46 @@ STORAGES = {
 # Lets whitenoise serve straight from the app folders when collectstatic has not run (tests).
 WHITENOISE_USE_FINDERS = True
 
+# --- Sessions, cookies and HTTPS (docs/security.md, "Sessions" and "Web hardening") ---
+# Production serves HTTPS only. The demo (RAPPORT_DEMO=1, set by `rapport demo`) serves plain
+# http://127.0.0.1:8000, so it defaults RAPPORT_INSECURE_COOKIES to on, which drops the
+# Secure cookie flag, the HTTPS redirect and HSTS, and nothing else.
+INSECURE_COOKIES = env_bool("RAPPORT_INSECURE_COOKIES", DEMO_MODE)
+HTTPS_ONLY = not (DEBUG or INSECURE_COOKIES)
+# Behind a TLS-terminating proxy that sets X-Forwarded-Proto (and X-Forwarded-For).
+BEHIND_TLS_PROXY = env_bool("RAPPORT_BEHIND_TLS_PROXY", False)
+if BEHIND_TLS_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = HTTPS_ONLY
+SECURE_HSTS_SECONDS = 31536000 if HTTPS_ONLY else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS_ONLY
+# Preloading commits the whole domain to HTTPS in browsers for months and cannot be undone
+# quickly, so it is the clinic's choice (RAPPORT_HSTS_PRELOAD=1); security.W021 only says
+# that preload is off.
+SECURE_HSTS_PRELOAD = env_bool("RAPPORT_HSTS_PRELOAD", False)
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+SESSION_ENGINE = "django.contrib.sessions.backends.db"  # server-side: logout really ends it
+SESSION_COOKIE_SECURE = HTTPS_ONLY
+CSRF_COOKIE_SECURE = HTTPS_ONLY
+# __Host- cookies are only accepted over HTTPS, for this host and path "/".
+SESSION_COOKIE_NAME = "__Host-rapport_session" if HTTPS_ONLY else "rapport_session"
+CSRF_COOKIE_NAME = "__Host-rapport_csrf" if HTTPS_ONLY else "rapport_csrf"
 SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+# The idle (15 min) and absolute (12 h) limits are enforced server-side by
+# rapport.security.middleware.SessionTimeoutMiddleware; the cookie itself dies with the
+# browser and never outlives the absolute limit.
+SESSION_COOKIE_AGE = 12 * 60 * 60
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+
+OTP_TOTP_ISSUER = "Rapport"
 
 # Clinic-supplied (licensed) instrument definitions are loaded from this folder.
 INSTRUMENTS_DIR = env_str("RAPPORT_INSTRUMENTS_DIR")

@@ -15,6 +15,9 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
 # Nothing is collected in tests; whitenoise serves from the app folders (finders).
 STATIC_ROOT = None
+# The test client speaks plain HTTP; everything else stays as in production (secure
+# cookies, HSTS). Production settings are checked in rapport/security/tests/test_hardening.py.
+SECURE_SSL_REDIRECT = False
 
 # Fixed, public test keys for field encryption and the audit chain (never used elsewhere).
 os.environ.setdefault("RAPPORT_FIELD_KEYS", "dGVzdC1vbmx5LWZpZWxkLWtleS0zMi1ieXRlcy0hISE=")

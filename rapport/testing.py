@@ -83,3 +83,21 @@ def add_score(
         completed_at=session.scheduled_at,
         total=total,
     )
+
+
+def login_verified(client, user: User) -> None:
+    """Sign ``user`` in on the test ``client`` with a confirmed authenticator app (MFA done).
+
+    Staff pages need both steps (rapport.security.middleware.StaffGateMiddleware); use
+    ``client.force_login`` alone to test the password-only state.
+    """
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="test app", confirmed=True)
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()

@@ -46,3 +46,24 @@ class User(AbstractUser):
     @property
     def is_therapist(self) -> bool:
         return self.role == Role.THERAPIST
+
+
+class LoginFailure(models.Model):
+    """One failed sign-in attempt, kept for a day to drive the lockout (see lockout.py).
+
+    ``username`` is what was typed (normalised), whether or not such an account exists,
+    so that unknown usernames are locked out exactly like real ones.
+    """
+
+    username = models.CharField(max_length=150)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    occurred_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["username", "occurred_at"]),
+            models.Index(fields=["ip_address", "occurred_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"failed sign-in at {self.occurred_at:%Y-%m-%d %H:%M}"

@@ -1,7 +1,10 @@
-from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from rapport.accounts import views
+
 urlpatterns = [
-    path("login/", auth_views.LoginView.as_view(), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("login/", views.login, name="login"),
+    path("logout/", views.logout, name="logout"),
+    path("mfa/", views.mfa_verify, name="mfa-verify"),
+    path("mfa/enrol/", views.mfa_enrol, name="mfa-enrol"),
 ]

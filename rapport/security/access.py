@@ -1,16 +1,109 @@
 """The access layer: the one place that decides which records a staff member may see.
 
-Views never query clinical models directly; they ask this module for a queryset that is
-already limited to the user's organisation and role. Records outside that scope behave as
-if they did not exist (views answer 404, not 403).
+Three questions, answered here and nowhere else:
+
+1. **Who may reach a view at all?** Every view is staff-only and needs a completed
+   second sign-in step (MFA) unless it is marked :func:`public` (sign-in page, check-in
+   links) or :func:`before_mfa` (the MFA pages and sign-out). The marker is read by
+   :class:`rapport.security.middleware.StaffGateMiddleware`, so a new view is protected
+   without doing anything; opening one up takes a visible decorator.
+2. **What may this role do?** :data:`ROLE_PERMISSIONS` is the role x permission matrix;
+   :func:`require_permission` raises ``PermissionDenied`` (403) for the wrong role. The
+   check does not look at any record, so a 403 never reveals whether a record exists.
+3. **Which records exist for this user?** The ``*_for(user)`` querysets are already
+   limited to the user's organisation and role. View helpers (``get_*_or_404``) load one
+   record by its public UUID *within* that scope, so records of another therapist or
+   another clinic answer 404 exactly like ids that were never issued, and they write the
+   one audit entry for the read.
+
+Clinic admins manage accounts and settings and see no identified clinical data; they and
+researchers get aggregates only (see docs/security.md, "Who sees what").
 """
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable
+from typing import TypeVar
+
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
+from django.http import Http404, HttpRequest
 
 from rapport.accounts.models import Role, User
-from rapport.clinic.models import Episode, EpisodeStatus
+from rapport.clinic.models import Client, Episode, EpisodeStatus
+from rapport.security import audit
+
+# --- 1. Which views are open before sign-in or before MFA -------------------------------
+
+ACCESS_ATTRIBUTE = "rapport_access"
+PUBLIC = "public"
+BEFORE_MFA = "before_mfa"
+
+View = TypeVar("View", bound=Callable)
+
+
+def public(view: View) -> View:
+    """Mark a view as reachable without signing in (sign-in page, check-in links).
+
+    Such a view must not show staff or clinical data beyond what its own token grants.
+    """
+    setattr(view, ACCESS_ATTRIBUTE, PUBLIC)
+    return view
+
+
+def before_mfa(view: View) -> View:
+    """Mark a view as reachable after the password step but before the MFA step.
+
+    Only for the MFA enrolment/verification pages and sign-out.
+    """
+    setattr(view, ACCESS_ATTRIBUTE, BEFORE_MFA)
+    return view
+
+
+def view_access(view: Callable) -> str:
+    """How open ``view`` is: ``public``, ``before_mfa`` or ``staff`` (the default)."""
+    return getattr(view, ACCESS_ATTRIBUTE, "staff")
+
+
+# --- 2. Role x permission matrix --------------------------------------------------------
+
+# Read identified clinical records (clients, episodes, sessions, answers).
+READ_CLINICAL = "clinical.read"
+# Manage staff accounts and clinic settings.
+MANAGE_CLINIC = "clinic.manage"
+# See de-identified, small-cell-suppressed aggregates.
+READ_AGGREGATES = "aggregates.read"
+
+ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
+    Role.THERAPIST: frozenset({READ_CLINICAL}),
+    Role.SUPERVISOR: frozenset({READ_CLINICAL, READ_AGGREGATES}),
+    Role.CLINIC_ADMIN: frozenset({MANAGE_CLINIC, READ_AGGREGATES}),
+    Role.RESEARCHER: frozenset({READ_AGGREGATES}),
+}
+PERMISSIONS = frozenset({READ_CLINICAL, MANAGE_CLINIC, READ_AGGREGATES})
+
+# A role added to the model without a row here would silently get nothing; fail at import.
+if set(ROLE_PERMISSIONS) != set(Role.values):
+    raise RuntimeError("ROLE_PERMISSIONS must list every Role exactly once")
+
+
+def has_permission(user: User, permission: str) -> bool:
+    """Whether ``user``'s role carries ``permission``; unknown permission names raise."""
+    if permission not in PERMISSIONS:
+        raise ValueError(f"unknown permission {permission!r}; known: {sorted(PERMISSIONS)}")
+    if not user.is_authenticated or not user.is_active or user.organisation_id is None:
+        return False
+    return permission in ROLE_PERMISSIONS.get(user.role, frozenset())
+
+
+def require_permission(user: User, permission: str) -> None:
+    """Raise ``PermissionDenied`` (403) unless ``user``'s role carries ``permission``."""
+    if not has_permission(user, permission):
+        raise PermissionDenied
+
+
+# --- 3. Scoped querysets ----------------------------------------------------------------
 
 
 def episodes_for(user: User) -> QuerySet[Episode]:
@@ -20,7 +113,7 @@ def episodes_for(user: User) -> QuerySet[Episode]:
     supervise; other roles see no identified clinical records.
     """
     episodes = Episode.objects.filter(client__organisation_id=user.organisation_id)
-    if user.organisation_id is None or not user.is_active:
+    if not has_permission(user, READ_CLINICAL):
         return episodes.none()
     if user.role == Role.THERAPIST:
         return episodes.filter(therapist=user)
@@ -31,3 +124,56 @@ def episodes_for(user: User) -> QuerySet[Episode]:
 
 def active_caseload(user: User) -> QuerySet[Episode]:
     return episodes_for(user).filter(status=EpisodeStatus.ACTIVE)
+
+
+def clients_for(user: User) -> QuerySet[Client]:
+    """Clients with at least one episode that ``user`` may see."""
+    return Client.objects.filter(
+        organisation_id=user.organisation_id,
+        pk__in=episodes_for(user).values("client_id"),
+    )
+
+
+# --- View helpers: one scoped lookup plus one audit entry -------------------------------
+
+
+def _parse_public_id(public_id: uuid.UUID | str) -> uuid.UUID:
+    if isinstance(public_id, uuid.UUID):
+        return public_id
+    try:
+        return uuid.UUID(str(public_id))
+    except ValueError:
+        raise Http404 from None
+
+
+def get_client_or_404(
+    request: HttpRequest, public_id: uuid.UUID | str, *, action: str = "client.read"
+) -> Client:
+    """The client ``public_id`` if ``request.user`` may see it; audited as ``action``.
+
+    Wrong role: 403 before any lookup. Out of scope (another therapist's or another
+    organisation's client, or no such id): 404. Call once per view.
+    """
+    require_permission(request.user, READ_CLINICAL)
+    client = clients_for(request.user).filter(public_id=_parse_public_id(public_id)).first()
+    if client is None:
+        raise Http404
+    audit.record(action, request=request, obj=client)
+    return client
+
+
+def get_episode_or_404(
+    request: HttpRequest, public_id: uuid.UUID | str, *, action: str = "episode.read"
+) -> Episode:
+    """The episode ``public_id`` if ``request.user`` may see it; audited as ``action``."""
+    require_permission(request.user, READ_CLINICAL)
+    episode = (
+        episodes_for(request.user)
+        .select_related("client")
+        .filter(public_id=_parse_public_id(public_id))
+        .first()
+    )
+    if episode is None:
+        raise Http404
+    audit.record(action, request=request, obj=episode)
+    return episode

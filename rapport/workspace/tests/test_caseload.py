@@ -2,9 +2,9 @@ import pytest
 from django.urls import reverse
 
 from rapport.testing import (
-    PASSWORD,
     add_score,
     add_session,
+    login_verified,
     make_episode,
     make_organisation,
     make_user,
@@ -30,7 +30,7 @@ def clinic():
 
 
 def login(client, user):
-    assert client.login(username=user.username, password=PASSWORD)
+    login_verified(client, user)
 
 
 def test_anonymous_visitor_is_sent_to_sign_in(client):
@@ -85,3 +85,46 @@ def test_caseload_query_count_does_not_grow_with_the_caseload(client, clinic):
         for number in range(1, 4):
             add_score(add_session(episode, number), "rapport_trust", 5.0)
     assert count_queries() == small
+
+
+def test_password_only_session_is_sent_to_the_mfa_step(client, clinic):
+    client.force_login(clinic["therapist"])
+    response = client.get(reverse("home"))
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("mfa-verify"))
+
+
+def test_record_numbers_link_to_the_client_record(client, clinic):
+    login(client, clinic["therapist"])
+    page = client.get(reverse("home")).content.decode()
+    mine = clinic["therapist"].episodes.get().client
+    assert reverse("client-detail", args=[mine.public_id]) in page
+
+
+@pytest.mark.parametrize(
+    ("sort", "expected"),
+    [
+        ("record", ["R-A", "R-B", "R-C"]),
+        ("-trust", ["R-B", "R-A", "R-C"]),
+        ("trust", ["R-A", "R-B", "R-C"]),
+    ],
+)
+def test_caseload_sorts_by_allow_listed_columns_with_unscored_last(client, sort, expected):
+    therapist = make_user(make_organisation())
+    for record_number, trust in [("R-C", None), ("R-A", 3.0), ("R-B", 6.0)]:
+        session = add_session(make_episode(therapist, record_number=record_number), 1)
+        if trust is not None:
+            add_score(session, "rapport_trust", trust)
+    login(client, therapist)
+    page = client.get(reverse("home"), {"sort": sort}).content.decode()
+    assert [page.index(number) for number in expected] == sorted(
+        page.index(number) for number in expected
+    )
+
+
+@pytest.mark.parametrize(
+    "sort", ["client__record_number", "-", "1,extractvalue(1,1)", "trust;drop", "password"]
+)
+def test_unknown_sort_values_are_a_bad_request(client, clinic, sort):
+    login(client, clinic["therapist"])
+    assert client.get(reverse("home"), {"sort": sort}).status_code == 400

@@ -1,0 +1,104 @@
+"""Sign-in and MFA forms."""
+
+from __future__ import annotations
+
+import re
+
+from django import forms
+from django.contrib.auth import authenticate
+from django.contrib.auth.forms import AuthenticationForm
+
+from rapport.accounts import lockout
+from rapport.accounts.models import User
+from rapport.security import audit
+
+# One message for unknown usernames, wrong passwords and inactive accounts alike, so the
+# page never tells a stranger which accounts exist.
+INVALID_LOGIN = "That username and password did not match. Please try again."
+LOCKED_OUT = (
+    "Too many failed sign-in attempts. Please wait 15 minutes and try again, "
+    "or ask your clinic admin for help."
+)
+INVALID_CODE = "That code did not match. Check that your phone's clock is right and try again."
+
+
+class LoginForm(AuthenticationForm):
+    """Username and password, refused while a lockout applies (see lockout.py)."""
+
+    error_messages = {
+        "invalid_login": INVALID_LOGIN,
+        "inactive": INVALID_LOGIN,
+        "locked_out": LOCKED_OUT,
+    }
+
+    def __init__(self, request, *args, **kwargs):
+        super().__init__(request, *args, **kwargs)
+        self.locked_out = False
+
+    def clean(self):
+        username = self.cleaned_data.get("username")
+        password = self.cleaned_data.get("password")
+        if not username or not password:
+            return self.cleaned_data  # the field errors say what is missing
+        ip = lockout.client_ip(self.request)
+        if lockout.locked_until(username, ip):
+            self.locked_out = True
+            audit.record(
+                "auth.login",
+                request=self.request,
+                outcome="denied",
+                detail={"reason": "locked_out"},
+                **_target_account(username),
+            )
+            raise forms.ValidationError(self.error_messages["locked_out"], code="locked_out")
+        # ModelBackend hashes the password even for unknown usernames, so a wrong
+        # username takes as long as a wrong password.
+        self.user_cache = authenticate(self.request, username=username, password=password)
+        if self.user_cache is None:
+            self._record_failure(username, ip)
+            raise forms.ValidationError(self.error_messages["invalid_login"], code="invalid_login")
+        return self.cleaned_data
+
+    def confirm_login_allowed(self, user):
+        # ModelBackend already refuses inactive accounts; keep the message identical if a
+        # future backend does not.
+        if not user.is_active:
+            raise forms.ValidationError(self.error_messages["invalid_login"], code="invalid_login")
+
+    def _record_failure(self, username: str, ip: str | None) -> None:
+        lockout.record_failure(username, ip)
+        target = _target_account(username)
+        audit.record("auth.login", request=self.request, outcome="failure", **target)
+        if lockout.locked_until(username, ip):
+            self.locked_out = True
+            audit.record("auth.lockout", request=self.request, outcome="denied", **target)
+
+
+def _target_account(username: str) -> dict[str, str]:
+    """Audit fields naming the account a failed attempt was aimed at, if it exists.
+
+    What was typed is not logged: people sometimes type their password into the
+    username box.
+    """
+    public_id = User.objects.filter(username=username).values_list("public_id", flat=True)
+    for value in public_id:
+        return {"object_type": "user", "object_id": str(value)}
+    return {"object_type": "user", "object_id": ""}
+
+
+class CodeForm(forms.Form):
+    """A six-digit code from an authenticator app."""
+
+    code = forms.CharField(
+        label="Six-digit code",
+        max_length=12,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}
+        ),
+    )
+
+    def clean_code(self) -> str:
+        code = re.sub(r"\s", "", self.cleaned_data["code"])
+        if not re.fullmatch(r"\d{6}", code):
+            raise forms.ValidationError("Enter the six digits shown in your authenticator app.")
+        return code
