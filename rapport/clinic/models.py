@@ -16,6 +16,14 @@ from django.db import models
 from django.utils import timezone
 
 from rapport.clinic import demographics
+from rapport.security.fields import EncryptedDateField, EncryptedTextField
+
+
+class TrustAnswersAudience(models.TextChoices):
+    """Who may read a client's answers about their trust in the therapist."""
+
+    THERAPIST = "therapist", "The therapist (and their supervisors)"
+    SUPERVISORS = "supervisors", "Supervisors only, not the therapist"
 
 
 class Organisation(models.Model):
@@ -25,6 +33,10 @@ class Organisation(models.Model):
     name = models.CharField(max_length=200)
     slug = models.SlugField(unique=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # A clinic-wide choice, told to clients on the check-in page before they answer.
+    trust_answers_audience = models.CharField(
+        max_length=20, choices=TrustAnswersAudience.choices, default=TrustAnswersAudience.THERAPIST
+    )
 
     def __str__(self) -> str:
         return self.name
@@ -64,16 +76,23 @@ class Client(models.Model):
 
 
 class ClientIdentity(models.Model):
-    """Who the client is: names, contact details and free-text self-descriptions."""
+    """Who the client is: names, contact details and free-text self-descriptions.
+
+    Every field is encrypted (AES-GCM, see rapport/security/crypto.py), so none can be
+    searched by value; nothing looks clients up by e-mail or name yet, hence no blind
+    index. The coarse codes in :class:`ClientDemographics` stay in plain columns so that
+    equity analyses can group by them; the free-text self-descriptions live here.
+    Erasure deletes this row (rapport/security/rights.py).
+    """
 
     client = models.OneToOneField(Client, on_delete=models.CASCADE, related_name="identity")
-    given_name = models.CharField(max_length=200, blank=True)
-    family_name = models.CharField(max_length=200, blank=True)
-    email = models.CharField(max_length=320, blank=True)
-    phone = models.CharField(max_length=40, blank=True)
-    date_of_birth = models.DateField(null=True, blank=True)
-    gender_self_description = models.CharField(max_length=200, blank=True)
-    ethnicity_self_description = models.CharField(max_length=200, blank=True)
+    given_name = EncryptedTextField(max_length=200, blank=True)
+    family_name = EncryptedTextField(max_length=200, blank=True)
+    email = EncryptedTextField(max_length=320, blank=True)
+    phone = EncryptedTextField(max_length=40, blank=True)
+    date_of_birth = EncryptedDateField(null=True, blank=True)
+    gender_self_description = EncryptedTextField(max_length=200, blank=True)
+    ethnicity_self_description = EncryptedTextField(max_length=200, blank=True)
 
     def __str__(self) -> str:
         return f"identity of {self.client}"
@@ -281,3 +300,32 @@ class Administration(models.Model):
         self.band = result.band or ""
         self.flags = list(result.flags)
         self.missing = list(result.missing)
+
+
+class ConsentKind(models.TextChoices):
+    CARE = "care", "Measurement-based care (questionnaires used in my therapy)"
+    RESEARCH = "research", "Research use of my de-identified answers"
+
+
+class Consent(models.Model):
+    """One consent decision by a client; the newest row per kind is the one in force.
+
+    Rows are never edited: a change of mind is a new row, so the history of what the
+    client agreed to, and when, stays available. Change consents through
+    ``rapport.security.rights.set_consent`` so that every change is audited.
+    """
+
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="consents")
+    kind = models.CharField(max_length=20, choices=ConsentKind.choices)
+    granted = models.BooleanField()
+    recorded_at = models.DateTimeField(default=timezone.now)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["recorded_at", "id"]
+        indexes = [models.Index(fields=["client", "kind", "recorded_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {'granted' if self.granted else 'withdrawn'} for {self.client}"

@@ -229,6 +229,6 @@ def self_check(ring: KeyRing) -> None:
     for key in ring.keys:
         probe = f"probe-{secrets.token_hex(4)}"
         single = KeyRing([key])
-        if decrypt(encrypt(probe, label="self-check", ring=single), label="self-check",
-                   ring=single) != probe:  # fmt: skip
+        sealed = encrypt(probe, label="self-check", ring=single)
+        if decrypt(sealed, label="self-check", ring=single) != probe:
             raise DecryptionError(f"key {key.key_id} failed the round-trip self-check")

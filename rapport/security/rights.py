@@ -1,0 +1,249 @@
+"""Consent and client rights: consent changes, data export and erasure.
+
+Plain functions that views, the API and the ``rapport client`` command all call. Each one
+writes an audit event with :func:`rapport.security.audit.record`. Callers decide who may
+call them (the access layer); these functions only do the work and the audit.
+"""
+
+from __future__ import annotations
+
+import datetime
+import secrets
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from rapport.clinic.models import (
+    Client,
+    ClientDemographics,
+    ClientIdentity,
+    Consent,
+    ConsentKind,
+    Organisation,
+    TrustAnswersAudience,
+)
+from rapport.security import audit
+
+EXPORT_FORMAT = "rapport-client-export"
+EXPORT_VERSION = 1
+ERASED_PREFIX = "erased-"
+
+
+class ClientNotFoundError(LookupError):
+    """No client with that record number in that organisation."""
+
+
+def find_client(record_number: str, organisation_slug: str) -> Client:
+    """The client ``record_number`` of organisation ``organisation_slug``."""
+    client = (
+        Client.objects.select_related("organisation")
+        .filter(organisation__slug=organisation_slug, record_number=record_number)
+        .first()
+    )
+    if client is None:
+        raise ClientNotFoundError(
+            f"no client with record number {record_number!r} in organisation {organisation_slug!r}"
+        )
+    return client
+
+
+# --- consent ------------------------------------------------------------------------
+
+
+def set_consent(
+    client: Client, kind: str, granted: bool, *, user: Any = None, request: Any = None
+) -> Consent:
+    """Record the client's decision for ``kind`` (a new row; earlier ones stay as history)."""
+    if kind not in ConsentKind.values:
+        raise ValueError(f"consent kind {kind!r} must be one of {ConsentKind.values}")
+    with transaction.atomic():
+        consent = Consent.objects.create(
+            client=client,
+            kind=kind,
+            granted=granted,
+            recorded_by=user if getattr(user, "is_authenticated", False) else None,
+        )
+        audit.record(
+            "consent.change",
+            request=request,
+            user=user,
+            obj=client,
+            detail={"consent_kind": kind, "consent_value": "granted" if granted else "withdrawn"},
+        )
+    return consent
+
+
+def current_consents(client: Client) -> dict[str, bool | None]:
+    """The consent in force for each kind: True, False, or None if never asked."""
+    in_force: dict[str, bool | None] = dict.fromkeys(ConsentKind.values)
+    for consent in client.consents.order_by("recorded_at", "id"):
+        in_force[consent.kind] = consent.granted
+    return in_force
+
+
+def has_consent(client: Client, kind: str) -> bool:
+    return current_consents(client).get(kind) is True
+
+
+def set_trust_answers_audience(
+    organisation: Organisation, audience: str, *, user: Any = None, request: Any = None
+) -> None:
+    """Change who at this clinic may read clients' trust answers (audited)."""
+    if audience not in TrustAnswersAudience.values:
+        raise ValueError(f"audience {audience!r} must be one of {TrustAnswersAudience.values}")
+    with transaction.atomic():
+        organisation.trust_answers_audience = audience
+        organisation.save(update_fields=["trust_answers_audience"])
+        audit.record(
+            "organisation.trust_audience_change",
+            request=request,
+            user=user,
+            obj=organisation,
+            detail={"audience": audience},
+        )
+
+
+# --- export -------------------------------------------------------------------------
+
+
+def export_client(client: Client, *, user: Any = None, request: Any = None, via: str = "") -> dict:
+    """Everything stored about ``client`` as a JSON-ready dict (GDPR Art. 15/20).
+
+    Identity (decrypted), demographics, consents, episodes with sessions, and every
+    administration with its answers and scores. The export is audited.
+    """
+    data = {
+        "format": EXPORT_FORMAT,
+        "version": EXPORT_VERSION,
+        "exported_at": timezone.now().isoformat(),
+        "client": {
+            "public_id": str(client.public_id),
+            "record_number": client.record_number,
+            "organisation": client.organisation.slug,
+            "site": client.site.name if client.site else None,
+            "created_at": client.created_at.isoformat(),
+        },
+        "identity": _identity(client),
+        "demographics": _demographics(client),
+        "consents": [
+            {
+                "kind": consent.kind,
+                "granted": consent.granted,
+                "recorded_at": consent.recorded_at.isoformat(),
+            }
+            for consent in client.consents.order_by("recorded_at", "id")
+        ],
+        "episodes": [_episode(episode) for episode in client.episodes.order_by("started_on", "id")],
+    }
+    detail = {"format": "json", "via": via} if via else {"format": "json"}
+    audit.record("client.export", request=request, user=user, obj=client, detail=detail)
+    return data
+
+
+def _identity(client: Client) -> dict | None:
+    identity = ClientIdentity.objects.filter(client=client).first()
+    if identity is None:
+        return None
+    return {
+        "given_name": identity.given_name,
+        "family_name": identity.family_name,
+        "email": identity.email,
+        "phone": identity.phone,
+        "date_of_birth": _iso(identity.date_of_birth),
+        "gender_self_description": identity.gender_self_description,
+        "ethnicity_self_description": identity.ethnicity_self_description,
+    }
+
+
+def _demographics(client: Client) -> dict | None:
+    demographics = ClientDemographics.objects.filter(client=client).first()
+    if demographics is None:
+        return None
+    return {
+        "race_ethnicity": list(demographics.race_ethnicity),
+        "gender": demographics.gender,
+        "preferred_language": demographics.preferred_language,
+        "age_band": demographics.age_band,
+    }
+
+
+def _episode(episode: Any) -> dict:
+    return {
+        "public_id": str(episode.public_id),
+        "therapist": episode.therapist.get_full_name() or episode.therapist.username,
+        "started_on": _iso(episode.started_on),
+        "ended_on": _iso(episode.ended_on),
+        "status": episode.status,
+        "end_reason": episode.end_reason,
+        "sessions": [
+            {
+                "public_id": str(session.public_id),
+                "number": session.number,
+                "scheduled_at": _iso(session.scheduled_at),
+                "status": session.status,
+                "administrations": [
+                    _administration(item) for item in session.administrations.order_by("id")
+                ],
+            }
+            for session in episode.sessions.order_by("number")
+        ],
+    }
+
+
+def _administration(item: Any) -> dict:
+    return {
+        "public_id": str(item.public_id),
+        "instrument_id": item.instrument_id,
+        "instrument_version": item.instrument_version,
+        "construct": item.construct,
+        "status": item.status,
+        "created_at": _iso(item.created_at),
+        "started_at": _iso(item.started_at),
+        "completed_at": _iso(item.completed_at),
+        "answers": item.answers,
+        "total": item.total,
+        "subscales": item.subscales,
+        "band": item.band,
+        "flags": item.flags,
+        "missing": item.missing,
+    }
+
+
+def _iso(value: datetime.date | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+# --- erasure ------------------------------------------------------------------------
+
+
+def erase_client(client: Client, *, user: Any = None, request: Any = None, via: str = "") -> None:
+    """Destroy the client's identity; keep the pseudonymous record and its scores.
+
+    * The :class:`ClientIdentity` row (names, contacts, date of birth, free-text
+      self-descriptions, all encrypted) is deleted. On SQLite ``secure_delete`` is on for
+      the deletion, so freed pages are zeroed rather than left holding ciphertext.
+    * The record number, which other systems may know, is replaced by a random one, so
+      the remaining record cannot be linked back to the person through it.
+    * Episodes, sessions, administrations (answers and scores), coarse demographic codes
+      and the consent history stay: they carry no identity and keep the clinic's
+      statistics whole. Research exports still obey the research consent.
+
+    What is left of the deleted ciphertext (PostgreSQL dead rows until VACUUM, old
+    backups) stays encrypted under the field keys; the next ``rapport keys rotate`` plus
+    retiring the old key makes those copies unreadable (crypto-shredding). See
+    docs/security.md.
+    """
+    with transaction.atomic():
+        if connection.vendor == "sqlite":
+            with connection.cursor() as cursor:
+                cursor.execute("PRAGMA secure_delete = ON")
+        ClientIdentity.objects.filter(client=client).delete()
+        client.record_number = ERASED_PREFIX + secrets.token_hex(8)
+        client.save(update_fields=["record_number"])
+        detail = {"via": via} if via else None
+        audit.record("client.erase", request=request, user=user, obj=client, detail=detail)
+
+
+def is_erased(client: Client) -> bool:
+    return client.record_number.startswith(ERASED_PREFIX)
