@@ -11,6 +11,16 @@ import pytest
 from rapport.instruments import DefinitionError, load_definition, load_directory
 
 Mutation = Callable[[dict[str, Any]], None]
+SUBSCALE = {"id": "pair", "title": {"en": "Pair", "es": "Par"}, "items": ["tiny_1", "tiny_2"]}
+
+
+def scale_item(**scale: Any) -> dict[str, Any]:
+    """A 0-2 scale item like ``tiny_1``, with ``scale`` fields overridden."""
+    return {
+        "id": "tiny_1",
+        "text": {"en": "One", "es": "Uno"},
+        "scale": {"min": 0, "max": 2} | scale,
+    }
 
 
 def rejected(write_definition, name: str, document: Any) -> DefinitionError:
@@ -179,6 +189,64 @@ CASES: dict[str, tuple[Mutation, str, str]] = {
     "unknown_audience": (put("everyone", "audience"), "audience", "must be one of"),
     "bad_identifier": (put("PHQ-9", "id"), "id", "lower-case"),
     "items_not_a_list": (put({"id": "x"}, "items"), "items", "must be a list"),
+    "no_items": (put([], "items"), "items", "at least one item"),
+    "no_options": (put([], "items", 0, "options"), "items[0].options", "at least one option"),
+    "scale_step_not_positive": (
+        put(scale_item(step=0), "items", 0),
+        "items[0].scale.step",
+        "must be positive",
+    ),
+    "scale_max_not_above_min": (
+        put(scale_item(max=0), "items", 0),
+        "items[0].scale.max",
+        "greater than min",
+    ),
+    "scale_step_not_dividing_range": (
+        put(scale_item(step=0.7), "items", 0),
+        "items[0].scale.step",
+        "equal steps",
+    ),
+    "scale_anchor_off_the_scale": (
+        put(scale_item(anchors=[{"value": 5, "label": {"en": "Five", "es": "Cinco"}}]), "items", 0),
+        "items[0].scale.anchors",
+        "not a point on the scale",
+    ),
+    "negative_scale_factor": (
+        put({"method": "scaled", "scale_factor": -1}, "scoring"),
+        "scoring.scale_factor",
+        "must be positive",
+    ),
+    "duplicate_subscale_id": (
+        put([SUBSCALE, SUBSCALE], "subscales"),
+        "subscales[1].id",
+        "duplicate subscale id",
+    ),
+    "empty_subscale": (put([], "subscales", 0, "items"), "subscales[0].items", "at least one"),
+    "duplicate_band_label": (put("low", "bands", 1, "label"), "bands[1].label", "duplicate band"),
+    "band_upper_below_lower": (put(2, "bands", 1, "upper"), "bands[1].upper", "below lower"),
+    "reliable_change_not_positive": (
+        put({"value": 0}, "reliable_change"),
+        "reliable_change.value",
+        "must be positive",
+    ),
+    "reliable_change_without_sd": (
+        put({"reliability": 0.8}, "reliable_change"),
+        "reliable_change.sd",
+        "is required",
+    ),
+    "reliable_change_with_zero_sd": (
+        put({"reliability": 0.8, "sd": 0}, "reliable_change"),
+        "reliable_change.sd",
+        "must be positive",
+    ),
+    "boolean_version": (put(True, "version"), "version", "non-empty text"),
+    "no_languages": (put([], "languages"), "languages", "at least one language"),
+    "bad_language_tag": (put(["EN", "es"], "languages"), "languages[0]", "language tag"),
+    "duplicate_language": (put(["en", "en"], "languages"), "languages[1]", "duplicate language"),
+    "empty_text": (put({"en": " ", "es": "T"}, "title"), "title.en", "non-empty text"),
+    "validated_not_boolean": (put("yes", "validated"), "validated", "true or false"),
+    "loinc_not_text": (put(44249, "loinc"), "loinc", "non-empty text"),
+    "reference_n_not_whole": (put({"n": 2.5}, "reference"), "reference.n", "whole number"),
 }
 
 
@@ -204,6 +272,18 @@ def test_duplicate_yaml_key(write_definition) -> None:
     error = rejected(write_definition, "twice.yaml", "id: one\nid: two\n")
 
     assert_names(error, "twice.yaml", "<yaml>", "duplicate key 'id'")
+
+
+def test_unhashable_yaml_key(write_definition) -> None:
+    error = rejected(write_definition, "complex_key.yaml", "? [a, b]\n: 1\n")
+
+    assert_names(error, "complex_key.yaml", "<yaml>", "unhashable")
+
+
+def test_field_names_must_be_text(write_definition) -> None:
+    error = rejected(write_definition, "numeric_key.yaml", "1: one\n")
+
+    assert_names(error, "numeric_key.yaml", "<document>", "field names must be text")
 
 
 def test_document_that_is_not_a_mapping(write_definition) -> None:
