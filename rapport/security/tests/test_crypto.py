@@ -39,7 +39,7 @@ def test_wrong_key_is_a_clear_error_naming_the_field(monkeypatch):
     use_field_keys(monkeypatch, KEY_A)
     stored = crypto.encrypt("Ada", label="clinic.clientidentity.given_name")
     use_field_keys(monkeypatch, KEY_B)
-    with pytest.raises(crypto.DecryptionError, match="clinic.clientidentity.given_name.*not among"):
+    with pytest.raises(crypto.DecryptionError, match=r"given_name.*not among"):
         crypto.decrypt(stored, label="clinic.clientidentity.given_name")
 
 
