@@ -6,6 +6,15 @@ so that adding a module is a one-line edit.
 """
 
 from rapport.psychometrics._validation import check_dataframe  # noqa: F401
+from rapport.psychometrics.change import (  # noqa: F401
+    CHANGE_CATEGORIES,
+    ClinicalCutoffs,
+    classify_change,
+    clinical_cutoffs,
+    reliable_change_index,
+    reliable_change_points,
+    standard_error_of_difference,
+)
 from rapport.psychometrics.correlation import (  # noqa: F401
     ComparisonResult,
     CorrelationResult,
