@@ -18,6 +18,8 @@ from rapport.clinic.models import (
     Client,
     ClientDemographics,
     ClientIdentity,
+    Consent,
+    ConsentKind,
     Episode,
     MeasurementPlan,
     Organisation,
@@ -131,6 +133,15 @@ def _write_chunk(
                 date_of_birth=row.date_of_birth,
             )
             for client, row in zip(clients, chunk.clients.itertuples(index=False), strict=True)
+        ],
+        batch_size=BATCH_SIZE,
+    )
+    # Synthetic clients consent to care and to research use of their de-identified data.
+    Consent.objects.bulk_create(
+        [
+            Consent(client=client, kind=kind, granted=True)
+            for client in clients
+            for kind in ConsentKind
         ],
         batch_size=BATCH_SIZE,
     )
