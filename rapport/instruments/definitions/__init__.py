@@ -1,0 +1,1 @@
+"""Shipped instrument definitions (YAML). A package so that setuptools ships the files."""
