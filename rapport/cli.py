@@ -23,6 +23,9 @@ Commands:
   score      score one set of answers:     rapport score phq9 --answers 0,1,2,,3 --json
   stats      psychometrics for researchers: rapport stats reliability FILE.csv --json
   check      Django system checks (add --deploy for production settings)
+  keys       field-encryption keys:         rapport keys generate | rotate | status
+  audit      the audit trail:               rapport audit verify | anchor | purge
+  client     a client's data rights:        rapport client export|erase RECORD --org SLUG
 
 Any other Django management command also works, e.g. `rapport createsuperuser`.
 """
@@ -41,11 +44,35 @@ def ensure_demo_secret_key() -> None:
     key_file = data_dir / "secret_key"
     if key_file.exists():
         return
-    data_dir.mkdir(parents=True, exist_ok=True)
-    # Written with owner-only permissions: the key signs sessions and CSRF tokens.
-    descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    # The key signs sessions and CSRF tokens.
+    _write_private_file(key_file, secrets.token_urlsafe(50))
+
+
+def ensure_demo_encryption_keys() -> None:
+    """Create the demo's field-encryption and audit key files once (see docs/security.md).
+
+    Skipped for each key that comes from the environment. The files live in the data
+    folder beside the database, which is acceptable for synthetic demo data only: a real
+    installation keeps keys where database backups do not go.
+    """
+    from rapport.security.crypto import generate_key
+
+    data_dir = Path(os.environ.get("RAPPORT_DATA_DIR", "var")).resolve()
+    for key_env, file_env, default_name in [
+        ("RAPPORT_FIELD_KEYS", "RAPPORT_FIELD_KEYS_FILE", "field_keys"),
+        ("RAPPORT_AUDIT_KEY", "RAPPORT_AUDIT_KEY_FILE", "audit_key"),
+    ]:
+        key_file = Path(os.environ.get(file_env) or data_dir / default_name)
+        if not os.environ.get(key_env) and not key_file.exists():
+            _write_private_file(key_file, generate_key() + "\n")
+
+
+def _write_private_file(path: Path, text: str) -> None:
+    """Create ``path`` with owner-only permissions; never overwrites an existing file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        handle.write(secrets.token_urlsafe(50))
+        handle.write(text)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -61,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     if command == "demo":
         os.environ.setdefault("RAPPORT_DEMO", "1")
         ensure_demo_secret_key()
+        ensure_demo_encryption_keys()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rapport.settings")
     from rapport.env import ConfigurationError
 

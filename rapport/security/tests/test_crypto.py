@@ -117,3 +117,20 @@ def test_check_fails_with_stable_id_when_no_audit_key(monkeypatch, tmp_path):
 
 def test_checks_pass_with_configured_keys():
     assert run_checks(tags=["security"]) == []
+
+
+def test_demo_creates_owner_only_key_files_once(monkeypatch, tmp_path):
+    from rapport import cli
+
+    for name in [crypto.FIELD_KEYS_ENV, crypto.AUDIT_KEY_ENV]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("RAPPORT_DATA_DIR", str(tmp_path))
+    cli.ensure_demo_encryption_keys()
+    field_file, audit_file = tmp_path / "field_keys", tmp_path / "audit_key"
+    first = field_file.read_text()
+    assert crypto.parse_key(first, source="demo") and crypto.parse_key(
+        audit_file.read_text(), source="demo"
+    )
+    assert field_file.stat().st_mode & 0o777 == 0o600
+    cli.ensure_demo_encryption_keys()
+    assert field_file.read_text() == first
