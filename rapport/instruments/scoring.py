@@ -70,13 +70,13 @@ def score_matrix(instrument: Instrument, values: np.ndarray) -> MatrixScores:
     answered = ~np.isnan(values)
     keyed = _reverse_keyed(instrument, values)
     totals = _aggregate(instrument, keyed, answered, instrument.missing_rule.max_missing)
-    subscales = {}
+    subscales: dict[str, np.ndarray] = {}
     for subscale in instrument.subscales:
         columns = [instrument.item_ids.index(item_id) for item_id in subscale.item_ids]
         subscales[subscale.id] = _aggregate(
             instrument, keyed[:, columns], answered[:, columns], subscale.max_missing
         )
-    flags = {}
+    flags: dict[str, np.ndarray] = {}
     with np.errstate(invalid="ignore"):
         for critical in instrument.critical_items:
             column = values[:, instrument.item_ids.index(critical.item_id)]
@@ -87,6 +87,7 @@ def score_matrix(instrument: Instrument, values: np.ndarray) -> MatrixScores:
 
 def score_one(instrument: Instrument, row: np.ndarray) -> ScoreResult:
     """Score one validated answer row and package it as a :class:`ScoreResult`."""
+    # Imported here because the model module imports this one.
     from rapport.instruments.model import ScoreResult
 
     scores = score_matrix(instrument, row.reshape(1, -1))
