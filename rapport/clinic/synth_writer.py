@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from django.contrib.auth.hashers import make_password
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import DateTimeField, JSONField, Model, UUIDField
+from django.utils import timezone
 from tqdm import tqdm
 
 from rapport.accounts.models import User
@@ -192,34 +196,141 @@ def _write_chunk(
             chunk.sessions["episode_key"], chunk.sessions["number"], sessions, strict=True
         )
     }
-    Administration.objects.bulk_create(
-        _administrations(chunk.administrations, session_by_key, instruments),
-        batch_size=BATCH_SIZE,
+    _insert_rows(
+        Administration,
+        _administration_rows(chunk.administrations, session_by_key, instruments),
     )
 
 
-def _administrations(
+ADMINISTRATION_COLUMNS = (
+    "public_id",
+    "session",
+    "instrument_id",
+    "instrument_version",
+    "construct",
+    "status",
+    "created_at",
+    "completed_at",
+    "answers",
+    "total",
+    "subscales",
+    "band",
+    "flags",
+    "missing",
+)
+
+
+def _administration_rows(
     frame: pd.DataFrame,
     session_by_key: Mapping[tuple[int, int], Session],
     instruments: Mapping[str, Instrument],
-) -> list[Administration]:
-    records: list[Administration] = []
+) -> Iterator[dict[str, Any]]:
+    now = timezone.now()
     for instrument_id, rows in frame.groupby("instrument_id", sort=False):
         instrument = instruments[str(instrument_id)]
-        for row in rows.itertuples(index=False):
-            administration = Administration(
-                session=session_by_key[(row.episode_key, row.number)],
-                instrument_id=row.instrument_id,
-                instrument_version=row.instrument_version,
-                construct=row.construct,
-                status=row.status,
-                answers=row.answers,
-                completed_at=_timestamp(row.completed_at),
+        scores = _scores(instrument, rows)
+        for row, score in zip(rows.itertuples(index=False), scores, strict=True):
+            yield {
+                "public_id": uuid.uuid4(),
+                "session": session_by_key[(row.episode_key, row.number)].pk,
+                "instrument_id": row.instrument_id,
+                "instrument_version": row.instrument_version,
+                "construct": row.construct,
+                "status": row.status,
+                "created_at": now,
+                "completed_at": _timestamp(row.completed_at),
+                "answers": row.answers,
+                **score,
+            }
+
+
+def _insert_rows(
+    model: type[Model],
+    rows: Iterable[dict[str, Any]],
+    columns: tuple[str, ...] = ADMINISTRATION_COLUMNS,
+) -> None:
+    """Insert plain rows without building model instances.
+
+    Administrations are nine rows in ten of a synthetic clinic; skipping the ORM's
+    per-instance work makes seeding 100,000 clients several times faster. Values are
+    adapted with the same database-operations hooks the ORM uses, so what is stored is
+    what ``bulk_create`` would have stored.
+    """
+    fields = [model._meta.get_field(name) for name in columns]
+    adapters = [_adapter(field) for field in fields]
+    quote = connection.ops.quote_name
+    # Table and column names come from model metadata, never from input.
+    sql = "INSERT INTO {} ({}) VALUES ({})".format(  # noqa: S608
+        quote(model._meta.db_table),
+        ", ".join(quote(field.column) for field in fields),
+        ", ".join(["%s"] * len(fields)),
+    )
+    names = [field.name for field in fields]
+    adapted = (
+        tuple(adapt(row[name]) for adapt, name in zip(adapters, names, strict=True)) for row in rows
+    )
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # COPY streams rows in one statement: several times faster than INSERTs.
+            copy_sql = "COPY {} ({}) FROM STDIN".format(
+                quote(model._meta.db_table), ", ".join(quote(field.column) for field in fields)
             )
-            if row.status == "completed":
-                administration.apply_scores(instrument.score(row.answers))
-            records.append(administration)
-    return records
+            with cursor.cursor.copy(copy_sql) as copy:
+                for values in adapted:
+                    copy.write_row(values)
+            return
+        batch: list[tuple[Any, ...]] = []
+        for values in adapted:
+            batch.append(values)
+            if len(batch) >= BATCH_SIZE:
+                cursor.executemany(sql, batch)
+                batch.clear()
+        if batch:
+            cursor.executemany(sql, batch)
+
+
+def _adapter(field: Any) -> Callable[[Any], Any]:
+    ops = connection.ops
+    if isinstance(field, JSONField):
+        return lambda value: ops.adapt_json_value(value, field.encoder)
+    if isinstance(field, DateTimeField):
+        return ops.adapt_datetimefield_value
+    if isinstance(field, UUIDField) and not connection.features.has_native_uuid_field:
+        return lambda value: value.hex
+    return lambda value: value
+
+
+def _scores(instrument: Instrument, rows: pd.DataFrame) -> list[dict[str, Any]]:
+    """Model field values for each row's scores, computed in one vectorised pass.
+
+    Rows that are not completed have no answers and get empty scores.
+    """
+    completed = (rows["status"] == "completed").to_numpy()
+    empty = {"total": None, "subscales": {}, "band": "", "flags": [], "missing": []}
+    result = [dict(empty) for _ in range(len(rows))]
+    if not completed.any():
+        return result
+    answers = pd.DataFrame(list(rows["answers"][completed]), columns=list(instrument.item_ids))
+    scored = instrument.score_frame(answers.astype(float))
+    missing = answers.isna().to_numpy()
+    subscale_columns = {s.id: f"subscale_{s.id}" for s in instrument.subscales}
+    critical_columns = {c.flag: f"critical_{c.item_id}" for c in instrument.critical_items}
+    item_ids = list(instrument.item_ids)
+    for position, (index, values) in zip(
+        np.flatnonzero(completed), enumerate(scored.to_dict("records")), strict=True
+    ):
+        result[position] = {
+            "total": _number(values["total"]),
+            "subscales": {s: _number(values[c]) for s, c in subscale_columns.items()},
+            "band": "" if pd.isna(values["band"]) else str(values["band"]),
+            "flags": [flag for flag, column in critical_columns.items() if values[column]],
+            "missing": [item for item, gone in zip(item_ids, missing[index], strict=True) if gone],
+        }
+    return result
+
+
+def _number(value: Any) -> float | None:
+    return None if pd.isna(value) else float(value)
 
 
 def _timestamp(value: Any) -> Any:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
@@ -34,8 +36,9 @@ class Command(BaseCommand):
                 org=DEMO_SLUG,
             )
         self.stdout.write(self.style.WARNING("DEMO - synthetic data only, never real client data."))
+        address = os.environ.get("RAPPORT_BIND", "127.0.0.1:8000")
         self.stdout.write(
-            f"Log in at http://127.0.0.1:8000/ with password '{DEMO_PASSWORD}' as:\n"
+            f"Log in at http://{address}/ with password '{DEMO_PASSWORD}' as:\n"
             "  therapist1 ... therapist10   (therapists: their own caseload)\n"
             "  supervisor1, supervisor2     (supervisors)\n"
             "  admin                        (clinic admin)\n"
