@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 import itertools
+from dataclasses import dataclass
 
 from django.utils import timezone
 
@@ -101,3 +102,70 @@ def login_verified(client, user: User) -> None:
     session = client.session
     session[DEVICE_ID_SESSION_KEY] = device.persistent_id
     session.save()
+
+
+@dataclass
+class TwoClinics:
+    """Every persona the access rules distinguish, in two organisations.
+
+    ``owner`` treats ``owner_client``; ``colleague`` is another therapist in the same
+    clinic; ``supervisor`` supervises ``owner``; ``outsider`` works at the other clinic
+    and treats ``outsider_client``. Every staff member has a confirmed authenticator app.
+    """
+
+    organisation: Organisation
+    owner: User
+    colleague: User
+    supervisor: User
+    clinic_admin: User
+    researcher: User
+    outsider: User
+    owner_client: Client
+    owner_episode: Episode
+    outsider_client: Client
+
+    @property
+    def staff(self) -> dict[str, User]:
+        return {
+            "owner": self.owner,
+            "colleague": self.colleague,
+            "supervisor": self.supervisor,
+            "clinic_admin": self.clinic_admin,
+            "researcher": self.researcher,
+            "outsider": self.outsider,
+        }
+
+
+def make_two_clinics() -> TwoClinics:
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    organisation = make_organisation()
+    supervisor = make_user(organisation, Role.SUPERVISOR)
+    owner = make_user(organisation, Role.THERAPIST, supervisor=supervisor)
+    owner_episode = make_episode(owner, sessions=2)
+    add_score(owner_episode.sessions.get(number=1), "rapport_trust", 5.5)
+    other = make_organisation()
+    outsider = make_user(other, Role.THERAPIST)
+    clinics = TwoClinics(
+        organisation=organisation,
+        owner=owner,
+        colleague=make_user(organisation, Role.THERAPIST, supervisor=supervisor),
+        supervisor=supervisor,
+        clinic_admin=make_user(organisation, Role.CLINIC_ADMIN),
+        researcher=make_user(organisation, Role.RESEARCHER),
+        outsider=outsider,
+        owner_client=owner_episode.client,
+        owner_episode=owner_episode,
+        outsider_client=make_episode(outsider, sessions=1).client,
+    )
+    for user in clinics.staff.values():
+        TOTPDevice.objects.create(user=user, name="test app", confirmed=True)
+    return clinics
+
+
+def totp_code(device) -> str:
+    """The code an authenticator app would show now for ``device`` (a TOTPDevice)."""
+    from django_otp.oath import totp
+
+    code = totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits)
+    return f"{code:0{device.digits}d}"

@@ -1,0 +1,141 @@
+"""The role x permission matrix in rapport.security.access, tested exhaustively."""
+
+import itertools
+import uuid
+
+import pytest
+from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.test import RequestFactory
+
+from rapport.accounts.models import Role
+from rapport.security import access
+from rapport.security.models import AuditEvent
+from rapport.testing import make_organisation, make_two_clinics, make_user
+
+EXPECTED = {
+    (Role.THERAPIST, access.READ_CLINICAL): True,
+    (Role.THERAPIST, access.MANAGE_CLINIC): False,
+    (Role.THERAPIST, access.READ_AGGREGATES): False,
+    (Role.SUPERVISOR, access.READ_CLINICAL): True,
+    (Role.SUPERVISOR, access.MANAGE_CLINIC): False,
+    (Role.SUPERVISOR, access.READ_AGGREGATES): True,
+    (Role.CLINIC_ADMIN, access.READ_CLINICAL): False,
+    (Role.CLINIC_ADMIN, access.MANAGE_CLINIC): True,
+    (Role.CLINIC_ADMIN, access.READ_AGGREGATES): True,
+    (Role.RESEARCHER, access.READ_CLINICAL): False,
+    (Role.RESEARCHER, access.MANAGE_CLINIC): False,
+    (Role.RESEARCHER, access.READ_AGGREGATES): True,
+}
+
+
+def test_the_expected_table_covers_every_role_and_permission():
+    assert set(EXPECTED) == set(itertools.product(Role.values, access.PERMISSIONS))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("role", "permission"), sorted(EXPECTED))
+def test_role_permission(role, permission):
+    user = make_user(make_organisation(), role)
+    assert access.has_permission(user, permission) is EXPECTED[(role, permission)]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("permission", sorted(access.PERMISSIONS))
+def test_inactive_anonymous_and_organisationless_users_have_no_permission(permission):
+    user = make_user(make_organisation(), Role.SUPERVISOR)
+    user.is_active = False
+    assert not access.has_permission(user, permission)
+    assert not access.has_permission(AnonymousUser(), permission)
+    operator = make_user(make_organisation(), Role.CLINIC_ADMIN)
+    operator.organisation = None
+    assert not access.has_permission(operator, permission)
+
+
+def test_an_unknown_permission_name_is_an_error_not_a_denial():
+    with pytest.raises(ValueError, match="unknown permission"):
+        access.has_permission(AnonymousUser(), "clinical.raed")
+
+
+@pytest.mark.django_db
+def test_require_permission_raises_403():
+    researcher = make_user(make_organisation(), Role.RESEARCHER)
+    with pytest.raises(PermissionDenied):
+        access.require_permission(researcher, access.READ_CLINICAL)
+
+
+# --- scoped querysets and view helpers ----------------------------------------------
+
+
+@pytest.fixture
+def clinics(db):
+    return make_two_clinics()
+
+
+def request_as(user):
+    request = RequestFactory().get("/")
+    request.user = user
+    return request
+
+
+@pytest.mark.parametrize(
+    ("persona", "sees_owner_client"),
+    [
+        ("owner", True),
+        ("supervisor", True),
+        ("colleague", False),
+        ("outsider", False),
+        ("clinic_admin", False),
+        ("researcher", False),
+    ],
+)
+def test_clients_for_each_persona(clinics, persona, sees_owner_client):
+    visible = access.clients_for(clinics.staff[persona])
+    assert visible.filter(pk=clinics.owner_client.pk).exists() is sees_owner_client
+    assert not visible.filter(pk=clinics.outsider_client.pk).exists() or persona == "outsider"
+
+
+def test_get_client_or_404_audits_one_read(clinics):
+    client = access.get_client_or_404(request_as(clinics.owner), clinics.owner_client.public_id)
+    assert client == clinics.owner_client
+    event = AuditEvent.objects.get(action="client.read")
+    assert event.object_id == str(clinics.owner_client.public_id)
+    assert event.actor_id == clinics.owner.pk
+
+
+@pytest.mark.parametrize("persona", ["colleague", "outsider"])
+def test_get_client_or_404_hides_out_of_scope_clients(clinics, persona):
+    with pytest.raises(Http404):
+        access.get_client_or_404(request_as(clinics.staff[persona]), clinics.owner_client.public_id)
+    assert not AuditEvent.objects.filter(action="client.read").exists()
+
+
+@pytest.mark.parametrize("persona", ["clinic_admin", "researcher"])
+def test_get_client_or_404_refuses_roles_without_clinical_access_before_looking(clinics, persona):
+    for public_id in [clinics.owner_client.public_id, uuid.uuid4()]:
+        with pytest.raises(PermissionDenied):
+            access.get_client_or_404(request_as(clinics.staff[persona]), public_id)
+
+
+@pytest.mark.parametrize("bad_id", ["not-a-uuid", "", "1"])
+def test_malformed_ids_are_404(clinics, bad_id):
+    with pytest.raises(Http404):
+        access.get_client_or_404(request_as(clinics.owner), bad_id)
+
+
+def test_get_episode_or_404_follows_the_same_scope(clinics):
+    episode_id = clinics.owner_episode.public_id
+    assert access.get_episode_or_404(request_as(clinics.supervisor), episode_id)
+    with pytest.raises(Http404):
+        access.get_episode_or_404(request_as(clinics.colleague), episode_id)
+    assert AuditEvent.objects.filter(action="episode.read").count() == 1
+
+
+def test_view_markers():
+    def view(request):
+        return None
+
+    assert access.view_access(view) == "staff"
+    assert access.view_access(access.public(lambda request: None)) == "public"
+    assert access.view_access(access.before_mfa(lambda request: None)) == "before_mfa"

@@ -1,0 +1,124 @@
+import uuid
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from rapport.clinic.models import AdministrationStatus
+from rapport.security.models import AuditEvent
+from rapport.testing import add_score, add_session, login_verified, make_episode, make_two_clinics
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def clinics():
+    return make_two_clinics()
+
+
+def detail_url(client_record):
+    return reverse("client-detail", args=[client_record.public_id])
+
+
+def test_owner_sees_record_number_episodes_sessions_and_latest_scores(client, clinics):
+    episode = clinics.owner_episode
+    add_score(episode.sessions.get(number=2), "rapport_trust", 6.4)
+    add_score(episode.sessions.get(number=2), "phq9", 9, construct="outcome")
+    pending = add_score(episode.sessions.get(number=1), "gad7", 3, construct="outcome")
+    pending.status, pending.completed_at = AdministrationStatus.PENDING, None
+    pending.save()
+    login_verified(client, clinics.owner)
+    page = client.get(detail_url(clinics.owner_client)).content.decode()
+    assert clinics.owner_client.record_number in page
+    assert "Episode from 5 Jan 2026" in page
+    assert ">6.4<" in page  # latest trust (session 2), not 5.5 from session 1
+    assert ">5.5<" not in page
+    assert "phq9" in page
+    assert "gad7" not in page  # not completed
+    assert page.count('<tr><td class="num">') == 2  # two sessions
+
+
+def test_supervisor_sees_their_supervisees_client(client, clinics):
+    login_verified(client, clinics.supervisor)
+    response = client.get(detail_url(clinics.owner_client))
+    assert response.status_code == 200
+    assert str(clinics.owner) in response.content.decode()
+
+
+@pytest.mark.parametrize("persona", ["colleague", "outsider"])
+def test_other_therapists_get_404(client, clinics, persona):
+    login_verified(client, clinics.staff[persona])
+    assert client.get(detail_url(clinics.owner_client)).status_code == 404
+
+
+@pytest.mark.parametrize("persona", ["clinic_admin", "researcher"])
+def test_roles_without_clinical_access_get_403(client, clinics, persona):
+    login_verified(client, clinics.staff[persona])
+    assert client.get(detail_url(clinics.owner_client)).status_code == 403
+    assert client.get(reverse("client-detail", args=[uuid.uuid4()])).status_code == 403
+
+
+def test_unknown_id_is_404(client, clinics):
+    login_verified(client, clinics.owner)
+    assert client.get(reverse("client-detail", args=[uuid.uuid4()])).status_code == 404
+
+
+def test_post_is_not_allowed(client, clinics):
+    login_verified(client, clinics.owner)
+    assert client.post(detail_url(clinics.owner_client)).status_code == 405
+
+
+def test_colleagues_episode_with_the_same_client_is_not_shown(client, clinics):
+    # The client moved from the colleague to the owner: the owner sees only their episode.
+    from rapport.clinic.models import Episode
+
+    Episode.objects.create(
+        client=clinics.owner_client,
+        therapist=clinics.colleague,
+        plan=clinics.owner_episode.plan,
+        started_on=clinics.owner_episode.started_on.replace(year=2025),
+        ended_on=clinics.owner_episode.started_on.replace(year=2025, month=6),
+        status="closed",
+        end_reason="referred",
+    )
+    login_verified(client, clinics.owner)
+    page = client.get(detail_url(clinics.owner_client)).content.decode()
+    assert "2025" not in page
+    login_verified(client, clinics.colleague)
+    page = client.get(detail_url(clinics.owner_client)).content.decode()
+    assert "Episode from" in page and "2025" in page and "5 Jan 2026" not in page
+
+
+def test_each_view_writes_exactly_one_read_event(client, clinics):
+    login_verified(client, clinics.owner)
+    client.get(detail_url(clinics.owner_client))
+    events = AuditEvent.objects.filter(action="client.read")
+    assert events.count() == 1
+    event = events.get()
+    assert event.object_id == str(clinics.owner_client.public_id)
+    assert event.actor_id == clinics.owner.pk
+    assert event.actor_role == "therapist"
+    assert clinics.owner_client.record_number not in str(event.detail)
+
+
+def test_denied_reads_write_no_read_event(client, clinics):
+    login_verified(client, clinics.colleague)
+    client.get(detail_url(clinics.owner_client))
+    assert not AuditEvent.objects.filter(action="client.read").exists()
+
+
+def test_query_count_does_not_grow_with_sessions(client, clinics):
+    login_verified(client, clinics.owner)
+    client.get(detail_url(clinics.owner_client))
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(detail_url(clinics.owner_client)).status_code == 200
+        return len(captured)
+
+    before = count()
+    for number in range(3, 12):
+        add_score(add_session(clinics.owner_episode, number), "rapport_trust", 4.0)
+    make_episode(clinics.owner)
+    assert count() == before
