@@ -23,6 +23,15 @@ from rapport.psychometrics.correlation import (  # noqa: F401
     correlate,
     fisher_ci,
 )
+from rapport.psychometrics.dif import dif  # noqa: F401
+from rapport.psychometrics.equity import (  # noqa: F401
+    age_band,
+    diff_means_welch,
+    diff_proportions_newcombe,
+    equity,
+    mean_ci,
+    proportion_ci,
+)
 from rapport.psychometrics.reliability import (  # noqa: F401
     OmegaResult,
     ReliabilityResult,
@@ -30,4 +39,17 @@ from rapport.psychometrics.reliability import (  # noqa: F401
     omega_total,
     r_qf,
     reliability,
+)
+from rapport.psychometrics.suppression import (  # noqa: F401
+    feasible_ranges,
+    percentages,
+    suppress_counts,
+    suppress_rows,
+    suppression_mask,
+)
+from rapport.psychometrics.trajectories import (  # noqa: F401
+    ExpectedResponseModel,
+    expected_trajectory,
+    fit_expected_response,
+    is_off_track,
 )

@@ -5,6 +5,8 @@ Usage::
     rapport stats reliability FILE.csv [--items COL ...] [--reverse COL ...]
                                        [--missing pairwise|listwise] [--json]
     rapport stats correlate FILE.csv X Y [--compare R0 [--compare-n N]] [--json]
+    rapport stats dif FILE.csv --group COL [--items COL ...] [--no-purify]
+                               [--alpha A] [--r2 mcfadden|nagelkerke|coxsnell] [--json]
 
 Bad input (missing file or columns, text in numeric columns, an empty file, fewer
 than 3 respondents, ...) prints one line to stderr and returns exit status 2.
@@ -27,6 +29,7 @@ from typing import Any, NoReturn, TextIO
 import pandas as pd
 
 from rapport.psychometrics.correlation import correlate
+from rapport.psychometrics.dif import dif
 from rapport.psychometrics.reliability import reliability
 
 _PROG = "rapport stats"
@@ -191,12 +194,64 @@ def _run_correlate(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- dif
+
+DIF_KEYS = (
+    "item", "n", "lr_uniform", "p_uniform", "lr_nonuniform", "p_nonuniform",
+    "lr_total", "p_total", "effect_size", "flag", "note",
+)  # fmt: skip
+
+
+def _add_dif(sub: Any) -> None:
+    p = sub.add_parser(
+        "dif",
+        help="ordinal logistic-regression DIF across groups, purified matching score",
+        description="Differential item functioning of every item across the groups of "
+        "--group (uniform, non-uniform and total LR tests; pseudo-R2 change).",
+    )
+    p.add_argument("file", help="CSV file with a header row")
+    p.add_argument("--group", required=True, metavar="COL", help="group column")
+    p.add_argument("--items", nargs="+", metavar="COL", help="item columns (default: all others)")
+    p.add_argument("--no-purify", action="store_true", help="do not purify the matching score")
+    p.add_argument("--alpha", type=float, default=0.01, help="significance level (default .01)")
+    p.add_argument("--r2", choices=("mcfadden", "nagelkerke", "coxsnell"), default="mcfadden")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=_run_dif)
+
+
+def _run_dif(args: argparse.Namespace, out: TextIO) -> int:
+    data = read_csv(args.file)
+    items = _columns(args.items) or [c for c in data.columns if c != args.group]
+    res = dif(data, items, args.group, purify=not args.no_purify, alpha=args.alpha, r2=args.r2)
+    rows = [
+        {k: (None if isinstance(v, float) and v != v else v) for k, v in row.items()}
+        for row in res[list(DIF_KEYS)].to_dict(orient="records")
+    ]
+    info = res.attrs["purification"]
+    if args.json:
+        _dump({"anchors": info["anchors"], "converged": info["converged"], "items": rows}, out)
+        return 0
+    out.write(
+        f"n = {rows[0]['n']}, groups: {', '.join(info['groups'])}; {args.r2} R2 change; "
+        f"anchors: {', '.join(map(str, info['anchors']))}\n\n"
+    )
+    out.write(f"{'item':<16}{'p_unif':>10}{'p_nonunif':>11}{'p_total':>10}{'dR2':>8}  flag\n")
+    for r in rows:
+        p_u, p_n, p_t = (_fmt(r[k], 4) for k in ("p_uniform", "p_nonuniform", "p_total"))
+        out.write(
+            f"{r['item']!s:<16}{p_u:>10}{p_n:>11}{p_t:>10}{_fmt(r['effect_size']):>8}  "
+            f"{r['flag']}{'  (' + r['note'] + ')' if r['note'] else ''}\n"
+        )
+    return 0
+
+
 # --------------------------------------------------------------------------- entry point
 
 #: Functions that each add one subcommand to the ``stats`` parser.
 SUBCOMMANDS: list[Callable[[Any], None]] = [
     _add_reliability,
     _add_correlate,
+    _add_dif,
 ]
 
 
