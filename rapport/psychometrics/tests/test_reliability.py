@@ -302,3 +302,44 @@ def test_bad_data() -> None:
         reliability(holes, missing="listwise")
     with pytest.raises(ValueError, match="must be a pandas DataFrame"):
         reliability(df.to_numpy())
+
+
+# ---------------------------------------------------------------- independent implementations
+
+
+def test_many_blocks_match_pandas_pairwise_cov_and_corr() -> None:
+    """50,000 rows (25 blocks), 15% MCAR: C and R equal pandas' pairwise .cov()/.corr()."""
+    rng = np.random.default_rng(5)
+    n, k = 50_000, 6
+    f = rng.standard_normal(n)
+    x = np.rint(3 + f[:, None] * 0.8 + rng.standard_normal((n, k)))
+    x[rng.random((n, k)) < 0.15] = np.nan
+    df = pd.DataFrame(x, columns=list("abcdef"))
+    res = reliability(df)
+    c = df.cov().to_numpy()
+    r = df.corr().to_numpy()
+    assert res.alpha == pytest.approx((1 - np.trace(c) / c.sum()) * k / (k - 1), abs=1e-12)
+    assert res.std_alpha == pytest.approx((1 - k / r.sum()) * k / (k - 1), abs=1e-12)
+    np.testing.assert_allclose(res.items["sd"], df.std(), atol=1e-12)
+    np.testing.assert_allclose(res.items["mean"], df.mean(), atol=1e-12)
+    total = df.mean(axis=1)
+    np.testing.assert_allclose(res.items["raw_r"], [total.corr(df[col]) for col in df], atol=1e-12)
+
+
+def test_blank_rows_count_in_n_like_psych() -> None:
+    df = load("alpha_missing.csv")
+    blank = pd.concat([df, pd.DataFrame(np.nan, index=range(3), columns=df.columns)])
+    a, b = reliability(df), reliability(blank)
+    assert b.n == a.n + 3
+    assert b.alpha == pytest.approx(a.alpha, abs=1e-14)
+    assert b.feldt_ci == pytest.approx(feldt_ci(a.alpha, a.n + 3, 8), abs=1e-14)
+    assert b.total_mean == pytest.approx(a.total_mean, abs=1e-14)
+
+
+def test_nullable_integer_columns() -> None:
+    df = load("alpha_missing.csv")
+    nullable = df.astype("Int64")
+    assert nullable["q1"].isna().any()
+    a, b = reliability(df), reliability(nullable)
+    assert b.alpha == a.alpha
+    pd.testing.assert_frame_equal(a.items, b.items)
