@@ -57,7 +57,11 @@ def test_demo_key_file_is_created_once_with_owner_only_permissions(tmp_path, mon
 
 
 def test_check_passes_on_a_fresh_sqlite_database(tmp_path):
-    env = clean_env(tmp_path) | {"RAPPORT_SECRET_KEY": "k" * 50}
+    from rapport.security.crypto import generate_key
+
+    # Without field and audit keys the security checks (rapport.E001/E003) fail on purpose.
+    keys = {"RAPPORT_FIELD_KEYS": generate_key(), "RAPPORT_AUDIT_KEY": generate_key()}
+    env = clean_env(tmp_path) | {"RAPPORT_SECRET_KEY": "k" * 50} | keys
     result = run_rapport("check", env=env, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "no issues" in result.stdout

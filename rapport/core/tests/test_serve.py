@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from rapport.security.crypto import generate_key
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -29,6 +31,8 @@ def fetch(url: str, attempts: int = 60) -> tuple[int, dict[str, str], bytes]:
 def served(tmp_path: Path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("RAPPORT_", "DJANGO_"))}
     env |= {"RAPPORT_DATA_DIR": str(tmp_path / "var"), "RAPPORT_SECRET_KEY": "s" * 50}
+    # Field and audit keys: the security checks (rapport.E001/E003) refuse to start without.
+    env |= {"RAPPORT_FIELD_KEYS": generate_key(), "RAPPORT_AUDIT_KEY": generate_key()}
     subprocess.run(
         [sys.executable, "-m", "rapport.cli", "migrate", "-v", "0"],
         env=env,
