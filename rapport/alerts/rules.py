@@ -1,0 +1,380 @@
+"""Caseload flags: which clients need attention first, and why, in one sentence each.
+
+Pure Python (no Django). :func:`evaluate` takes one client's history — completed scores
+per instrument, sessions and check-in outcomes — and returns the raised flags in order of
+urgency: safety > alliance rupture > low or falling trust > not on track > engagement.
+Thresholds come from :class:`FlagRules` (defaults in ``defaults.yaml``), never from code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import IntEnum
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+DEFAULTS_FILE = Path(__file__).with_name("defaults.yaml")
+SCHEMA = "rapport-flag-rules/1"
+
+
+class FlagKind(IntEnum):
+    """Flag kinds; the value is the urgency rank (1 = most urgent)."""
+
+    SAFETY = 1
+    RUPTURE = 2
+    TRUST = 3
+    NOT_ON_TRACK = 4
+    ENGAGEMENT = 5
+
+
+@dataclass(frozen=True)
+class Flag:
+    kind: FlagKind
+    message: str
+    session: int | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.kind.name.lower()
+
+
+@dataclass(frozen=True)
+class Score:
+    """One completed administration: its session, total and raised scoring flags."""
+
+    session: int
+    total: float | None
+    flags: tuple[str, ...] = ()
+    answers: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    number: int
+    status: str  # scheduled / attended / missed / cancelled
+
+
+@dataclass(frozen=True)
+class ClientHistory:
+    """What the rules look at for one client's current episode.
+
+    ``scores`` maps instrument id to completed scores in session order;
+    ``checkins`` lists the statuses of past administrations in session order
+    (completed / expired / declined), ``sessions`` the sessions in number order.
+    """
+
+    scores: Mapping[str, Sequence[Score]] = field(default_factory=dict)
+    sessions: Sequence[SessionRecord] = ()
+    checkins: Sequence[str] = ()
+
+
+class FlagRulesError(ValueError):
+    """A flag-rules file is not usable; the message names the file and the setting."""
+
+
+@dataclass(frozen=True)
+class FlagRules:
+    """Thresholds for every rule (see docs/flags.md)."""
+
+    safety: bool = True
+    rupture: bool = True
+    rupture_instrument: str = "rapport_alliance"
+    rupture_drop: float = 6.0
+    rupture_window: int = 3
+    trust: bool = True
+    trust_instrument: str = "rapport_trust"
+    trust_low: float = 4.0
+    trust_drop: float = 1.0
+    not_on_track: bool = True
+    not_on_track_instrument: str = "phq9"
+    engagement: bool = True
+    missed_in_a_row: int = 2
+    unanswered_in_a_row: int = 2
+
+    @classmethod
+    def from_file(cls, path: Path | str = DEFAULTS_FILE) -> FlagRules:
+        path = Path(path)
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as error:
+            raise FlagRulesError(f"{path}: cannot be read as YAML: {error}") from None
+        return cls.from_mapping(data, source=str(path))
+
+    @classmethod
+    def from_mapping(cls, data: Any, *, source: str = "<rules>") -> FlagRules:
+        if not isinstance(data, Mapping) or data.get("schema") != SCHEMA:
+            raise FlagRulesError(f"{source}: schema: must be {SCHEMA!r}")
+        values: dict[str, Any] = {}
+        for section, names in _SECTIONS.items():
+            settings = data.get(section, {})
+            if not isinstance(settings, Mapping):
+                raise FlagRulesError(f"{source}: {section}: must be a mapping")
+            unknown = set(settings) - set(names)
+            if unknown:
+                raise FlagRulesError(f"{source}: {section}.{sorted(unknown)[0]}: unknown setting")
+            for key, attribute in names.items():
+                if key in settings:
+                    values[attribute] = _checked(
+                        source, f"{section}.{key}", settings[key], attribute
+                    )
+        return cls(**values)
+
+
+_SECTIONS: dict[str, dict[str, str]] = {
+    "safety": {"enabled": "safety"},
+    "rupture": {
+        "enabled": "rupture",
+        "instrument": "rupture_instrument",
+        "drop": "rupture_drop",
+        "window": "rupture_window",
+    },
+    "trust": {
+        "enabled": "trust",
+        "instrument": "trust_instrument",
+        "low": "trust_low",
+        "drop": "trust_drop",
+    },
+    "not_on_track": {"enabled": "not_on_track", "instrument": "not_on_track_instrument"},
+    "engagement": {
+        "enabled": "engagement",
+        "missed_in_a_row": "missed_in_a_row",
+        "unanswered_in_a_row": "unanswered_in_a_row",
+    },
+}
+
+
+def _checked(source: str, name: str, value: Any, attribute: str) -> Any:
+    expected = type(getattr(FlagRules(), attribute))
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+        raise FlagRulesError(f"{source}: {name}: must be {expected.__name__}, got {value!r}")
+    if expected in (int, float) and value <= 0:
+        raise FlagRulesError(f"{source}: {name}: must be positive, got {value!r}")
+    return value
+
+
+def evaluate(
+    history: ClientHistory,
+    instruments: Mapping[str, Any],
+    rules: FlagRules | None = None,
+    expected_response: Any = None,
+) -> list[Flag]:
+    """Return the client's flags, most urgent first.
+
+    Parameters
+    ----------
+    history : ClientHistory
+    instruments : mapping of instrument id to :class:`rapport.instruments.Instrument`
+    rules : FlagRules, optional
+        Thresholds; the shipped defaults when omitted.
+    expected_response : ExpectedResponseModel, optional
+        The clinic's fitted expected-treatment-response model for the not-on-track
+        instrument (:mod:`rapport.psychometrics.trajectories`); without it the
+        not-on-track rule is silent.
+
+    Examples
+    --------
+    >>> from rapport.instruments import load_registry
+    >>> history = ClientHistory(scores={"rapport_trust": [Score(1, 6.1), Score(2, 4.3)]})
+    >>> [flag.message for flag in evaluate(history, load_registry())]
+    ['Trust fell from 6.1 to 4.3 since the last session.']
+    """
+    rules = rules or DEFAULT_RULES
+    flags: list[Flag] = []
+    if rules.safety:
+        flags += _safety(history, instruments)
+    if rules.rupture:
+        flags += _rupture(history, instruments, rules)
+    if rules.trust:
+        flags += _trust(history, rules)
+    if rules.not_on_track and expected_response is not None:
+        flags += _not_on_track(history, instruments, rules, expected_response)
+    if rules.engagement:
+        flags += _engagement(history, rules)
+    return sorted(flags, key=lambda flag: flag.kind)
+
+
+def _safety(history: ClientHistory, instruments: Mapping[str, Any]) -> list[Flag]:
+    flags = []
+    for instrument_id, scores in history.scores.items():
+        if not scores or instrument_id not in instruments:
+            continue
+        latest = scores[-1]
+        instrument = instruments[instrument_id]
+        for critical in instrument.critical_items:
+            if critical.flag not in latest.flags:
+                continue
+            item = instrument.item(critical.item_id)
+            position = instrument.item_ids.index(critical.item_id) + 1
+            value = latest.answers.get(critical.item_id)
+            label = next(
+                (o.label.get("en", str(o.value)) for o in item.options if o.value == value),
+                str(value),
+            )
+            flags.append(
+                Flag(
+                    FlagKind.SAFETY,
+                    f"{_title(instrument)} item {position} answered \u201c{label}\u201d at "
+                    f"session {latest.session}: check safety before or at the next contact.",
+                    latest.session,
+                    {"instrument": instrument_id, "item": critical.item_id, "value": value},
+                )
+            )
+    return flags
+
+
+def _rupture(
+    history: ClientHistory, instruments: Mapping[str, Any], rules: FlagRules
+) -> list[Flag]:
+    scores = [s for s in history.scores.get(rules.rupture_instrument, ()) if s.total is not None]
+    if not scores:
+        return []
+    latest = scores[-1]
+    instrument = instruments.get(rules.rupture_instrument)
+    previous = scores[-1 - rules.rupture_window : -1]
+    if previous:
+        level = sum(s.total for s in previous) / len(previous)
+        if level - latest.total >= rules.rupture_drop:
+            last = previous[-1].total
+            return [
+                Flag(
+                    FlagKind.RUPTURE,
+                    f"Alliance fell from {_fmt(last)} to {_fmt(latest.total)} since the last "
+                    f"session (recent level {level:.1f}).",
+                    latest.session,
+                    {"from": last, "to": latest.total, "level": level},
+                )
+            ]
+    if instrument is not None and instrument.is_clinical(latest.total):
+        return [
+            Flag(
+                FlagKind.RUPTURE,
+                f"Alliance is {_fmt(latest.total)} at session {latest.session}, in the low "
+                f"range (cutoff {_fmt(instrument.clinical_cutoff)}).",
+                latest.session,
+                {"to": latest.total, "cutoff": instrument.clinical_cutoff},
+            )
+        ]
+    return []
+
+
+def _trust(history: ClientHistory, rules: FlagRules) -> list[Flag]:
+    scores = [s for s in history.scores.get(rules.trust_instrument, ()) if s.total is not None]
+    if not scores:
+        return []
+    latest = scores[-1]
+    if len(scores) > 1 and scores[-2].total - latest.total >= rules.trust_drop:
+        return [
+            Flag(
+                FlagKind.TRUST,
+                f"Trust fell from {scores[-2].total:.1f} to {latest.total:.1f} since the last "
+                "session.",
+                latest.session,
+                {"from": scores[-2].total, "to": latest.total},
+            )
+        ]
+    if latest.total <= rules.trust_low:
+        return [
+            Flag(
+                FlagKind.TRUST,
+                f"Trust is low: {latest.total:.1f} on the 1\u20137 scale at session "
+                f"{latest.session}.",
+                latest.session,
+                {"to": latest.total},
+            )
+        ]
+    return []
+
+
+def _not_on_track(
+    history: ClientHistory,
+    instruments: Mapping[str, Any],
+    rules: FlagRules,
+    model: Any,
+) -> list[Flag]:
+    from rapport.psychometrics.trajectories import expected_trajectory, is_off_track
+
+    instrument = instruments.get(rules.not_on_track_instrument)
+    scores = [
+        s for s in history.scores.get(rules.not_on_track_instrument, ()) if s.total is not None
+    ]
+    if instrument is None or len(scores) < 2 or scores[0].session != 1:
+        return []
+    intake, latest = scores[0], scores[-1]
+    if not is_off_track(
+        model, intake.total, latest.session, latest.total, instrument.higher_is_better
+    ):
+        return []
+    band = expected_trajectory(model, intake.total, [latest.session]).iloc[0]
+    limit, side = (
+        (band["lower"], "at least")
+        if instrument.higher_is_better
+        else (
+            band["upper"],
+            "at most",
+        )
+    )
+    return [
+        Flag(
+            FlagKind.NOT_ON_TRACK,
+            f"{_title(instrument)} is {_fmt(latest.total)} at session {latest.session}; from an "
+            f"intake of {_fmt(intake.total)} clients are expected to be {side} "
+            f"{limit:.0f} by now.",
+            latest.session,
+            {"intake": intake.total, "score": latest.total, "limit": float(limit)},
+        )
+    ]
+
+
+def _engagement(history: ClientHistory, rules: FlagRules) -> list[Flag]:
+    past = [s for s in history.sessions if s.status != "scheduled"]
+    missed = _trailing(past, lambda s: s.status in ("missed", "cancelled"))
+    if missed >= rules.missed_in_a_row:
+        return [
+            Flag(
+                FlagKind.ENGAGEMENT,
+                f"Missed or cancelled the last {missed} sessions.",
+                past[-1].number,
+                {"missed": missed},
+            )
+        ]
+    unanswered = _trailing(history.checkins, lambda status: status in ("expired", "declined"))
+    if unanswered >= rules.unanswered_in_a_row:
+        return [
+            Flag(
+                FlagKind.ENGAGEMENT,
+                f"The last {unanswered} check-ins were not completed (expired or declined).",
+                None,
+                {"unanswered": unanswered},
+            )
+        ]
+    return []
+
+
+def _trailing(items: Sequence[Any], predicate: Any) -> int:
+    count = 0
+    for item in reversed(items):
+        if not predicate(item):
+            break
+        count += 1
+    return count
+
+
+def _title(instrument: Any) -> str:
+    """The instrument's name as clinicians say it: the abbreviation in brackets, if any."""
+    title = instrument.title.get("en") or instrument.id
+    if title.endswith(")") and "(" in title:
+        return title[title.rindex("(") + 1 : -1]
+    return title
+
+
+def _fmt(value: float) -> str:
+    return f"{value:g}" if float(value).is_integer() else f"{value:.1f}"
+
+
+DEFAULT_RULES = FlagRules.from_file(DEFAULTS_FILE)
