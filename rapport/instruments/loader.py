@@ -241,7 +241,7 @@ _ITEM_FIELDS = {
     "loinc": False,
     "skippable": False,
 }
-_OPTION_FIELDS = {"value": True, "label": True}
+_OPTION_FIELDS = {"value": True, "label": True, "loinc": False}
 _SCALE_FIELDS = {"min": True, "max": True, "step": False, "anchors": False}
 
 
@@ -322,7 +322,13 @@ def _options(context: _Context, raw: Any, where: str) -> tuple[ResponseOption, .
         value = _number(context, fields["value"], f"{place}.value")
         if value in {option.value for option in options}:
             context.fail(f"{place}.value", f"duplicate option value {value!r}")
-        options.append(ResponseOption(value, _text(context, fields["label"], f"{place}.label")))
+        options.append(
+            ResponseOption(
+                value,
+                _text(context, fields["label"], f"{place}.label"),
+                _optional_string(context, fields.get("loinc"), f"{place}.loinc"),
+            )
+        )
     return tuple(options)
 
 
@@ -340,16 +346,18 @@ def _scale(context: _Context, raw: Any, where: str) -> tuple[ResponseOption, ...
     points = round((high - low) / step)
     if not math.isclose(low + points * step, high) or points > 1000:
         context.fail(f"{where}.step", "must divide max - min into at most 1000 equal steps")
-    anchors: dict[Number, Text] = {}
+    anchors: dict[Number, ResponseOption] = {}
     if "anchors" in fields:
         anchor_options = _options(context, fields["anchors"], f"{where}.anchors")
-        anchors = {option.value: option.label for option in anchor_options}
+        anchors = {option.value: option for option in anchor_options}
     values = [_tidy(low + index * step) for index in range(points + 1)]
     for value in anchors:
         if value not in values:
             context.fail(f"{where}.anchors", f"anchor value {value!r} is not a point on the scale")
     return tuple(
-        ResponseOption(value, anchors.get(value) or dict.fromkeys(context.languages, f"{value:g}"))
+        replace(anchors[value], value=value)  # the scale's own value: 10, not 10.0
+        if value in anchors
+        else ResponseOption(value, dict.fromkeys(context.languages, f"{value:g}"))
         for value in values
     )
 

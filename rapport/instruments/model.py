@@ -40,10 +40,12 @@ RELIABLE_CHANGE_Z = 1.96
 
 @dataclass(frozen=True)
 class ResponseOption:
-    """One answer an item offers: the scored value and its label per language."""
+    """One answer an item offers: the scored value, its label per language and,
+    where LOINC defines one, its LOINC answer code (``LA...``)."""
 
     value: Number
     label: Text
+    loinc: str | None = None
 
 
 @dataclass(frozen=True)
