@@ -33,6 +33,8 @@ def served(tmp_path: Path):
     env |= {"RAPPORT_DATA_DIR": str(tmp_path / "var"), "RAPPORT_SECRET_KEY": "s" * 50}
     # Field and audit keys: the security checks (rapport.E001/E003) refuse to start without.
     env |= {"RAPPORT_FIELD_KEYS": generate_key(), "RAPPORT_AUDIT_KEY": generate_key()}
+    # This server speaks plain HTTP on loopback; production redirects to HTTPS otherwise.
+    env["RAPPORT_INSECURE_COOKIES"] = "1"
     subprocess.run(
         [sys.executable, "-m", "rapport.cli", "migrate", "-v", "0"],
         env=env,
