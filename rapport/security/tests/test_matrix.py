@@ -177,3 +177,18 @@ def test_query_string_cannot_widen_the_scope(client, clinics):
     url = reverse("client-detail", args=[clinics.owner_client.public_id])
     response = client.get(url, {"therapist": clinics.owner.pk, "organisation": "all"})
     assert response.status_code == 404
+
+
+# --- CSRF on every POST --------------------------------------------------------------
+
+POST_URLS = [name for name, row in MATRIX["urls"].items() if "POST" in row]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", POST_URLS)
+def test_every_post_without_a_csrf_token_is_refused(clinics, name):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    login_verified(client, clinics.owner)
+    assert client.post(url_for(name, clinics)).status_code == 403
