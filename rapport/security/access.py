@@ -112,9 +112,9 @@ def episodes_for(user: User) -> QuerySet[Episode]:
     Therapists see their own caseload, supervisors the caseloads of the therapists they
     supervise; other roles see no identified clinical records.
     """
-    episodes = Episode.objects.filter(client__organisation_id=user.organisation_id)
     if not has_permission(user, READ_CLINICAL):
-        return episodes.none()
+        return Episode.objects.none()
+    episodes = Episode.objects.filter(client__organisation_id=user.organisation_id)
     if user.role == Role.THERAPIST:
         return episodes.filter(therapist=user)
     if user.role == Role.SUPERVISOR:
@@ -128,6 +128,8 @@ def active_caseload(user: User) -> QuerySet[Episode]:
 
 def clients_for(user: User) -> QuerySet[Client]:
     """Clients with at least one episode that ``user`` may see."""
+    if not has_permission(user, READ_CLINICAL):
+        return Client.objects.none()
     return Client.objects.filter(
         organisation_id=user.organisation_id,
         pk__in=episodes_for(user).values("client_id"),

@@ -139,3 +139,9 @@ def test_view_markers():
     assert access.view_access(view) == "staff"
     assert access.view_access(access.public(lambda request: None)) == "public"
     assert access.view_access(access.before_mfa(lambda request: None)) == "before_mfa"
+
+
+def test_anonymous_users_get_empty_querysets_not_errors(db):
+    assert list(access.episodes_for(AnonymousUser())) == []
+    assert list(access.clients_for(AnonymousUser())) == []
+    assert list(access.active_caseload(AnonymousUser())) == []
