@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "rapport.clinic",
     "rapport.workspace",
     "rapport.security",
+    "rapport.checkin",
 ]
 
 # Order matters: see rapport/security/middleware.py. The staff gate is default-deny: every
@@ -205,6 +206,34 @@ SESSION_COOKIE_AGE = 12 * 60 * 60
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
 OTP_TOTP_ISSUER = "Rapport"
+
+# --- Client check-ins (docs/checkin.md) ---
+# Links in e-mails and text messages are built from this address, never from the request's
+# Host header.
+SITE_URL = (env_str("RAPPORT_SITE_URL") or "http://127.0.0.1:8000").rstrip("/")
+CHECKIN_LINK_HOURS = env_int("RAPPORT_CHECKIN_LINK_HOURS", 72, minimum=1)
+CHECKIN_KIOSK_MINUTES = env_int("RAPPORT_CHECKIN_KIOSK_MINUTES", 60, minimum=5)
+CHECKIN_INVITE_HOURS_BEFORE = env_int("RAPPORT_CHECKIN_INVITE_HOURS_BEFORE", 24, minimum=0)
+CHECKIN_REMINDER_HOURS_BEFORE = env_int("RAPPORT_CHECKIN_REMINDER_HOURS_BEFORE", 2, minimum=0)
+# Requests per minute to check-in pages, counted in the database across all workers.
+CHECKIN_RATE_PER_IP = env_int("RAPPORT_CHECKIN_RATE_PER_IP", 300, minimum=1)
+CHECKIN_RATE_PER_TOKEN = env_int("RAPPORT_CHECKIN_RATE_PER_TOKEN", 90, minimum=1)
+# Dotted path of the text-message sender (rapport.checkin.delivery.SmsSender).
+CHECKIN_SMS_SENDER = env_str("RAPPORT_SMS_SENDER", "rapport.checkin.delivery.ConsoleSmsSender")
+
+EMAIL_BACKEND = env_str(
+    "RAPPORT_EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend"
+    if DEMO_MODE or DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_HOST = env_str("RAPPORT_EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("RAPPORT_EMAIL_PORT", 587, minimum=1)
+EMAIL_HOST_USER = env_str("RAPPORT_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = env_str("RAPPORT_EMAIL_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("RAPPORT_EMAIL_TLS", True)
+EMAIL_TIMEOUT = 20
+DEFAULT_FROM_EMAIL = env_str("RAPPORT_EMAIL_FROM", "rapport@localhost")
 
 # Clinic-supplied (licensed) instrument definitions are loaded from this folder.
 INSTRUMENTS_DIR = env_str("RAPPORT_INSTRUMENTS_DIR")

@@ -169,3 +169,22 @@ def totp_code(device) -> str:
 
     code = totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits)
     return f"{code:0{device.digits}d}"
+
+
+def issue_checkin_link(episode: Episode, *, channel: str = "cli", **kwargs):
+    """A fresh check-in link (with its token) for ``episode``'s next due session."""
+    from rapport.checkin.links import due_session, issue_link
+
+    return issue_link(due_session(episode), channel=channel, **kwargs)
+
+
+def add_checkin_link(clinics: TwoClinics):
+    """Give ``clinics`` an open check-in link for the owner's client.
+
+    Sets ``clinics.checkin_link`` (the issued link with its token, what a link holder
+    has) and ``clinics.owner_link`` (the stored link row), and returns the issued link.
+    """
+    issued = issue_checkin_link(clinics.owner_episode)
+    clinics.checkin_link = issued  # type: ignore[attr-defined]
+    clinics.owner_link = issued.link  # type: ignore[attr-defined]
+    return issued

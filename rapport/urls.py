@@ -3,4 +3,5 @@ from django.urls import include, path
 urlpatterns = [
     path("", include("rapport.workspace.urls")),
     path("accounts/", include("rapport.accounts.urls")),
+    path("", include("rapport.checkin.urls")),
 ]

@@ -17,7 +17,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, path, resolve, re
 
 from rapport import urls as root_urls
 from rapport.security.access import view_access
-from rapport.testing import login_verified, make_two_clinics
+from rapport.testing import add_checkin_link, login_verified, make_two_clinics
 
 MATRIX_FILE = Path(__file__).resolve().parents[1] / "authorization_matrix.yaml"
 METHODS = ("GET", "POST")
@@ -107,7 +107,9 @@ def test_the_completeness_check_catches_an_unlisted_url():
 
 @pytest.fixture
 def clinics(db):
-    return make_two_clinics()
+    clinics = make_two_clinics()
+    add_checkin_link(clinics)  # the link_holder's token (kwargs value link_token)
+    return clinics
 
 
 def sign_in_as(client, clinics, persona: str) -> None:
@@ -119,9 +121,17 @@ def sign_in_as(client, clinics, persona: str) -> None:
     login_verified(client, clinics.staff[persona])
 
 
-def url_for(name: str, clinics) -> str:
+# A well-formed check-in token that was never issued: what everyone but the link holder has.
+UNISSUED_TOKEN = "A" * 43
+
+
+def url_for(name: str, clinics, persona: str = "owner") -> str:
     kwargs = {
-        key: getattr(clinics, value).public_id
+        key: (
+            (clinics.checkin_link.token if persona == "link_holder" else UNISSUED_TOKEN)
+            if value == "link_token"
+            else getattr(clinics, value).public_id
+        )
         for key, value in MATRIX["urls"][name].get("kwargs", {}).items()
     }
     return reverse(name, kwargs=kwargs)
@@ -131,7 +141,7 @@ def url_for(name: str, clinics) -> str:
 @pytest.mark.parametrize(("name", "method", "persona", "expected"), CELLS)
 def test_matrix_cell(client, clinics, name, method, persona, expected):
     sign_in_as(client, clinics, persona)
-    url = url_for(name, clinics)
+    url = url_for(name, clinics, persona)
     response = client.get(url) if method == "GET" else client.post(url)
     assert response.status_code == expected, f"{method} {name} as {persona}"
     if expected == 302 and view_access(resolve(url).func) == "staff":

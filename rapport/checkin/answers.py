@@ -1,0 +1,74 @@
+"""Reading a check-in's answers from form data and checking them against the instruments.
+
+Form fields are named ``<instrument id>.<item id>`` and carry the option value as text.
+Anything else in the form data is ignored, so extra fields cannot change what is stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from rapport.instruments import Instrument
+
+Number = int | float
+Answers = dict[str, Number | None]
+COMMENT_FIELD = "comment"
+COMMENT_MAX_CHARS = 2000
+LANGUAGES = ("en", "es")
+
+
+class AnswerInputError(ValueError):
+    """Form data that no honest form could have sent (unknown option value)."""
+
+
+def field_name(instrument: Instrument, item_id: str) -> str:
+    return f"{instrument.id}.{item_id}"
+
+
+def option_for(instrument: Instrument, item_id: str, raw: str) -> Number:
+    """The option value of ``item_id`` whose text form is ``raw``; raises AnswerInputError."""
+    for option in instrument.item(item_id).options:
+        if _as_text(option.value) == raw.strip():
+            return option.value
+    raise AnswerInputError(f"{raw!r} is not an answer offered for {instrument.id}.{item_id}")
+
+
+def _as_text(value: Number) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def read_answers(instrument: Instrument, data: Mapping[str, str]) -> Answers:
+    """The answers to ``instrument`` present in ``data`` (absent items are left out).
+
+    An empty value means "not answered" (``None``), so a client can clear an answer.
+    """
+    answers: Answers = {}
+    for item in instrument.items:
+        raw = data.get(field_name(instrument, item.id))
+        if raw is None:
+            continue
+        answers[item.id] = option_for(instrument, item.id, raw) if raw.strip() else None
+    return answers
+
+
+def unanswered_required(instrument: Instrument, answers: Mapping[str, Number | None]) -> list[str]:
+    """Ids of items the instrument does not allow to skip that have no answer, in order."""
+    return [
+        item.id for item in instrument.items if not item.skippable and answers.get(item.id) is None
+    ]
+
+
+def read_comment(data: Mapping[str, str]) -> str | None:
+    """The free-text comment if the form sent one (trimmed and cut to the maximum)."""
+    raw = data.get(COMMENT_FIELD)
+    if raw is None:
+        return None
+    return raw.strip()[:COMMENT_MAX_CHARS]
+
+
+def read_language(candidates: Iterable[str | None], default: str = "en") -> str:
+    """The first supported language code among ``candidates``."""
+    for candidate in candidates:
+        if candidate in LANGUAGES:
+            return candidate
+    return default

@@ -1,0 +1,245 @@
+"""Sending check-in invitations and reminders by e-mail or text message.
+
+Run by ``rapport checkin send-due`` from cron or a systemd timer, never inside a web
+request, so a slow or failing mail server cannot block a page. Each run
+
+1. schedules an invitation (``CHECKIN_INVITE_HOURS_BEFORE`` before the session) and a
+   reminder (``CHECKIN_REMINDER_HOURS_BEFORE`` before) for every upcoming session whose
+   measurement plan makes questionnaires due, and
+2. sends every message whose time has come: a fresh link is issued at send time (only
+   its hash is kept, so the URL exists nowhere else), then e-mailed or texted. A failure
+   revokes that link, records the error, and retries with exponential backoff up to
+   :data:`MAX_ATTEMPTS`; then the message is marked failed, which staff see in the
+   worklist (:func:`rapport.checkin.worklist.worklist_for`).
+
+Text messages go through an :class:`SmsSender`, chosen by ``RAPPORT_SMS_SENDER``
+(dotted path). :class:`ConsoleSmsSender` prints them; see docs/checkin.md for plugging
+in a provider.
+"""
+
+from __future__ import annotations
+
+import datetime
+import sys
+from dataclasses import dataclass
+from typing import Protocol, TextIO
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.utils import timezone, translation
+from django.utils.module_loading import import_string
+from django.utils.translation import gettext as _
+
+from rapport.checkin import preferences
+from rapport.checkin.links import OPEN_STATUSES, ensure_due_administrations, issue_link, revoke_link
+from rapport.checkin.models import (
+    Channel,
+    CheckinMessage,
+    CheckinPreference,
+    MessageKind,
+    MessageStatus,
+)
+from rapport.clinic.models import (
+    Administration,
+    ClientDemographics,
+    ClientIdentity,
+    EpisodeStatus,
+    Session,
+    SessionStatus,
+)
+
+MAX_ATTEMPTS = 5
+FIRST_RETRY = datetime.timedelta(minutes=5)
+
+
+class SmsSender(Protocol):
+    """Sends one text message; raises any exception on failure (it is recorded, retried)."""
+
+    def send(self, to: str, body: str) -> None: ...
+
+
+class ConsoleSmsSender:
+    """Prints text messages instead of sending them (demo and development)."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream or sys.stdout
+
+    def send(self, to: str, body: str) -> None:
+        self.stream.write(f"--- SMS to {to} ---\n{body}\n")
+        self.stream.flush()
+
+
+def sms_sender() -> SmsSender:
+    return import_string(settings.CHECKIN_SMS_SENDER)()
+
+
+@dataclass
+class DeliveryReport:
+    scheduled: int = 0
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+    skipped: int = 0
+
+
+def _contact(client_id: int) -> tuple[str, str]:
+    identity = ClientIdentity.objects.filter(client_id=client_id).first()
+    if identity is None:
+        return "", ""
+    return identity.email or "", identity.phone or ""
+
+
+def _channel_for(client_id: int) -> str | None:
+    email, phone = _contact(client_id)
+    if email:
+        return Channel.EMAIL
+    if phone:
+        return Channel.SMS
+    return None
+
+
+def schedule_due(now: datetime.datetime) -> int:
+    """Create the invitation and reminder rows for sessions starting soon; returns new rows."""
+    invite_before = datetime.timedelta(hours=settings.CHECKIN_INVITE_HOURS_BEFORE)
+    remind_before = datetime.timedelta(hours=settings.CHECKIN_REMINDER_HOURS_BEFORE)
+    stopped = CheckinPreference.objects.filter(stopped_at__isnull=False).values("client_id")
+    sessions = (
+        Session.objects.filter(
+            status=SessionStatus.SCHEDULED,
+            scheduled_at__gt=now,
+            scheduled_at__lte=now + invite_before,
+            episode__status=EpisodeStatus.ACTIVE,
+        )
+        .exclude(episode__client_id__in=stopped)
+        .select_related("episode__plan")
+    )
+    created = 0
+    for session in sessions:
+        if not ensure_due_administrations(session):
+            continue
+        client_id = session.episode.client_id
+        channel = _channel_for(client_id)
+        plans = [(MessageKind.INVITATION, session.scheduled_at - invite_before)]
+        if preferences.reminders_wanted(client_id):
+            plans.append((MessageKind.REMINDER, session.scheduled_at - remind_before))
+        for kind, when in plans:
+            _, was_created = CheckinMessage.objects.get_or_create(
+                session=session,
+                kind=kind,
+                defaults={
+                    "channel": channel or Channel.EMAIL,
+                    "scheduled_for": when,
+                    "next_attempt_at": when,
+                    "status": MessageStatus.PENDING if channel else MessageStatus.SKIPPED,
+                    "last_error": "" if channel else "no e-mail address or phone number on file",
+                },
+            )
+            created += was_created
+    return created
+
+
+def _skip_reason(message: CheckinMessage) -> str | None:
+    client_id = message.session.episode.client_id
+    if CheckinPreference.objects.filter(client_id=client_id, stopped_at__isnull=False).exists():
+        return "client stopped check-ins"
+    if message.session.episode.status != EpisodeStatus.ACTIVE:
+        return "episode closed"
+    if message.kind == MessageKind.REMINDER and not preferences.reminders_wanted(client_id):
+        return "client turned reminders off"
+    if not Administration.objects.filter(
+        session=message.session, status__in=OPEN_STATUSES
+    ).exists():
+        return "check-in already completed"
+    return None
+
+
+def _text(message: CheckinMessage, url: str, expires_at: datetime.datetime) -> tuple[str, str]:
+    """(subject, body) in the client's preferred language; no health information."""
+    language = (
+        ClientDemographics.objects.filter(client_id=message.session.episode.client_id)
+        .values_list("preferred_language", flat=True)
+        .first()
+    )
+    clinic = message.session.episode.client.organisation.name
+    when = timezone.localtime(message.session.scheduled_at)
+    with translation.override(language if language in ("en", "es") else "en"):
+        if message.kind == MessageKind.REMINDER:
+            subject = _("Reminder: your check-in before your session")
+        else:
+            subject = _("Your check-in before your session")
+        body = _(
+            "Hello,\n\nPlease take a minute or two to answer a few questions before your "
+            "session on %(date)s:\n\n%(url)s\n\nThis link is just for you: please do not "
+            "forward it. It closes on %(expires)s.\n\n%(clinic)s"
+        ) % {
+            "date": when.strftime("%d %b %Y %H:%M"),
+            "url": url,
+            "expires": timezone.localtime(expires_at).strftime("%d %b %Y %H:%M"),
+            "clinic": clinic,
+        }
+    return subject, body
+
+
+def _send(message: CheckinMessage, url: str, expires_at: datetime.datetime) -> None:
+    email, phone = _contact(message.session.episode.client_id)
+    subject, body = _text(message, url, expires_at)
+    if message.channel == Channel.SMS:
+        if not phone:
+            raise ValueError("no phone number on file")
+        sms_sender().send(phone, body)
+    else:
+        if not email:
+            raise ValueError("no e-mail address on file")
+        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [email], fail_silently=False)
+
+
+def deliver_pending(now: datetime.datetime, report: DeliveryReport) -> None:
+    due_ids = list(
+        CheckinMessage.objects.filter(
+            status=MessageStatus.PENDING, next_attempt_at__lte=now
+        ).values_list("pk", flat=True)
+    )
+    for pk in due_ids:
+        with transaction.atomic():
+            message = (
+                CheckinMessage.objects.select_for_update(skip_locked=True)
+                .select_related("session__episode__client__organisation")
+                .filter(pk=pk, status=MessageStatus.PENDING)
+                .first()
+            )
+            if message is None:
+                continue  # another send-due run has it
+            reason = _skip_reason(message)
+            if reason is not None:
+                message.status, message.last_error = MessageStatus.SKIPPED, reason
+                message.save(update_fields=["status", "last_error"])
+                report.skipped += 1
+                continue
+            issued = issue_link(message.session, channel=message.channel)
+            message.attempts += 1
+            message.link = issued.link
+            try:
+                _send(message, issued.url, issued.link.expires_at)
+            except Exception as error:  # any sender failure is recorded and retried
+                revoke_link(issued.link, reason="send_failed")
+                message.last_error = f"{type(error).__name__}: {error}"[:300]
+                if message.attempts >= MAX_ATTEMPTS:
+                    message.status = MessageStatus.FAILED
+                    report.failed += 1
+                else:
+                    message.next_attempt_at = now + FIRST_RETRY * 2 ** (message.attempts - 1)
+                    report.retrying += 1
+            else:
+                message.status, message.sent_at, message.last_error = MessageStatus.SENT, now, ""
+                report.sent += 1
+            message.save()
+
+
+def send_due(now: datetime.datetime | None = None) -> DeliveryReport:
+    """Schedule and send whatever is due at ``now``; see the module docstring."""
+    now = now or timezone.now()
+    report = DeliveryReport()
+    report.scheduled = schedule_due(now)
+    deliver_pending(now, report)
+    return report

@@ -1,0 +1,224 @@
+"""Check-in links, drafts, submissions, delivery records, client preferences and alerts.
+
+A :class:`CheckinLink` covers the administrations due for one session. Only the SHA-256
+of its token is stored (the token itself exists in the message or QR code that carried
+it), so a database copy holds no usable link. The answers themselves land on the
+session's :class:`~rapport.clinic.models.Administration` rows; :class:`CheckinSubmission`
+records that a link was used (one row per link at most: the last line of defence against
+a double submission) and holds the client's optional free-text comment, encrypted.
+
+:class:`Alert` is the urgent-attention record the therapist workspace shows and
+acknowledges: a critical item answered (e.g. PHQ-9 item 9 above 0) or a client who
+stopped check-ins. It lives here because check-ins raise it; the workspace reads it via
+:func:`rapport.checkin.worklist.open_alerts_for`.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from rapport.clinic.models import Client, Episode, Organisation, Session
+from rapport.security.fields import EncryptedTextField
+
+
+class Channel(models.TextChoices):
+    EMAIL = "email", "E-mail"
+    SMS = "sms", "Text message"
+    PRINT = "print", "Printed QR code / shown link"
+    KIOSK = "kiosk", "Clinic tablet (kiosk)"
+    CLI = "cli", "Command line"
+
+
+class CheckinLink(models.Model):
+    """One capability URL for one session's due questionnaires."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="checkin_links")
+    # sha256(token) as 64 hex characters; the token is never stored.
+    token_hash = models.CharField(max_length=64, unique=True)
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["session", "used_at", "revoked_at"])]
+
+    def __str__(self) -> str:
+        return f"check-in link {self.public_id} ({self.channel})"
+
+    def is_open(self, now=None) -> bool:
+        now = now or timezone.now()
+        return self.used_at is None and self.revoked_at is None and self.expires_at > now
+
+    def state(self, now=None) -> str:
+        """``used``, ``revoked``, ``expired`` or ``open`` (for staff screens, never clients)."""
+        now = now or timezone.now()
+        if self.used_at is not None:
+            return "used"
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at <= now:
+            return "expired"
+        return "open"
+
+
+class CheckinDraft(models.Model):
+    """Answers saved as the client goes (autosave), per session so any open link resumes.
+
+    ``answers`` maps instrument id -> item id -> chosen option value, like
+    ``Administration.answers``; the free-text comment is encrypted.
+    """
+
+    session = models.OneToOneField(Session, on_delete=models.CASCADE, related_name="checkin_draft")
+    answers = models.JSONField(default=dict, blank=True)
+    comment = EncryptedTextField(blank=True, default="")
+    language = models.CharField(max_length=10, default="en")
+    screen = models.PositiveSmallIntegerField(default=0)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"draft for {self.session}"
+
+
+class CheckinSubmission(models.Model):
+    """The one completed submission of a link (the unique link is the double-submit guard)."""
+
+    link = models.OneToOneField(CheckinLink, on_delete=models.CASCADE, related_name="submission")
+    session = models.ForeignKey(
+        Session, on_delete=models.CASCADE, related_name="checkin_submissions"
+    )
+    submitted_at = models.DateTimeField(default=timezone.now)
+    language = models.CharField(max_length=10, default="en")
+    # "Is there anything that would make our sessions work better for you?" (optional).
+    comment = EncryptedTextField(blank=True, default="")
+
+    def __str__(self) -> str:
+        return f"submission of {self.link}"
+
+
+class CheckinPreference(models.Model):
+    """A client's own choices about check-in messages (set from any open check-in link)."""
+
+    client = models.OneToOneField(
+        Client, on_delete=models.CASCADE, related_name="checkin_preference"
+    )
+    reminders_off = models.BooleanField(default=False)
+    stopped_at = models.DateTimeField(null=True, blank=True)
+    changed_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"check-in preferences of {self.client}"
+
+
+class MessageKind(models.TextChoices):
+    INVITATION = "invitation", "Invitation"
+    REMINDER = "reminder", "Reminder"
+
+
+class MessageStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed (gave up)"
+    SKIPPED = "skipped", "Skipped"
+
+
+class CheckinMessage(models.Model):
+    """One scheduled invitation or reminder for one session, with its delivery history."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="checkin_messages")
+    kind = models.CharField(max_length=12, choices=MessageKind.choices)
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    status = models.CharField(
+        max_length=10, choices=MessageStatus.choices, default=MessageStatus.PENDING
+    )
+    scheduled_for = models.DateTimeField()
+    next_attempt_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    # An exception class and message from the sender; never the message body or address.
+    last_error = models.CharField(max_length=300, blank=True)
+    link = models.ForeignKey(
+        CheckinLink, on_delete=models.SET_NULL, null=True, blank=True, related_name="messages"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["session", "kind"], name="one_message_per_kind")
+        ]
+        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} for {self.session} by {self.channel}"
+
+
+class AlertKind(models.TextChoices):
+    CRITICAL_ITEM = "critical_item", "Critical item answered"
+    CHECKINS_STOPPED = "checkins_stopped", "Client stopped check-ins"
+
+
+class Alert(models.Model):
+    """Something the therapist must look at soon; open until acknowledged."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=20, choices=AlertKind.choices)
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="alerts")
+    episode = models.ForeignKey(
+        Episode, on_delete=models.CASCADE, null=True, blank=True, related_name="alerts"
+    )
+    session = models.ForeignKey(
+        Session, on_delete=models.CASCADE, null=True, blank=True, related_name="alerts"
+    )
+    # A code such as "critical:phq9_9"; never an answer or free text.
+    code = models.CharField(max_length=80, blank=True)
+    raised_at = models.DateTimeField(default=timezone.now)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    acknowledgement_note = EncryptedTextField(blank=True, default="")
+
+    class Meta:
+        indexes = [models.Index(fields=["organisation", "acknowledged_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} alert for {self.client}"
+
+
+class CheckinSettings(models.Model):
+    """Per-clinic check-in settings: the crisis resources shown after a critical answer."""
+
+    organisation = models.OneToOneField(
+        Organisation, on_delete=models.CASCADE, related_name="checkin_settings"
+    )
+    # Plain text per language code; empty means the built-in generic wording.
+    crisis_resources = models.JSONField(default=dict, blank=True)
+
+    def __str__(self) -> str:
+        return f"check-in settings of {self.organisation}"
+
+
+class RateLimitCounter(models.Model):
+    """Request counts per (bucket, window) shared by every server process (no Redis)."""
+
+    bucket = models.CharField(max_length=80)
+    window_start = models.BigIntegerField()
+    hits = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["bucket", "window_start"], name="rate_limit_window")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.bucket} @ {self.window_start}: {self.hits}"

@@ -1,0 +1,114 @@
+"""What the client sees: one screen per questionnaire, then a last screen to send.
+
+Builds plain dicts for the templates from the instruments' texts in the chosen language,
+the saved draft and any errors. Nothing here identifies the client.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from django.utils.translation import gettext as _
+
+from rapport.checkin.answers import Answers, field_name
+from rapport.checkin.registry import instrument_for
+from rapport.clinic.models import Administration, Organisation, TrustAnswersAudience
+from rapport.instruments import Instrument
+
+RELATIONSHIP_CONSTRUCTS = ("trust", "alliance", "openness")
+
+
+@dataclass(frozen=True)
+class Screen:
+    """One questionnaire of the check-in (0-based ``index``)."""
+
+    index: int
+    instrument: Instrument
+
+
+def screens_for(administrations: list[Administration]) -> list[Screen]:
+    return [
+        Screen(index, instrument_for(a.instrument_id, a.instrument_version))
+        for index, a in enumerate(administrations)
+    ]
+
+
+def _text(texts: Mapping[str, str], language: str) -> str:
+    return texts.get(language) or texts.get("en") or next(iter(texts.values()), "")
+
+
+def audience_statement(instrument: Instrument, organisation: Organisation) -> str:
+    """Plain words on who will read these answers, shown before the questions.
+
+    Relationship questionnaires (trust, alliance, openness) follow the stricter of the
+    instrument's own audience and the clinic's setting; symptom questionnaires go to the
+    therapist and their clinical supervisor.
+    """
+    if instrument.construct not in RELATIONSHIP_CONSTRUCTS:
+        return _(
+            "Your therapist and their clinical supervisor will see these answers. They are "
+            "part of your care record."
+        )
+    supervisors_only = (
+        instrument.audience == "supervisors"
+        or organisation.trust_answers_audience == TrustAnswersAudience.SUPERVISORS
+    )
+    if supervisors_only:
+        return _(
+            "Who sees these answers: your therapist will not see your individual answers to "
+            "these questions. Only clinical supervisors at the clinic will, to help improve "
+            "your care. Please answer honestly."
+        )
+    return _(
+        "Who sees these answers: your therapist and their clinical supervisor. Honest answers, "
+        "including critical ones, help your therapist work better with you, and they will "
+        "not affect your care."
+    )
+
+
+def screen_context(
+    screen: Screen,
+    *,
+    language: str,
+    answers: Mapping[str, Answers],
+    organisation: Organisation,
+    missing: list[str] | None = None,
+) -> dict:
+    instrument = screen.instrument
+    chosen = answers.get(instrument.id, {})
+    missing = missing or []
+    items = []
+    for number, item in enumerate(instrument.items, start=1):
+        value = chosen.get(item.id)
+        items.append(
+            {
+                "id": item.id,
+                "number": number,
+                "name": field_name(instrument, item.id),
+                "text": _text(item.text, language),
+                "skippable": item.skippable,
+                "error": item.id in missing,
+                "options": [
+                    {
+                        "value": _option_text(option.value),
+                        "label": _text(option.label, language),
+                        "checked": value is not None and option.value == value,
+                    }
+                    for option in item.options
+                ],
+            }
+        )
+    return {
+        "instrument_id": instrument.id,
+        "title": _text(instrument.title, language),
+        "instructions": _text(instrument.instructions, language),
+        "notice": _text(instrument.notice, language),
+        "audience_statement": audience_statement(instrument, organisation),
+        "items": items,
+        "errors": [item for item in items if item["error"]],
+    }
+
+
+def _option_text(value) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)

@@ -1,0 +1,32 @@
+"""``{% checkin_panel client %}``: the check-in buttons and open links on the client page.
+
+Only for pages whose view already loaded ``client`` through the access layer.
+"""
+
+from __future__ import annotations
+
+from django import template
+
+from rapport.checkin.links import open_links
+from rapport.checkin.models import CheckinPreference
+from rapport.clinic.models import Client
+
+register = template.Library()
+
+
+@register.inclusion_tag("checkin/_client_panel.html", takes_context=True)
+def checkin_panel(context, client: Client) -> dict:
+    from django.db.models import Q
+
+    links = (
+        open_links(Q(session__episode__client=client))
+        .select_related("session")
+        .order_by("-created_at")
+    )
+    preference = CheckinPreference.objects.filter(client=client).first()
+    return {
+        "client": client,
+        "links": list(links),
+        "stopped": preference.stopped_at if preference else None,
+        "csrf_token": context.get("csrf_token"),
+    }

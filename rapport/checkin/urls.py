@@ -1,0 +1,17 @@
+from django.urls import path
+
+from rapport.checkin import views
+
+# Client pages carry the link token in the path (/q/...); staff actions take public UUIDs.
+urlpatterns = [
+    path("q/<str:token>/", views.checkin_form, name="checkin-form"),
+    path("q/<str:token>/draft/", views.checkin_draft, name="checkin-draft"),
+    path("q/<str:token>/submit/", views.checkin_submit, name="checkin-submit"),
+    path("q/<str:token>/preferences/", views.checkin_preferences, name="checkin-preferences"),
+    path("kiosk/", views.kiosk_locked, name="checkin-kiosk-locked"),
+    path("kiosk/exit/", views.kiosk_exit, name="checkin-kiosk-exit"),
+    path("checkin/clients/<uuid:public_id>/kiosk/", views.kiosk_start, name="checkin-kiosk-start"),
+    path("checkin/clients/<uuid:public_id>/link/", views.link_create, name="checkin-link-create"),
+    path("checkin/links/<uuid:public_id>/revoke/", views.link_revoke, name="checkin-link-revoke"),
+    path("robots.txt", views.robots, name="robots"),
+]

@@ -1,0 +1,355 @@
+"""The client's check-in pages (link holders, no staff sign-in) and the staff actions.
+
+Client pages (``/q/<token>/...``) are marked public by :func:`checkin_page`, which also
+rate-limits them and sends ``no-referrer``, ``no-store`` and ``noindex``. GET only
+renders: opening a link (as mail scanners do) changes nothing. POSTs save the draft
+("Next", autosave) or submit. Every closed or unknown link gets the same 410 page.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.contrib.auth import logout as auth_logout
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import translation
+from django.utils.http import urlencode
+from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from rapport.checkin import kiosk, preferences
+from rapport.checkin.answers import (
+    AnswerInputError,
+    read_answers,
+    read_comment,
+    read_language,
+    unanswered_required,
+)
+from rapport.checkin.crisis import crisis_resources
+from rapport.checkin.http import checkin_page, closed_page
+from rapport.checkin.links import (
+    NoDueSessionError,
+    active_episode,
+    due_session,
+    ensure_due_administrations,
+    find_open_link,
+    issue_link,
+    revoke_link,
+)
+from rapport.checkin.models import Channel, CheckinDraft, CheckinLink
+from rapport.checkin.screens import screen_context, screens_for
+from rapport.checkin.submit import Outcome, merged_answers, save_draft, submit_checkin
+from rapport.clinic.models import ClientDemographics
+from rapport.security import audit
+from rapport.security.access import (
+    READ_CLINICAL,
+    episodes_for,
+    get_client_or_404,
+    public,
+    require_permission,
+)
+
+# --- the client's pages -------------------------------------------------------------
+
+
+def _language(request: HttpRequest, draft: CheckinDraft | None, link: CheckinLink) -> str:
+    demographics = ClientDemographics.objects.filter(client_id=link.session.episode.client_id)
+    preferred = demographics.values_list("preferred_language", flat=True).first()
+    return read_language(
+        [
+            request.POST.get("lang"),
+            request.GET.get("lang"),
+            draft.language if draft else None,
+            preferred,
+        ]
+    )
+
+
+def _screen_number(raw: str | None, default: int, last: int) -> int:
+    try:
+        number = int(raw) if raw not in (None, "") else default
+    except ValueError:
+        number = default
+    return min(max(number, 0), last)
+
+
+def _render_step(
+    request: HttpRequest,
+    token: str,
+    link: CheckinLink,
+    *,
+    screen_number: int,
+    language: str,
+    answers: dict,
+    missing: dict[str, list[str]] | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    screens = screens_for(ensure_due_administrations(link.session))
+    if not screens:
+        return closed_page(request)
+    screen_number = min(screen_number, len(screens))
+    context = {
+        "token": token,
+        "lang": language,
+        "step": screen_number + 1,
+        "steps": len(screens) + 1,
+        "screen_number": screen_number,
+        "kiosk": kiosk.is_kiosk(request),
+        "missing_any": bool(missing),
+    }
+    with translation.override(language):
+        if screen_number == len(screens):
+            draft = CheckinDraft.objects.filter(session_id=link.session_id).first()
+            context["comment"] = draft.comment if draft else ""
+            return render(request, "checkin/final.html", context, status=status)
+        screen = screens[screen_number]
+        context.update(
+            screen_context(
+                screen,
+                language=language,
+                answers=answers,
+                organisation=link.session.episode.client.organisation,
+                missing=(missing or {}).get(screen.instrument.id),
+            )
+        )
+        return render(request, "checkin/screen.html", context, status=status)
+
+
+def _posted_answers(link: CheckinLink, data) -> dict:
+    """Answers in ``data`` for the link's due questionnaires; raises AnswerInputError."""
+    return {
+        screen.instrument.id: read_answers(screen.instrument, data)
+        for screen in screens_for(ensure_due_administrations(link.session))
+    }
+
+
+@checkin_page
+@csrf_protect
+@require_http_methods(["GET", "HEAD", "POST"])
+def checkin_form(request: HttpRequest, token: str) -> HttpResponse:
+    """GET shows a screen; POST (the no-JavaScript path) saves it and moves on or back."""
+    link = find_open_link(token)
+    if link is None:
+        return closed_page(request)
+    draft = CheckinDraft.objects.filter(session_id=link.session_id).first()
+    language = _language(request, draft, link)
+    steps = len(ensure_due_administrations(link.session))
+    if request.method != "POST":
+        number = _screen_number(request.GET.get("screen"), draft.screen if draft else 0, steps)
+        answers = draft.answers if draft else {}
+        return _render_step(
+            request, token, link, screen_number=number, language=language, answers=answers
+        )
+    number = _screen_number(request.POST.get("screen"), 0, steps)
+    try:
+        posted = _posted_answers(link, request.POST)
+    except AnswerInputError:
+        return HttpResponse(status=400)
+    action = request.POST.get("action", "next")
+    target = number + 1 if action == "next" else number - 1 if action == "back" else number
+    target = min(max(target, 0), steps)
+    draft = save_draft(
+        link, posted, comment=read_comment(request.POST), language=language, screen=target
+    )
+    if action == "next" and number < steps:
+        screens = screens_for(ensure_due_administrations(link.session))
+        instrument = screens[number].instrument
+        missing = unanswered_required(instrument, draft.answers.get(instrument.id, {}))
+        if missing:
+            return _render_step(
+                request,
+                token,
+                link,
+                screen_number=number,
+                language=language,
+                answers=draft.answers,
+                missing={instrument.id: missing},
+            )
+    query = urlencode({"screen": target, "lang": language})
+    return redirect(f"{reverse('checkin-form', kwargs={'token': token})}?{query}")
+
+
+@checkin_page
+@csrf_protect
+@require_POST
+def checkin_draft(request: HttpRequest, token: str) -> HttpResponse:
+    """Autosave (fetch from checkin.js): merge the posted answers into the draft."""
+    link = find_open_link(token)
+    if link is None:
+        return closed_page(request)
+    try:
+        posted = _posted_answers(link, request.POST)
+    except AnswerInputError:
+        return JsonResponse({"saved": False}, status=400)
+    draft = CheckinDraft.objects.filter(session_id=link.session_id).first()
+    save_draft(
+        link,
+        posted,
+        comment=read_comment(request.POST),
+        language=_language(request, draft, link),
+        screen=_screen_number(request.POST.get("screen"), 0, 99),
+    )
+    return JsonResponse({"saved": True})
+
+
+@checkin_page
+@csrf_protect
+@require_POST
+def checkin_submit(request: HttpRequest, token: str) -> HttpResponse:
+    """The deliberate final submission: stores everything once, then thanks the client."""
+    link = find_open_link(token)
+    if link is None:
+        return closed_page(request)
+    draft = CheckinDraft.objects.filter(session_id=link.session_id).first()
+    language = _language(request, draft, link)
+    try:
+        posted = _posted_answers(link, request.POST)
+    except AnswerInputError:
+        return HttpResponse(status=400)
+    result = submit_checkin(token, posted, comment=read_comment(request.POST), language=language)
+    if result.outcome is Outcome.CLOSED:
+        return closed_page(request)
+    if result.outcome is Outcome.INCOMPLETE:
+        screens = screens_for(ensure_due_administrations(link.session))
+        first = next(s.index for s in screens if s.instrument.id in result.missing)
+        save_draft(link, posted, comment=read_comment(request.POST), language=language)
+        draft = CheckinDraft.objects.get(session_id=link.session_id)
+        return _render_step(
+            request,
+            token,
+            link,
+            screen_number=first,
+            language=language,
+            answers=merged_answers(draft, {}),
+            missing=result.missing,
+        )
+    context = {
+        "lang": language,
+        "kiosk": kiosk.is_kiosk(request),
+        "crisis_resources": (
+            crisis_resources(link.session.episode.client.organisation, language)
+            if result.show_crisis_resources
+            else []
+        ),
+    }
+    with translation.override(language):
+        return render(request, "checkin/thanks.html", context)
+
+
+@checkin_page
+@csrf_protect
+@require_http_methods(["GET", "HEAD", "POST"])
+def checkin_preferences(request: HttpRequest, token: str) -> HttpResponse:
+    """The client turns reminders off, or stops check-ins (which tells the therapist)."""
+    link = find_open_link(token)
+    if link is None:
+        return closed_page(request)
+    draft = CheckinDraft.objects.filter(session_id=link.session_id).first()
+    language = _language(request, draft, link)
+    client = link.session.episode.client
+    context = {"token": token, "lang": language, "saved": None}
+    if request.method == "POST":
+        choice = request.POST.get("choice", "")
+        if choice not in preferences.CHOICES:
+            return HttpResponse(status=400)
+        preferences.apply_choice(client, choice, link=link)
+        if choice == preferences.STOP:
+            with translation.override(language):
+                return render(request, "checkin/stopped.html", context)
+        context["saved"] = choice
+    context["preference"] = preferences.current(client)
+    with translation.override(language):
+        return render(request, "checkin/preferences.html", context)
+
+
+@public
+@require_GET
+def robots(request: HttpRequest) -> HttpResponse:
+    body = "User-agent: *\nDisallow: /q/\nDisallow: /kiosk/\n"
+    return HttpResponse(body, content_type="text/plain")
+
+
+# --- kiosk mode ---------------------------------------------------------------------
+
+
+@require_POST
+def kiosk_start(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    """Start the client's check-in on this device and sign the staff member out of it."""
+    client = get_client_or_404(request, public_id, action="checkin.kiosk_start")
+    try:
+        session = due_session(active_episode(client))
+    except NoDueSessionError:
+        raise Http404 from None
+    issued = issue_link(
+        session,
+        channel=Channel.KIOSK,
+        created_by=request.user,
+        lifetime=kiosk.link_lifetime(),
+        request=request,
+    )
+    # From here the device belongs to the client: no staff session is left on it, so
+    # leaving kiosk mode means signing in again with password and MFA.
+    auth_logout(request)
+    kiosk.enter(request, issued.link)
+    return redirect(issued.path)
+
+
+@checkin_page
+@require_GET
+def kiosk_locked(request: HttpRequest) -> HttpResponse:
+    """The neutral screen a kiosk shows between clients; nothing about anyone."""
+    language = read_language([request.GET.get("lang")])
+    with translation.override(language):
+        return render(request, "checkin/kiosk_locked.html", {"lang": language})
+
+
+@require_http_methods(["GET", "POST"])
+def kiosk_exit(request: HttpRequest) -> HttpResponse:
+    """Staff (signed in again, MFA done) take the device out of kiosk mode."""
+    if request.method == "POST":
+        link_id = kiosk.leave(request)
+        if link_id is not None:
+            link = CheckinLink.objects.filter(public_id=link_id).first()
+            if link is not None:
+                revoke_link(link, request=request, reason="kiosk_exit")
+        audit.record("checkin.kiosk_exit", request=request)
+        return redirect("home")
+    return render(request, "checkin/kiosk_exit.html", {"in_kiosk": kiosk.is_kiosk(request)})
+
+
+# --- staff: links for a client ------------------------------------------------------
+
+
+@require_POST
+def link_create(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    """Create a link for the client's next due session and show it once, with a QR code."""
+    import segno
+
+    client = get_client_or_404(request, public_id, action="checkin.link_issue")
+    try:
+        session = due_session(active_episode(client))
+    except NoDueSessionError:
+        raise Http404 from None
+    issued = issue_link(session, channel=Channel.PRINT, created_by=request.user, request=request)
+    qr = segno.make(issued.url, error="m").svg_data_uri(scale=6)
+    context = {"client": client, "issued": issued, "qr_data_uri": qr, "session": session}
+    return render(request, "checkin/link_created.html", context)
+
+
+@require_POST
+def link_revoke(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    """Revoke one link; links outside the user's caseload do not exist (404)."""
+    require_permission(request.user, READ_CLINICAL)
+    link = (
+        CheckinLink.objects.filter(
+            public_id=public_id, session__episode__in=episodes_for(request.user)
+        )
+        .select_related("session__episode__client")
+        .first()
+    )
+    if link is None:
+        raise Http404
+    revoke_link(link, user=request.user, request=request)
+    return redirect("client-detail", public_id=link.session.episode.client.public_id)
