@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "rapport.clinic",
     "rapport.workspace",
     "rapport.security",
+    "rapport.insights",
     "rapport.checkin",
 ]
 

@@ -4,4 +4,5 @@ urlpatterns = [
     path("", include("rapport.workspace.urls")),
     path("accounts/", include("rapport.accounts.urls")),
     path("", include("rapport.checkin.urls")),
+    path("insights/", include("rapport.insights.urls")),
 ]

@@ -31,7 +31,7 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
 
 from rapport.accounts.models import Role, User
-from rapport.clinic.models import Client, Episode, EpisodeStatus
+from rapport.clinic.models import Client, Episode, EpisodeStatus, Organisation
 from rapport.security import audit
 
 # --- 1. Which views are open before sign-in or before MFA -------------------------------
@@ -179,3 +179,16 @@ def get_episode_or_404(
         raise Http404
     audit.record(action, request=request, obj=episode)
     return episode
+
+
+def get_insights_organisation(request: HttpRequest, *, action: str) -> Organisation:
+    """The organisation whose aggregate insights ``request.user`` may see; audited as ``action``.
+
+    Supervisors, clinic admins and researchers (``aggregates.read``) see their own
+    organisation's suppressed aggregates and nothing else; therapists get 403. There is
+    no organisation parameter to tamper with: the scope is the user's own clinic.
+    """
+    require_permission(request.user, READ_AGGREGATES)
+    organisation = request.user.organisation
+    audit.record(action, request=request, obj=organisation)
+    return organisation

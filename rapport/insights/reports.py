@@ -1,0 +1,925 @@
+"""The four insight pages of one organisation as suppressed tables and plain-language readings.
+
+Each ``*_page`` function takes tidy DataFrames (see :mod:`rapport.insights.data`) and
+returns ``{"readings": [str, ...], "tables": [table, ...]}`` (see
+:mod:`rapport.insights.tables`); :func:`compute` pulls the data and builds all four.
+Every statistic comes from :mod:`rapport.psychometrics`; this module only chooses the
+inputs and the suppression.
+
+Rules applied everywhere:
+
+* **Small cells.** No count of 1 to 10 people is shown or derivable (``MIN_CELL`` = 11,
+  the CMS rule). Count tables go through ``suppress_counts`` (primary and complementary
+  suppression with margins); rates and CIs are shown only when their counts are; group
+  statistics go through ``equity()``'s and ``suppress_rows``' suppression; a statistic
+  computed on fewer than 11 people is not shown.
+* **n and CI.** Every figure carries its n and, where one exists, a 95% CI.
+* **Aggregates only.** No table has a row per client or episode.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from django.conf import settings
+
+from rapport.clinic import demographics
+from rapport.clinic.models import Organisation
+from rapport.insights import data
+from rapport.insights.tables import Column, json_value, table
+from rapport.instruments import Instrument, load_registry
+from rapport.psychometrics import (
+    CHANGE_CATEGORIES,
+    classify_change,
+    correlate,
+    dif,
+    equity,
+    mean_ci,
+    omega_total,
+    proportion_ci,
+    reliability,
+    suppress_counts,
+    suppress_rows,
+)
+
+MIN_CELL = 11
+# Per-therapist outcomes need enough closed episodes that one client cannot swing a rate.
+MIN_THERAPIST_EPISODES = 20
+# DIF needs about 100 respondents per group at least (dif()'s own minimum; Scott et al.
+# 2009 suggest 200). Larger groups are sampled down: with thousands per group every
+# likelihood-ratio test is significant anyway and the effect size, which decides the
+# flag, is stable; the sample is seeded, so pages are reproducible.
+MIN_DIF_GROUP = 100
+MAX_DIF_GROUP = 2000
+DIF_SEED = 20240601
+PRIMARY_OUTCOME = "phq9"
+
+# The published 8-item trust & respect scale that Rapport's check-in was informed by (its
+# items are not Rapport's): alpha .91 and r = .53 with alliance, N = 218 outpatients.
+PUBLISHED_TRUST = {
+    "alpha": 0.91,
+    "r_alliance": 0.53,
+    "n": 218,
+    "source": "published 8-item trust & respect scale (BMC; see shared research notes)",
+}
+
+CONSTRUCT_ORDER = ("trust", "alliance", "openness", "outcome")
+CHARACTERISTICS = {
+    "race_ethnicity": "Race or ethnicity",
+    "language": "Preferred language",
+    "gender": "Gender",
+    "age_band": "Age band",
+}
+PREFER_NOT = "Prefer not to say"
+MISSING = "Missing"
+CHANGE_LABELS = {
+    "recovered": "Reliably improved and recovered",
+    "reliably_improved": "Reliably improved, not recovered",
+    "no_reliable_change": "No reliable change",
+    "reliably_deteriorated": "Reliably deteriorated",
+}
+END_REASON_LABELS = {
+    "completed": "Completed treatment",
+    "dropout": "Dropped out",
+    "referred": "Referred elsewhere",
+    "other": "Other ending",
+}
+
+N = Column("n", "n", "int")
+CI = Column("ci", "95% CI", "ci")
+RATE = Column("rate", "Rate", "pct")
+RATE_CI = Column("ci", "95% CI", "ci_pct")
+
+
+def instrument_registry() -> Mapping[str, Instrument]:
+    extra = [settings.INSTRUMENTS_DIR] if settings.INSTRUMENTS_DIR else []
+    return load_registry(extra)
+
+
+def coefficient(value: float | None) -> str:
+    """``.91`` for a coefficient between -1 and 1, as APA style writes them."""
+    if value is None or not np.isfinite(value):
+        return "—"
+    text = f"{value:.2f}"
+    return text.replace("0.", ".", 1)
+
+
+# --- shared building blocks --------------------------------------------------------------
+
+
+def category_rates(
+    counts: pd.DataFrame, *, shown: Sequence[str] | None = None, all_label: str = "All"
+) -> list[dict[str, Any]]:
+    """Rates of each category within each row of a group x category count table.
+
+    The table gets its margins and the CMS suppression with complementary cells
+    (``suppress_counts``); a rate and its Wilson CI are given only when both its count
+    and its row total are shown, so nothing hidden can be worked back. Returns long rows
+    ``group, category, count, n, rate, ci_low, ci_high, suppressed``; the margin row is
+    labelled ``all_label`` (left out when the table has one row, where it repeats it).
+    """
+    counts = counts.astype(int)
+    published = suppress_counts(counts)
+    total_label = published.columns[-1]
+    rows = []
+    groups = list(published.index) if len(counts) > 1 else list(published.index[:-1])
+    for group in groups:
+        n_shown = published.at[group, total_label]
+        for category in shown or list(counts.columns):
+            count_shown = published.at[group, category]
+            visible = not (pd.isna(count_shown) or pd.isna(n_shown))
+            row: dict[str, Any] = {
+                "group": all_label if group == published.index[-1] else group,
+                "category": category,
+                "count": int(count_shown) if not pd.isna(count_shown) else None,
+                "n": int(n_shown) if not pd.isna(n_shown) else None,
+                "rate": None,
+                "ci_low": None,
+                "ci_high": None,
+                "suppressed": not visible,
+            }
+            if visible and int(n_shown) > 0:
+                row["rate"], row["ci_low"], row["ci_high"] = proportion_ci(
+                    int(count_shown), int(n_shown)
+                )
+            rows.append(row)
+    return rows
+
+
+def _mean_row(values: pd.Series) -> dict[str, Any]:
+    """Mean with t interval and n, or a suppressed row for n of 1 to 10."""
+    values = values.dropna()
+    n = len(values)
+    if 0 < n < MIN_CELL:
+        return {"n": None, "mean": None, "ci_low": None, "ci_high": None, "suppressed": True}
+    if n < 2:
+        return {"n": n, "mean": None, "ci_low": None, "ci_high": None, "suppressed": False}
+    mean, low, high = mean_ci(values.to_numpy(dtype=float))
+    return {"n": n, "mean": mean, "ci_low": low, "ci_high": high, "suppressed": False}
+
+
+def _correlation_row(frame: pd.DataFrame, x: str, y: str, r0: float | None = None):
+    """Pearson r with Fisher CI (and a test against a published r0) or a suppressed row."""
+    pairs = frame[[x, y]].dropna()
+    row: dict[str, Any] = {"n": len(pairs), "suppressed": False}
+    if 0 < len(pairs) < MIN_CELL:
+        return {"n": None, "suppressed": True}
+    try:
+        result = correlate(pairs, x, y, r0=r0)
+    except ValueError as error:
+        row["note"] = f"not computed: {error}"
+        return row
+    row.update(r=result.r, ci_low=result.ci[0], ci_high=result.ci[1], p=result.p)
+    if result.compare is not None:
+        row.update(z=result.compare.z, p_compare=result.compare.p)
+    return row
+
+
+# --- instrument health ------------------------------------------------------------------
+
+
+def _instrument_sort_key(instrument: Instrument) -> tuple[int, str]:
+    construct = instrument.construct
+    rank = CONSTRUCT_ORDER.index(construct) if construct in CONSTRUCT_ORDER else 99
+    return rank, instrument.id
+
+
+def reliability_level(alpha: float) -> str:
+    if alpha >= 0.9:
+        return "hang together very well"
+    if alpha >= 0.8:
+        return "hang together well"
+    if alpha >= 0.7:
+        return "hang together acceptably"
+    return "do not hang together well; read their totals with care"
+
+
+def published_alpha(instrument: Instrument) -> tuple[float | None, str]:
+    if instrument.construct == "trust":
+        return PUBLISHED_TRUST["alpha"], PUBLISHED_TRUST["source"]
+    reference = instrument.reference
+    if reference is None or reference.alpha is None:
+        return None, ""
+    return reference.alpha, reference.source or ""
+
+
+def instrument_health(
+    instruments: Sequence[Instrument],
+    answers: Mapping[str, pd.DataFrame],
+    first_scores: pd.DataFrame,
+) -> dict[str, Any]:
+    """Alpha (Feldt CI), omega and item statistics per instrument, beside published values.
+
+    ``answers[instrument_id]`` holds one row per client (their first completed
+    administration) and one column per item; ``first_scores`` one row per episode with
+    the first-session totals of the trust and alliance instruments (columns ``trust``,
+    ``alliance``) for the comparison with the published r = .53.
+    """
+    summary_rows, item_tables, readings = [], [], []
+    for instrument in instruments:
+        items = list(instrument.item_ids)
+        frame = answers[instrument.id][items].dropna(how="all")
+        published, source = published_alpha(instrument)
+        row: dict[str, Any] = {
+            "instrument": instrument.title.get("en", instrument.id),
+            "n": len(frame),
+            "k": len(items),
+            "published_alpha": published,
+            "source": source,
+            "suppressed": False,
+        }
+        if 0 < len(frame) < MIN_CELL:
+            row.update(n=None, suppressed=True)
+            summary_rows.append(row)
+            continue
+        reverse = [item.id for item in instrument.items if item.reverse]
+        try:
+            result = reliability(frame, items, reverse=reverse)
+            omega = omega_total(frame, items, reverse=reverse)
+        except ValueError as error:
+            row["note"] = f"not computed: {error}"
+            summary_rows.append(row)
+            continue
+        row.update(
+            alpha=result.alpha,
+            ci_low=result.feldt_ci[0],
+            ci_high=result.feldt_ci[1],
+            omega=omega.omega_total,
+        )
+        summary_rows.append(row)
+        title = row["instrument"]
+        published_text = f"; published {coefficient(published)}" if published else ""
+        readings.append(
+            f"{title} answers in this clinic {reliability_level(result.alpha)} "
+            f"(alpha {coefficient(result.alpha)}{published_text})."
+        )
+        item_stats = suppress_rows(
+            result.items[["item", "n", "mean", "sd", "r_drop", "alpha_if_dropped"]],
+            margins=False,
+        )
+        item_tables.append(
+            table(
+                f"items_{instrument.id}",
+                f"{title}: items",
+                [
+                    Column("item", "Item"),
+                    N,
+                    Column("mean", "Mean", "num"),
+                    Column("sd", "SD", "num"),
+                    Column("r_drop", "Item-rest r", "num"),
+                    Column("alpha_if_dropped", "Alpha without item", "num"),
+                ],
+                item_stats,
+                note="Reverse-keyed items are scored in the scale's direction first.",
+            )
+        )
+    comparison = _correlation_row(
+        first_scores, "trust", "alliance", r0=PUBLISHED_TRUST["r_alliance"]
+    )
+    comparison.update(
+        pair="Trust and alliance, first session", published_r=PUBLISHED_TRUST["r_alliance"]
+    )
+    if comparison.get("r") is not None:
+        same = comparison["p_compare"] >= 0.05
+        readings.append(
+            f"Trust and alliance correlate at r = {coefficient(comparison['r'])} here "
+            f"(published {coefficient(PUBLISHED_TRUST['r_alliance'])}): "
+            + (
+                "not detectably different, so trust is related to, but not the same as, alliance."
+                if same
+                else "a detectable difference from the published value."
+            )
+        )
+    tables = [
+        table(
+            "reliability",
+            "Internal consistency",
+            [
+                Column("instrument", "Instrument"),
+                N,
+                Column("k", "Items", "int"),
+                Column("alpha", "Alpha", "num"),
+                Column("ci", "Alpha 95% CI (Feldt)", "ci"),
+                Column("omega", "Omega total", "num"),
+                Column("published_alpha", "Published alpha", "num"),
+                Column("source", "Published source"),
+            ],
+            summary_rows,
+            note=(
+                "One administration per client: each client's first completed check-in "
+                "with the instrument, so that nobody counts more than once."
+            ),
+        ),
+        table(
+            "published_comparison",
+            "Trust and alliance against the published correlation",
+            [
+                Column("pair", "Scores"),
+                N,
+                Column("r", "r", "num"),
+                CI,
+                Column("published_r", "Published r", "num"),
+                Column("z", "z (difference)", "num"),
+                Column("p_compare", "p (difference)", "p"),
+            ],
+            [comparison],
+            note=(
+                "The published value is treated as fixed (Fisher z test). One row per "
+                "episode: first-session trust and alliance totals."
+            ),
+        ),
+        *item_tables,
+    ]
+    return {"readings": readings, "tables": tables}
+
+
+# --- trust & alliance ---------------------------------------------------------------------
+
+MEASURES = {
+    "trust_first": "Trust, first session",
+    "trust_mean": "Trust, mean over sessions",
+    "alliance_first": "Alliance, first session",
+    "alliance_mean": "Alliance, mean over sessions",
+    "openness_mean": "Openness, mean over sessions",
+    "outcome_improvement": "Outcome improvement (intake to last)",
+}
+
+
+def trust_alliance(episodes: pd.DataFrame) -> dict[str, Any]:
+    """Correlations among trust, alliance, openness and outcome change; early trust vs dropout.
+
+    ``episodes`` has one row per episode with the ``MEASURES`` columns, ``trust_early``
+    (mean trust of sessions 1-3) and ``dropout`` (0/1 for closed episodes, NaN otherwise).
+    """
+    readings: list[str] = []
+    pair_rows = []
+    for x, y in itertools.combinations(MEASURES, 2):
+        row = _correlation_row(episodes, x, y)
+        row.update(x=MEASURES[x], y=MEASURES[y])
+        pair_rows.append(row)
+    by_pair = {(r["x"], r["y"]): r for r in pair_rows}
+    trust_outcome = by_pair[(MEASURES["trust_mean"], MEASURES["outcome_improvement"])]
+    if trust_outcome.get("r") is not None:
+        readings.append(
+            f"Clients who trusted their therapist more improved "
+            f"{'more' if trust_outcome['r'] > 0 else 'less'} on average "
+            f"(r = {coefficient(trust_outcome['r'])}, n = {trust_outcome['n']:,})."
+        )
+
+    closed = episodes[episodes["dropout"].notna() & episodes["trust_early"].notna()]
+    tertile_rows: list[dict[str, Any]] = []
+    summary_rows: list[dict[str, Any]] = []
+    if len(closed) >= MIN_CELL and closed["trust_early"].nunique() >= 3:
+        cuts = closed["trust_early"].quantile([1 / 3, 2 / 3]).to_numpy()
+        labels = [
+            f"Lowest third (below {cuts[0]:.2f})",
+            f"Middle third ({cuts[0]:.2f} to {cuts[1]:.2f})",
+            f"Highest third (above {cuts[1]:.2f})",
+        ]
+        tertile = np.select(
+            [closed["trust_early"] < cuts[0], closed["trust_early"] <= cuts[1]],
+            labels[:2],
+            default=labels[2],
+        )
+        counts = pd.crosstab(
+            pd.Categorical(tertile, categories=labels),
+            closed["dropout"].map({1.0: "dropped", 0.0: "stayed"}),
+        ).reindex(columns=["dropped", "stayed"], fill_value=0)
+        counts.index = labels
+        tertile_rows = category_rates(counts, shown=["dropped"], all_label="All closed episodes")
+        summary_rows.append(
+            {
+                "statistic": "Point-biserial r (early trust, dropout)",
+                **_correlation_row(closed, "trust_early", "dropout"),
+            }
+        )
+        summary_rows.append(_logistic_row(closed))
+        lowest, highest = tertile_rows[0], tertile_rows[2]
+        if lowest["rate"] is not None and highest["rate"] is not None:
+            readings.append(
+                "Clients with the lowest early trust "
+                f"(sessions 1-{data.EARLY_SESSIONS}) dropped out "
+                f"{100 * lowest['rate']:.0f}% of the time, against {100 * highest['rate']:.0f}% "
+                "for the highest third."
+            )
+    tables = [
+        table(
+            "correlations",
+            "How trust, alliance, openness and outcome change relate",
+            [
+                Column("x", "Measure"),
+                Column("y", "With"),
+                N,
+                Column("r", "r", "num"),
+                CI,
+                Column("p", "p", "p"),
+            ],
+            pair_rows,
+            note=(
+                "One row per episode; outcome improvement is the intake minus the last "
+                f"{PRIMARY_OUTCOME.upper()} score (positive = better), episodes with two or "
+                "more scores."
+            ),
+        ),
+        table(
+            "early_trust_dropout",
+            f"Dropout by early trust (mean of sessions 1-{data.EARLY_SESSIONS}), closed episodes",
+            [
+                Column("group", "Early trust"),
+                Column("count", "Dropped out", "int"),
+                N,
+                RATE,
+                RATE_CI,
+            ],
+            tertile_rows,
+            note="Thirds of the closed episodes by early trust; Wilson 95% intervals.",
+        ),
+        table(
+            "early_trust_dropout_model",
+            "Early trust as a predictor of dropout",
+            [
+                Column("statistic", "Statistic"),
+                N,
+                Column("r", "Estimate", "num3"),
+                CI,
+                Column("p", "p", "p"),
+            ],
+            summary_rows,
+            note=(
+                "The odds ratio is per one point of early trust (1-7 scale); below 1 means "
+                "less dropout."
+            ),
+        ),
+    ]
+    return {"readings": readings, "tables": tables}
+
+
+def _logistic_row(closed: pd.DataFrame) -> dict[str, Any]:
+    """Logistic regression of dropout on early trust: odds ratio per point with Wald CI."""
+    import statsmodels.api as sm
+
+    row: dict[str, Any] = {"statistic": "Odds ratio of dropout per trust point", "n": len(closed)}
+    try:
+        design = sm.add_constant(closed["trust_early"].to_numpy(dtype=float))
+        fit = sm.Logit(closed["dropout"].to_numpy(dtype=float), design).fit(disp=0)
+    except Exception as error:  # perfect separation, singular design: say so on the page
+        row["note"] = f"not computed: {error}"
+        return row
+    low, high = fit.conf_int()[1]
+    row.update(
+        r=float(np.exp(fit.params[1])), ci_low=float(np.exp(low)), ci_high=float(np.exp(high))
+    )
+    row["p"] = float(fit.pvalues[1])
+    return row
+
+
+# --- outcomes -----------------------------------------------------------------------------
+
+
+def classify_outcomes(summary: pd.DataFrame, instrument: Instrument) -> pd.DataFrame:
+    """``classify_change`` of intake (first) vs last score with the instrument's published rules."""
+    if instrument.reliable_change is None:
+        raise ValueError(f"{instrument.id} has no published reliable-change threshold")
+    return classify_change(
+        summary,
+        "first",
+        "last",
+        higher_is_better=instrument.higher_is_better,
+        rci_points=instrument.reliable_change,
+        cutoff=instrument.clinical_cutoff,
+    )
+
+
+def outcomes(
+    episodes: pd.DataFrame,
+    summaries: Mapping[str, pd.DataFrame],
+    instruments: Sequence[Instrument],
+    status_counts: pd.DataFrame,
+    therapist_labels: Mapping[int, str],
+) -> dict[str, Any]:
+    """Reliable change categories, check-in completion, endings, and per-therapist outcomes."""
+    readings: list[str] = []
+    closed = episodes[episodes["closed"]].set_index("episode")
+    change_rows: list[dict[str, Any]] = []
+    classified_primary: pd.DataFrame | None = None
+    for instrument in instruments:
+        if instrument.construct != "outcome" or instrument.reliable_change is None:
+            continue
+        summary = summaries[instrument.id]
+        usable = summary[(summary["n"] >= 2) & summary.index.isin(closed.index)]
+        if usable.empty:
+            continue
+        classified = classify_outcomes(usable, instrument)
+        if instrument.id == PRIMARY_OUTCOME:
+            classified_primary = classified
+        counts = classified["category"].value_counts().reindex(CHANGE_CATEGORIES, fill_value=0)
+        counts.index = [CHANGE_LABELS[c] for c in counts.index]
+        title = instrument.title.get("en", instrument.id)
+        for row in category_rates(counts.to_frame().T.set_axis([title])):
+            change_rows.append(row)
+        rates = {r["category"]: r["rate"] for r in change_rows if r["group"] == title}
+        improved = [rates[CHANGE_LABELS[c]] for c in ("recovered", "reliably_improved")]
+        deteriorated = rates[CHANGE_LABELS["reliably_deteriorated"]]
+        if None not in improved and deteriorated is not None:
+            readings.append(
+                f"{title}: {100 * sum(improved):.0f}% of closed episodes improved reliably "
+                f"({100 * improved[0]:.0f}% also recovered) and {100 * deteriorated:.0f}% "
+                "deteriorated reliably."
+            )
+
+    completion = status_counts[status_counts["status"].isin(["completed", "expired", "declined"])]
+    completion_rows: list[dict[str, Any]] = []
+    if not completion.empty:
+        pivot = completion.pivot_table(
+            index="instrument", columns="status", values="count", aggfunc="sum", fill_value=0
+        ).reindex(columns=["completed", "expired", "declined"], fill_value=0)
+        completion_rows = category_rates(pivot, shown=["completed"], all_label="All instruments")
+
+    end_counts = closed["end_reason"].value_counts().reindex(list(END_REASON_LABELS), fill_value=0)
+    end_counts.index = [END_REASON_LABELS[r] for r in end_counts.index]
+    ending_rows = (
+        category_rates(end_counts.to_frame().T.set_axis(["Closed episodes"])) if len(closed) else []
+    )
+    retention = {
+        "group": "All episodes",
+        "active": int((~episodes["closed"]).sum()),
+        "closed": len(closed),
+    }
+
+    therapist_rows = _therapist_rows(
+        closed, classified_primary, summaries.get(PRIMARY_OUTCOME), therapist_labels
+    )
+    n_small = int((closed.groupby("therapist").size() < MIN_THERAPIST_EPISODES).sum())
+    tables = [
+        table(
+            "reliable_change",
+            "Reliable and clinically significant change, closed episodes",
+            [
+                Column("group", "Instrument"),
+                Column("category", "Outcome"),
+                Column("count", "Episodes", "int"),
+                N,
+                RATE,
+                RATE_CI,
+            ],
+            change_rows,
+            note=(
+                "Intake is the first score of the episode and the end the last; episodes "
+                "with two or more scores. Reliable change and the clinical cutoff are the "
+                "instrument's published values (e.g. PHQ-9: 6 points, caseness 10)."
+            ),
+        ),
+        table(
+            "checkin_completion",
+            "Check-in completion",
+            [
+                Column("group", "Instrument"),
+                Column("count", "Completed", "int"),
+                Column("n", "Offered", "int"),
+                RATE,
+                RATE_CI,
+            ],
+            completion_rows,
+            note="Offered = completed, expired or declined (pending check-ins are not counted).",
+        ),
+        table(
+            "endings",
+            "How closed episodes ended (retention and dropout)",
+            [Column("category", "Ending"), Column("count", "Episodes", "int"), N, RATE, RATE_CI],
+            ending_rows,
+        ),
+        table(
+            "retention",
+            "Episodes by status",
+            [
+                Column("group", "Episodes"),
+                Column("active", "Active", "int"),
+                Column("closed", "Closed", "int"),
+            ],
+            [_suppress_status(retention)],
+        ),
+        table(
+            "by_therapist",
+            "By therapist (case-mix caveat: read with care)",
+            [
+                Column("therapist", "Therapist"),
+                Column("n_closed", "Closed episodes", "int"),
+                Column("intake_mean", "Mean intake PHQ-9", "num"),
+                Column("intake_ci", "Intake 95% CI", "ci"),
+                Column("improved_rate", "Reliably improved", "pct"),
+                Column("improved_ci", "95% CI", "ci_pct"),
+                Column("dropout_rate", "Dropped out", "pct"),
+                Column("dropout_ci", "95% CI", "ci_pct"),
+            ],
+            therapist_rows,
+            note=(
+                f"Only therapists with at least {MIN_THERAPIST_EPISODES} closed episodes "
+                f"({n_small} with fewer are not shown separately). Therapists see different "
+                "clients: higher intake severity, complexity or circumstances change what "
+                "outcomes are possible, so differences here are not measures of skill."
+            ),
+        ),
+    ]
+    return {"readings": readings, "tables": tables}
+
+
+def _suppress_status(row: dict[str, Any]) -> dict[str, Any]:
+    published = suppress_counts(pd.Series({"active": row["active"], "closed": row["closed"]}))
+    return {
+        "group": row["group"],
+        "active": json_value(published["active"]),
+        "closed": json_value(published["closed"]),
+        "suppressed": bool(published.isna().any()),
+    }
+
+
+def _therapist_rows(
+    closed: pd.DataFrame,
+    classified: pd.DataFrame | None,
+    primary_summary: pd.DataFrame | None,
+    labels: Mapping[int, str],
+) -> list[dict[str, Any]]:
+    sizes = closed.groupby("therapist").size()
+    eligible = sorted(sizes[sizes >= MIN_THERAPIST_EPISODES].index, key=lambda t: labels.get(t, ""))
+    if not eligible:
+        return []
+    mine = closed[closed["therapist"].isin(eligible)]
+    dropout = pd.crosstab(mine["therapist"], mine["dropout"].map({1.0: "dropped", 0.0: "stayed"}))
+    dropout = dropout.reindex(index=eligible, columns=["dropped", "stayed"], fill_value=0)
+    dropout_rates = {r["group"]: r for r in category_rates(dropout, shown=["dropped"])}
+    improved_rates: dict[Any, dict[str, Any]] = {}
+    if classified is not None:
+        with_therapist = classified.join(closed["therapist"])
+        with_therapist = with_therapist[with_therapist["therapist"].isin(eligible)]
+        improved = with_therapist["category"].isin(["recovered", "reliably_improved"])
+        counts = pd.crosstab(
+            with_therapist["therapist"], improved.map({True: "improved", False: "not"})
+        )
+        counts = counts.reindex(index=eligible, columns=["improved", "not"], fill_value=0)
+        improved_rates = {r["group"]: r for r in category_rates(counts, shown=["improved"])}
+    rows = []
+    for therapist in eligible:
+        row: dict[str, Any] = {
+            "therapist": labels.get(therapist, ""),
+            "therapist_id": int(therapist),
+        }
+        row["n_closed"] = int(sizes[therapist])
+        if primary_summary is not None:
+            intake = primary_summary["first"].reindex(
+                closed.index[closed["therapist"] == therapist]
+            )
+            stats = _mean_row(intake)
+            row.update(
+                intake_mean=stats["mean"],
+                intake_ci_low=stats["ci_low"],
+                intake_ci_high=stats["ci_high"],
+            )
+        for prefix, rates in (("improved", improved_rates), ("dropout", dropout_rates)):
+            rate = rates.get(therapist, {})
+            row[f"{prefix}_rate"] = rate.get("rate")
+            row[f"{prefix}_ci_low"] = rate.get("ci_low")
+            row[f"{prefix}_ci_high"] = rate.get("ci_high")
+        rows.append(row)
+    return rows
+
+
+# --- equity -------------------------------------------------------------------------------
+
+EQUITY_OUTCOMES = {
+    "trust_mean": "Trust, mean over sessions",
+    "alliance_mean": "Alliance, mean over sessions",
+    "outcome_improvement": "Outcome improvement (intake to last)",
+    "dropout": "Dropped out (closed episodes)",
+}
+
+
+def group_labels(episodes: pd.DataFrame) -> pd.DataFrame:
+    """Readable group labels for each characteristic (race/ethnicity stays a list)."""
+    labelled = pd.DataFrame(index=episodes.index)
+    labelled["race_ethnicity"] = episodes["race_ethnicity"].map(
+        lambda codes: [demographics.RACE_ETHNICITY.get(code, code) for code in codes]
+    )
+    for column, names in (("language", demographics.LANGUAGE), ("gender", demographics.GENDER)):
+        labelled[column] = episodes[column].map(
+            lambda code, names=names: names.get(code, MISSING) if code else MISSING
+        )
+    labelled["age_band"] = episodes["age_band"].replace("", MISSING)
+    return labelled
+
+
+def exclusive_race(selection: list[str]) -> str:
+    """One group per client for analyses that need disjoint groups (DIF)."""
+    if not selection:
+        return MISSING
+    if len(selection) > 1:
+        return "Multiracial"
+    return selection[0]
+
+
+def equity_page(
+    episodes: pd.DataFrame, trust_items: pd.DataFrame | None, trust: Instrument | None
+) -> dict[str, Any]:
+    """Group comparisons (equity) and DIF flags for the trust items.
+
+    ``episodes``: one row per episode with the ``EQUITY_OUTCOMES`` columns and the
+    demographic codes; ``trust_items``: one row per client (first administration) with
+    the trust item columns and the client's demographic codes.
+    """
+    labelled = group_labels(episodes)
+    frame = pd.concat([labelled, episodes[list(EQUITY_OUTCOMES)].astype(float)], axis=1)
+    dif_tables, readings = _dif_tables(trust_items, trust)
+    if len(frame) < MIN_CELL:
+        readings.insert(0, "Not enough data for group comparisons yet.")
+        result = pd.DataFrame(columns=["outcome"])
+    else:
+        result = equity(
+            frame,
+            list(EQUITY_OUTCOMES),
+            list(CHARACTERISTICS),
+            kind={k: "proportion" if k == "dropout" else "mean" for k in EQUITY_OUTCOMES},
+            multi_select="race_ethnicity",
+        )
+        result["characteristic"] = result["characteristic"].map(CHARACTERISTICS)
+        result = result.rename(columns={"estimate": "mean"})
+    tables = []
+    for index, (outcome, title) in enumerate(EQUITY_OUTCOMES.items()):
+        rows = result[result["outcome"] == outcome]
+        tables.append(_equity_table(index, title, rows))
+        flagged = (
+            rows[(rows["diff_ci_low"] > 0) | (rows["diff_ci_high"] < 0)] if len(rows) else rows
+        )
+        for _, row in flagged.iterrows():
+            readings.append(
+                f"{title}: {row['group']} differs from {row['reference']} by "
+                f"{row['difference']:+.2f} (95% CI {row['diff_ci_low']:+.2f} to "
+                f"{row['diff_ci_high']:+.2f})."
+            )
+    return {"readings": readings, "tables": tables + dif_tables}
+
+
+def _equity_table(index: int, title: str, rows: pd.DataFrame) -> dict[str, Any]:
+    return table(
+        f"equity_{index}",
+        title,
+        [
+            Column("characteristic", "Characteristic"),
+            Column("group", "Group"),
+            Column("membership", "Counted as"),
+            N,
+            Column("mean", "Estimate", "num3"),
+            CI,
+            Column("reference", "Compared with"),
+            Column("difference", "Difference", "num3"),
+            Column("diff_ci", "Difference 95% CI", "ci3"),
+        ],
+        rows,
+        note=(
+            "Race or ethnicity allows several answers: a client who chose two is counted in "
+            "each and in Multiracial, so groups overlap. The reference is the largest group. "
+            "Groups of 1-10 (and complements) are suppressed."
+        ),
+    )
+
+
+def _dif_tables(trust_items: pd.DataFrame | None, trust: Instrument | None):
+    if trust is None or trust_items is None or trust_items.empty:
+        return [], ["Not enough data for differential item functioning (no trust answers)."]
+    items = list(trust.item_ids)
+    keyed = trust_items[items].copy()
+    for item in trust.items:
+        if item.reverse:
+            keyed[item.id] = item.min_value + item.max_value - keyed[item.id]
+    labelled = group_labels(trust_items)
+    labelled["race_ethnicity"] = labelled["race_ethnicity"].map(exclusive_race)
+    tables, readings = [], []
+    for characteristic, title in CHARACTERISTICS.items():
+        groups = labelled[characteristic]
+        usable = groups[~groups.isin([MISSING, PREFER_NOT])]
+        sizes = usable[keyed.loc[usable.index].notna().all(axis=1)].value_counts()
+        large = sorted(sizes[sizes >= MIN_DIF_GROUP].index)
+        left_out = sorted(set(sizes.index) - set(large))
+        if len(large) < 2:
+            readings.append(
+                f"{title}: not enough data for differential item functioning (at least two "
+                f"groups of {MIN_DIF_GROUP} or more clients with complete trust answers are "
+                "needed)."
+            )
+            continue
+        frame = keyed.assign(group=groups).dropna()
+        frame = frame[frame["group"].isin(large)]
+        shuffled = frame.sample(frac=1.0, random_state=DIF_SEED)
+        frame = shuffled[shuffled.groupby("group").cumcount() < MAX_DIF_GROUP]
+        frame = frame.astype({item: int for item in items})
+        result = dif(frame, items, "group", min_group_size=MIN_DIF_GROUP)
+        result["item"] = result["item"].map(lambda i: trust.item(i).text.get("en", i))
+        group_text = ", ".join(
+            f"{g} ({n:,})" for g, n in frame["group"].value_counts().sort_index().items()
+        )
+        note = f"Groups compared (clients analysed): {group_text}."
+        if left_out:
+            note += f" Not enough data for: {', '.join(left_out)}."
+        tables.append(
+            table(
+                f"dif_{characteristic}",
+                f"Trust items by {title.lower()}: differential item functioning",
+                [
+                    Column("item", "Item"),
+                    N,
+                    Column("p_total", "p (any DIF)", "p"),
+                    Column("effect_size", "Effect size (McFadden R² change)", "num3"),
+                    Column("flag", "Flag"),
+                ],
+                result,
+                note=note + " Ordinal logistic regression with a purified matching score; at most "
+                f"{MAX_DIF_GROUP:,} clients per group (seeded sample).",
+            )
+        )
+        flagged = result[result["flag"] != "none"]
+        for _, row in flagged.iterrows():
+            readings.append(
+                f"Trust item \u201c{row['item']}\u201d may work differently by {title.lower()} "
+                f"({row['flag']} DIF): compare groups on this item with care."
+            )
+    return tables, readings
+
+
+# --- everything ----------------------------------------------------------------------------
+
+
+def therapist_pseudonyms(episodes: pd.DataFrame) -> dict[int, str]:
+    """Stable labels ("Therapist 1", ...) by account id: names are added only for staff views."""
+    return {
+        int(t): f"Therapist {i}" for i, t in enumerate(sorted(episodes["therapist"].unique()), 1)
+    }
+
+
+def compute(organisation: Organisation) -> dict[str, Any]:
+    """All four pages of ``organisation`` as JSON-ready dicts (see the module docstring)."""
+    started = time.perf_counter()
+    registry = instrument_registry()
+    status_counts = data.administration_status_counts(organisation)
+    present = set(status_counts.loc[status_counts["status"] == "completed", "instrument"])
+    instruments = sorted((registry[i] for i in present if i in registry), key=_instrument_sort_key)
+    by_construct = {}
+    for instrument in instruments:
+        by_construct.setdefault(instrument.construct, instrument)
+
+    episodes = data.episodes(organisation)
+    summaries = {
+        i.id: data.episode_summaries(data.session_scores(organisation, i.id)) for i in instruments
+    }
+    per_episode = episodes.set_index("episode", drop=False)
+    for construct in ("trust", "alliance", "openness"):
+        instrument = by_construct.get(construct)
+        summary = summaries[instrument.id] if instrument else data.episode_summaries(pd.DataFrame())
+        for statistic in ("first", "mean", "early"):
+            column = summary[statistic].reindex(per_episode.index).astype(float)
+            per_episode[f"{construct}_{statistic}"] = column
+    primary = PRIMARY_OUTCOME if PRIMARY_OUTCOME in summaries else None
+    if primary is None:
+        primary = next((i.id for i in instruments if i.construct == "outcome"), None)
+    if primary is not None:
+        summary = summaries[primary]
+        usable = summary[summary["n"] >= 2]
+        improvement = usable["first"] - usable["last"]
+        if registry[primary].higher_is_better:
+            improvement = -improvement
+        per_episode["outcome_improvement"] = improvement.reindex(per_episode.index).astype(float)
+    else:
+        per_episode["outcome_improvement"] = np.nan
+    per_episode = per_episode.reset_index(drop=True)
+
+    answers = {i.id: data.first_answers(organisation, i.id, i.item_ids) for i in instruments}
+    first_scores = per_episode.rename(
+        columns={"trust_first": "trust", "alliance_first": "alliance"}
+    )
+    trust = by_construct.get("trust")
+    trust_items = None
+    if trust is not None:
+        demographics_by_client = episodes.drop_duplicates("client").set_index("client")
+        trust_items = (
+            answers[trust.id]
+            .set_index("client")
+            .join(demographics_by_client[["race_ethnicity", "gender", "language", "age_band"]])
+        )
+    n_clients = int(episodes["client"].nunique())
+    pages = {
+        "instruments": instrument_health(instruments, answers, first_scores),
+        "trust_alliance": trust_alliance(per_episode),
+        "outcomes": outcomes(
+            per_episode, summaries, instruments, status_counts, therapist_pseudonyms(episodes)
+        ),
+        "equity": equity_page(per_episode, trust_items, trust),
+    }
+    return {
+        "schema": 1,
+        "clients": n_clients if n_clients == 0 or n_clients >= MIN_CELL else None,
+        "episodes": len(episodes) if len(episodes) == 0 or len(episodes) >= MIN_CELL else None,
+        "pages": pages,
+        "seconds": time.perf_counter() - started,
+    }

@@ -1,0 +1,152 @@
+"""The one shape every insight table has: titled columns plus JSON-safe rows.
+
+Reports build tables with :func:`table`; the snapshot stores them as plain dicts; the
+page renders any of them with one partial (``insights/_table.html``) through
+:func:`display_rows`, and the CSV download writes the same rows with :func:`csv_rows`.
+A confidence-interval column (kind ``ci`` or ``ci_pct``) named ``ci`` reads the row's
+``ci_low`` and ``ci_high`` (``diff_ci`` reads ``diff_ci_low`` and ``diff_ci_high``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+KINDS = ("text", "int", "num", "num3", "pct", "p", "ci", "ci3", "ci_pct")
+SUPPRESSED = "suppressed"
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    label: str
+    kind: str = "text"
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"column {self.key!r}: unknown kind {self.kind!r}; known: {KINDS}")
+
+    @property
+    def is_interval(self) -> bool:
+        return self.kind.startswith("ci")
+
+
+def json_value(value: Any) -> Any:
+    """``value`` as plain JSON: NaN, NA and None become None, NumPy scalars Python ones."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        return None if math.isnan(value) or math.isinf(value) else float(value)
+    if isinstance(value, list | tuple):
+        return [json_value(v) for v in value]
+    return str(value)
+
+
+def table(
+    name: str,
+    title: str,
+    columns: Sequence[Column],
+    rows: pd.DataFrame | Iterable[Mapping[str, Any]],
+    *,
+    note: str = "",
+) -> dict[str, Any]:
+    """A JSON-ready table; ``rows`` keep only the keys the columns read."""
+    keys = _row_keys(columns)
+    records = rows.to_dict(orient="records") if isinstance(rows, pd.DataFrame) else list(rows)
+    return {
+        "name": name,
+        "title": title,
+        "note": note,
+        "columns": [{"key": c.key, "label": c.label, "kind": c.kind} for c in columns],
+        "rows": [
+            {key: json_value(record.get(key)) for key in [*keys, "suppressed"] if key in record}
+            for record in records
+        ],
+    }
+
+
+def _row_keys(columns: Sequence[Column]) -> list[str]:
+    keys: list[str] = []
+    for column in columns:
+        if column.is_interval:
+            keys += [f"{column.key}_low", f"{column.key}_high"]
+        else:
+            keys.append(column.key)
+    return keys
+
+
+def _columns(stored: Mapping[str, Any]) -> list[Column]:
+    return [Column(**column) for column in stored["columns"]]
+
+
+def format_value(value: Any, kind: str) -> str:
+    """How one number reads on a page: ``.91`` style for coefficients, ``45%`` for rates."""
+    if value is None:
+        return "—"
+    if kind == "text":
+        return str(value)
+    if kind == "int":
+        return f"{int(value):,}"
+    if kind == "num":
+        return f"{value:.2f}"
+    if kind == "num3":
+        return f"{value:.3f}"
+    if kind == "pct":
+        return f"{100 * value:.1f}%"
+    if kind == "p":
+        return "< .001" if value < 0.001 else f"{value:.3f}".lstrip("0")
+    raise ValueError(f"cannot format a single value of kind {kind!r}")
+
+
+def format_interval(low: Any, high: Any, kind: str) -> str:
+    if low is None or high is None:
+        return "—"
+    inner = {"ci": "num", "ci3": "num3", "ci_pct": "pct"}[kind]
+    return f"{format_value(low, inner)} to {format_value(high, inner)}"
+
+
+def display_rows(stored: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Formatted cells per row, for the template: ``{"cells": [...], "suppressed": bool}``."""
+    columns = _columns(stored)
+    out = []
+    for row in stored["rows"]:
+        cells = []
+        for column in columns:
+            if column.is_interval:
+                text = format_interval(
+                    row.get(f"{column.key}_low"), row.get(f"{column.key}_high"), column.kind
+                )
+            else:
+                text = format_value(row.get(column.key), column.kind)
+            numeric = column.kind != "text"
+            cells.append({"text": text, "numeric": numeric})
+        out.append({"cells": cells, "suppressed": bool(row.get("suppressed", False))})
+    return out
+
+
+def csv_rows(stored: Mapping[str, Any]) -> list[list[Any]]:
+    """Header plus raw rows (intervals as two columns; suppressed values left empty)."""
+    columns = _columns(stored)
+    header: list[Any] = []
+    keys: list[str] = []
+    for column in columns:
+        if column.is_interval:
+            header += [f"{column.label} low", f"{column.label} high"]
+            keys += [f"{column.key}_low", f"{column.key}_high"]
+        else:
+            header.append(column.label)
+            keys.append(column.key)
+    header.append(SUPPRESSED)
+    rows: list[list[Any]] = [header]
+    for row in stored["rows"]:
+        rows.append([row.get(key) for key in keys] + [bool(row.get("suppressed", False))])
+    return rows

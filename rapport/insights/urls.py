@@ -1,0 +1,14 @@
+from django.urls import path
+
+from rapport.insights import views
+
+urlpatterns = [
+    path("", views.index, name="insights"),
+    path("refresh/", views.refresh, name="insights-refresh"),
+]
+for page in views.PAGES:
+    slug = page.replace("_", "-")
+    urlpatterns += [
+        path(f"{slug}/", views.page, {"page": page}, name=f"insights-{slug}"),
+        path(f"{slug}.csv", views.download, {"page": page}, name=f"insights-{slug}-csv"),
+    ]

@@ -1,0 +1,108 @@
+"""Insight pages and their CSV downloads: suppressed aggregates of the user's own clinic.
+
+Every view starts with ``get_insights_organisation`` (the one access decision, which also
+writes the audit entry); the figures come from the cached snapshot (rapport.insights.
+snapshots), which holds aggregates only.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from rapport.accounts.models import Role, User
+from rapport.insights import snapshots
+from rapport.insights.tables import csv_rows, display_rows
+from rapport.security import params
+from rapport.security.access import get_insights_organisation
+from rapport.security.csv_safety import safe_writer
+
+PAGES = {
+    "instruments": "Instrument health",
+    "trust_alliance": "Trust & alliance",
+    "outcomes": "Outcomes",
+    "equity": "Equity",
+}
+
+
+def _with_therapist_names(page: dict[str, Any], user: User) -> dict[str, Any]:
+    """Supervisors and clinic admins see therapists' names; researchers keep pseudonyms."""
+    if user.role == Role.RESEARCHER:
+        return page
+    names = {
+        staff.pk: str(staff) for staff in User.objects.filter(organisation=user.organisation_id)
+    }
+    for stored in page["tables"]:
+        for row in stored["rows"]:
+            if row.get("therapist_id") in names:
+                row["therapist"] = names[row["therapist_id"]]
+    return page
+
+
+def _page_data(request: HttpRequest, page: str, action: str):
+    organisation = get_insights_organisation(request, action=action)
+    snapshot = snapshots.current(organisation)
+    return snapshot, _with_therapist_names(snapshot.data["pages"][page], request.user)
+
+
+@require_GET
+def index(request: HttpRequest) -> HttpResponse:
+    """What each insight page shows, and when the figures were computed."""
+    organisation = get_insights_organisation(request, action="insights.view")
+    snapshot = snapshots.current(organisation)
+    return render(
+        request,
+        "insights/index.html",
+        {
+            "snapshot": snapshot,
+            "pages": PAGES,
+            "max_age_hours": round(snapshots.max_age().total_seconds() / 3600),
+        },
+    )
+
+
+@require_GET
+def page(request: HttpRequest, page: str) -> HttpResponse:
+    snapshot, content = _page_data(request, page, "insights.view")
+    tables = [
+        {**stored, "display": display_rows(stored), "csv_name": stored["name"]}
+        for stored in content["tables"]
+    ]
+    return render(
+        request,
+        "insights/page.html",
+        {
+            "page": page,
+            "title": PAGES[page],
+            "readings": content["readings"],
+            "tables": tables,
+            "snapshot": snapshot,
+            "csv_url_name": f"insights-{page.replace('_', '-')}-csv",
+        },
+    )
+
+
+@require_GET
+def download(request: HttpRequest, page: str) -> HttpResponse:
+    """One table of the page as CSV (suppressed, formula-safe); ``?table=`` names it."""
+    snapshot, content = _page_data(request, page, "insights.export")
+    by_name = {stored["name"]: stored for stored in content["tables"]}
+    stored = params.choice(request, "table", by_name, default=content["tables"][0]["name"])
+    buffer = io.StringIO()
+    safe_writer(buffer).writerows(csv_rows(stored))
+    response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+    filename = f"{snapshot.organisation.slug}-{stored['name']}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@require_POST
+def refresh(request: HttpRequest) -> HttpResponse:
+    """Recompute the figures now (instead of waiting for the freshness limit)."""
+    organisation = get_insights_organisation(request, action="insights.refresh")
+    snapshots.refresh(organisation)
+    return redirect("insights")
