@@ -59,6 +59,8 @@ INSTALLED_APPS = [
     "rapport.clinic",
     "rapport.workspace",
     "rapport.security",
+    "rapport.api",
+    "rapport.interop",
     "rapport.insights",
     "rapport.checkin",
 ]
@@ -235,6 +237,10 @@ EMAIL_HOST_PASSWORD = env_str("RAPPORT_EMAIL_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("RAPPORT_EMAIL_TLS", True)
 EMAIL_TIMEOUT = 20
 DEFAULT_FROM_EMAIL = env_str("RAPPORT_EMAIL_FROM", "rapport@localhost")
+
+# --- REST API (docs/api.md) ---
+# Requests per API token per minute, counted in the database across all workers.
+API_RATE_LIMIT = env_int("RAPPORT_API_RATE_LIMIT", 120, minimum=1)
 
 # Clinic-supplied (licensed) instrument definitions are loaded from this folder.
 INSTRUMENTS_DIR = env_str("RAPPORT_INSTRUMENTS_DIR")

@@ -125,6 +125,14 @@ class TwoClinics:
     outsider_client: Client
 
     @property
+    def owner_session(self) -> Session:
+        return self.owner_episode.sessions.get(number=1)
+
+    @property
+    def owner_administration(self) -> Administration:
+        return self.owner_session.administrations.get()
+
+    @property
     def staff(self) -> dict[str, User]:
         return {
             "owner": self.owner,
@@ -188,3 +196,16 @@ def add_checkin_link(clinics: TwoClinics):
     clinics.checkin_link = issued  # type: ignore[attr-defined]
     clinics.owner_link = issued.link  # type: ignore[attr-defined]
     return issued
+
+
+def api_token(user: User, scopes: tuple[str, ...] = ("read",), days: int = 30) -> str:
+    """A new API token for ``user`` (the raw ``rpt_...`` string, shown once in real use)."""
+    from rapport.api.tokens import create_token
+
+    _token, raw = create_token(user, name="test integration", scopes=scopes, days=days)
+    return raw
+
+
+def bearer(raw_token: str) -> dict[str, str]:
+    """Headers for the Django test client: ``client.get(url, headers=bearer(token))``."""
+    return {"Authorization": f"Bearer {raw_token}"}

@@ -1,0 +1,89 @@
+"""``/administrations``: questionnaires given at sessions in scope, with answers and scores."""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from ninja import Query, Router, Schema
+
+from rapport.accounts.models import Role
+from rapport.api.errors import ERROR_RESPONSES
+from rapport.api.pagination import PageParams, page_schema, paginate
+from rapport.api.request_audit import record_request
+from rapport.api.routes.common import clinical_read, date_range, get_in_scope
+from rapport.api.schemas import AdministrationOut
+from rapport.clinic.models import Administration, AdministrationStatus, TrustAnswersAudience
+from rapport.security.access import episodes_for
+
+router = Router(tags=["administrations and scores"])
+AdministrationPage = page_schema(AdministrationOut, "AdministrationPage")
+
+
+class AdministrationFilters(Schema):
+    client: uuid.UUID | None = None
+    episode: uuid.UUID | None = None
+    session: uuid.UUID | None = None
+    instrument: str | None = None
+    status: AdministrationStatus | None = None
+    completed_from: datetime.date | None = None
+    completed_to: datetime.date | None = None
+
+
+def visible_administrations(request: HttpRequest) -> QuerySet[Administration]:
+    """Administrations at sessions in the user's scope.
+
+    Where the clinic decided that trust answers go to supervisors only, a therapist's
+    token does not see the trust questionnaires about themselves.
+    """
+    user = request.user
+    administrations = Administration.objects.filter(
+        session__episode__in=episodes_for(user)
+    ).select_related("session__episode__client")
+    organisation = user.organisation
+    supervisors_only = organisation.trust_answers_audience == TrustAnswersAudience.SUPERVISORS
+    if user.role == Role.THERAPIST and supervisors_only:
+        administrations = administrations.exclude(construct="trust")
+    return administrations
+
+
+@router.get(
+    "/administrations",
+    response={200: AdministrationPage, **ERROR_RESPONSES},
+    url_name="administrations",
+)
+def list_administrations(
+    request: HttpRequest, page: Query[PageParams], filters: Query[AdministrationFilters]
+) -> dict:
+    clinical_read(request)
+    administrations = visible_administrations(request).order_by("created_at", "pk")
+    if filters.client is not None:
+        administrations = administrations.filter(session__episode__client__public_id=filters.client)
+    if filters.episode is not None:
+        administrations = administrations.filter(session__episode__public_id=filters.episode)
+    if filters.session is not None:
+        administrations = administrations.filter(session__public_id=filters.session)
+    if filters.instrument is not None:
+        administrations = administrations.filter(instrument_id=filters.instrument)
+    if filters.status is not None:
+        administrations = administrations.filter(status=filters.status)
+    administrations = date_range(
+        administrations, "completed_at__date", filters.completed_from, filters.completed_to
+    )
+    result = paginate(administrations, page)
+    record_request(request, object_type="clinic.administration", count=len(result["items"]))
+    return result
+
+
+@router.get(
+    "/administrations/{administration_id}",
+    response={200: AdministrationOut, **ERROR_RESPONSES},
+    url_name="administration",
+)
+def get_administration(request: HttpRequest, administration_id: uuid.UUID) -> Administration:
+    clinical_read(request)
+    administration = get_in_scope(visible_administrations(request), administration_id)
+    record_request(request, obj=administration)
+    return administration
