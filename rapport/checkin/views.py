@@ -28,7 +28,6 @@ from rapport.checkin.answers import (
     unanswered_required,
 )
 from rapport.checkin.crisis import crisis_resources
-from rapport.checkin.http import checkin_page, closed_page
 from rapport.checkin.links import (
     NoDueSessionError,
     active_episode,
@@ -39,6 +38,7 @@ from rapport.checkin.links import (
     revoke_link,
 )
 from rapport.checkin.models import Channel, CheckinDraft, CheckinLink
+from rapport.checkin.responses import checkin_page, closed_page
 from rapport.checkin.screens import screen_context, screens_for
 from rapport.checkin.submit import Outcome, merged_answers, save_draft, submit_checkin
 from rapport.clinic.models import ClientDemographics

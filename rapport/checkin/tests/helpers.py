@@ -5,7 +5,9 @@ from __future__ import annotations
 from rapport.checkin.registry import instruments
 
 
-def full_answers(phq9_item9: int = 0, *, instrument_ids=("rapport_trust", "rapport_alliance", "phq9", "gad7")) -> dict[str, str]:
+def full_answers(
+    phq9_item9: int = 0, *, instrument_ids=("rapport_trust", "rapport_alliance", "phq9", "gad7")
+) -> dict[str, str]:
     """Form data answering every item of every instrument in ``instrument_ids``."""
     data: dict[str, str] = {}
     for instrument_id in instrument_ids:

@@ -29,9 +29,7 @@ def test_concurrent_submissions_store_once():
     def submit() -> None:
         try:
             barrier.wait()
-            outcomes.append(
-                submit_checkin(issued.token, posted, comment="", language="en").outcome
-            )
+            outcomes.append(submit_checkin(issued.token, posted, comment="", language="en").outcome)
         except BaseException as error:  # collected and re-raised by the test
             errors.append(error)
         finally:

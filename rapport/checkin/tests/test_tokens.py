@@ -121,8 +121,13 @@ def test_page_shows_nothing_identifying(client, clinics, issued):
         pages.append(client.get(f"{issued.path}?screen={screen}"))
     for response in pages:
         text = response.content.decode()
-        for secret in ["Zebediah", "Quill", clinics.owner_client.record_number,
-                       clinics.owner.username, clinics.organisation.name]:
+        for secret in [
+            "Zebediah",
+            "Quill",
+            clinics.owner_client.record_number,
+            clinics.owner.username,
+            clinics.organisation.name,
+        ]:
             assert secret not in text
 
 
@@ -162,7 +167,11 @@ def test_submission_completes_administrations(client, issued):
     response = client.post(f"{issued.path}submit/", full_answers())
     assert response.status_code == 200
     administrations = issued.link.session.administrations.all()
-    assert {a.instrument_id for a in administrations} == {"rapport_trust", "rapport_alliance", "phq9"}
+    assert {a.instrument_id for a in administrations} == {
+        "rapport_trust",
+        "rapport_alliance",
+        "phq9",
+    }
     assert all(a.status == AdministrationStatus.COMPLETED for a in administrations)
     trust = administrations.get(instrument_id="rapport_trust")
     assert trust.total is not None and trust.completed_at is not None
