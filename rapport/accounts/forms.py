@@ -11,6 +11,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from rapport.accounts import lockout
 from rapport.accounts.models import User
 from rapport.security import audit
+from rapport.security.network import client_ip
 
 # One message for unknown usernames, wrong passwords and inactive accounts alike, so the
 # page never tells a stranger which accounts exist.
@@ -40,7 +41,7 @@ class LoginForm(AuthenticationForm):
         password = self.cleaned_data.get("password")
         if not username or not password:
             return self.cleaned_data  # the field errors say what is missing
-        ip = lockout.client_ip(self.request)
+        ip = client_ip(self.request)
         if lockout.locked_until(username, ip):
             self.locked_out = True
             audit.record(

@@ -20,12 +20,9 @@ accounts exist.
 from __future__ import annotations
 
 import datetime
-import ipaddress
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.db.models import Q
-from django.http import HttpRequest
 from django.utils import timezone
 
 from rapport.accounts.models import LoginFailure
@@ -54,24 +51,6 @@ RULES = (
 def normalise_username(raw: str) -> str:
     """The form failures are counted under: case and surrounding spaces do not matter."""
     return raw.strip().casefold()[:150]
-
-
-def client_ip(request: HttpRequest) -> str | None:
-    """The address the request came from, or None if it is not a valid IP address.
-
-    Behind the clinic's TLS proxy (``RAPPORT_BEHIND_TLS_PROXY=1``) every request arrives
-    from the proxy, so the last ``X-Forwarded-For`` entry (the one the proxy itself
-    appended) is used; earlier entries are client-supplied and not trusted.
-    """
-    candidate = request.META.get("REMOTE_ADDR", "")
-    if settings.BEHIND_TLS_PROXY:
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        if forwarded.strip():
-            candidate = forwarded.split(",")[-1].strip()
-    try:
-        return str(ipaddress.ip_address(candidate))
-    except ValueError:
-        return None
 
 
 def _failures(rule: Rule, username: str, ip: str | None):

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import datetime
 import hmac
-import ipaddress
 import json
 import re
 import secrets
@@ -45,6 +44,7 @@ from rapport.security.models import (
     AuditEvent,
     AuditPurgePermit,
 )
+from rapport.security.network import client_ip
 
 GENESIS_MAC = "0" * 64
 OUTCOMES = frozenset({"success", "failure", "denied", "error"})
@@ -131,7 +131,7 @@ def record(
             actor_id=user.pk if user is not None else None,
             actor_username=_printable(getattr(user, "username", "") or "", 150),
             actor_role=_role_of(user),
-            ip_address=_client_ip(request),
+            ip_address=client_ip(request) or "",
             request_id=_request_id(request),
             action=action,
             object_type=_printable(object_type, 64),
@@ -194,16 +194,6 @@ def _role_of(user: Any) -> str:
     if getattr(user, "is_superuser", False):
         return "superuser"
     return str(getattr(user, "role", "") or "")
-
-
-def _client_ip(request: Any) -> str:
-    # REMOTE_ADDR only: X-Forwarded-For is client-controlled unless a trusted proxy
-    # rewrites REMOTE_ADDR before Django sees it.
-    raw = request.META.get("REMOTE_ADDR", "") if request is not None else ""
-    try:
-        return ipaddress.ip_address(raw).compressed
-    except ValueError:
-        return ""
 
 
 def _request_id(request: Any) -> str:
