@@ -427,36 +427,45 @@ class CsvImport:
     # --- writing ------------------------------------------------------------------------
 
     def _write_batch(self, rows: list[_Row], plan: MeasurementPlan, result: ImportResult) -> None:
+        """Write one validated batch: new episodes, then sessions, then administrations.
+
+        Three bulk inserts per batch whatever its size (primary keys come back from
+        SQLite >= 3.35 and PostgreSQL, so the next level can refer to them).
+        """
         lookups = _Lookups(self.organisation, rows)
         result.rows += len(rows)
-        new: list[Administration] = []
-        for row in rows:
-            if lookups.administration(row) is not None:
-                result.unchanged += 1
-                continue
-            episode = lookups.episode(row)
-            if episode is None:
-                episode = Episode.objects.create(
-                    client_id=lookups.clients[row.record_number],
+        pending = [row for row in rows if lookups.administration(row) is None]
+        result.unchanged += len(rows) - len(pending)
+        episodes: dict[tuple[int, datetime.date], Episode] = {}
+        for row in pending:
+            client_id = lookups.clients[row.record_number]
+            if lookups.episode(row) is None and (client_id, row.episode_start) not in episodes:
+                episodes[(client_id, row.episode_start)] = Episode(
+                    client_id=client_id,
                     therapist_id=lookups.therapists[row.therapist],
                     plan=plan,
                     started_on=row.episode_start,
                 )
-                lookups.add_episode(row, episode)
-                result.created_episodes += 1
-            session = lookups.session(row)
-            if session is None:
-                session = Session.objects.create(
+        for episode in Episode.objects.bulk_create(episodes.values()):
+            lookups.add_episode(episode)
+        result.created_episodes += len(episodes)
+        sessions: dict[tuple[int, int], Session] = {}
+        for row in pending:
+            episode = lookups.episode(row)
+            if lookups.session(row) is None and (episode.pk, row.session_number) not in sessions:
+                sessions[(episode.pk, row.session_number)] = Session(
                     episode=episode,
                     number=row.session_number,
                     scheduled_at=row.session_at,
                     status=SessionStatus.ATTENDED,
                 )
-                lookups.add_session(row, session)
-                result.created_sessions += 1
-            new.append(self._administration(row, session))
-        Administration.objects.bulk_create(new)
-        result.created += len(new)
+        for session in Session.objects.bulk_create(sessions.values()):
+            lookups.add_session(session)
+        result.created_sessions += len(sessions)
+        created = Administration.objects.bulk_create(
+            self._administration(row, lookups.session(row)) for row in pending
+        )
+        result.created += len(created)
 
     @staticmethod
     def _administration(row: _Row, session: Session) -> Administration:
@@ -525,7 +534,7 @@ class _Lookups:
             return None
         return self._episodes.get((client_id, row.episode_start))
 
-    def add_episode(self, row: _Row, episode: Episode) -> None:
+    def add_episode(self, episode: Episode) -> None:
         self._episodes[(episode.client_id, episode.started_on)] = episode
 
     def session(self, row: _Row) -> Session | None:
@@ -534,7 +543,7 @@ class _Lookups:
             return None
         return self._sessions.get((episode.pk, row.session_number))
 
-    def add_session(self, row: _Row, session: Session) -> None:
+    def add_session(self, session: Session) -> None:
         self._sessions[(session.episode_id, session.number)] = session
 
     def administration(self, row: _Row) -> Administration | None:
