@@ -248,6 +248,12 @@ INSTRUMENTS_DIR = env_str("RAPPORT_INSTRUMENTS_DIR")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # Check-in paths hold a link token (a capability): never let it reach the logs.
+    "filters": {
+        "redact_checkin_tokens": {"()": "rapport.checkin.log_redaction.RedactCheckinTokens"}
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["redact_checkin_tokens"]}
+    },
     "root": {"handlers": ["console"], "level": env_str("RAPPORT_LOG_LEVEL", "INFO")},
 }

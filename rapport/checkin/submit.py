@@ -55,6 +55,20 @@ def _locked_open_link(token: str) -> CheckinLink | None:
     return link if link is not None and link.is_open() else None
 
 
+class LinkClosedError(Exception):
+    """The link closed (submitted elsewhere, revoked, expired) while a draft was saved."""
+
+
+def _locked_open_link_by_pk(pk: int) -> bool:
+    now = timezone.now()
+    locked = (
+        CheckinLink.objects.select_for_update()
+        .filter(pk=pk, used_at__isnull=True, revoked_at__isnull=True, expires_at__gt=now)
+        .values_list("pk", flat=True)
+    )
+    return bool(list(locked[:1]))
+
+
 def merged_answers(
     draft: CheckinDraft | None, submitted: Mapping[str, Answers]
 ) -> dict[str, Answers]:
@@ -76,6 +90,9 @@ def save_draft(
     """Merge ``submitted`` answers into the session's draft (autosave and "Next")."""
     now = timezone.now()
     with transaction.atomic():
+        # Waits for a submission in progress; a draft for a closed link is not kept.
+        if not _locked_open_link_by_pk(link.pk):
+            raise LinkClosedError
         draft = CheckinDraft.objects.select_for_update().filter(session_id=link.session_id).first()
         if draft is None:
             draft = CheckinDraft(session_id=link.session_id)

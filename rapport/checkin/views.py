@@ -16,7 +16,6 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import translation
 from django.utils.http import urlencode
-from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from rapport.checkin import kiosk, preferences
@@ -40,7 +39,13 @@ from rapport.checkin.links import (
 from rapport.checkin.models import Channel, CheckinDraft, CheckinLink
 from rapport.checkin.responses import checkin_page, closed_page
 from rapport.checkin.screens import screen_context, screens_for
-from rapport.checkin.submit import Outcome, merged_answers, save_draft, submit_checkin
+from rapport.checkin.submit import (
+    LinkClosedError,
+    Outcome,
+    merged_answers,
+    save_draft,
+    submit_checkin,
+)
 from rapport.clinic.models import ClientDemographics
 from rapport.security import audit
 from rapport.security.access import (
@@ -126,7 +131,6 @@ def _posted_answers(link: CheckinLink, data) -> dict:
 
 
 @checkin_page
-@csrf_protect
 @require_http_methods(["GET", "HEAD", "POST"])
 def checkin_form(request: HttpRequest, token: str) -> HttpResponse:
     """GET shows a screen; POST (the no-JavaScript path) saves it and moves on or back."""
@@ -150,9 +154,12 @@ def checkin_form(request: HttpRequest, token: str) -> HttpResponse:
     action = request.POST.get("action", "next")
     target = number + 1 if action == "next" else number - 1 if action == "back" else number
     target = min(max(target, 0), steps)
-    draft = save_draft(
-        link, posted, comment=read_comment(request.POST), language=language, screen=target
-    )
+    try:
+        draft = save_draft(
+            link, posted, comment=read_comment(request.POST), language=language, screen=target
+        )
+    except LinkClosedError:
+        return closed_page(request)
     if action == "next" and number < steps:
         screens = screens_for(ensure_due_administrations(link.session))
         instrument = screens[number].instrument
@@ -172,7 +179,6 @@ def checkin_form(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @checkin_page
-@csrf_protect
 @require_POST
 def checkin_draft(request: HttpRequest, token: str) -> HttpResponse:
     """Autosave (fetch from checkin.js): merge the posted answers into the draft."""
@@ -184,18 +190,20 @@ def checkin_draft(request: HttpRequest, token: str) -> HttpResponse:
     except AnswerInputError:
         return JsonResponse({"saved": False}, status=400)
     draft = CheckinDraft.objects.filter(session_id=link.session_id).first()
-    save_draft(
-        link,
-        posted,
-        comment=read_comment(request.POST),
-        language=_language(request, draft, link),
-        screen=_screen_number(request.POST.get("screen"), 0, 99),
-    )
+    try:
+        save_draft(
+            link,
+            posted,
+            comment=read_comment(request.POST),
+            language=_language(request, draft, link),
+            screen=_screen_number(request.POST.get("screen"), 0, 99),
+        )
+    except LinkClosedError:
+        return closed_page(request)
     return JsonResponse({"saved": True})
 
 
 @checkin_page
-@csrf_protect
 @require_POST
 def checkin_submit(request: HttpRequest, token: str) -> HttpResponse:
     """The deliberate final submission: stores everything once, then thanks the client."""
@@ -214,7 +222,10 @@ def checkin_submit(request: HttpRequest, token: str) -> HttpResponse:
     if result.outcome is Outcome.INCOMPLETE:
         screens = screens_for(ensure_due_administrations(link.session))
         first = next(s.index for s in screens if s.instrument.id in result.missing)
-        save_draft(link, posted, comment=read_comment(request.POST), language=language)
+        try:
+            save_draft(link, posted, comment=read_comment(request.POST), language=language)
+        except LinkClosedError:
+            return closed_page(request)
         draft = CheckinDraft.objects.get(session_id=link.session_id)
         return _render_step(
             request,
@@ -239,7 +250,6 @@ def checkin_submit(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @checkin_page
-@csrf_protect
 @require_http_methods(["GET", "HEAD", "POST"])
 def checkin_preferences(request: HttpRequest, token: str) -> HttpResponse:
     """The client turns reminders off, or stops check-ins (which tells the therapist)."""

@@ -175,3 +175,42 @@ def test_submission_completes_administrations(client, issued):
     assert all(a.status == AdministrationStatus.COMPLETED for a in administrations)
     trust = administrations.get(instrument_id="rapport_trust")
     assert trust.total is not None and trust.completed_at is not None
+
+
+@pytest.mark.django_db
+def test_csrf_token_required_but_null_origin_accepted(issued):
+    """no-referrer makes browsers send ``Origin: null``; the CSRF token still counts."""
+    from django.test import Client
+
+    browser = Client(enforce_csrf_checks=True)
+    page = browser.get(issued.path)
+    token = page.content.decode().split('name="csrfmiddlewaretoken" value="')[1].split('"')[0]
+    without = browser.post(f"{issued.path}draft/", {"screen": "0"}, HTTP_ORIGIN="null")
+    assert without.status_code == 403
+    foreign = browser.post(
+        f"{issued.path}draft/",
+        {"csrfmiddlewaretoken": token, "screen": "0"},
+        HTTP_ORIGIN="https://evil.example",
+    )
+    assert foreign.status_code == 403
+    ok = browser.post(
+        f"{issued.path}draft/",
+        {"csrfmiddlewaretoken": token, "screen": "0"},
+        HTTP_ORIGIN="null",
+        secure=True,
+    )
+    assert ok.status_code == 200
+
+
+def test_tokens_are_redacted_from_logs(caplog):
+    import logging
+
+    from rapport.checkin.log_redaction import RedactCheckinTokens
+
+    token = new_token()
+    record = logging.LogRecord(
+        "django.request", logging.WARNING, __file__, 1, "Gone: %s", (f"/q/{token}/draft/",), None
+    )
+    RedactCheckinTokens().filter(record)
+    assert token not in record.getMessage()
+    assert record.getMessage() == "Gone: /q/[token]/draft/"

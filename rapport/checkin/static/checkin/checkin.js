@@ -9,6 +9,7 @@
     var status = form.querySelector(".ck-saved");
     var timer = null;
     var pending = false;
+    var leaving = false;  // the form itself is being sent: no autosave after that
 
     function show(ok) {
       if (!status) { return; }
@@ -41,13 +42,17 @@
       timer = setTimeout(save, delay);
     }
 
+    form.addEventListener("submit", function () {
+      leaving = true;
+      if (timer) { clearTimeout(timer); }
+    });
     form.addEventListener("change", function () { later(150); });
     form.addEventListener("input", function (event) {
       if (event.target.tagName === "TEXTAREA") { later(800); }
     });
     // Closing the tab or switching apps: save what is there now.
     document.addEventListener("visibilitychange", function () {
-      if (document.visibilityState === "hidden" && (timer || !pending)) {
+      if (!leaving && document.visibilityState === "hidden" && (timer || !pending)) {
         if (timer) { clearTimeout(timer); }
         save();
       }

@@ -1,0 +1,253 @@
+"""Real-browser tests: Playwright driving Debian's Chromium at a phone-sized viewport.
+
+Every check-in page is checked with axe-core (npm, ``node_modules/axe-core``): zero
+serious or critical violations. Set ``RAPPORT_CHECKIN_SCREENSHOTS=docs/screenshots`` to
+write the screenshots used in docs/checkin.md.
+
+Needs: ``apt-get install chromium``, ``pip install playwright`` (never ``playwright
+install``: the Debian browser is used) and ``npm ci`` for axe-core.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from rapport.checkin.models import CheckinLink, CheckinSubmission
+from rapport.clinic.models import AdministrationStatus
+from rapport.testing import issue_checkin_link, login_verified, make_two_clinics
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = os.environ.get("RAPPORT_CHROMIUM", "/usr/bin/chromium")
+REPO = Path(__file__).resolve().parents[3]
+AXE = REPO / "node_modules" / "axe-core" / "axe.min.js"
+PHONE = {"width": 390, "height": 844}
+SCREENSHOTS = os.environ.get("RAPPORT_CHECKIN_SCREENSHOTS")
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
+if not shutil.which(CHROMIUM):
+    pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
+if not AXE.exists():
+    pytest.skip("axe-core missing: run `npm ci` in the repository root", allow_module_level=True)
+
+
+@pytest.fixture(autouse=True)
+def _plain_http_cookies(settings):
+    # The live server speaks plain HTTP, as the demo does (RAPPORT_INSECURE_COOKIES=1).
+    settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False
+    settings.SESSION_COOKIE_NAME, settings.CSRF_COOKIE_NAME = "rapport_session", "rapport_csrf"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    # Playwright's sync API keeps an event loop in this thread; the ORM calls the tests
+    # make between browser steps are ordinary synchronous code, so Django may allow them.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"]
+        )
+        yield launched
+        launched.close()
+    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+
+
+@pytest.fixture
+def page(browser):
+    # bypass_csp lets the test inject axe-core; the pages themselves keep their CSP.
+    context = browser.new_context(viewport=PHONE, bypass_csp=True, is_mobile=True, has_touch=True)
+    yield context.new_page()
+    context.close()
+
+
+@pytest.fixture
+def clinics(live_server):
+    return make_two_clinics()
+
+
+def check_accessibility(page) -> None:
+    page.add_script_tag(path=str(AXE))
+    violations = page.evaluate(
+        """async () => (await axe.run(document, {
+            runOnly: {type: 'tag',
+                      values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']}
+        })).violations.map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.length}))"""
+    )
+    serious = [v for v in violations if v["impact"] in ("serious", "critical")]
+    assert serious == [], f"{page.url}: {serious}"
+
+
+def shot(page, name: str) -> None:
+    if SCREENSHOTS:
+        Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(SCREENSHOTS) / f"checkin-{name}.png"), full_page=False)
+
+
+def answer_screen(page, choice_index: int = -1) -> None:
+    """Pick one option in every question on the screen (by label, as a thumb would)."""
+    for fieldset in page.locator("fieldset.ck-item").all():
+        options = fieldset.locator("label.ck-option")
+        target = options.nth(choice_index if choice_index >= 0 else options.count() - 1)
+        target.click()
+
+
+def complete(page, *, next_label="Next", send_label="Send my answers", name_prefix=""):
+    for screen in range(3):
+        check_accessibility(page)
+        phq9 = "PHQ-9" in page.title()
+        answer_screen(page, 0 if phq9 else -1)
+        if name_prefix and screen == 0:
+            shot(page, f"{name_prefix}2-trust-answered")
+        page.get_by_role("button", name=next_label).click()
+        page.wait_for_load_state()
+    check_accessibility(page)
+    if name_prefix:
+        shot(page, f"{name_prefix}4-final")
+    page.get_by_role("button", name=send_label).click()
+    page.wait_for_load_state()
+
+
+def test_complete_in_english(page, live_server, clinics):
+    issued = issue_checkin_link(clinics.owner_episode)
+    page.goto(live_server.url + issued.path)
+    shot(page, "1-start")
+    assert page.locator("h1").inner_text() == "Trust & Respect check-in"
+    assert "Who sees these answers" in page.locator(".ck-audience").inner_text()
+    complete(page, name_prefix="")
+    assert page.locator("h1").inner_text() == "Thank you"
+    check_accessibility(page)
+    session = issued.link.session
+    assert session.administrations.filter(status=AdministrationStatus.COMPLETED).count() == 3
+
+
+def test_complete_in_spanish_with_screenshots(page, live_server, clinics):
+    issued = issue_checkin_link(clinics.owner_episode)
+    page.goto(live_server.url + issued.path)
+    page.get_by_role("link", name="Español").click()
+    page.wait_for_load_state()
+    assert page.locator("html").get_attribute("lang") == "es"
+    assert "Paso 1 de 4" in page.locator(".ck-step").inner_text()
+    shot(page, "es-1-start")
+    complete(page, next_label="Siguiente", send_label="Enviar mis respuestas", name_prefix="es-")
+    assert page.locator("h1").inner_text() == "Gracias"
+    shot(page, "es-5-thanks")
+    assert CheckinSubmission.objects.get().language == "es"
+
+
+def test_screenshots_of_the_english_flow(page, live_server, clinics):
+    issued = issue_checkin_link(clinics.owner_episode)
+    page.goto(live_server.url + issued.path)
+    shot(page, "1-start")
+    complete(page, name_prefix="en-")
+    # A critical answer (PHQ-9 item 9) shows the crisis resources.
+    assert page.locator("h1").inner_text() == "Thank you"
+    shot(page, "en-5-thanks")
+
+
+def test_critical_answer_shows_crisis_resources(page, live_server, clinics):
+    issued = issue_checkin_link(clinics.owner_episode)
+    page.goto(live_server.url + issued.path + "?screen=2")
+    answer_screen(page, 0)
+    page.locator("fieldset.ck-item").nth(8).locator("label.ck-option").nth(2).click()
+    page.get_by_role("button", name="Next").click()
+    page.wait_for_load_state()
+    page.goto(live_server.url + issued.path + "?screen=0")
+    for _ in range(2):
+        page.get_by_role("button", name="Next").click()
+        page.wait_for_load_state()
+    page.get_by_role("button", name="Next").click()
+    page.wait_for_load_state()
+    page.get_by_role("button", name="Send my answers").click()
+    page.wait_for_load_state()
+    crisis = page.locator(".ck-crisis")
+    assert "988" in crisis.inner_text()
+    check_accessibility(page)
+    shot(page, "crisis")
+
+
+def test_close_halfway_and_resume(browser, page, live_server, clinics):
+    issued = issue_checkin_link(clinics.owner_episode)
+    page.goto(live_server.url + issued.path)
+    page.locator("label.ck-option").nth(5).click()  # trust item 1: "Agree"
+    page.locator("fieldset.ck-item").nth(1).locator("label.ck-option").nth(1).click()
+    page.wait_for_function("document.querySelector('.ck-saved').textContent.includes('saved')")
+    page.close()  # the client closes the tab without pressing Next
+    again = browser.new_context(viewport=PHONE).new_page()
+    again.goto(live_server.url + issued.path)
+    checked = again.locator("input[type=radio]:checked")
+    assert checked.count() == 2
+    assert checked.first.get_attribute("value") == "6"
+    again.context.close()
+
+
+def test_submit_twice_stores_once(browser, live_server, clinics):
+    issued = issue_checkin_link(clinics.owner_episode)
+    context = browser.new_context(viewport=PHONE, bypass_csp=True)
+    first, second = context.new_page(), context.new_page()
+    first.goto(live_server.url + issued.path)
+    complete_until_final = first
+    for _ in range(3):
+        answer_screen(complete_until_final, 0 if "PHQ-9" in first.title() else -1)
+        first.get_by_role("button", name="Next").click()
+        first.wait_for_load_state()
+    second.goto(live_server.url + issued.path + "?screen=3")  # the same final screen
+    first.get_by_role("button", name="Send my answers").click()
+    first.wait_for_load_state()
+    assert first.locator("h1").inner_text() == "Thank you"
+    second.get_by_role("button", name="Send my answers").click()
+    second.wait_for_load_state()
+    assert second.locator("h1").inner_text() == "This link is closed"
+    assert "already sent your answers" in second.locator("main").inner_text()
+    check_accessibility(second)
+    assert CheckinSubmission.objects.count() == 1
+    context.close()
+
+
+def test_expired_link(page, live_server, clinics):
+    issued = issue_checkin_link(clinics.owner_episode)
+    CheckinLink.objects.filter(pk=issued.link.pk).update(
+        expires_at=timezone.now() - datetime.timedelta(minutes=1)
+    )
+    response = page.goto(live_server.url + issued.path)
+    assert response.status == 410
+    assert page.locator("h1").inner_text() == "This link is closed"
+    check_accessibility(page)
+    shot(page, "closed")
+
+
+def test_kiosk_check_in_ends_on_the_locked_screen(browser, live_server, clinics):
+    from django.conf import settings
+
+    staff = Client()
+    login_verified(staff, clinics.owner)
+    cookie = staff.cookies[settings.SESSION_COOKIE_NAME].value
+    context = browser.new_context(viewport={"width": 820, "height": 1180}, bypass_csp=True)
+    context.add_cookies(
+        [{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": live_server.url}]
+    )
+    page = context.new_page()
+    page.goto(f"{live_server.url}/clients/{clinics.owner_client.public_id}/")
+    page.get_by_role("button", name="Start check-in on this tablet").click()
+    page.wait_for_load_state()
+    assert "/q/" in page.url
+    complete(page)
+    assert page.locator("h1").inner_text() == "Thank you"
+    page.get_by_role("link", name="Finish").click()
+    page.wait_for_load_state()
+    assert page.locator("h1").inner_text() == "This tablet is locked"
+    check_accessibility(page)
+    shot(page, "kiosk-locked")
+    body = page.locator("body").inner_text()
+    assert clinics.owner_client.record_number not in body
+    assert clinics.owner.username not in body
+    # The staff session is gone from the tablet: staff pages ask for a sign-in.
+    page.goto(f"{live_server.url}/clients/{clinics.owner_client.public_id}/")
+    assert "/accounts/login/" in page.url
+    context.close()
