@@ -13,7 +13,7 @@ from ninja import NinjaAPI
 
 from rapport.api.auth import TokenAuth
 from rapport.api.errors import install_handlers
-from rapport.api.routes import administrations, clients, episodes, plans
+from rapport.api.routes import administrations, checkin, clients, episodes, plans
 from rapport.security.access import public
 
 URL_NAMESPACE = "api-v1"
@@ -33,7 +33,7 @@ api = NinjaAPI(
     docs_decorator=require_safe,
 )
 install_handlers(api)
-for module in (clients, episodes, plans, administrations):
+for module in (clients, episodes, plans, administrations, checkin):
     api.add_router("", module.router)
 
 

@@ -209,7 +209,11 @@ def test_query_string_cannot_widen_the_scope(client, clinics):
 
 # --- CSRF on every POST --------------------------------------------------------------
 
-POST_URLS = [name for name, row in MATRIX["urls"].items() if "POST" in row]
+# API URLs authenticate a bearer token and ignore cookies, so there is no session to forge
+# a request with: CSRF does not apply to them (their POST rows test the token instead).
+POST_URLS = [
+    name for name, row in MATRIX["urls"].items() if "POST" in row and not name.startswith("api-v1:")
+]
 
 
 @pytest.mark.django_db
