@@ -245,6 +245,11 @@ API_RATE_LIMIT = env_int("RAPPORT_API_RATE_LIMIT", 120, minimum=1)
 # Clinic-supplied (licensed) instrument definitions are loaded from this folder.
 INSTRUMENTS_DIR = env_str("RAPPORT_INSTRUMENTS_DIR")
 
+# --- Therapist workspace (docs/workspace.md) ---
+# A clinic's own caseload flag thresholds (same shape as rapport/alerts/defaults.yaml);
+# empty means the shipped defaults. Read and checked once per process.
+FLAG_RULES_FILE = env_str("RAPPORT_FLAG_RULES_FILE")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

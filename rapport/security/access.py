@@ -192,3 +192,20 @@ def get_insights_organisation(request: HttpRequest, *, action: str) -> Organisat
     organisation = request.user.organisation
     audit.record(action, request=request, obj=organisation)
     return organisation
+
+
+def get_team(request: HttpRequest, *, action: str = "team.read") -> QuerySet[User]:
+    """The therapists ``request.user`` supervises (the supervisor view); audited as ``action``.
+
+    Supervisors only: other roles get 403 before anything is read. The team is the same
+    set of therapists whose episodes :func:`episodes_for` already lets the supervisor see.
+    """
+    require_permission(request.user, READ_CLINICAL)
+    if request.user.role != Role.SUPERVISOR:
+        raise PermissionDenied
+    audit.record(action, request=request)
+    return User.objects.filter(
+        organisation_id=request.user.organisation_id,
+        supervisor=request.user,
+        role=Role.THERAPIST,
+    )

@@ -1,60 +1,222 @@
-"""The rows of a therapist's caseload, built in a fixed number of queries."""
+"""The rows of a caseload: flags, headline scores with trends and check-in status.
+
+Queries, whatever the size of the caseload: the episodes (with client and therapist),
+then :func:`rapport.workspace.records.load_records` (sessions, administrations, flagged
+answers, alerts, check-in stops) and the clinic's expected-response fit. Flags, trends
+and sorting are computed in Python on those rows.
+"""
 
 from __future__ import annotations
 
-from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
 
-from rapport.clinic.models import (
-    Administration,
-    AdministrationStatus,
-    Episode,
-    SessionStatus,
+from django.db.models import QuerySet
+
+from rapport.accounts.models import User
+from rapport.checkin.registry import instruments
+from rapport.clinic.models import Episode, Organisation
+from rapport.instruments import Instrument
+from rapport.workspace.charts import fmt
+from rapport.workspace.flags import ShownFlag, shown_flags, urgency
+from rapport.workspace.records import (
+    EpisodeRecord,
+    flag_rules,
+    hidden_instrument_ids,
+    load_records,
+    visible_instruments,
 )
 
-# The headline score for each column of the caseload table.
-HEADLINE_INSTRUMENTS = {"trust": "rapport_trust", "alliance": "rapport_alliance", "outcome": "phq9"}
-# ?sort= keys the caseload accepts (rapport.security.params.ordering) and what they sort by.
-SORT_KEYS = {
-    "record": "client__record_number",
-    "started": "started_on",
-    **{column: f"latest_{column}" for column in HEADLINE_INSTRUMENTS},
-}
+HEADLINE_COLUMNS = ("trust", "alliance", "outcome")
+# ?sort= keys the caseload accepts (rapport.security.params.ordering); values are the
+# names of the Python sort keys below, not ORM fields: sorting happens after the flags.
+SORT_KEYS = {key: key for key in ("urgency", "record", "started", *HEADLINE_COLUMNS)}
 
 
-def _latest_total(instrument_id: str) -> Subquery:
-    latest = (
-        Administration.objects.filter(
-            session__episode=OuterRef("pk"),
-            instrument_id=instrument_id,
-            status=AdministrationStatus.COMPLETED,
+def headline_instrument_ids() -> dict[str, str]:
+    """Which instrument fills each headline column: the ones the flag rules watch."""
+    rules = flag_rules()
+    return {
+        "trust": rules.trust_instrument,
+        "alliance": rules.rupture_instrument,
+        "outcome": rules.not_on_track_instrument,
+    }
+
+
+@dataclass(frozen=True)
+class Headline:
+    """The latest score of one instrument and how it moved since the one before."""
+
+    instrument: Instrument
+    latest: float | None = None
+    previous: float | None = None
+    session: int | None = None
+    hidden: bool = False
+
+    @property
+    def delta(self) -> float | None:
+        if self.latest is None or self.previous is None:
+            return None
+        return round(self.latest - self.previous, self.instrument.decimals or 1)
+
+    @property
+    def direction(self) -> str:
+        """``up``, ``down``, ``steady`` or ``none`` (fewer than two scores)."""
+        if self.delta is None:
+            return "none"
+        return "up" if self.delta > 0 else "down" if self.delta < 0 else "steady"
+
+    @property
+    def better(self) -> bool | None:
+        """Whether the move is an improvement (None when steady or unknown)."""
+        if self.direction in ("none", "steady"):
+            return None
+        return (self.direction == "up") == self.instrument.higher_is_better
+
+    @property
+    def display(self) -> str:
+        return "\u2014" if self.latest is None else fmt(self.latest)
+
+    @property
+    def delta_display(self) -> str:
+        return "" if self.delta is None else fmt(abs(self.delta))
+
+    @property
+    def arrow(self) -> str:
+        return {"up": "↑", "down": "↓", "steady": "→", "none": ""}[self.direction]
+
+    @property
+    def trend_text(self) -> str:
+        """Screen-reader wording of the trend, e.g. "down 1.8 since the previous check-in,
+        worse"."""
+        if self.direction == "none":
+            return "no earlier score to compare"
+        if self.direction == "steady":
+            return "unchanged since the previous check-in"
+        quality = "better" if self.better else "worse"
+        return f"{self.direction} {abs(self.delta):g} since the previous check-in, {quality}"
+
+
+@dataclass
+class CaseloadRow:
+    episode: Episode
+    record: EpisodeRecord
+    flags: list[ShownFlag]
+    headlines: dict[str, Headline]
+
+    @property
+    def urgency(self) -> int:
+        return urgency(self.flags)
+
+    @property
+    def open_flags(self) -> list[ShownFlag]:
+        return [flag for flag in self.flags if flag.is_open]
+
+    @property
+    def checkin(self) -> str:
+        """The check-in status in a few words (stopped, or the latest session's state)."""
+        if self.record.checkins_stopped_at:
+            return "stopped"
+        latest = self.record.latest_checkin
+        return latest.checkin_state if latest else "none"
+
+    @property
+    def checkin_session(self) -> int | None:
+        latest = self.record.latest_checkin
+        return latest.number if latest else None
+
+
+def expected_response_for(organisation: Organisation) -> Any:
+    """The clinic's current expected-treatment-response model for the not-on-track rule.
+
+    None until the insights app has fitted one (`rapport insights fit`); the rule is then
+    silent, which the caseload says in its caption.
+    """
+    from rapport.insights.etr import current_expected_response
+
+    return current_expected_response(organisation, flag_rules().not_on_track_instrument)
+
+
+def build_rows(
+    episodes: Iterable[Episode], user: User, *, expected_response: Any = None
+) -> list[CaseloadRow]:
+    """Caseload rows for ``episodes`` (already scoped to ``user`` by the access layer)."""
+    hidden = hidden_instrument_ids(user)
+    visible = visible_instruments(hidden)
+    columns = headline_instrument_ids()
+    rules = flag_rules()
+    records = load_records(episodes, hidden)
+    rows = []
+    for record in records.values():
+        headlines = {
+            column: _headline(record, instrument_id, hidden)
+            for column, instrument_id in columns.items()
+        }
+        rows.append(
+            CaseloadRow(
+                episode=record.episode,
+                record=record,
+                flags=shown_flags(record, visible, rules, expected_response),
+                headlines=headlines,
+            )
         )
-        .order_by("-session__number")
-        .values("total")[:1]
-    )
-    return Subquery(latest)
+    return rows
 
 
-def with_latest_scores(
-    episodes: QuerySet[Episode], order: str = "client__record_number"
-) -> QuerySet[Episode]:
-    """Annotate each episode with sessions attended and its latest headline scores.
+def _headline(record: EpisodeRecord, instrument_id: str, hidden: frozenset[str]) -> Headline:
+    instrument = instruments()[instrument_id]
+    if instrument_id in hidden:
+        return Headline(instrument, hidden=True)
+    scores = record.completed(instrument_id)
+    if not scores:
+        return Headline(instrument)
+    previous = scores[-2].total if len(scores) > 1 else None
+    return Headline(instrument, scores[-1].total, previous, scores[-1].session)
 
-    ``order`` is one of the values of :data:`SORT_KEYS`, optionally with a leading ``-``;
-    episodes without a score sort last either way, then by record number.
+
+def sort_rows(rows: list[CaseloadRow], order: str) -> list[CaseloadRow]:
+    """Rows sorted by a :data:`SORT_KEYS` value, optionally with a leading ``-``.
+
+    Ties, and rows without a value (they always go last), fall back to urgency and then
+    the record number, so the order is stable and the most urgent come first.
     """
     descending = order.startswith("-")
-    field = order.lstrip("-")
-    if field not in SORT_KEYS.values():
+    key = order.lstrip("-")
+    if key not in SORT_KEYS.values():
         raise ValueError(f"cannot sort the caseload by {order!r}")
-    primary = F(field).desc(nulls_last=True) if descending else F(field).asc(nulls_last=True)
-    return (
-        episodes.select_related("client", "therapist")
-        .annotate(
-            sessions_attended=Count("sessions", filter=Q(sessions__status=SessionStatus.ATTENDED)),
-            **{
-                f"latest_{column}": _latest_total(instrument_id)
-                for column, instrument_id in HEADLINE_INSTRUMENTS.items()
-            },
-        )
-        .order_by(primary, "client__record_number")
-    )
+
+    def tie_break(row: CaseloadRow) -> tuple:
+        return (row.urgency, row.episode.client.record_number)
+
+    rows = sorted(rows, key=tie_break)
+    if key == "urgency":
+        return list(reversed(rows)) if descending else rows
+    values = {id(row): _sort_value(row, key) for row in rows}
+    present = [row for row in rows if values[id(row)] is not None]
+    missing = [row for row in rows if values[id(row)] is None]
+    present.sort(key=lambda row: values[id(row)], reverse=descending)
+    return present + missing
+
+
+def _sort_value(row: CaseloadRow, key: str) -> Any:
+    if key == "record":
+        return row.episode.client.record_number
+    if key == "started":
+        return row.episode.started_on
+    return row.headlines[key].latest
+
+
+@dataclass
+class Caseload:
+    rows: list[CaseloadRow]
+    # Whether the clinic has an expected-response fit (else "not on track" is silent).
+    etr_available: bool
+
+
+def caseload(episodes: QuerySet[Episode], user: User, order: str = "urgency") -> Caseload:
+    """The sorted caseload of ``episodes`` (a scoped queryset, e.g. ``active_caseload``)."""
+    episodes = list(episodes.select_related("client", "therapist"))
+    model = expected_response_for(user.organisation) if episodes else None
+    rows = sort_rows(build_rows(episodes, user, expected_response=model), order)
+    return Caseload(rows, model is not None)

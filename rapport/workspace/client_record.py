@@ -1,52 +1,263 @@
-"""What the client record page shows: the episodes in scope, their sessions and scores."""
+"""What the client page, the pre-session brief and the PDF report show for an episode.
+
+:func:`episode_views` turns episodes (already scoped by the access layer) into
+:class:`EpisodeView` objects: flags, one chart and item table per instrument, comments,
+sessions with their check-in state, and the measurement plan. A fixed number of queries
+however many sessions there are: the records (rapport.workspace.records), the comments,
+the plan entries and the clinic's expected-response fit.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime
+from dataclasses import dataclass, field
+from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import QuerySet
 
-from rapport.clinic.models import Administration, AdministrationStatus, Episode, Session
+from rapport.accounts.models import User
+from rapport.checkin.models import CheckinSubmission
+from rapport.clinic.models import Episode, EpisodeStatus, PlanEntry
+from rapport.instruments import Instrument
+from rapport.workspace.caseload import expected_response_for
+from rapport.workspace.charts import Chart, fmt, reliable_change, score_chart
+from rapport.workspace.flags import ShownFlag, short_title, shown_flags
+from rapport.workspace.records import (
+    AdministrationRow,
+    EpisodeRecord,
+    SessionRow,
+    flag_rules,
+    hidden_instrument_ids,
+    load_records,
+    visible_instruments,
+)
 
 
 @dataclass(frozen=True)
-class LatestScore:
-    instrument_id: str
-    total: float | None
-    band: str
-    session_number: int
+class ItemMove:
+    """One item's answer at the previous and the latest check-in."""
+
+    number: int
+    text: str
+    previous: str
+    latest: str
+    change: float | None
+
+    @property
+    def moved(self) -> bool:
+        return bool(self.change)
 
 
-def episodes_with_sessions(episodes: QuerySet[Episode]) -> QuerySet[Episode]:
-    """``episodes`` (already scoped by the access layer) with sessions and completed scores.
+@dataclass
+class InstrumentPanel:
+    instrument: Instrument
+    scores: list[AdministrationRow]
+    chart: Chart
+    items: list[ItemMove] = field(default_factory=list)
 
-    Three queries, however many sessions there are.
-    """
-    completed = Administration.objects.filter(status=AdministrationStatus.COMPLETED).order_by(
-        "instrument_id"
-    )
-    sessions = Session.objects.order_by("number").prefetch_related(
-        Prefetch("administrations", queryset=completed, to_attr="completed_administrations")
-    )
-    return (
-        episodes.select_related("therapist")
-        .prefetch_related(Prefetch("sessions", queryset=sessions))
+    @property
+    def name(self) -> str:
+        return short_title(self.instrument)
+
+    @property
+    def first(self) -> AdministrationRow | None:
+        return self.scores[0] if self.scores else None
+
+    @property
+    def latest(self) -> AdministrationRow | None:
+        return self.scores[-1] if self.scores else None
+
+    @property
+    def previous(self) -> AdministrationRow | None:
+        return self.scores[-2] if len(self.scores) > 1 else None
+
+    @property
+    def band(self) -> str:
+        found = self.instrument.band_for(self.latest.total) if self.latest else None
+        return found.label.replace("_", " ") if found else ""
+
+    @property
+    def reliable_change(self) -> str:
+        if not self.first or not self.latest:
+            return ""
+        return reliable_change(self.instrument, self.first.total, self.latest.total)
+
+    @property
+    def change_since_last(self) -> float | None:
+        if not self.previous or self.latest.total is None or self.previous.total is None:
+            return None
+        return self.latest.total - self.previous.total
+
+    @property
+    def fell(self) -> bool:
+        """Whether the latest score is worse than the one before."""
+        change = self.change_since_last
+        if not change:
+            return False
+        return (change < 0) == self.instrument.higher_is_better
+
+    def change_sentence(self) -> str:
+        """E.g. "Trust: 6.1 → 4.3 (down 1.8, worse) since session 11"."""
+        if not self.latest:
+            return f"{self.name}: no score yet."
+        if not self.previous:
+            latest = self.latest
+            return f"{self.name}: {fmt(latest.total)} at session {latest.session} (first score)."
+        change = self.change_since_last
+        if change is None or change == 0:
+            how = "unchanged"
+        else:
+            direction = "up" if change > 0 else "down"
+            how = f"{direction} {fmt(abs(change))}, {'worse' if self.fell else 'better'}"
+        return (
+            f"{self.name}: {fmt(self.previous.total)} at session {self.previous.session} "
+            f"\u2192 {fmt(self.latest.total)} at session {self.latest.session} ({how})."
+        )
+
+
+@dataclass(frozen=True)
+class Comment:
+    session: int
+    submitted_at: datetime.datetime
+    text: str
+
+
+@dataclass
+class EpisodeView:
+    episode: Episode
+    record: EpisodeRecord
+    flags: list[ShownFlag]
+    panels: list[InstrumentPanel]
+    comments: list[Comment]
+    plan_entries: list[PlanEntry]
+    hidden: frozenset[str]
+
+    @property
+    def sessions(self) -> list[SessionRow]:
+        return self.record.sessions
+
+    @property
+    def open_flags(self) -> list[ShownFlag]:
+        return [flag for flag in self.flags if flag.is_open]
+
+    @property
+    def is_active(self) -> bool:
+        return self.episode.status == EpisodeStatus.ACTIVE
+
+    @property
+    def latest_comment(self) -> Comment | None:
+        return self.comments[-1] if self.comments else None
+
+    def panel(self, instrument_id: str) -> InstrumentPanel | None:
+        return next((p for p in self.panels if p.instrument.id == instrument_id), None)
+
+
+def episode_views(episodes: QuerySet[Episode], user: User) -> list[EpisodeView]:
+    """Views of ``episodes`` (scoped by the access layer), newest first."""
+    episodes = list(
+        episodes.select_related("client", "therapist", "plan")
+        .prefetch_related("plan__entries")  # PlanEntry.Meta orders by position
         .order_by("-started_on", "pk")
     )
-
-
-def latest_scores(episode: Episode) -> list[LatestScore]:
-    """The most recent completed score of each instrument in ``episode``, by instrument id.
-
-    Expects ``episode`` from :func:`episodes_with_sessions` (sessions prefetched).
-    """
-    latest: dict[str, LatestScore] = {}
-    for session in episode.sessions.all():  # ascending: later sessions overwrite earlier
-        for administration in session.completed_administrations:
-            latest[administration.instrument_id] = LatestScore(
-                instrument_id=administration.instrument_id,
-                total=administration.total,
-                band=administration.band,
-                session_number=session.number,
+    if not episodes:
+        return []
+    hidden = hidden_instrument_ids(user)
+    visible = visible_instruments(hidden)
+    records = load_records(episodes, hidden, all_answers=True)
+    comments = _comments(episodes)
+    model = expected_response_for(user.organisation)
+    rules = flag_rules()
+    views = []
+    for episode in episodes:
+        record = records[episode.pk]
+        views.append(
+            EpisodeView(
+                episode=episode,
+                record=record,
+                flags=shown_flags(record, visible, rules, model),
+                panels=_panels(record, visible, model, rules.not_on_track_instrument),
+                comments=comments.get(episode.pk, []),
+                plan_entries=list(episode.plan.entries.all()),
+                hidden=hidden,
             )
-    return [latest[instrument_id] for instrument_id in sorted(latest)]
+        )
+    return views
+
+
+def _panels(
+    record: EpisodeRecord,
+    visible: dict[str, Instrument],
+    model: Any,
+    etr_instrument_id: str,
+) -> list[InstrumentPanel]:
+    from rapport.psychometrics import expected_trajectory
+
+    panels = []
+    # Relationship measures first (the point of Rapport), then outcomes, by id.
+    order = {"trust": 0, "alliance": 1, "openness": 2}
+    shown = [visible[i] for i in record.scores if i in visible]
+    for instrument in sorted(shown, key=lambda i: (order.get(i.construct, 9), i.id)):
+        instrument_id = instrument.id
+        scores = record.completed(instrument_id)
+        if not scores:
+            continue
+        band = None
+        if model is not None and instrument_id == etr_instrument_id and scores[0].session == 1:
+            band = expected_trajectory(model, scores[0].total, [row.session for row in scores])
+        panels.append(
+            InstrumentPanel(
+                instrument=instrument,
+                scores=scores,
+                chart=score_chart(instrument, scores, band),
+                items=item_moves(instrument, scores),
+            )
+        )
+    return panels
+
+
+def item_moves(instrument: Instrument, scores: list[AdministrationRow]) -> list[ItemMove]:
+    """Each item's answer at the previous and the latest check-in, with the change."""
+    if not scores:
+        return []
+    latest = scores[-1].answers
+    previous = scores[-2].answers if len(scores) > 1 else {}
+    moves = []
+    for number, item in enumerate(instrument.items, start=1):
+        before, now = previous.get(item.id), latest.get(item.id)
+        both = isinstance(now, int | float) and isinstance(before, int | float)
+        change = now - before if both else None
+        moves.append(
+            ItemMove(
+                number=number,
+                text=item.text.get("en", item.id),
+                previous=_answer_label(item, before),
+                latest=_answer_label(item, now),
+                change=change,
+            )
+        )
+    return moves
+
+
+def _answer_label(item: Any, value: Any) -> str:
+    if value is None:
+        return "—"
+    label = next((o.label.get("en") for o in item.options if o.value == value), None)
+    return f"{fmt(value)} ({label})" if label and label != str(value) else fmt(value)
+
+
+def _comments(episodes: list[Episode]) -> dict[int, list[Comment]]:
+    # Comments are encrypted, so empty ones can only be skipped after decryption.
+    found: dict[int, list[Comment]] = {}
+    submissions = (
+        CheckinSubmission.objects.filter(session__episode__in=[e.pk for e in episodes])
+        .select_related("session")
+        .only("comment", "submitted_at", "session__number", "session__episode_id")
+        .order_by("submitted_at", "pk")
+    )
+    for submission in submissions:
+        text = (submission.comment or "").strip()
+        if text:
+            found.setdefault(submission.session.episode_id, []).append(
+                Comment(submission.session.number, submission.submitted_at, text)
+            )
+    return found

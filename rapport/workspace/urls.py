@@ -5,4 +5,14 @@ from rapport.workspace import views
 urlpatterns = [
     path("", views.home, name="home"),
     path("clients/<uuid:public_id>/", views.client_detail, name="client-detail"),
+    path("episodes/<uuid:public_id>/brief/", views.episode_brief, name="episode-brief"),
+    path(
+        "episodes/<uuid:public_id>/acknowledge/",
+        views.acknowledge_alert,
+        name="episode-acknowledge",
+    ),
+    path("episodes/<uuid:public_id>/plan/", views.episode_plan, name="episode-plan"),
+    path("episodes/<uuid:public_id>/report.pdf", views.episode_report, name="episode-report"),
+    path("worklist/", views.worklist, name="worklist"),
+    path("team/", views.team, name="team"),
 ]

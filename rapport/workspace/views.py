@@ -1,37 +1,197 @@
-"""The therapist workspace: the caseload and the client record.
+"""The therapist workspace: caseload, client page, brief, worklist, team view and report.
 
-Every record comes through rapport.security.access; the staff gate middleware has already
-required sign-in and MFA before these functions run.
+Every record comes through rapport.security.access (one scoped lookup per view, which
+writes the view's audit entry); the staff gate middleware has already required sign-in
+and MFA before these functions run. Writes are POST-only and validated by Django forms.
 """
 
 from __future__ import annotations
 
+import statistics
 import uuid
+from collections import defaultdict
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from rapport.security import params
-from rapport.security.access import active_caseload, episodes_for, get_client_or_404
-from rapport.workspace.caseload import SORT_KEYS, with_latest_scores
-from rapport.workspace.client_record import episodes_with_sessions, latest_scores
+from rapport.accounts.models import Role
+from rapport.checkin.models import Alert
+from rapport.checkin.worklist import worklist_for
+from rapport.clinic.models import EpisodeStatus
+from rapport.security import audit, params
+from rapport.security.access import (
+    READ_CLINICAL,
+    active_caseload,
+    episodes_for,
+    get_client_or_404,
+    get_episode_or_404,
+    get_team,
+    require_permission,
+)
+from rapport.workspace import actions
+from rapport.workspace.brief import build_brief
+from rapport.workspace.caseload import SORT_KEYS, caseload, headline_instrument_ids
+from rapport.workspace.client_record import EpisodeView, episode_views
+from rapport.workspace.forms import AcknowledgeForm, PlanFormSet
+from rapport.workspace.report import progress_report
+
+
+def _scale_notes() -> list[str]:
+    """The caption's scale ranges, from the instruments themselves (alliance is 0-40)."""
+    from rapport.checkin.registry import instruments
+    from rapport.workspace.charts import fmt
+    from rapport.workspace.flags import short_title
+
+    notes = []
+    for instrument_id in headline_instrument_ids().values():
+        instrument = instruments()[instrument_id]
+        low, high = instrument.score_range
+        better = "higher" if instrument.higher_is_better else "lower"
+        notes.append(f"{short_title(instrument)} {fmt(low)}\u2013{fmt(high)} ({better} is better)")
+    return notes
 
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    """A therapist's (or supervisor's) active caseload with the latest scores."""
-    sort, order = params.ordering(request, SORT_KEYS, default="record")
-    episodes = with_latest_scores(active_caseload(request.user), order)
-    return render(request, "workspace/caseload.html", {"episodes": episodes, "sort": sort})
+    """The caseload: active clients, most urgent first, each flag explained in a sentence."""
+    sort, order = params.ordering(request, SORT_KEYS, default="urgency")
+    result = caseload(active_caseload(request.user), request.user, order)
+    audit.record("caseload.read", request=request, detail={"count": len(result.rows)})
+    context = {
+        "rows": result.rows,
+        "etr_available": result.etr_available,
+        "sort": sort,
+        "scale_notes": _scale_notes(),
+        "custom_rules": bool(settings.FLAG_RULES_FILE),
+    }
+    return render(request, "workspace/caseload.html", context)
 
 
 @require_GET
 def client_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
-    """One client's record: record number, episodes, sessions and latest scores."""
+    """One client's record: flags, charts, items, comments, sessions, plan, alerts."""
     client = get_client_or_404(request, public_id)
-    episodes = [
-        (episode, latest_scores(episode))
-        for episode in episodes_with_sessions(episodes_for(request.user).filter(client=client))
+    views = episode_views(episodes_for(request.user).filter(client=client), request.user)
+    context = {"client": client, "views": views, "ack_form": AcknowledgeForm()}
+    return render(request, "workspace/client_detail.html", context)
+
+
+def _episode_view(request: HttpRequest, public_id: uuid.UUID, action: str) -> EpisodeView:
+    episode = get_episode_or_404(request, public_id, action=action)
+    # The same scope again, narrowed to the one episode the helper already checked.
+    found = episode_views(episodes_for(request.user).filter(pk=episode.pk), request.user)
+    return found[0]
+
+
+@require_GET
+def episode_brief(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    """The pre-session brief: one screen to read before the session."""
+    view = _episode_view(request, public_id, "episode.brief")
+    return render(request, "workspace/brief.html", {"brief": build_brief(view), "view": view})
+
+
+@require_POST
+def acknowledge_alert(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    """Acknowledge one open alert of the episode with a short note (audited)."""
+    view = _episode_view(request, public_id, "episode.read")
+    form = AcknowledgeForm(request.POST)
+    back = reverse("client-detail", args=[view.episode.client.public_id]) + "#alerts"
+    if not form.is_valid():
+        messages.error(request, "Not acknowledged: " + " ".join(form.errors.get("note", [])))
+        return redirect(back)
+    alert = actions.acknowledge(
+        request, view, form.cleaned_data["target"], form.cleaned_data["note"]
+    )
+    if alert is None:
+        raise Http404  # not an open alert of this episode (or already acknowledged)
+    messages.success(request, "Alert acknowledged. Your note is visible to your supervisor.")
+    return redirect(back)
+
+
+@require_http_methods(["GET", "POST"])
+def episode_plan(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    """Edit the episode's measurement plan (a copy of the clinic plan, for this client only)."""
+    if request.user.role != Role.THERAPIST:
+        raise PermissionDenied  # supervisors review plans on the client page; they do not edit
+    action = "plan.read" if request.method == "GET" else "plan.edit"
+    episode = get_episode_or_404(request, public_id, action=action)
+    if episode.status != EpisodeStatus.ACTIVE:
+        raise Http404  # a closed episode's plan is history
+    if request.method == "POST":
+        formset = PlanFormSet(request.POST, prefix="plan")
+        if formset.is_valid():
+            actions.save_plan(request, episode, formset.entries())
+            messages.success(request, "Measurement plan saved for this client.")
+            return redirect(reverse("client-detail", args=[episode.client.public_id]) + "#plan")
+    else:
+        initial = [
+            {
+                "instrument_id": entry.instrument_id,
+                "every_n_sessions": entry.every_n_sessions,
+                "first_session": entry.first_session,
+            }
+            for entry in episode.plan.entries.all()
+        ]
+        formset = PlanFormSet(initial=initial, prefix="plan")
+    return render(request, "workspace/plan.html", {"episode": episode, "formset": formset})
+
+
+@require_GET
+def episode_report(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    """The PDF progress report of one episode (for the record or supervision); audited."""
+    view = _episode_view(request, public_id, "report.download")
+    pdf = progress_report(view, request.user)
+    response = HttpResponse(pdf, content_type="application/pdf")
+    filename = f"rapport-progress-{view.episode.client.record_number}.pdf"
+    safe = "".join(c for c in filename if c.isalnum() or c in "-_.")
+    response["Content-Disposition"] = f'attachment; filename="{safe}"'
+    return response
+
+
+@require_GET
+def worklist(request: HttpRequest) -> HttpResponse:
+    """Pending, overdue and expired check-ins, stopped clients and failed deliveries."""
+    require_permission(request.user, READ_CLINICAL)
+    items = worklist_for(request.user)
+    audit.record(
+        "worklist.read",
+        request=request,
+        detail={"count": len(items.pending) + len(items.overdue) + len(items.expired)},
+    )
+    return render(request, "workspace/worklist.html", {"worklist": items})
+
+
+@require_GET
+def team(request: HttpRequest) -> HttpResponse:
+    """A supervisor's team: each therapist's caseload flags and how fast alerts are seen."""
+    therapists = list(get_team(request).order_by("last_name", "first_name", "username"))
+    rows = caseload(active_caseload(request.user), request.user).rows
+    by_therapist = defaultdict(list)
+    for row in rows:
+        by_therapist[row.episode.therapist_id].append(row)
+    alerts = list(
+        Alert.objects.filter(episode__in=episodes_for(request.user))
+        .select_related("client", "acknowledged_by", "episode__therapist", "session")
+        .order_by("-raised_at")[:100]
+    )
+    hours: dict[int, list[float]] = defaultdict(list)
+    for alert in alerts:
+        if alert.acknowledged_at:
+            hours[alert.episode.therapist_id].append(
+                (alert.acknowledged_at - alert.raised_at).total_seconds() / 3600
+            )
+    teams = [
+        {
+            "therapist": therapist,
+            "rows": by_therapist.get(therapist.pk, []),
+            "open": sum(1 for row in by_therapist.get(therapist.pk, []) if row.open_flags),
+            "median_hours": statistics.median(hours[therapist.pk]) if hours[therapist.pk] else None,
+        }
+        for therapist in therapists
     ]
-    return render(request, "workspace/client_detail.html", {"client": client, "episodes": episodes})
+    return render(request, "workspace/team.html", {"teams": teams, "alerts": alerts})

@@ -32,10 +32,12 @@ def test_owner_sees_record_number_episodes_sessions_and_latest_scores(client, cl
     page = client.get(detail_url(clinics.owner_client)).content.decode()
     assert clinics.owner_client.record_number in page
     assert "Episode from 5 Jan 2026" in page
-    assert ">6.4<" in page  # latest trust (session 2), not 5.5 from session 1
-    assert ">5.5<" not in page
-    assert "phq9" in page
-    assert "gad7" not in page  # not completed
+    latest = page[page.index("<h3>Latest scores</h3>") : page.index("<h3>Timelines</h3>")]
+    assert '<td class="num">6.4</td>' in latest  # latest trust (session 2), not session 1's
+    assert '<td class="num">5.5</td>' not in latest
+    assert "PHQ-9" in latest
+    assert "GAD-7" not in latest  # pending, not completed
+    assert "gad7 (pending)" in page  # but listed in the session's check-in history
     assert page.count('<tr><td class="num">') == 2  # two sessions
 
 

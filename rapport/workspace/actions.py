@@ -1,0 +1,108 @@
+"""The workspace's writes: acknowledging an alert and changing an episode's plan.
+
+Each runs in one transaction with its audit entry, so a failed write leaves no event and
+an event never describes a write that did not happen.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+
+from rapport.checkin.models import Alert, AlertKind
+from rapport.clinic.models import Episode, MeasurementPlan, PlanEntry, Session
+from rapport.security import audit
+from rapport.workspace.client_record import EpisodeView
+from rapport.workspace.flags import ShownFlag
+
+
+def acknowledge(request: HttpRequest, view: EpisodeView, target: str, note: str) -> Alert | None:
+    """Acknowledge the open flag ``target`` (a :attr:`ShownFlag.ack_key`) with ``note``.
+
+    None if ``target`` is not an open, acknowledgeable flag of this episode (already
+    acknowledged, or never shown to this user). A safety answer without an alert row
+    (imported or synthetic data) gets its alert now, dated when the answer was given, so
+    time-to-acknowledge stays honest.
+    """
+    flag = next((f for f in view.flags if f.acknowledgeable and f.ack_key == target), None)
+    if flag is None:
+        return None
+    episode = view.episode
+    with transaction.atomic():
+        alert = flag.alert or _raise_alert(request, episode, view, flag)
+        alert = Alert.objects.select_for_update().get(pk=alert.pk)
+        if alert.acknowledged_at is not None:
+            return None
+        alert.acknowledged_at = timezone.now()
+        alert.acknowledged_by = request.user
+        alert.acknowledgement_note = note
+        alert.save(update_fields=["acknowledged_at", "acknowledged_by", "acknowledgement_note"])
+        audit.record("alert.acknowledge", request=request, obj=alert, detail={"reason": alert.kind})
+    return alert
+
+
+def _raise_alert(
+    request: HttpRequest, episode: Episode, view: EpisodeView, flag: ShownFlag
+) -> Alert:
+    answered_at = next(
+        (
+            rows[-1].completed_at
+            for rows in view.record.scores.values()
+            if rows and rows[-1].session == flag.session and flag.code in rows[-1].flags
+        ),
+        None,
+    )
+    alert = Alert.objects.create(
+        organisation_id=episode.client.organisation_id,
+        kind=AlertKind.CRITICAL_ITEM,
+        client_id=episode.client_id,
+        episode=episode,
+        session=Session.objects.get(episode=episode, number=flag.session),
+        code=flag.code,
+        raised_at=answered_at or timezone.now(),
+    )
+    audit.record(
+        "alert.raise", request=request, obj=alert, detail={"reason": AlertKind.CRITICAL_ITEM}
+    )
+    return alert
+
+
+def save_plan(request: HttpRequest, episode: Episode, entries: list[dict]) -> MeasurementPlan:
+    """Give ``episode`` the plan ``entries`` (instrument_id, every_n_sessions, first_session).
+
+    The clinic's default plan, or a plan other episodes share, is never changed in place:
+    the episode gets its own copy first, so one client's edit changes nobody else's plan.
+    """
+    with transaction.atomic():
+        plan = episode.plan
+        shared = (
+            plan.is_default or Episode.objects.filter(plan=plan).exclude(pk=episode.pk).exists()
+        )
+        if shared:
+            plan = MeasurementPlan.objects.create(
+                organisation_id=episode.client.organisation_id,
+                name=f"Plan for {episode.client.record_number}"[:200],
+                is_default=False,
+            )
+            episode.plan = plan
+            episode.save(update_fields=["plan"])
+        else:
+            plan.entries.all().delete()
+        PlanEntry.objects.bulk_create(
+            PlanEntry(
+                plan=plan,
+                instrument_id=entry["instrument_id"],
+                every_n_sessions=entry["every_n_sessions"],
+                first_session=entry["first_session"],
+                position=position,
+            )
+            for position, entry in enumerate(entries)
+        )
+        audit.record(
+            "plan.update",
+            request=request,
+            obj=episode,
+            detail={"fields": [entry["instrument_id"] for entry in entries]},
+        )
+    return plan

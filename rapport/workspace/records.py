@@ -1,0 +1,269 @@
+"""Database rows to :class:`rapport.alerts.ClientHistory`, for many episodes at once.
+
+:func:`load_records` reads the sessions, administrations, alerts and check-in stops of
+any number of episodes in a fixed number of queries (one per table, plus one for the
+answers of the few administrations that raised a critical item), so the caseload costs
+the same number of queries for 6 clients or 600. Everything after that is plain Python.
+
+Which instruments a user may see is decided by :func:`hidden_instrument_ids`: where the
+clinic (or the instrument) keeps relationship answers for supervisors only, a therapist
+never receives those rows, so no score, chart or flag can show them.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+from django.conf import settings
+from django.db.models import F
+from django.utils import timezone
+
+from rapport.accounts.models import Role, User
+from rapport.alerts import DEFAULT_RULES, ClientHistory, FlagRules, Score, SessionRecord
+from rapport.checkin.models import Alert, CheckinPreference
+from rapport.checkin.registry import instruments
+from rapport.clinic.models import (
+    Administration,
+    AdministrationStatus,
+    Episode,
+    Session,
+    SessionStatus,
+    TrustAnswersAudience,
+)
+from rapport.instruments import Instrument
+
+# The constructs a client may be told only supervisors read (rapport.checkin.screens).
+RELATIONSHIP_CONSTRUCTS = frozenset({"trust", "alliance", "openness"})
+OPEN_STATUSES = frozenset({AdministrationStatus.PENDING, AdministrationStatus.IN_PROGRESS})
+UNANSWERED_STATUSES = frozenset({AdministrationStatus.EXPIRED, AdministrationStatus.DECLINED})
+
+
+@cache
+def flag_rules() -> FlagRules:
+    """The clinic's flag thresholds (``RAPPORT_FLAG_RULES_FILE``) or the shipped defaults.
+
+    Read once per process; a broken file fails the first request loudly (FlagRulesError
+    names the file and the setting) rather than silently falling back to defaults.
+    """
+    path = getattr(settings, "FLAG_RULES_FILE", None)
+    return FlagRules.from_file(path) if path else DEFAULT_RULES
+
+
+def hidden_instrument_ids(user: User) -> frozenset[str]:
+    """Instruments whose answers ``user`` must not see.
+
+    The check-in page tells clients that, where the clinic chose "supervisors only" (or
+    the instrument itself is for supervisors), their therapist will not see their trust,
+    alliance or openness answers; so therapists do not, here or anywhere downstream.
+    """
+    if user.role != Role.THERAPIST:
+        return frozenset()
+    clinic_says_supervisors = (
+        user.organisation.trust_answers_audience == TrustAnswersAudience.SUPERVISORS
+    )
+    return frozenset(
+        instrument.id
+        for instrument in instruments().values()
+        if instrument.construct in RELATIONSHIP_CONSTRUCTS
+        and (clinic_says_supervisors or instrument.audience == "supervisors")
+    )
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    number: int
+    status: str
+    scheduled_at: datetime.datetime
+    # Administration statuses at this session, by instrument id.
+    administrations: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def checkin_state(self) -> str:
+        """``none``, ``pending``, ``overdue``, ``completed``, ``declined`` or ``expired``."""
+        statuses = set(self.administrations.values())
+        if not statuses:
+            return "none"
+        if AdministrationStatus.COMPLETED in statuses:
+            return "completed"
+        if statuses & OPEN_STATUSES:
+            return "overdue" if self.scheduled_at < timezone.now() else "pending"
+        if AdministrationStatus.DECLINED in statuses:
+            return "declined"
+        return "expired"
+
+
+@dataclass
+class AdministrationRow:
+    pk: int
+    session: int
+    completed_at: datetime.datetime | None
+    total: float | None
+    flags: tuple[str, ...]
+    answers: Mapping[str, Any] = field(default_factory=dict)
+    subscales: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class EpisodeRecord:
+    """One episode's sessions, completed scores, alerts and check-in stop, in plain Python."""
+
+    episode: Episode
+    sessions: list[SessionRow] = field(default_factory=list)
+    # Completed administrations with a total or not, by instrument id, in session order.
+    scores: dict[str, list[AdministrationRow]] = field(default_factory=dict)
+    alerts: list[Alert] = field(default_factory=list)
+    checkins_stopped_at: datetime.datetime | None = None
+
+    def history(self) -> ClientHistory:
+        """What :func:`rapport.alerts.evaluate` reads."""
+        now = timezone.now()
+        past_checkins = [
+            session.checkin_state
+            for session in self.sessions
+            if session.checkin_state in ("completed", "declined", "expired")
+            and session.scheduled_at <= now
+        ]
+        return ClientHistory(
+            scores={
+                instrument_id: [
+                    Score(row.session, row.total, row.flags, row.answers) for row in rows
+                ]
+                for instrument_id, rows in self.scores.items()
+            },
+            sessions=[SessionRecord(s.number, s.status) for s in self.sessions],
+            checkins=past_checkins,
+        )
+
+    @property
+    def sessions_attended(self) -> int:
+        return sum(1 for session in self.sessions if session.status == SessionStatus.ATTENDED)
+
+    @property
+    def last_attended(self) -> SessionRow | None:
+        attended = [s for s in self.sessions if s.status == SessionStatus.ATTENDED]
+        return attended[-1] if attended else None
+
+    @property
+    def latest_checkin(self) -> SessionRow | None:
+        """The last session that had questionnaires at all."""
+        with_checkin = [s for s in self.sessions if s.administrations]
+        return with_checkin[-1] if with_checkin else None
+
+    def completed(self, instrument_id: str) -> list[AdministrationRow]:
+        """Completed administrations of ``instrument_id`` that have a total, in order."""
+        return [row for row in self.scores.get(instrument_id, ()) if row.total is not None]
+
+
+def load_records(
+    episodes: Iterable[Episode], hidden: frozenset[str] = frozenset(), *, all_answers: bool = False
+) -> dict[int, EpisodeRecord]:
+    """Records of ``episodes`` (already scoped by the access layer), by episode pk.
+
+    Four queries whatever the number of episodes, plus one when some latest score raised a
+    critical item (its answers name the item). With ``all_answers`` every completed
+    administration carries its answers and subscales (for one client's page).
+    """
+    records = {episode.pk: EpisodeRecord(episode) for episode in episodes}
+    if not records:
+        return records
+    ids = list(records)
+    sessions: dict[int, dict[int, dict[str, str]]] = {pk: {} for pk in ids}
+    session_rows = (
+        Session.objects.filter(episode_id__in=ids)
+        .order_by("episode_id", "number")
+        .values_list("episode_id", "number", "status", "scheduled_at")
+    )
+    session_info = [(e, n, st, at) for e, n, st, at in session_rows]
+    for episode_id, number, _status, _at in session_info:
+        sessions[episode_id][number] = {}
+    extra = ("answers", "subscales") if all_answers else ()
+    administrations = (
+        Administration.objects.filter(session__episode_id__in=ids)
+        .exclude(instrument_id__in=hidden)
+        .annotate(episode_pk=F("session__episode_id"), session_number=F("session__number"))
+        .order_by("episode_pk", "session_number", "instrument_id")
+        .values_list(
+            "pk",
+            "episode_pk",
+            "session_number",
+            "instrument_id",
+            "status",
+            "completed_at",
+            "total",
+            "flags",
+            *extra,
+        )
+    )
+    for (
+        pk,
+        episode_id,
+        number,
+        instrument_id,
+        status,
+        completed_at,
+        total,
+        flags,
+        *more,
+    ) in administrations:
+        sessions[episode_id].setdefault(number, {})[instrument_id] = status
+        if status != AdministrationStatus.COMPLETED:
+            continue
+        row = AdministrationRow(pk, number, completed_at, total, tuple(flags or ()))
+        if more:
+            row.answers, row.subscales = more[0] or {}, more[1] or {}
+        records[episode_id].scores.setdefault(instrument_id, []).append(row)
+    for episode_id, number, status, scheduled_at in session_info:
+        records[episode_id].sessions.append(
+            SessionRow(number, status, scheduled_at, sessions[episode_id].get(number, {}))
+        )
+    if not all_answers:
+        _load_flagged_answers(records.values())
+    _load_alerts(records, ids)
+    _load_checkin_stops(records)
+    return records
+
+
+def _load_flagged_answers(records: Iterable[EpisodeRecord]) -> None:
+    # The safety rule names the answer it saw; only latest scores that raised a critical
+    # item need their answers, so the caseload does not read thousands of JSON blobs.
+    flagged = {
+        rows[-1].pk: rows[-1]
+        for record in records
+        for rows in record.scores.values()
+        if rows and rows[-1].flags
+    }
+    if not flagged:
+        return
+    for pk, answers in Administration.objects.filter(pk__in=list(flagged)).values_list(
+        "pk", "answers"
+    ):
+        flagged[pk].answers = answers or {}
+
+
+def _load_alerts(records: dict[int, EpisodeRecord], ids: Sequence[int]) -> None:
+    alerts = (
+        Alert.objects.filter(episode_id__in=ids)
+        .select_related("acknowledged_by")
+        .annotate(session_number=F("session__number"))
+        .order_by("raised_at", "pk")
+    )
+    for alert in alerts:
+        records[alert.episode_id].alerts.append(alert)
+
+
+def _load_checkin_stops(records: dict[int, EpisodeRecord]) -> None:
+    by_client = {record.episode.client_id: record for record in records.values()}
+    stops = CheckinPreference.objects.filter(
+        client_id__in=list(by_client), stopped_at__isnull=False
+    ).values_list("client_id", "stopped_at")
+    for client_id, stopped_at in stops:
+        by_client[client_id].checkins_stopped_at = stopped_at
+
+
+def visible_instruments(hidden: frozenset[str]) -> dict[str, Instrument]:
+    """The registry without the instruments hidden from this user."""
+    return {key: value for key, value in instruments().items() if key not in hidden}

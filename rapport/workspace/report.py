@@ -1,0 +1,143 @@
+"""The PDF progress report of one episode, built with fpdf2 (pure Python, PyPI only).
+
+Same content as the client page: instruments with first, latest and reliable change,
+the same charts (PNG rendered by vl-convert from the same Vega-Lite specs) with their
+text descriptions, the flags, and the alerts with their acknowledgements.
+
+The report uses the PDF core font (Helvetica), which covers Latin-1 only; typographic
+characters are mapped to plain ones and anything else outside Latin-1 shows as "?".
+Shipping a Unicode TrueType font would need package-data changes (see docs/workspace.md).
+"""
+
+from __future__ import annotations
+
+import io
+
+from django.utils import timezone
+from fpdf import FPDF
+from fpdf.enums import XPos, YPos
+
+from rapport.accounts.models import User
+from rapport.workspace.charts import fmt
+from rapport.workspace.client_record import EpisodeView
+
+_PLAIN = str.maketrans(
+    {
+        "\u2013": "-",
+        "\u2014": "-",
+        "\u2192": "->",
+        "\u2191": "^",
+        "\u2193": "v",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u2026": "...",
+        "\u2265": ">=",
+        "\u2264": "<=",
+    }
+)
+
+
+def plain(text: object) -> str:
+    """``text`` in Latin-1 for the core font (typographic characters made plain)."""
+    return str(text).translate(_PLAIN).encode("latin-1", "replace").decode("latin-1")
+
+
+class _Report(FPDF):
+    footer_text = ""
+
+    def footer(self) -> None:
+        self.set_y(-12)
+        self.set_font("Helvetica", size=8)
+        self.cell(0, 8, plain(f"{self.footer_text} - page {self.page_no()}"), align="C")
+
+
+def progress_report(view: EpisodeView, user: User) -> bytes:
+    """The report as PDF bytes."""
+    episode = view.episode
+    pdf = _Report(format="A4")
+    pdf.footer_text = (
+        f"Rapport progress report - {episode.client.record_number} - confidential health "
+        "information"
+    )
+    pdf.set_title(f"Progress report {episode.client.record_number}")
+    pdf.set_author("Rapport")
+    pdf.set_auto_page_break(auto=True, margin=16)
+    pdf.add_page()
+    width = pdf.epw
+
+    def heading(text: str, size: int = 13) -> None:
+        pdf.set_font("Helvetica", "B", size)
+        pdf.multi_cell(width, 7, plain(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.set_font("Helvetica", size=10)
+
+    def line(text: str) -> None:
+        pdf.multi_cell(width, 5, plain(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+
+    heading(f"Progress report - client {episode.client.record_number}", 16)
+    line(
+        f"Episode from {episode.started_on:%d %b %Y}"
+        + (f" to {episode.ended_on:%d %b %Y}" if episode.ended_on else " (active)")
+        + f"; therapist {episode.therapist}; {view.record.sessions_attended} sessions attended."
+    )
+    line(f"Prepared {timezone.localtime():%d %b %Y %H:%M} for {user} ({user.get_role_display()}).")
+    pdf.ln(3)
+
+    heading("Scores")
+    if view.panels:
+        columns = ("Instrument", "First", "Latest", "Band", "Reliable change")
+        with pdf.table(col_widths=(40, 15, 15, 20, 25), text_align="LEFT") as table:
+            table.row(columns)
+            for panel in view.panels:
+                first, latest = panel.first, panel.latest
+                table.row(
+                    (
+                        plain(panel.name),
+                        f"{fmt(first.total)} (s{first.session})",
+                        f"{fmt(latest.total)} (s{latest.session})",
+                        panel.band or "-",
+                        panel.reliable_change or "within error",
+                    )
+                )
+    else:
+        line("No completed questionnaires yet.")
+    if view.hidden:
+        line("Relationship questionnaires are for supervisors only at this clinic; not shown.")
+    pdf.ln(3)
+
+    heading("Flags")
+    for flag in view.flags or ():
+        state = " (acknowledged)" if flag.acknowledged else ""
+        line(f"- {flag.label}{state}: {flag.message}")
+    if not view.flags:
+        line("No flags.")
+    pdf.ln(3)
+
+    heading("Alerts and acknowledgements")
+    alerts = view.record.alerts
+    if alerts:
+        with pdf.table(col_widths=(22, 28, 28, 22, 50), text_align="LEFT") as table:
+            table.row(("Kind", "Raised", "Acknowledged", "By", "Note"))
+            for alert in alerts:
+                table.row(
+                    (
+                        alert.get_kind_display(),
+                        f"{timezone.localtime(alert.raised_at):%d %b %Y %H:%M}",
+                        f"{timezone.localtime(alert.acknowledged_at):%d %b %Y %H:%M}"
+                        if alert.acknowledged_at
+                        else "open",
+                        plain(alert.acknowledged_by or "-"),
+                        plain(alert.acknowledgement_note or "-"),
+                    )
+                )
+    else:
+        line("No alerts.")
+
+    for panel in view.panels:
+        pdf.add_page()
+        heading(panel.chart.title)
+        pdf.image(io.BytesIO(panel.chart.png()), w=width)
+        pdf.ln(2)
+        line(panel.chart.description)
+    return bytes(pdf.output())
