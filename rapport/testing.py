@@ -209,3 +209,39 @@ def api_token(user: User, scopes: tuple[str, ...] = ("read",), days: int = 30) -
 def bearer(raw_token: str) -> dict[str, str]:
     """Headers for the Django test client: ``client.get(url, headers=bearer(token))``."""
     return {"Authorization": f"Bearer {raw_token}"}
+
+# --- insights builders: demographics and item answers for aggregate-statistics tests ---
+
+
+def set_demographics(client: Client, *, race_ethnicity=(), gender="", language="en", age_band=""):
+    """Give ``client`` coarse demographic codes (see rapport.clinic.demographics)."""
+    from rapport.clinic.models import ClientDemographics
+
+    ClientDemographics.objects.update_or_create(
+        client=client,
+        defaults={
+            "race_ethnicity": list(race_ethnicity),
+            "gender": gender,
+            "preferred_language": language,
+            "age_band": age_band,
+        },
+    )
+
+
+def add_answers(session: Session, instrument, answers: dict) -> Administration:
+    """A completed administration of ``instrument`` with ``answers``, scored by the instrument."""
+    administration = Administration(
+        session=session,
+        instrument_id=instrument.id,
+        instrument_version=instrument.version,
+        construct=instrument.construct,
+        status=AdministrationStatus.COMPLETED,
+        completed_at=session.scheduled_at,
+        answers=dict(answers),
+    )
+    administration.apply_scores(instrument.score(answers))
+    administration.save()
+    return administration
+
+
+# --- end of insights builders

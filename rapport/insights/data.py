@@ -21,9 +21,9 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 from django.db import connection
-from django.db.models import Count, F, FloatField, QuerySet, Window
+from django.db.models import Count, F, QuerySet, Window
 from django.db.models.fields.json import KT
-from django.db.models.functions import Cast, RowNumber
+from django.db.models.functions import RowNumber
 
 from rapport.clinic.models import (
     Administration,
@@ -157,16 +157,18 @@ def first_answers(organisation: Organisation, instrument_id: str, item_ids: Sequ
         .filter(order=1)
         .values_list("id", flat=True)
     )
-    extracted = {
-        f"item_{index}": Cast(KT(f"answers__{item}"), FloatField())
-        for index, item in enumerate(item_ids)
-    }
+    # Extracted as text and converted here: a JSON null (a skipped item) must become NaN,
+    # and a cast in SQL turns it into 0 on some backends.
+    extracted = {f"item_{index}": KT(f"answers__{item}") for index, item in enumerate(item_ids)}
     queryset = (
         Administration.objects.filter(pk__in=first)
         .annotate(**extracted)
         .values_list("session__episode__client_id", *extracted)
     )
-    return frame(queryset, ["client", *item_ids])
+    answers = frame(queryset, ["client", *item_ids])
+    for item in item_ids:
+        answers[item] = pd.to_numeric(answers[item], errors="coerce").astype(float)
+    return answers
 
 
 def administration_status_counts(organisation: Organisation) -> pd.DataFrame:

@@ -36,6 +36,8 @@ def fit(organisation: Organisation, instrument: Instrument) -> ExpectedResponseF
     has no published reliable-change threshold for the fallback.
     """
     scores = completed_episode_scores(organisation, instrument.id)
+    if scores.empty:
+        raise ValueError(f"no completed episodes with {instrument.id} scores to fit on yet")
     model = fit_expected_response(
         scores, rci=instrument.reliable_change, score_range=instrument.score_range
     )

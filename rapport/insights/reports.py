@@ -551,6 +551,12 @@ def outcomes(
         "closed": len(closed),
     }
 
+    overall = completion_rows[-1] if completion_rows else None
+    if overall is not None and overall["rate"] is not None:
+        readings.append(
+            f"Clients completed {100 * overall['rate']:.0f}% of the check-ins they were "
+            f"offered (n = {overall['n']:,})."
+        )
     therapist_rows = _therapist_rows(
         closed, classified_primary, summaries.get(PRIMARY_OUTCOME), therapist_labels
     )
@@ -617,6 +623,7 @@ def outcomes(
                 Column("dropout_ci", "95% CI", "ci_pct"),
             ],
             therapist_rows,
+            hidden=["therapist_id"],
             note=(
                 f"Only therapists with at least {MIN_THERAPIST_EPISODES} closed episodes "
                 f"({n_small} with fewer are not shown separately). Therapists see different "
@@ -759,6 +766,12 @@ def equity_page(
                 f"{row['difference']:+.2f} (95% CI {row['diff_ci_low']:+.2f} to "
                 f"{row['diff_ci_high']:+.2f})."
             )
+    if not any("differs from" in reading for reading in readings) and len(result):
+        readings.insert(
+            0,
+            "No group's figures differ detectably from its reference group (every 95% "
+            "interval of the difference includes zero).",
+        )
     return {"readings": readings, "tables": tables + dif_tables}
 
 

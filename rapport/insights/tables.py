@@ -58,9 +58,14 @@ def table(
     rows: pd.DataFrame | Iterable[Mapping[str, Any]],
     *,
     note: str = "",
+    hidden: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """A JSON-ready table; ``rows`` keep only the keys the columns read."""
-    keys = _row_keys(columns)
+    """A JSON-ready table; ``rows`` keep only the keys the columns read plus ``hidden``.
+
+    ``hidden`` keys (e.g. a therapist's account id, to put a name on the row for staff
+    who may see names) are neither displayed nor downloaded.
+    """
+    keys = _row_keys(columns) + list(hidden)
     records = rows.to_dict(orient="records") if isinstance(rows, pd.DataFrame) else list(rows)
     return {
         "name": name,

@@ -1,0 +1,41 @@
+"""get_insights_organisation: the access decision of every insight view."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.exceptions import PermissionDenied
+from django.test import RequestFactory
+
+from rapport.security.access import get_insights_organisation
+from rapport.security.models import AuditEvent
+from rapport.testing import make_two_clinics
+
+
+@pytest.fixture
+def clinics(db):
+    return make_two_clinics()
+
+
+def _request(user):
+    request = RequestFactory().get("/insights/")
+    request.user = user
+    return request
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("persona", ["supervisor", "clinic_admin", "researcher"])
+def test_aggregate_roles_get_their_own_organisation_audited(clinics, persona):
+    organisation = get_insights_organisation(
+        _request(clinics.staff[persona]), action="insights.view"
+    )
+    assert organisation == clinics.organisation
+    event = AuditEvent.objects.get(action="insights.view")
+    assert event.object_id == str(clinics.organisation.public_id)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("persona", ["owner", "colleague", "outsider"])
+def test_therapists_are_refused_before_anything_is_read(clinics, persona):
+    with pytest.raises(PermissionDenied):
+        get_insights_organisation(_request(clinics.staff[persona]), action="insights.view")
+    assert not AuditEvent.objects.filter(action="insights.view").exists()
