@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from django.db.models import QuerySet
@@ -54,7 +55,7 @@ class Headline:
     session: int | None = None
     hidden: bool = False
 
-    @property
+    @cached_property
     def delta(self) -> float | None:
         if self.latest is None or self.previous is None:
             return None

@@ -13,13 +13,16 @@ never receives those rows, so no score, chart or flag can show them.
 from __future__ import annotations
 
 import datetime
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from typing import Any
 
 from django.conf import settings
-from django.db.models import F
+from django.db import connection
+from django.db.models import BooleanField, ExpressionWrapper, F, Q, QuerySet, TextField
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from rapport.accounts.models import Role, User
@@ -77,11 +80,14 @@ def hidden_instrument_ids(user: User) -> frozenset[str]:
 class SessionRow:
     number: int
     status: str
-    scheduled_at: datetime.datetime
+    # Whether the session's time has come; compared in SQL so that the caseload does not
+    # parse thousands of timestamps it never shows.
+    past: bool
+    scheduled_at: datetime.datetime | None = None  # only loaded for one client's pages
     # Administration statuses at this session, by instrument id.
     administrations: Mapping[str, str] = field(default_factory=dict)
 
-    @property
+    @cached_property
     def checkin_state(self) -> str:
         """``none``, ``pending``, ``overdue``, ``completed``, ``declined`` or ``expired``."""
         statuses = set(self.administrations.values())
@@ -90,7 +96,7 @@ class SessionRow:
         if AdministrationStatus.COMPLETED in statuses:
             return "completed"
         if statuses & OPEN_STATUSES:
-            return "overdue" if self.scheduled_at < timezone.now() else "pending"
+            return "overdue" if self.past else "pending"
         if AdministrationStatus.DECLINED in statuses:
             return "declined"
         return "expired"
@@ -120,12 +126,10 @@ class EpisodeRecord:
 
     def history(self) -> ClientHistory:
         """What :func:`rapport.alerts.evaluate` reads."""
-        now = timezone.now()
         past_checkins = [
             session.checkin_state
             for session in self.sessions
-            if session.checkin_state in ("completed", "declined", "expired")
-            and session.scheduled_at <= now
+            if session.past and session.checkin_state in ("completed", "declined", "expired")
         ]
         return ClientHistory(
             scores={
@@ -171,20 +175,29 @@ def load_records(
     if not records:
         return records
     ids = list(records)
+    now = timezone.now()
+    detail_columns = ["scheduled_at"] if all_answers else []
     sessions: dict[int, dict[int, dict[str, str]]] = {pk: {} for pk in ids}
     session_rows = (
         Session.objects.filter(episode_id__in=ids)
         .order_by("episode_id", "number")
-        .values_list("episode_id", "number", "status", "scheduled_at")
+        .annotate(past=ExpressionWrapper(Q(scheduled_at__lte=now), output_field=BooleanField()))
+        .values_list("episode_id", "number", "status", "past", *detail_columns)
     )
-    session_info = [(e, n, st, at) for e, n, st, at in session_rows]
-    for episode_id, number, _status, _at in session_info:
+    session_info = _plain_rows(session_rows)
+    for episode_id, number, *_rest in session_info:
         sessions[episode_id][number] = {}
-    extra = ("answers", "subscales") if all_answers else ()
+    # Only the one-client page needs answers and completion times; the caseload reads the
+    # critical-item flags as text and decodes just the few that are not "[]".
+    extra = ("completed_at", "answers", "subscales") if all_answers else ()
     administrations = (
         Administration.objects.filter(session__episode_id__in=ids)
         .exclude(instrument_id__in=hidden)
-        .annotate(episode_pk=F("session__episode_id"), session_number=F("session__number"))
+        .annotate(
+            episode_pk=F("session__episode_id"),
+            session_number=F("session__number"),
+            flags_text=Cast("flags", output_field=TextField()),
+        )
         .order_by("episode_pk", "session_number", "instrument_id")
         .values_list(
             "pk",
@@ -192,39 +205,52 @@ def load_records(
             "session_number",
             "instrument_id",
             "status",
-            "completed_at",
             "total",
-            "flags",
+            "flags_text",
             *extra,
         )
     )
-    for (
-        pk,
-        episode_id,
-        number,
-        instrument_id,
-        status,
-        completed_at,
-        total,
-        flags,
-        *more,
-    ) in administrations:
+    rows = _plain_rows(administrations)
+    for pk, episode_id, number, instrument_id, status, total, flags_text, *more in rows:
         sessions[episode_id].setdefault(number, {})[instrument_id] = status
         if status != AdministrationStatus.COMPLETED:
             continue
-        row = AdministrationRow(pk, number, completed_at, total, tuple(flags or ()))
+        flags = tuple(json.loads(flags_text)) if flags_text and flags_text != "[]" else ()
+        row = AdministrationRow(pk, number, None, total, flags)
         if more:
-            row.answers, row.subscales = more[0] or {}, more[1] or {}
+            row.completed_at, row.answers, row.subscales = more[0], more[1] or {}, more[2] or {}
         records[episode_id].scores.setdefault(instrument_id, []).append(row)
-    for episode_id, number, status, scheduled_at in session_info:
+    for episode_id, number, status, past, *when in session_info:
         records[episode_id].sessions.append(
-            SessionRow(number, status, scheduled_at, sessions[episode_id].get(number, {}))
+            SessionRow(
+                number,
+                status,
+                bool(past),
+                when[0] if when else None,
+                sessions[episode_id].get(number, {}),
+            )
         )
     if not all_answers:
         _load_flagged_answers(records.values())
     _load_alerts(records, ids)
     _load_checkin_stops(records)
     return records
+
+
+def _plain_rows(queryset: QuerySet) -> list[tuple]:
+    """The rows of a ``values_list`` queryset as the PostgreSQL driver returns them.
+
+    The same SQL the ORM compiles, without its per-value conversion, which for the
+    caseload's thousands of administrations cost more than the query itself. Only for
+    columns the driver already returns as Python values (numbers, text, JSON, timestamps);
+    SQLite returns timestamps and JSON as text, so there the ORM converts as usual.
+    """
+    if connection.vendor != "postgresql":
+        return list(queryset)
+    sql, params = queryset.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 def _load_flagged_answers(records: Iterable[EpisodeRecord]) -> None:
