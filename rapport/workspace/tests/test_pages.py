@@ -1,0 +1,183 @@
+"""Client page, acknowledgement, plan editing, brief, PDF report, worklist and team view."""
+
+import re
+
+import pytest
+from django.urls import reverse
+
+from rapport.checkin.models import Alert, CheckinLink, CheckinSubmission
+from rapport.clinic.models import MeasurementPlan
+from rapport.security.models import AuditEvent
+from rapport.testing import login_verified, make_organisation, make_user
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def team():
+    organisation = make_organisation()
+    supervisor = make_user(organisation, "supervisor")
+    therapist = make_user(organisation, supervisor=supervisor)
+    colleague = make_user(organisation, supervisor=supervisor)
+    return {"supervisor": supervisor, "therapist": therapist, "colleague": colleague}
+
+
+@pytest.fixture
+def unsafe(team, trajectory):
+    """A client whose trust and alliance fell and who answered PHQ-9 item 9 at session 3."""
+    episode = trajectory(
+        team["therapist"],
+        "R-URGENT",
+        trust=[6, 6, 4],
+        alliance=[36, 36, 22],
+        phq9=[16, 14, 15],
+        unsafe_at=3,
+    )
+    session = episode.sessions.get(number=3)
+    link = CheckinLink.objects.create(
+        session=session, token_hash="a" * 64, channel="email", expires_at=session.scheduled_at
+    )
+    CheckinSubmission.objects.create(
+        link=link, session=session, comment="I felt <b>rushed</b> last time."
+    )
+    return episode
+
+
+def client_page(client, episode) -> str:
+    response = client.get(reverse("client-detail", args=[episode.client.public_id]))
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_client_page_has_accessible_charts_items_comments_and_history(client, team, unsafe):
+    login_verified(client, team["therapist"])
+    page = client_page(client, unsafe)
+    # Charts: an <img> from a data: URL (the CSP allows img-src data:), with a text
+    # description as alt text and a data table.
+    image = r'<img src="data:image/svg\+xml;base64,[A-Za-z0-9+/=]+" alt="([^"]+)"'
+    images = re.findall(image, page)
+    assert len(images) == 3
+    assert any("PHQ-9 scores (0\u201327, lower is better)" in alt for alt in images)
+    assert page.count("<summary>Data table:") == 3
+    assert "Trust &amp; Respect check-in by session" in page
+    # Items that moved, the comment (escaped), sessions and check-ins, the plan.
+    assert "Which items moved" in page and 'class="moved"' in page
+    assert "I felt &lt;b&gt;rushed&lt;/b&gt; last time." in page
+    assert "Sessions and check-ins" in page and "rapport_trust (completed)" in page
+    assert "phq9: every 1 session from session 1" in page
+    assert "style=" not in page and "<script" not in page
+
+
+def test_chart_svg_has_no_inline_style_or_script(team, unsafe):
+    from rapport.security.access import episodes_for
+    from rapport.workspace.client_record import episode_views
+
+    (view,) = episode_views(episodes_for(team["therapist"]), team["therapist"])
+    for panel in view.panels:
+        svg = panel.chart.svg
+        assert svg.startswith("<svg") and "<script" not in svg
+        assert panel.chart.png()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_acknowledging_a_safety_flag_records_the_alert_note_and_audit(client, team, unsafe):
+    login_verified(client, team["therapist"])
+    page = client_page(client, unsafe)
+    target = re.search(r'name="target" value="([^"]+)"', page).group(1)
+    assert target == "critical:phq9_9@3"
+    url = reverse("episode-acknowledge", args=[unsafe.public_id])
+    response = client.post(url, {"target": target, "note": "Phoned; safety plan reviewed."})
+    assert response.status_code == 302
+    alert = Alert.objects.get(episode=unsafe)
+    assert alert.acknowledged_by == team["therapist"]
+    assert alert.acknowledgement_note == "Phoned; safety plan reviewed."
+    assert alert.raised_at == unsafe.sessions.get(number=3).scheduled_at
+    events = AuditEvent.objects.filter(action="alert.acknowledge")
+    assert events.get().object_id == str(alert.public_id)
+    page = client_page(client, unsafe)
+    assert "Safety (acknowledged)" in page and "Phoned; safety plan reviewed." in page
+    # Twice is not possible, and the note is visible to the supervisor with the time taken.
+    assert client.post(url, {"target": target, "note": "again"}).status_code == 404
+    login_verified(client, team["supervisor"])
+    team_page = client.get(reverse("team")).content.decode()
+    assert "Phoned; safety plan reviewed." in team_page
+    assert "median time to acknowledge" in team_page
+
+
+def test_acknowledging_needs_a_note_and_an_open_flag_of_this_episode(client, team, unsafe):
+    login_verified(client, team["therapist"])
+    url = reverse("episode-acknowledge", args=[unsafe.public_id])
+    client.post(url, {"target": "critical:phq9_9@3", "note": "   "})
+    assert not Alert.objects.filter(acknowledged_at__isnull=False).exists()
+    assert client.post(url, {"target": "critical:phq9_9@2", "note": "x"}).status_code == 404
+    login_verified(client, team["colleague"])
+    assert client.post(url, {"target": "critical:phq9_9@3", "note": "x"}).status_code == 404
+
+
+def test_plan_edit_makes_an_episode_copy_and_validates(client, team, unsafe):
+    login_verified(client, team["therapist"])
+    url = reverse("episode-plan", args=[unsafe.public_id])
+    assert client.get(url).status_code == 200
+    default = unsafe.plan
+
+    def post(rows):
+        data = {"plan-TOTAL_FORMS": len(rows), "plan-INITIAL_FORMS": 0}
+        for index, (instrument_id, every, first) in enumerate(rows):
+            data[f"plan-{index}-instrument_id"] = instrument_id
+            data[f"plan-{index}-every_n_sessions"] = every
+            data[f"plan-{index}-first_session"] = first
+        return client.post(url, data)
+
+    for bad in ([("nope", 1, 1)], [("phq9", 0, 1)], [("phq9", 1, 1), ("phq9", 2, 1)]):
+        response = post(bad)
+        assert response.status_code == 200 and 'class="errorlist' in response.content.decode()
+    assert post([("phq9", 2, 1), ("rapport_trust", 1, 1)]).status_code == 302
+    unsafe.refresh_from_db()
+    assert unsafe.plan != default and not unsafe.plan.is_default
+    assert unsafe.plan.instruments_due(3) == ["phq9", "rapport_trust"]
+    assert unsafe.plan.instruments_due(2) == ["rapport_trust"]
+    assert MeasurementPlan.objects.get(pk=default.pk).entries.count() == 4  # untouched
+    assert AuditEvent.objects.filter(action="plan.update").count() == 1
+    # A second edit changes the episode's own copy in place.
+    assert post([("gad7", 4, 1)]).status_code == 302
+    unsafe.refresh_from_db()
+    assert [e.instrument_id for e in unsafe.plan.entries.all()] == ["gad7"]
+    assert MeasurementPlan.objects.count() == 2
+
+
+def test_brief_shows_changes_alerts_comment_and_relationship_suggestions(client, team, unsafe):
+    login_verified(client, team["therapist"])
+    page = client.get(reverse("episode-brief", args=[unsafe.public_id])).content.decode()
+    change = "Trust &amp; Respect check-in: 6 at session 2 \u2192 4 at session 3 (down 2, worse)."
+    assert change in page
+    assert "Alliance rupture:" in page and "Safety:" in page
+    assert "I felt &lt;b&gt;rushed&lt;/b&gt; last time." in page
+    assert "Talking about the relationship" in page
+    assert "Safran &amp; Muran 2000" in page
+
+
+def test_brief_of_a_stable_client_has_no_relationship_suggestions(client, team, trajectory):
+    episode = trajectory(team["therapist"], "R-FINE", trust=[6, 6], alliance=[36, 37])
+    login_verified(client, team["therapist"])
+    page = client.get(reverse("episode-brief", args=[episode.public_id])).content.decode()
+    assert "Talking about the relationship" not in page
+    assert "No flags." in page
+
+
+def test_pdf_report_is_a_pdf_and_its_download_is_audited(client, team, unsafe):
+    login_verified(client, team["supervisor"])
+    response = client.get(reverse("episode-report", args=[unsafe.public_id]))
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    assert response.content.startswith(b"%PDF")
+    assert "attachment" in response["Content-Disposition"]
+    event = AuditEvent.objects.get(action="report.download")
+    assert event.object_id == str(unsafe.public_id) and event.actor_id == team["supervisor"].pk
+
+
+def test_worklist_and_team_pages(client, team, unsafe):
+    login_verified(client, team["therapist"])
+    assert "Check-in worklist" in client.get(reverse("worklist")).content.decode()
+    assert client.get(reverse("team")).status_code == 403
+    login_verified(client, team["supervisor"])
+    page = client.get(reverse("team")).content.decode()
+    assert "R-URGENT" in page and str(team["colleague"]) in page
