@@ -1,0 +1,146 @@
+"""Real-browser test of the workspace: Playwright driving Debian's Chromium.
+
+A therapist signs in with password and authenticator code, opens the most urgent client
+from the caseload, acknowledges the safety alert with a note, opens the brief and
+downloads the PDF report. Caseload, client page and brief are checked with axe-core.
+Set ``RAPPORT_WORKSPACE_SCREENSHOTS=docs/screenshots`` to write the screenshots used in
+docs/workspace.md.
+
+Needs: ``apt-get install chromium``, ``pip install playwright`` (never ``playwright
+install``: the Debian browser is used) and ``npm ci`` for axe-core.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from rapport.checkin.models import Alert
+from rapport.checkin.registry import instruments
+from rapport.testing import PASSWORD, make_organisation, make_user, totp_code
+from rapport.workspace.sample import seed_caseload
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = os.environ.get("RAPPORT_CHROMIUM", "/usr/bin/chromium")
+REPO = Path(__file__).resolve().parents[3]
+AXE = REPO / "node_modules" / "axe-core" / "axe.min.js"
+DESKTOP = {"width": 1280, "height": 900}
+SCREENSHOTS = os.environ.get("RAPPORT_WORKSPACE_SCREENSHOTS")
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
+if not shutil.which(CHROMIUM):
+    pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
+
+
+@pytest.fixture(autouse=True)
+def _plain_http_cookies(settings):
+    # The live server speaks plain HTTP, as the demo does (RAPPORT_INSECURE_COOKIES=1).
+    settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False
+    settings.SESSION_COOKIE_NAME, settings.CSRF_COOKIE_NAME = "rapport_session", "rapport_csrf"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    # Playwright's sync API keeps an event loop in this thread; the ORM calls between
+    # browser steps are ordinary synchronous code.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"]
+        )
+        yield launched
+        launched.close()
+    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+
+
+@pytest.fixture
+def page(browser):
+    # bypass_csp only lets the test inject axe-core; the pages keep their CSP.
+    context = browser.new_context(viewport=DESKTOP, bypass_csp=True, accept_downloads=True)
+    yield context.new_page()
+    context.close()
+
+
+@pytest.fixture
+def therapist(live_server):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    organisation = make_organisation()
+    supervisor = make_user(organisation, "supervisor", first_name="Sam", last_name="Okafor")
+    therapist = make_user(
+        organisation, supervisor=supervisor, first_name="Alex", last_name="Rivera"
+    )
+    TOTPDevice.objects.create(user=therapist, name="phone", confirmed=True)
+    seed_caseload(therapist, instruments(), n_clients=14, n_sessions=12, prefix="R-")
+    return therapist
+
+
+def sign_in(page, base_url: str, user) -> None:
+    page.goto(base_url + "/")
+    page.fill("#id_username", user.username)
+    page.fill("#id_password", PASSWORD)
+    page.click("main button[type=submit]")
+    page.wait_for_url("**/mfa/**")
+    page.fill("input[name=code]", totp_code(user.totpdevice_set.get()))
+    page.click("main form button[type=submit]")
+    page.wait_for_url(base_url + "/")
+
+
+def check_accessibility(page) -> None:
+    if not AXE.exists():
+        return  # axe-core comes from `npm ci`; without it only the functional checks run
+    page.add_script_tag(path=str(AXE))
+    violations = page.evaluate(
+        """async () => (await axe.run(document, {
+            runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}
+        })).violations.filter(v => ['serious', 'critical'].includes(v.impact))
+          .map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '))"""
+    )
+    assert violations == []
+
+
+def screenshot(page, name: str) -> None:
+    if SCREENSHOTS:
+        Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(SCREENSHOTS) / f"workspace-{name}.png"), full_page=True)
+
+
+def test_therapist_acknowledges_the_most_urgent_alert_and_downloads_the_report(
+    live_server, page, therapist
+):
+    sign_in(page, live_server.url, therapist)
+    assert page.locator("h1").inner_text() == "Caseload"
+    first_row = page.locator("table.caseload tbody tr").first
+    assert "Safety:" in first_row.inner_text()
+    check_accessibility(page)
+    screenshot(page, "caseload")
+
+    first_row.locator("th a").first.click()
+    page.wait_for_selector("h1:has-text('Client')")
+    record_number = page.locator("h1").inner_text().removeprefix("Client ")
+    assert page.locator("img.chart-image").count() >= 3
+    check_accessibility(page)
+    screenshot(page, "client")
+
+    form = page.locator("form.acknowledge").first
+    form.locator("textarea").fill("Phoned the client; safety plan reviewed together.")
+    form.locator("button").click()
+    page.wait_for_selector("text=Alert acknowledged")
+    assert "Safety (acknowledged)" in page.content()
+    alert = Alert.objects.get(client__record_number=record_number)
+    assert alert.acknowledged_by == therapist
+    assert alert.acknowledgement_note == "Phoned the client; safety plan reviewed together."
+
+    with page.expect_download() as download_info:
+        page.click("text=Progress report (PDF)")
+    path = download_info.value.path()
+    assert Path(path).read_bytes().startswith(b"%PDF")
+
+    page.click("text=Pre-session brief")
+    page.wait_for_selector("h1:has-text('Before the session')")
+    check_accessibility(page)
+    screenshot(page, "brief")
