@@ -28,21 +28,27 @@ def _bucket(scope: str, value: str) -> str:
     return f"{scope}:{digest[:40]}"
 
 
-def hit(bucket: str, now: float | None = None) -> int:
-    """Count one request in ``bucket``'s current window and return the window's count."""
+def hit(*buckets: str, now: float | None = None) -> list[int]:
+    """Count one request in each bucket's current window; the windows' counts, in order.
+
+    One statement (its own transaction) for all buckets, so a per-IP bucket that every
+    request from a clinic's network shares stays locked only for that statement.
+    """
     window = int((now if now is not None else time.time()) // WINDOW_SECONDS)
     table = connection.ops.quote_name(RateLimitCounter._meta.db_table)
+    rows = ", ".join(["(%s, %s, 1)"] * len(buckets))
+    params = [value for bucket in buckets for value in (bucket, window)]
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} (bucket, window_start, hits) VALUES (%s, %s, 1) "  # noqa: S608
+            f"INSERT INTO {table} (bucket, window_start, hits) VALUES {rows} "  # noqa: S608
             f"ON CONFLICT (bucket, window_start) DO UPDATE SET hits = {table}.hits + 1 "
-            "RETURNING hits",
-            [bucket, window],
+            "RETURNING bucket, hits",
+            params,
         )
-        (count,) = cursor.fetchone()
+        counts = dict(cursor.fetchall())
     if random.randrange(CLEANUP_ONE_IN) == 0:  # noqa: S311 - not security relevant
         RateLimitCounter.objects.filter(window_start__lt=window - 1).delete()
-    return int(count)
+    return [int(counts[bucket]) for bucket in buckets]
 
 
 def client_ip(request) -> str:
@@ -53,7 +59,9 @@ def client_ip(request) -> str:
 
 def over_limit(request, token: str | None) -> bool:
     """Count this request against its IP (and token) and say whether a limit is exceeded."""
-    over = hit(_bucket("ip", client_ip(request))) > settings.CHECKIN_RATE_PER_IP
+    buckets = [_bucket("ip", client_ip(request))]
+    limits = [settings.CHECKIN_RATE_PER_IP]
     if token is not None:
-        over = hit(_bucket("token", token)) > settings.CHECKIN_RATE_PER_TOKEN or over
-    return over
+        buckets.append(_bucket("token", token))
+        limits.append(settings.CHECKIN_RATE_PER_TOKEN)
+    return any(count > limit for count, limit in zip(hit(*buckets), limits, strict=True))

@@ -20,7 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from rapport.checkin.answers import Answers, unanswered_required
-from rapport.checkin.links import OPEN_STATUSES, ensure_due_administrations
+from rapport.checkin.links import OPEN_STATUSES
 from rapport.checkin.models import Alert, AlertKind, CheckinDraft, CheckinLink, CheckinSubmission
 from rapport.checkin.registry import instrument_for
 from rapport.checkin.tokens import looks_like_token, token_hash
@@ -127,9 +127,10 @@ def submit_checkin(
             return SubmitResult(Outcome.CLOSED)
         # Sibling links of the same session (an e-mail and a kiosk link, say) lock here.
         session = Session.objects.select_for_update().get(pk=link.session_id)
-        administrations = [
-            a for a in ensure_due_administrations(session) if a.status in OPEN_STATUSES
-        ]
+        # Links are issued only after the plan's administrations exist (links.py).
+        administrations = list(
+            Administration.objects.filter(session=session, status__in=OPEN_STATUSES)
+        )
         if not administrations:
             return SubmitResult(Outcome.CLOSED)
         draft = CheckinDraft.objects.filter(session=session).first()

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from rapport.checkin import kiosk, preferences
 from rapport.checkin.answers import (
+    LANGUAGES,
     AnswerInputError,
     read_answers,
     read_comment,
@@ -37,6 +38,7 @@ from rapport.checkin.links import (
     revoke_link,
 )
 from rapport.checkin.models import Channel, CheckinDraft, CheckinLink
+from rapport.checkin.registry import instruments
 from rapport.checkin.responses import checkin_page, closed_page
 from rapport.checkin.screens import screen_context, screens_for
 from rapport.checkin.submit import (
@@ -60,16 +62,12 @@ from rapport.security.access import (
 
 
 def _language(request: HttpRequest, draft: CheckinDraft | None, link: CheckinLink) -> str:
+    """The chosen language: this request's, the draft's, else the client's preferred one."""
+    chosen = [request.POST.get("lang"), request.GET.get("lang"), draft.language if draft else None]
+    if any(code in LANGUAGES for code in chosen):
+        return read_language(chosen)
     demographics = ClientDemographics.objects.filter(client_id=link.session.episode.client_id)
-    preferred = demographics.values_list("preferred_language", flat=True).first()
-    return read_language(
-        [
-            request.POST.get("lang"),
-            request.GET.get("lang"),
-            draft.language if draft else None,
-            preferred,
-        ]
-    )
+    return read_language([demographics.values_list("preferred_language", flat=True).first()])
 
 
 def _screen_number(raw: str | None, default: int, last: int) -> int:
@@ -123,10 +121,17 @@ def _render_step(
 
 
 def _posted_answers(link: CheckinLink, data) -> dict:
-    """Answers in ``data`` for the link's due questionnaires; raises AnswerInputError."""
+    """Answers in ``data`` per installed instrument named in it; raises AnswerInputError.
+
+    Only the link's due questionnaires are stored from this (``submit.py`` decides), so
+    naming another instrument changes nothing; reading it here needs no query.
+    """
+    registry = instruments()
+    named = {key.split(".", 1)[0] for key in data if "." in key}
     return {
-        screen.instrument.id: read_answers(screen.instrument, data)
-        for screen in screens_for(ensure_due_administrations(link.session))
+        instrument_id: read_answers(registry[instrument_id], data)
+        for instrument_id in sorted(named)
+        if instrument_id in registry
     }
 
 

@@ -27,7 +27,7 @@ def test_next_saves_the_screen_and_moves_on(client, issued):
     )
     assert response.status_code == 302 and "screen=1" in response.url
     draft = CheckinDraft.objects.get(session=issued.link.session)
-    assert draft.answers == {"rapport_trust": {"trust_safe": 6}, "rapport_alliance": {}, "phq9": {}}
+    assert draft.answers == {"rapport_trust": {"trust_safe": 6}}
     statuses = set(issued.link.session.administrations.values_list("status", flat=True))
     assert statuses == {AdministrationStatus.IN_PROGRESS}
     # Coming back later resumes on the saved screen with the saved answer.

@@ -155,11 +155,12 @@ def test_rate_limit_per_ip_covers_unknown_tokens(client):
 def test_rate_limit_counts_are_shared_through_the_database():
     from rapport.checkin import ratelimit
 
-    assert [ratelimit.hit("ip:x", now=120.0) for _ in range(3)] == [1, 2, 3]
-    assert ratelimit.hit("ip:x", now=185.0) == 1  # next window
+    assert [ratelimit.hit("ip:x", now=120.0) for _ in range(3)] == [[1], [2], [3]]
+    assert ratelimit.hit("ip:x", "token:y", now=121.0) == [4, 1]
+    assert ratelimit.hit("ip:x", now=185.0) == [1]  # next window
     from rapport.checkin.models import RateLimitCounter
 
-    assert RateLimitCounter.objects.get(bucket="ip:x", window_start=2).hits == 3
+    assert RateLimitCounter.objects.get(bucket="ip:x", window_start=2).hits == 4
 
 
 @pytest.mark.django_db

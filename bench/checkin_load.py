@@ -1,0 +1,539 @@
+"""Check-in load bench: `rapport serve` on PostgreSQL against a bare one-row-insert view.
+
+    .venv/bin/python bench/checkin_load.py                # 60 s rapport + 60 s bare view
+    .venv/bin/python bench/checkin_load.py --crash        # SIGKILL/restart variant
+    .venv/bin/python bench/checkin_load.py --duration 20  # quicker
+
+What it does, on loopback only:
+
+1. Creates the database ``rapport_bench`` on 127.0.0.1 (user postgres; ``--pg`` to
+   change), migrates it, seeds a small synthetic clinic (``rapport synth``) and bulk-creates
+   enough one-session check-in links (tokens kept in memory, only hashes stored).
+2. Starts ``rapport serve`` (gunicorn, 2 workers x 4 threads by default) and drives it with
+   ``--clients`` (50) threads, each on its own keep-alive connection. A client fetches one
+   check-in page for its CSRF cookie, then submits whole check-ins (every answer in one
+   POST to ``/q/<token>/submit/``, a fresh link each time) back to back for ``--duration``
+   seconds. Latency is measured per submission.
+3. Starts the same server with this module's bare URLconf (``bare_application``): one
+   public, CSRF-checked view that INSERTs one row, same gunicorn settings and middleware,
+   driven the same way (GET for the cookie, then POSTs).
+4. Prints throughput, p50/p95/p99 latency, errors and the ratio, then counts rows: every
+   link answered 200 has exactly one submission, and nothing else was stored.
+
+``--crash`` instead SIGKILLs the whole server (master and workers) every few seconds and
+restarts it while clients keep submitting (connection errors are counted, not retried).
+Afterwards every submission answered with success must be stored exactly once, and
+``rapport audit verify`` must pass. Exit status 1 if a check fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import http.client
+import os
+import secrets
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+# The rapport command of this checkout (PYTHONPATH=REPO below), whatever is installed.
+RAPPORT = [sys.executable, "-m", "rapport.cli"]
+BARE_TABLE = "bench_bare_row"
+
+# --- the bare comparison app (imported by gunicorn as checkin_load:bare_application()) --
+
+
+def bare_view(request):
+    from django.db import connection
+    from django.http import HttpResponse
+    from django.middleware.csrf import get_token
+
+    if request.method != "POST":
+        return HttpResponse(get_token(request))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {BARE_TABLE} (token, created_at) VALUES (%s, now())",  # noqa: S608
+            [request.POST.get("token", "")],
+        )
+    return HttpResponse("ok")
+
+
+def bare_application():
+    """The rapport WSGI app with ROOT_URLCONF pointing at this module's single view."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rapport.settings")
+    import django
+    from django.conf import settings
+
+    django.setup()
+    settings.ROOT_URLCONF = __name__
+    from django.core.wsgi import get_wsgi_application
+
+    return get_wsgi_application()
+
+
+def __getattr__(name):  # urlpatterns built lazily: Django is not set up at import time
+    if name == "urlpatterns":
+        from django.urls import path
+
+        from rapport.security.access import public
+
+        return [path("bare/", public(bare_view))]
+    raise AttributeError(name)
+
+
+# --- environment, database and seed ---------------------------------------------------
+
+
+def bench_env(pg_url: str, data_dir: str) -> dict[str, str]:
+    key = lambda: base64.b64encode(secrets.token_bytes(32)).decode()  # noqa: E731
+    env = dict(os.environ)
+    env.update(
+        RAPPORT_DATABASE_URL=pg_url,
+        RAPPORT_DATA_DIR=data_dir,
+        RAPPORT_SECRET_KEY=secrets.token_urlsafe(50),
+        RAPPORT_FIELD_KEYS=key(),
+        RAPPORT_AUDIT_KEY=key(),
+        RAPPORT_INSECURE_COOKIES="1",  # plain HTTP on loopback
+        RAPPORT_LOG_LEVEL="WARNING",
+        # The bench is 50 clients on one IP: lift the per-IP limit (the per-token one stays).
+        RAPPORT_CHECKIN_RATE_PER_IP="100000000",
+        DJANGO_SETTINGS_MODULE="rapport.settings",
+        PYTHONPATH=str(REPO),
+    )
+    return env
+
+
+def recreate_database(admin_url: str, name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        connection.execute(f'CREATE DATABASE "{name}"')
+
+
+def run(args: list[str], env: dict[str, str]) -> None:
+    subprocess.run(  # noqa: S603 - our own command line
+        [*RAPPORT, *args], env=env, check=True, stdout=subprocess.DEVNULL, cwd=REPO
+    )
+
+
+def seed_links(count: int) -> list[str]:
+    """Bulk-create ``count`` one-session links in the synthetic clinic; returns tokens."""
+    import datetime
+
+    from django.db import connection, transaction
+    from django.db.models import Max
+    from django.utils import timezone
+
+    from rapport.checkin.models import CheckinLink
+    from rapport.checkin.registry import instruments
+    from rapport.checkin.tokens import new_token, token_hash
+    from rapport.clinic.models import Administration, Episode, Session
+
+    registry = instruments()
+    episodes = list(Episode.objects.filter(status="active").select_related("plan"))
+    plans = {e.plan_id: e.plan for e in episodes}
+    entries = {pid: list(plan.entries.all()) for pid, plan in plans.items()}
+    next_number = {
+        row["episode"]: row["last"] + 1
+        for row in Session.objects.values("episode").annotate(last=Max("number"))
+    }
+    now = timezone.now()
+    tokens: list[str] = []
+    with transaction.atomic():
+        sessions = []
+        for i in range(count):
+            episode = episodes[i % len(episodes)]
+            number = next_number.get(episode.pk, 1)
+            next_number[episode.pk] = number + 1
+            sessions.append(
+                Session(episode=episode, number=number, scheduled_at=now, status="scheduled")
+            )
+        Session.objects.bulk_create(sessions, batch_size=2000)
+        administrations, links = [], []
+        for session in sessions:
+            for entry in entries[session.episode.plan_id]:
+                if entry.is_due(session.number):
+                    instrument = registry[entry.instrument_id]
+                    administrations.append(
+                        Administration(
+                            session=session,
+                            instrument_id=instrument.id,
+                            instrument_version=instrument.version,
+                            construct=instrument.construct,
+                        )
+                    )
+            token = new_token()
+            tokens.append(token)
+            links.append(
+                CheckinLink(
+                    session=session,
+                    token_hash=token_hash(token),
+                    channel="cli",
+                    expires_at=now + datetime.timedelta(hours=2),
+                )
+            )
+        Administration.objects.bulk_create(administrations, batch_size=5000)
+        CheckinLink.objects.bulk_create(links, batch_size=5000)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"CREATE TABLE IF NOT EXISTS {BARE_TABLE} "
+                "(id bigserial PRIMARY KEY, token text NOT NULL, created_at timestamptz)"
+            )
+    return tokens
+
+
+def answers_body() -> dict[str, str]:
+    from rapport.checkin.registry import instruments
+
+    data = {}
+    for instrument_id in ("rapport_trust", "rapport_alliance", "phq9", "gad7"):
+        instrument = instruments()[instrument_id]
+        for item in instrument.items:
+            value = item.options[-1].value if instrument.construct != "outcome" else 0
+            data[f"{instrument_id}.{item.id}"] = str(int(value))
+    data["comment"] = "Benchmark comment"
+    return data
+
+
+# --- server ---------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Server:
+    """`rapport serve` (or gunicorn on the bare app) in its own process group."""
+
+    def __init__(self, env: dict[str, str], port: int, *, bare: bool, workers: int, threads: int):
+        self.env, self.port, self.bare = env, port, bare
+        self.workers, self.threads = workers, threads
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        if self.bare:
+            command = [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "checkin_load:bare_application()",
+                "--chdir",
+                str(REPO / "bench"),
+            ]
+        else:
+            command = [*RAPPORT, "serve"]
+        command += [
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            "--workers",
+            str(self.workers),
+            "--threads",
+            str(self.threads),
+        ]
+        env = self.env
+        self.process = subprocess.Popen(  # noqa: S603 - fixed argv
+            command,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 60
+        path = "/bare/" if self.bare else "/kiosk/"
+        while time.monotonic() < deadline:
+            try:
+                connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
+                connection.request("GET", path)
+                if connection.getresponse().status == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError("server did not come up")
+
+    def kill(self) -> None:
+        if self.process is not None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+            self.process = None
+
+    def stop(self) -> None:
+        if self.process is not None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+            self.process = None
+
+
+# --- load -----------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    latencies: list[float] = field(default_factory=list)
+    ok_tokens: list[str] = field(default_factory=list)
+    errors: int = 0
+    error_kinds: dict[str, int] = field(default_factory=dict)
+    elapsed: float = 0.0
+
+    def error(self, kind: str) -> None:
+        self.errors += 1
+        self.error_kinds[kind] = self.error_kinds.get(kind, 0) + 1
+
+
+def csrf_from(response_headers, body: bytes, bare: bool) -> tuple[str, str]:
+    cookie = ""
+    for name, value in response_headers:
+        if name.lower() == "set-cookie" and value.startswith("rapport_csrf="):
+            cookie = value.split(";", 1)[0]
+    if bare:
+        return cookie, body.decode()
+    marker = b'name="csrfmiddlewaretoken" value="'
+    start = body.index(marker) + len(marker)
+    return cookie, body[start : body.index(b'"', start)].decode()
+
+
+def drive(
+    port: int, tokens: list[str], *, bare: bool, clients: int, duration: float, on_tick=None
+) -> Result:
+    result = Result()
+    lock = threading.Lock()
+    feed = iter(tokens)
+    answers = answers_body()
+    stop_at = time.monotonic() + duration
+
+    def next_token() -> str | None:
+        with lock:
+            return next(feed, None)
+
+    def client() -> None:
+        connection = None
+        cookie = form_token = ""
+        while time.monotonic() < stop_at:
+            token = next_token()
+            if token is None:
+                return
+            try:
+                if connection is None:
+                    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                if not cookie:
+                    connection.request("GET", "/bare/" if bare else f"/q/{token}/")
+                    response = connection.getresponse()
+                    cookie, form_token = csrf_from(response.getheaders(), response.read(), bare)
+                body = {"csrfmiddlewaretoken": form_token}
+                if bare:
+                    path, body["token"] = "/bare/", token
+                else:
+                    path = f"/q/{token}/submit/"
+                    body.update(answers)
+                encoded = urllib.parse.urlencode(body)
+                headers = {"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie}
+                started = time.perf_counter()
+                connection.request("POST", path, encoded, headers)
+                response = connection.getresponse()
+                content = response.read()
+                latency = time.perf_counter() - started
+                good = response.status == 200 and (bare or b"ck-main" in content)
+                with lock:
+                    if good:
+                        result.latencies.append(latency)
+                        result.ok_tokens.append(token)
+                    else:
+                        result.error(f"http {response.status}")
+            except (OSError, http.client.HTTPException) as error:
+                with lock:
+                    result.error(type(error).__name__)
+                if connection is not None:
+                    connection.close()
+                connection, cookie = None, ""
+                time.sleep(0.05)
+        if connection is not None:
+            connection.close()
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    while any(thread.is_alive() for thread in threads):
+        time.sleep(0.2)
+        if on_tick is not None:
+            on_tick(time.monotonic() - started)
+    result.elapsed = time.monotonic() - started
+    return result
+
+
+def summary(name: str, result: Result) -> float:
+    n = len(result.latencies)
+    throughput = n / result.elapsed if result.elapsed else 0.0
+    if n:
+        cuts = statistics.quantiles(result.latencies, n=100)
+        p50, p95, p99 = (1000 * cuts[i] for i in (49, 94, 98))
+    else:
+        p50 = p95 = p99 = float("nan")
+    print(
+        f"{name:>8}: {n} ok in {result.elapsed:.1f} s = {throughput:.1f}/s; "
+        f"p50 {p50:.1f} ms, p95 {p95:.1f} ms, p99 {p99:.1f} ms; errors {result.errors} "
+        f"{result.error_kinds or ''}"
+    )
+    return throughput
+
+
+def check_rapport_rows(ok_tokens: list[str], *, exact: bool) -> bool:
+    from django.db import close_old_connections
+    from django.db.models import Count
+
+    from rapport.checkin.models import CheckinSubmission
+    from rapport.checkin.tokens import token_hash
+
+    close_old_connections()
+    hashes = [token_hash(token) for token in ok_tokens]
+    stored = {}
+    for start in range(0, len(hashes), 5000):
+        chunk = hashes[start : start + 5000]
+        for row in (
+            CheckinSubmission.objects.filter(link__token_hash__in=chunk)
+            .values("link__token_hash")
+            .annotate(n=Count("id"))
+        ):
+            stored[row["link__token_hash"]] = row["n"]
+    missing = sum(1 for h in hashes if h not in stored)
+    duplicated = sum(1 for n in stored.values() if n != 1)
+    total = CheckinSubmission.objects.count()
+    extra = total - len(hashes)
+    print(
+        f"rows: {len(hashes)} acknowledged, {total} stored, lost {missing}, duplicated "
+        f"{duplicated}, stored without acknowledgement {extra}"
+    )
+    return missing == 0 and duplicated == 0 and (extra == 0 or not exact)
+
+
+def check_bare_rows(ok_tokens: list[str]) -> bool:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*), count(DISTINCT token) FROM {BARE_TABLE}")  # noqa: S608
+        total, distinct = cursor.fetchone()
+    print(f"bare rows: {len(ok_tokens)} acknowledged, {total} stored ({distinct} distinct)")
+    return total == distinct == len(ok_tokens)
+
+
+# --- main -----------------------------------------------------------------------------
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--pg", default="postgres://postgres@127.0.0.1:5432")
+    parser.add_argument("--db", default="rapport_bench")
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--duration", type=float, default=60.0)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--links", type=int, default=0, help="default: enough for the run")
+    parser.add_argument("--crash", action="store_true", help="SIGKILL/restart variant")
+    parser.add_argument("--kill-every", type=float, default=6.0)
+    options = parser.parse_args()
+
+    data_dir = tempfile.mkdtemp(prefix="rapport-bench-")
+    env = bench_env(f"{options.pg}/{options.db}", data_dir)
+    os.environ.update(env)
+    sys.path.insert(0, str(REPO))
+    print(f"database {options.db}: create, migrate, synth (small clinic)")
+    recreate_database(f"{options.pg}/postgres", options.db)
+    run(["migrate", "--verbosity", "0"], env)
+    run(["synth", "--seed", "1", "--clients", "40", "--no-progress"], env)
+    import django
+
+    django.setup()
+    links = options.links or int(options.duration * 400) + 1000
+    tokens = seed_links(links)
+    print(
+        f"{len(tokens)} links seeded; {options.clients} clients, {options.workers} workers "
+        f"x {options.threads} threads, {options.duration:.0f} s per run"
+    )
+
+    ok = True
+    if options.crash:
+        server = Server(
+            env, free_port(), bare=False, workers=options.workers, threads=options.threads
+        )
+        server.start()
+        kills = []
+        next_kill = [options.kill_every]
+
+        def maybe_kill(elapsed: float) -> None:
+            if elapsed >= next_kill[0] and elapsed < options.duration - 2:
+                server.kill()
+                kills.append(elapsed)
+                server.start()
+                next_kill[0] = elapsed + options.kill_every
+
+        result = drive(
+            server.port,
+            tokens,
+            bare=False,
+            clients=options.clients,
+            duration=options.duration,
+            on_tick=maybe_kill,
+        )
+        server.stop()
+        print(f"crash run: server SIGKILLed {len(kills)} times and restarted")
+        summary("rapport", result)
+        ok = check_rapport_rows(result.ok_tokens, exact=False)
+        verify = subprocess.run(  # noqa: S603 - our own command line
+            [*RAPPORT, "audit", "verify"], env=env, capture_output=True, text=True, cwd=REPO
+        )
+        print(
+            f"rapport audit verify: exit {verify.returncode}: "
+            f"{(verify.stdout or verify.stderr).strip().splitlines()[-1:]}"
+        )
+        ok = ok and verify.returncode == 0
+    else:
+        server = Server(
+            env, free_port(), bare=False, workers=options.workers, threads=options.threads
+        )
+        server.start()
+        rapport_result = drive(
+            server.port, tokens, bare=False, clients=options.clients, duration=options.duration
+        )
+        server.stop()
+        bare = Server(env, free_port(), bare=True, workers=options.workers, threads=options.threads)
+        bare.start()
+        bare_tokens = [secrets.token_hex(8) for _ in range(len(tokens) * 3)]
+        bare_result = drive(
+            bare.port, bare_tokens, bare=True, clients=options.clients, duration=options.duration
+        )
+        bare.stop()
+        rapport_rate = summary("rapport", rapport_result)
+        bare_rate = summary("bare", bare_result)
+        ratio = rapport_rate / bare_rate if bare_rate else float("nan")
+        p95 = 1000 * statistics.quantiles(rapport_result.latencies, n=100)[94]
+        print(
+            f"ratio: {ratio:.2f} of the bare view's throughput (target >= 0.40); "
+            f"rapport p95 {p95:.1f} ms (target <= 100)"
+        )
+        ok = check_rapport_rows(rapport_result.ok_tokens, exact=True)
+        ok = check_bare_rows(bare_result.ok_tokens) and ok
+        ok = ok and rapport_result.errors == 0 and bare_result.errors == 0
+        if len(rapport_result.ok_tokens) >= len(tokens):
+            print("warning: the run used every seeded link; pass --links to seed more")
+    print("PASS" if ok else "FAIL")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
