@@ -151,6 +151,26 @@ def category_rates(
     return rows
 
 
+def two_category_rates(counts: pd.DataFrame) -> dict[Any, dict[str, Any]]:
+    """Rate of the first of two categories in each row, each row its own table with its total.
+
+    Used where rows are published without a column total (per-therapist rates: the
+    therapists shown are a subset, so no margin across them is ever published). For a
+    row "event, non-event, total" the CMS rule with complementary suppression reduces to:
+    show the rate only if neither count is 1 to 10 (hiding one forces hiding the other,
+    and then both stay protected because only their sum is known). This equals
+    ``suppress_counts`` on each one-row table (tested) without an LP per therapist.
+    """
+    rates: dict[Any, dict[str, Any]] = {}
+    for group, (events, others) in zip(counts.index, counts.to_numpy(dtype=int), strict=True):
+        small = any(0 < value < MIN_CELL for value in (events, others))
+        row: dict[str, Any] = {"rate": None, "ci_low": None, "ci_high": None, "suppressed": small}
+        if not small and events + others > 0:
+            row["rate"], row["ci_low"], row["ci_high"] = proportion_ci(events, events + others)
+        rates[group] = row
+    return rates
+
+
 def _mean_row(values: pd.Series) -> dict[str, Any]:
     """Mean with t interval and n, or a suppressed row for n of 1 to 10."""
     values = values.dropna()
@@ -658,7 +678,7 @@ def _therapist_rows(
     mine = closed[closed["therapist"].isin(eligible)]
     dropout = pd.crosstab(mine["therapist"], mine["dropout"].map({1.0: "dropped", 0.0: "stayed"}))
     dropout = dropout.reindex(index=eligible, columns=["dropped", "stayed"], fill_value=0)
-    dropout_rates = {r["group"]: r for r in category_rates(dropout, shown=["dropped"])}
+    dropout_rates = two_category_rates(dropout)
     improved_rates: dict[Any, dict[str, Any]] = {}
     if classified is not None:
         with_therapist = classified.join(closed["therapist"])
@@ -668,7 +688,7 @@ def _therapist_rows(
             with_therapist["therapist"], improved.map({True: "improved", False: "not"})
         )
         counts = counts.reindex(index=eligible, columns=["improved", "not"], fill_value=0)
-        improved_rates = {r["group"]: r for r in category_rates(counts, shown=["improved"])}
+        improved_rates = two_category_rates(counts)
     rows = []
     for therapist in eligible:
         row: dict[str, Any] = {
@@ -883,9 +903,7 @@ def compute(organisation: Organisation) -> dict[str, Any]:
         by_construct.setdefault(instrument.construct, instrument)
 
     episodes = data.episodes(organisation)
-    summaries = {
-        i.id: data.episode_summaries(data.session_scores(organisation, i.id)) for i in instruments
-    }
+    summaries = data.all_episode_summaries(organisation, [i.id for i in instruments])
     per_episode = episodes.set_index("episode", drop=False)
     for construct in ("trust", "alliance", "openness"):
         instrument = by_construct.get(construct)
@@ -907,7 +925,7 @@ def compute(organisation: Organisation) -> dict[str, Any]:
         per_episode["outcome_improvement"] = np.nan
     per_episode = per_episode.reset_index(drop=True)
 
-    answers = {i.id: data.first_answers(organisation, i.id, i.item_ids) for i in instruments}
+    answers = data.all_first_answers(organisation, {i.id: i.item_ids for i in instruments})
     first_scores = per_episode.rename(
         columns={"trust_first": "trust", "alliance_first": "alliance"}
     )

@@ -103,3 +103,17 @@ def test_another_clinics_records_never_appear(client):
     assert computed["clients"] == 34
     groups = {row["group"] for row in computed["pages"]["equity"]["tables"][0]["rows"]}
     assert "Black or African American" not in groups
+
+
+def test_two_category_rates_match_suppress_counts_row_by_row():
+    import pandas as pd
+
+    from rapport.psychometrics import suppress_counts
+
+    values = [(e, o) for e in range(0, 26) for o in range(0, 26)]
+    counts = pd.DataFrame(values, columns=["event", "other"])
+    fast = reports.two_category_rates(counts)
+    for index, (events, others) in enumerate(values):
+        published = suppress_counts(pd.Series({"event": events, "other": others}))
+        shown = not (pd.isna(published["event"]) or pd.isna(published["Total"]))
+        assert fast[index]["suppressed"] == (not shown), (events, others)
