@@ -143,4 +143,13 @@ def test_therapist_acknowledges_the_most_urgent_alert_and_downloads_the_report(
     page.click("text=Pre-session brief")
     page.wait_for_selector("h1:has-text('Before the session')")
     check_accessibility(page)
+
+    # The brief of a client whose trust fell: the comment and the relationship suggestions.
+    page.goto(live_server.url + "/")
+    page.locator("table.caseload tbody tr", has_text="Trust fell").first.locator(
+        "text=Brief"
+    ).click()
+    page.wait_for_selector("h2:has-text('Talking about the relationship')")
+    assert "rushed" in page.locator("blockquote").inner_text()
+    check_accessibility(page)
     screenshot(page, "brief")
