@@ -95,6 +95,8 @@ def test_acknowledging_a_safety_flag_records_the_alert_note_and_audit(client, te
     assert events.get().object_id == str(alert.public_id)
     page = client_page(client, unsafe)
     assert "Safety (acknowledged)" in page and "Phoned; safety plan reviewed." in page
+    report = client.get(reverse("episode-report", args=[unsafe.public_id]))
+    assert report.content.startswith(b"%PDF")  # with the acknowledgement in its table
     # Twice is not possible, and the note is visible to the supervisor with the time taken.
     assert client.post(url, {"target": target, "note": "again"}).status_code == 404
     login_verified(client, team["supervisor"])
