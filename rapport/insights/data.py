@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Count, F, QuerySet, Window
 from django.db.models.fields.json import KT
 from django.db.models.functions import RowNumber
@@ -137,6 +137,18 @@ def episode_summaries(scores: pd.DataFrame) -> pd.DataFrame:
     return summary
 
 
+# Memory for the sorts of the two PostgreSQL queries below, for their transaction only:
+# the default 4 MB makes PostgreSQL sort millions of rows on disk.
+SORT_MEMORY = "256MB"
+
+
+def _fetch_with_sort_memory(sql: str, params: Sequence[object]) -> list[tuple]:
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('work_mem', %s, true)", [SORT_MEMORY])
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
 def all_episode_summaries(
     organisation: Organisation, instrument_ids: Sequence[str]
 ) -> dict[str, pd.DataFrame]:
@@ -165,9 +177,7 @@ def all_episode_summaries(
         GROUP BY s.episode_id, a.instrument_id
     """  # noqa: S608 - table names come from the models, values are parameters
     params = [EARLY_SESSIONS, organisation.pk, AdministrationStatus.COMPLETED, list(instrument_ids)]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
+    rows = _fetch_with_sort_memory(sql, params)
     columns = ["episode", "instrument", "first", "last", "mean", "early", "n"]
     summaries = pd.DataFrame.from_records(rows, columns=columns, coerce_float=True)
     out = {}
@@ -193,19 +203,23 @@ def all_first_answers(
         return {
             i: first_answers(organisation, i, items) for i, items in items_by_instrument.items()
         }
+    # The sort picks ids only (narrow rows); the answers are joined afterwards, so the
+    # sort of millions of rows does not carry the JSON documents.
     sql = f"""
-        SELECT DISTINCT ON (e.client_id, a.instrument_id) e.client_id, a.instrument_id, a.answers
-        FROM {Administration._meta.db_table} a
-        JOIN {Session._meta.db_table} s ON s.id = a.session_id
-        JOIN {Episode._meta.db_table} e ON e.id = s.episode_id
-        JOIN {Client._meta.db_table} c ON c.id = e.client_id
-        WHERE c.organisation_id = %s AND a.status = %s AND a.instrument_id = ANY(%s)
-        ORDER BY e.client_id, a.instrument_id, a.completed_at, a.id
+        SELECT first.client_id, a.instrument_id, a.answers
+        FROM (
+            SELECT DISTINCT ON (e.client_id, a.instrument_id) e.client_id, a.id
+            FROM {Administration._meta.db_table} a
+            JOIN {Session._meta.db_table} s ON s.id = a.session_id
+            JOIN {Episode._meta.db_table} e ON e.id = s.episode_id
+            JOIN {Client._meta.db_table} c ON c.id = e.client_id
+            WHERE c.organisation_id = %s AND a.status = %s AND a.instrument_id = ANY(%s)
+            ORDER BY e.client_id, a.instrument_id, a.completed_at, a.id
+        ) first
+        JOIN {Administration._meta.db_table} a ON a.id = first.id
     """  # noqa: S608 - table names come from the models, values are parameters
     params = [organisation.pk, AdministrationStatus.COMPLETED, list(items_by_instrument)]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
+    rows = _fetch_with_sort_memory(sql, params)
     by_instrument: dict[str, list] = {i: [] for i in items_by_instrument}
     for client_id, instrument_id, answers in rows:
         if isinstance(answers, str):
