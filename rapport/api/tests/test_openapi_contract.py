@@ -8,9 +8,14 @@ Kept bounded (a few examples per operation) so that it runs in CI in seconds.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import pytest
 import schemathesis
+from django.core import signals
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from django.test import override_settings
 from hypothesis import HealthCheck, given, settings
 from openapi_spec_validator import validate
@@ -53,31 +58,46 @@ def test_every_operation_is_documented_with_its_error_responses(client, db):
             assert operation["security"] == [{"TokenAuth": []}], (path, method)
 
 
+@contextmanager
+def test_database_kept_open() -> Iterator[None]:
+    """Keep the test's connection across in-process WSGI requests (as Django's test client
+    does): Django closes connections when a request finishes, which on PostgreSQL would end
+    the test transaction holding the fixtures."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    try:
+        yield
+    finally:
+        signals.request_started.connect(close_old_connections)
+        signals.request_finished.connect(close_old_connections)
+
+
 @pytest.mark.django_db
 @override_settings(API_RATE_LIMIT=100_000)
 def test_schemathesis_finds_no_server_error_and_no_schema_violation(clinics):
     episode = make_episode(clinics.owner, sessions=3)
     add_score(episode.sessions.get(number=3), "phq9", 7, construct="outcome")
     headers = {"Authorization": f"Bearer {api_token(clinics.owner, ('read', 'write', 'identity'))}"}
-    schema = schemathesis.openapi.from_wsgi(OPENAPI_URL, get_wsgi_application())
-    operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) >= 12
-    statuses: dict[str, set[int]] = {}
-    for operation in operations:
+    with test_database_kept_open():
+        schema = schemathesis.openapi.from_wsgi(OPENAPI_URL, get_wsgi_application())
+        operations = [result.ok() for result in schema.get_all_operations()]
+        assert len(operations) >= 12
+        statuses: dict[str, set[int]] = {}
+        for operation in operations:
 
-        @given(case=operation.as_strategy())
-        @settings(
-            max_examples=EXAMPLES_PER_OPERATION,
-            deadline=None,
-            database=None,
-            suppress_health_check=list(HealthCheck),
-        )
-        def exercise(case):
-            response = case.call_and_validate(
-                headers=headers, checks=[not_a_server_error, response_schema_conformance]
+            @given(case=operation.as_strategy())
+            @settings(
+                max_examples=EXAMPLES_PER_OPERATION,
+                deadline=None,
+                database=None,
+                suppress_health_check=list(HealthCheck),
             )
-            statuses.setdefault(case.operation.label, set()).add(response.status_code)
+            def exercise(case):
+                response = case.call_and_validate(
+                    headers=headers, checks=[not_a_server_error, response_schema_conformance]
+                )
+                statuses.setdefault(case.operation.label, set()).add(response.status_code)
 
-        exercise()
+            exercise()
     # The run reached real data, not only error paths.
     assert any(200 in seen for seen in statuses.values()), statuses
