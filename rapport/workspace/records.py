@@ -218,7 +218,7 @@ def load_records(
         flags = tuple(json.loads(flags_text)) if flags_text and flags_text != "[]" else ()
         row = AdministrationRow(pk, number, None, total, flags)
         if more:
-            row.completed_at, row.answers, row.subscales = more[0], more[1] or {}, more[2] or {}
+            row.completed_at, row.answers, row.subscales = more[0], _json(more[1]), _json(more[2])
         records[episode_id].scores.setdefault(instrument_id, []).append(row)
     for episode_id, number, status, past, *when in session_info:
         records[episode_id].sessions.append(
@@ -235,6 +235,13 @@ def load_records(
     _load_alerts(records, ids)
     _load_checkin_stops(records)
     return records
+
+
+def _json(value: Any) -> dict:
+    # Django has psycopg hand JSON columns over as text (the ORM decodes them itself).
+    if isinstance(value, str | bytes):
+        value = json.loads(value)
+    return value or {}
 
 
 def _plain_rows(queryset: QuerySet) -> list[tuple]:
