@@ -1,8 +1,10 @@
+import contextlib
 import os
 import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -59,14 +61,20 @@ def served(tmp_path: Path):
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
+
+    def stop_and_read_output() -> str:
         server.terminate()
-        server.wait(timeout=30)
+        return server.communicate(timeout=30)[0].decode(errors="replace")
+
+    try:
+        yield f"http://127.0.0.1:{port}", stop_and_read_output
+    finally:
+        if server.poll() is None:
+            stop_and_read_output()
 
 
 def test_serve_runs_gunicorn_with_static_files_from_whitenoise(served):
+    served, _ = served
     status, _, body = fetch(served + "/accounts/login/")
     assert status == 200
     page = body.decode()
@@ -82,3 +90,14 @@ def test_serve_runs_gunicorn_with_static_files_from_whitenoise(served):
     assert status == 200
     assert "immutable" in headers.get("Cache-Control", "")
     assert headers.get("Server", "").startswith("gunicorn")
+
+
+def test_the_access_log_never_shows_a_check_in_token(served):
+    url, stop_and_read_output = served
+    fetch(url + "/accounts/login/")  # waits until the server answers
+    token = "SecretCheckinToken_0123456789abcdefghijklmnopq"
+    with contextlib.suppress(urllib.error.HTTPError):
+        urllib.request.urlopen(f"{url}/q/{token}/", timeout=10)  # noqa: S310 - loopback
+    log = stop_and_read_output()
+    assert "/q/[token]" in log
+    assert token not in log

@@ -39,6 +39,8 @@ class Command(BaseCommand):
             str(options["threads"]),
             "--access-logfile",
             "-",
+            "--logger-class",
+            "rapport.core.gunicorn_logging.RedactingLogger",
         ]
         self.stdout.write(f"Serving Rapport at http://{options['bind']}/ (Ctrl+C stops)")
         sys.stdout.flush()
