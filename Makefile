@@ -4,6 +4,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 PYTEST_ARGS ?=
 
@@ -14,6 +15,14 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet --constraint constraints.txt --editable '.[dev]'
 	touch $(STAMP)
+
+# axe-core for the accessibility checks of the browser tests (not needed to run Rapport).
+$(NODE_STAMP): package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --no-audit --no-fund --silent && touch $(NODE_STAMP); \
+	else \
+		echo "npm not found: browser tests will be skipped (CI requires them)"; \
+	fi
 
 install: $(STAMP)
 
@@ -33,10 +42,10 @@ format: $(STAMP)
 
 test: lint test-sqlite test-postgres
 
-test-sqlite: $(STAMP)
+test-sqlite: $(STAMP) $(NODE_STAMP)
 	env -u RAPPORT_DATABASE_URL $(BIN)/pytest $(PYTEST_ARGS)
 
-test-postgres: $(STAMP)
+test-postgres: $(STAMP) $(NODE_STAMP)
 	scripts/ensure-postgres
 	RAPPORT_DATABASE_URL=$(PG_URL) $(BIN)/pytest $(PYTEST_ARGS)
 
@@ -44,4 +53,4 @@ bench: $(STAMP)
 	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis *.egg-info
+	rm -rf $(VENV) var node_modules .pytest_cache .ruff_cache .hypothesis *.egg-info

@@ -210,6 +210,7 @@ def bearer(raw_token: str) -> dict[str, str]:
     """Headers for the Django test client: ``client.get(url, headers=bearer(token))``."""
     return {"Authorization": f"Bearer {raw_token}"}
 
+
 # --- insights builders: demographics and item answers for aggregate-statistics tests ---
 
 

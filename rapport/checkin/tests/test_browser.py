@@ -12,51 +12,24 @@ from __future__ import annotations
 
 import datetime
 import os
-import shutil
-from pathlib import Path
 
 import pytest
 from django.test import Client
 from django.utils import timezone
 
+from rapport.browser_testing import WCAG_21_AA, require_browser_tools, save_screenshot
+from rapport.browser_testing import check_accessibility as check_page
 from rapport.checkin.models import CheckinLink, CheckinSubmission
 from rapport.clinic.models import AdministrationStatus
 from rapport.testing import issue_checkin_link, login_verified, make_two_clinics
 
-pytestmark = pytest.mark.browser
-
-CHROMIUM = os.environ.get("RAPPORT_CHROMIUM", "/usr/bin/chromium")
-REPO = Path(__file__).resolve().parents[3]
-AXE = REPO / "node_modules" / "axe-core" / "axe.min.js"
 PHONE = {"width": 390, "height": 844}
 SCREENSHOTS = os.environ.get("RAPPORT_CHECKIN_SCREENSHOTS")
+# Check-in pages are held to axe's best practices as well as WCAG 2.1 AA.
+AXE_TAGS = (*WCAG_21_AA, "best-practice")
 
-sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
-if not shutil.which(CHROMIUM):
-    pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
-if not AXE.exists():
-    pytest.skip("axe-core missing: run `npm ci` in the repository root", allow_module_level=True)
-
-
-@pytest.fixture(autouse=True)
-def _plain_http_cookies(settings):
-    # The live server speaks plain HTTP, as the demo does (RAPPORT_INSECURE_COOKIES=1).
-    settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False
-    settings.SESSION_COOKIE_NAME, settings.CSRF_COOKIE_NAME = "rapport_session", "rapport_csrf"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    # Playwright's sync API keeps an event loop in this thread; the ORM calls the tests
-    # make between browser steps are ordinary synchronous code, so Django may allow them.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"]
-        )
-        yield launched
-        launched.close()
-    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+require_browser_tools()
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("plain_http_cookies")]
 
 
 @pytest.fixture
@@ -73,21 +46,11 @@ def clinics(live_server):
 
 
 def check_accessibility(page) -> None:
-    page.add_script_tag(path=str(AXE))
-    violations = page.evaluate(
-        """async () => (await axe.run(document, {
-            runOnly: {type: 'tag',
-                      values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']}
-        })).violations.map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.length}))"""
-    )
-    serious = [v for v in violations if v["impact"] in ("serious", "critical")]
-    assert serious == [], f"{page.url}: {serious}"
+    check_page(page, AXE_TAGS)
 
 
 def shot(page, name: str) -> None:
-    if SCREENSHOTS:
-        Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(SCREENSHOTS) / f"checkin-{name}.png"), full_page=False)
+    save_screenshot(page, SCREENSHOTS, f"checkin-{name}", full_page=False)
 
 
 def answer_screen(page, choice_index: int = -1) -> None:

@@ -13,48 +13,21 @@ install``: the Debian browser is used) and ``npm ci`` for axe-core.
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
 
+from rapport.browser_testing import check_accessibility, require_browser_tools, save_screenshot
 from rapport.checkin.models import Alert
 from rapport.checkin.registry import instruments
 from rapport.testing import PASSWORD, make_organisation, make_user, totp_code
 from rapport.workspace.sample import seed_caseload
 
-pytestmark = pytest.mark.browser
-
-CHROMIUM = os.environ.get("RAPPORT_CHROMIUM", "/usr/bin/chromium")
-REPO = Path(__file__).resolve().parents[3]
-AXE = REPO / "node_modules" / "axe-core" / "axe.min.js"
 DESKTOP = {"width": 1280, "height": 900}
 SCREENSHOTS = os.environ.get("RAPPORT_WORKSPACE_SCREENSHOTS")
 
-sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
-if not shutil.which(CHROMIUM):
-    pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
-
-
-@pytest.fixture(autouse=True)
-def _plain_http_cookies(settings):
-    # The live server speaks plain HTTP, as the demo does (RAPPORT_INSECURE_COOKIES=1).
-    settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False
-    settings.SESSION_COOKIE_NAME, settings.CSRF_COOKIE_NAME = "rapport_session", "rapport_csrf"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    # Playwright's sync API keeps an event loop in this thread; the ORM calls between
-    # browser steps are ordinary synchronous code.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"]
-        )
-        yield launched
-        launched.close()
-    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+require_browser_tools()
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("plain_http_cookies")]
 
 
 @pytest.fixture
@@ -90,23 +63,8 @@ def sign_in(page, base_url: str, user) -> None:
     page.wait_for_url(base_url + "/")
 
 
-def check_accessibility(page) -> None:
-    if not AXE.exists():
-        return  # axe-core comes from `npm ci`; without it only the functional checks run
-    page.add_script_tag(path=str(AXE))
-    violations = page.evaluate(
-        """async () => (await axe.run(document, {
-            runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}
-        })).violations.filter(v => ['serious', 'critical'].includes(v.impact))
-          .map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '))"""
-    )
-    assert violations == []
-
-
 def screenshot(page, name: str) -> None:
-    if SCREENSHOTS:
-        Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(SCREENSHOTS) / f"workspace-{name}.png"), full_page=True)
+    save_screenshot(page, SCREENSHOTS, f"workspace-{name}", full_page=True)
 
 
 def test_therapist_acknowledges_the_most_urgent_alert_and_downloads_the_report(
