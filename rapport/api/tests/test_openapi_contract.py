@@ -59,7 +59,7 @@ def test_every_operation_is_documented_with_its_error_responses(client, db):
 
 
 @contextmanager
-def test_database_kept_open() -> Iterator[None]:
+def database_kept_open() -> Iterator[None]:
     """Keep the test's connection across in-process WSGI requests (as Django's test client
     does): Django closes connections when a request finishes, which on PostgreSQL would end
     the test transaction holding the fixtures."""
@@ -78,7 +78,7 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(clinics):
     episode = make_episode(clinics.owner, sessions=3)
     add_score(episode.sessions.get(number=3), "phq9", 7, construct="outcome")
     headers = {"Authorization": f"Bearer {api_token(clinics.owner, ('read', 'write', 'identity'))}"}
-    with test_database_kept_open():
+    with database_kept_open():
         schema = schemathesis.openapi.from_wsgi(OPENAPI_URL, get_wsgi_application())
         operations = [result.ok() for result in schema.get_all_operations()]
         assert len(operations) >= 12
