@@ -21,11 +21,18 @@ Commands:
   migrate    create or update the database tables
   synth      generate a synthetic clinic:  rapport synth --seed N --clients N
   score      score one set of answers:     rapport score phq9 --answers 0,1,2,,3 --json
-  stats      psychometrics for researchers: rapport stats reliability FILE.csv --json
+  stats      psychometrics for researchers: rapport stats reliability|correlate|dif FILE.csv
   check      Django system checks (add --deploy for production settings)
   keys       field-encryption keys:         rapport keys generate | rotate | status
   audit      the audit trail:               rapport audit verify | anchor | purge
   client     a client's data rights:        rapport client export|erase RECORD --org SLUG
+  checkin    check-in links and delivery:   rapport checkin create RECORD | send-due
+  insights   clinic insights:               rapport insights refresh [--org SLUG]
+  etr        expected treatment response:   rapport etr fit [--org SLUG] [--instrument ID]
+  api        API tokens:                    rapport api token create|list|revoke
+  import     historical data:               rapport import csv FILE [--dry-run] | fhir FILE
+  export     records and research data:     rapport export fhir RECORD | research --out DIR
+  reset_mfa  a staff member lost their authenticator: rapport reset_mfa USERNAME
 
 Any other Django management command also works, e.g. `rapport createsuperuser`.
 """

@@ -65,3 +65,18 @@ def test_check_passes_on_a_fresh_sqlite_database(tmp_path):
     result = run_rapport("check", env=env, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "no issues" in result.stdout
+
+
+def test_every_command_the_help_lists_exists():
+    import django
+    from django.core.management import get_commands
+
+    django.setup()
+    listed = [
+        line.split()[0]
+        for line in cli.USAGE.split("Commands:")[1].split("Any other")[0].splitlines()
+        if line.strip()
+    ]
+    assert len(listed) >= 15
+    known = set(get_commands()) | set(cli.PURE_COMMANDS) | {"demo"}
+    assert [command for command in listed if command not in known] == []
