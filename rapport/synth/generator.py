@@ -243,6 +243,9 @@ def _simulate_episode(
     planned = int(np.clip(round(rng.lognormal(math.log(12), 0.5)), 4, 40))
     active = rng.random() < 0.45
     trust0 = float(np.clip(rng.normal(5.5, 0.75) + client.trust_gap, 1.5, 7.0))
+    # Alliance shares only part of its client-level variation with trust: the published
+    # trust scale correlates r = .53 with the alliance, not near 1.
+    alliance0 = 8.4 + 0.8 * (trust0 - 5.5) + rng.normal(0, 0.45)
     severity0 = float(np.clip(rng.normal(0.52, 0.17), 0.08, 0.98))
     course = rng.choice(["improve", "slow", "flat", "deteriorate"], p=[0.55, 0.2, 0.15, 0.1])
     gain = {
@@ -312,13 +315,7 @@ def _simulate_episode(
         severity = float(np.clip(severity0 - gain * severity0 * (1 - math.exp(-t / 4)), 0, 1))
         rupture = _rupture_effect(number, rupture_at, repaired)
         trust = trust0 + 0.25 * (1 - math.exp(-t / 5)) - 1.1 * rupture + rng.normal(0, 0.2)
-        alliance = (
-            6.8
-            + 1.1 * (trust0 - 5.5)
-            + 0.5 * (1 - math.exp(-t / 4))
-            - 2.6 * rupture
-            + rng.normal(0, 0.45)
-        )
+        alliance = alliance0 + 0.4 * (1 - math.exp(-t / 4)) - 2.6 * rupture + rng.normal(0, 0.45)
         if status == "attended":
             latent.append(
                 {
