@@ -4,21 +4,10 @@ import pytest
 from django.core.checks import run_checks
 
 from rapport.security import crypto
+from rapport.security.tests.keys import fresh_keys, use_field_keys  # noqa: F401 - fixture
 
 KEY_A = crypto.generate_key()
 KEY_B = crypto.generate_key()
-
-
-@pytest.fixture(autouse=True)
-def fresh_keys(monkeypatch):
-    crypto.reset_key_cache()
-    yield monkeypatch
-    crypto.reset_key_cache()
-
-
-def use_field_keys(monkeypatch, *keys):
-    monkeypatch.setenv(crypto.FIELD_KEYS_ENV, ",".join(keys))
-    crypto.reset_key_cache()
 
 
 def test_round_trip_and_key_id_prefix(monkeypatch):

@@ -11,24 +11,13 @@ from django.db import connection
 from rapport.clinic.models import ClientIdentity
 from rapport.security import crypto
 from rapport.security.fields import key_usage, rotate_model
+from rapport.security.tests.keys import fresh_keys, use_field_keys  # noqa: F401 - fixture
 from rapport.testing import make_episode, make_organisation, make_user
 
 pytestmark = pytest.mark.django_db
 
 KEY_OLD = crypto.generate_key()
 KEY_NEW = crypto.generate_key()
-
-
-@pytest.fixture(autouse=True)
-def fresh_keys(monkeypatch):
-    crypto.reset_key_cache()
-    yield monkeypatch
-    crypto.reset_key_cache()
-
-
-def use_field_keys(monkeypatch, *keys):
-    monkeypatch.setenv(crypto.FIELD_KEYS_ENV, ",".join(keys))
-    crypto.reset_key_cache()
 
 
 def make_identity(given="Ada", family="Lovelace", **fields):
