@@ -107,3 +107,23 @@ def test_get_with_credentials_in_the_query_string_does_not_sign_in(client, thera
 @pytest.mark.parametrize("method", ["put", "delete"])
 def test_other_methods_are_refused(client, method):
     assert getattr(client, method)(reverse("login")).status_code == 405
+
+
+def test_unknown_users_cost_the_same_password_hashing_as_known_ones(client, therapist):
+    # Timing would reveal which accounts exist if only known users paid for hashing.
+    # Count hashes computed by the configured hasher for a wrong password and for an
+    # unknown username: the same work must be done in both cases.
+    from unittest import mock
+
+    from django.contrib.auth.hashers import get_hasher
+
+    hasher = get_hasher()
+    calls = {}
+    for name, username in (("known", therapist.username), ("unknown", "nobody-by-this-name")):
+        original = type(hasher).encode
+        with mock.patch.object(
+            type(hasher), "encode", autospec=True, side_effect=original
+        ) as encode:
+            sign_in(client, username, "not the password at all")
+        calls[name] = encode.call_count
+    assert calls["known"] == calls["unknown"] >= 1
