@@ -123,7 +123,9 @@ def record(
         object_type = object_type or obj._meta.label_lower
         object_id = object_id or str(getattr(obj, "public_id", None) or obj.pk)
     key = crypto.audit_keyring().current
-    with transaction.atomic():
+    # No savepoint: the caller's transaction (if any) rolls back as a whole on an error,
+    # and the head row stays locked for as short a time as possible.
+    with transaction.atomic(savepoint=False):
         head = _locked_head()
         event = AuditEvent(
             seq=head.last_seq + 1,
@@ -142,10 +144,10 @@ def record(
             prev_mac=head.last_mac or head.start_mac or GENESIS_MAC,
         )
         event.mac = entry_mac(event, key)
-        event.save(force_insert=True)
+        _insert_event(event)
         head.last_seq, head.last_mac = event.seq, event.mac
         _sign_head(head, key)
-        head.save()
+        _save_head_end(head)
     return event
 
 
@@ -208,9 +210,68 @@ def _locked_head() -> AuditChainHead:
 
     PostgreSQL: ``FOR UPDATE`` makes every appender wait for the previous one to commit.
     SQLite: transactions are IMMEDIATE (settings), so writers are already serialised.
+
+    Every append runs this while holding the lock that serialises all appends, so it is
+    plain SQL (the ORM's query compilation cost more than the statements themselves),
+    and the head row is only created (``INSERT ... ON CONFLICT DO NOTHING``) when the
+    first append finds it missing.
     """
-    AuditChainHead.objects.bulk_create([AuditChainHead(id=1)], ignore_conflicts=True)
-    return AuditChainHead.objects.select_for_update().get(pk=1)
+    head = _select_head_for_update()
+    if head is None:
+        AuditChainHead.objects.bulk_create([AuditChainHead(id=1)], ignore_conflicts=True)
+        head = _select_head_for_update()
+    if head is None:
+        raise AuditChainError("the audit chain head row could not be created")
+    return head
+
+
+# The three statements of every append, written out once from the models' metadata.
+_HEAD_FIELDS = AuditChainHead._meta.concrete_fields
+_EVENT_FIELDS = [field for field in AuditEvent._meta.concrete_fields if not field.primary_key]
+_SELECT_HEAD = "SELECT {columns} FROM {table} WHERE id = 1".format(  # noqa: S608
+    columns=", ".join(field.column for field in _HEAD_FIELDS),
+    table=AuditChainHead._meta.db_table,
+)
+_INSERT_EVENT = "INSERT INTO {table} ({columns}) VALUES ({values}) RETURNING {pk}".format(  # noqa: S608
+    table=AuditEvent._meta.db_table,
+    columns=", ".join(field.column for field in _EVENT_FIELDS),
+    values=", ".join(["%s"] * len(_EVENT_FIELDS)),
+    pk=AuditEvent._meta.pk.column,
+)
+_UPDATE_HEAD_END = (
+    f"UPDATE {AuditChainHead._meta.db_table} "  # noqa: S608
+    "SET last_seq = %s, last_mac = %s, key_id = %s, mac = %s WHERE id = %s"
+)
+
+
+def _select_head_for_update() -> AuditChainHead | None:
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    with connection.cursor() as cursor:
+        cursor.execute(_SELECT_HEAD + lock)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return AuditChainHead.from_db(connection.alias, [f.attname for f in _HEAD_FIELDS], row)
+
+
+def _insert_event(event: AuditEvent) -> None:
+    """INSERT ``event`` with the values the ORM would write (each field's DB preparation)."""
+    values = [
+        field.get_db_prep_save(field.pre_save(event, True), connection) for field in _EVENT_FIELDS
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_INSERT_EVENT, values)
+        event.pk = cursor.fetchone()[0]
+    event._state.adding = False
+    event._state.db = connection.alias
+
+
+def _save_head_end(head: AuditChainHead) -> None:
+    """Write the new end of the chain and its MAC (the only columns an append changes)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _UPDATE_HEAD_END, [head.last_seq, head.last_mac, head.key_id, head.mac, head.pk]
+        )
 
 
 # --- MACs ---------------------------------------------------------------------------
