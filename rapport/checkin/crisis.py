@@ -5,7 +5,6 @@ from __future__ import annotations
 from django.utils.translation import gettext as _
 
 from rapport.checkin.models import CheckinSettings
-from rapport.clinic.models import Organisation
 
 
 def default_resources() -> list[str]:
@@ -18,9 +17,9 @@ def default_resources() -> list[str]:
     ]
 
 
-def crisis_resources(organisation: Organisation, language: str) -> list[str]:
+def crisis_resources(organisation_id: int, language: str) -> list[str]:
     """The clinic's configured lines in ``language`` (else English), else the defaults."""
-    settings_row = CheckinSettings.objects.filter(organisation=organisation).first()
+    settings_row = CheckinSettings.objects.filter(organisation_id=organisation_id).first()
     configured = settings_row.crisis_resources if settings_row else {}
     text = configured.get(language) or configured.get("en") or ""
     lines = [line.strip() for line in text.splitlines() if line.strip()]

@@ -16,28 +16,24 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
-from rapport.checkin.answers import Answers, unanswered_required
+from rapport.checkin.answers import Answers, read_language, unanswered_required
 from rapport.checkin.links import OPEN_STATUSES
 from rapport.checkin.models import Alert, AlertKind, CheckinDraft, CheckinLink, CheckinSubmission
 from rapport.checkin.registry import instrument_for
 from rapport.checkin.tokens import looks_like_token, token_hash
-from rapport.clinic.models import Administration, AdministrationStatus, Session
+from rapport.clinic.models import (
+    Administration,
+    AdministrationStatus,
+    Client,
+    ClientDemographics,
+    Episode,
+    Session,
+)
+from rapport.instruments import ScoreResult
 from rapport.security import audit
-
-SCORED_FIELDS = [
-    "answers",
-    "total",
-    "subscales",
-    "band",
-    "flags",
-    "missing",
-    "status",
-    "started_at",
-    "completed_at",
-]
 
 
 class Outcome(enum.Enum):
@@ -53,18 +49,10 @@ class SubmitResult:
     missing: dict[str, list[str]] = field(default_factory=dict)
     # True when a critical answer on a symptom measure calls for crisis resources
     show_crisis_resources: bool = False
-
-
-def _locked_open_link(token: str) -> CheckinLink | None:
-    if not looks_like_token(token):
-        return None
-    link = (
-        CheckinLink.objects.select_for_update()
-        .select_related("session__episode__client")
-        .filter(token_hash=token_hash(token))
-        .first()
-    )
-    return link if link is not None and link.is_open() else None
+    # The language the submission was recorded in (the page's, the draft's or the client's)
+    language: str = "en"
+    # The client's clinic, whose crisis resources the thank-you page shows (STORED only)
+    organisation_id: int | None = None
 
 
 class LinkClosedError(Exception):
@@ -124,36 +112,182 @@ def save_draft(
     return draft
 
 
+@dataclass(frozen=True)
+class _LockedLink:
+    """What the submission needs of an open link, read with its row and session locked."""
+
+    id: int
+    public_id: str
+    channel: str
+    session_id: int
+    episode_id: int
+    client_id: int
+    organisation_id: int
+    preferred_language: str | None
+
+
+@dataclass
+class _Due:
+    """One open administration of the session, scored in place."""
+
+    id: int
+    instrument_id: str
+    instrument_version: str
+    answers: Answers = field(default_factory=dict)
+    result: ScoreResult | None = None
+
+
+# The submission runs on every check-in under row locks, so its statements are written
+# out here (from the models' table names) instead of built by the ORM for each request:
+# compiling the ORM queries cost several times more than running them.
+_LINK, _SESSION = CheckinLink._meta.db_table, Session._meta.db_table
+_EPISODE, _CLIENT = Episode._meta.db_table, Client._meta.db_table
+_DRAFT, _ADMINISTRATION = CheckinDraft._meta.db_table, Administration._meta.db_table
+# One statement finds the link by hash, checks it is open, locks it and its session (in
+# that order, as the draft save locks the link first) and reads who it belongs to. A
+# concurrent submission makes it wait; PostgreSQL then re-checks the WHERE clause on the
+# committed row, finds the link used, and returns nothing.
+_LOCK_OPEN_LINK = f"""
+    SELECT link.id, link.public_id, link.channel, link.session_id, session.episode_id,
+           episode.client_id, client.organisation_id,
+           (SELECT preferred_language FROM {ClientDemographics._meta.db_table}
+            WHERE client_id = episode.client_id)
+    FROM {_LINK} link
+    JOIN {_SESSION} session ON session.id = link.session_id
+    JOIN {_EPISODE} episode ON episode.id = session.episode_id
+    JOIN {_CLIENT} client ON client.id = episode.client_id
+    WHERE link.token_hash = %s AND link.used_at IS NULL AND link.revoked_at IS NULL
+      AND link.expires_at > %s
+"""  # noqa: S608 - table names from the models, values as parameters
+# Read after the locks are held, so a draft saved just before is seen.
+_OPEN_ADMINISTRATIONS_AND_DRAFT = f"""
+    SELECT a.id, a.instrument_id, a.instrument_version,
+           draft.id, draft.answers, draft.comment, draft.language
+    FROM {_ADMINISTRATION} a
+    LEFT JOIN {_DRAFT} draft ON draft.session_id = a.session_id
+    WHERE a.session_id = %s AND a.status IN (%s, %s)
+    ORDER BY a.id
+"""  # noqa: S608
+_STORE_SCORES = f"""
+    UPDATE {_ADMINISTRATION}
+    SET answers = %s, total = %s, subscales = %s, band = %s, flags = %s, missing = %s,
+        status = %s, started_at = COALESCE(started_at, %s), completed_at = %s
+    WHERE id = %s
+"""  # noqa: S608
+_INSERT_SUBMISSION = f"""
+    INSERT INTO {CheckinSubmission._meta.db_table}
+        (link_id, session_id, submitted_at, language, comment)
+    VALUES (%s, %s, %s, %s, %s)
+"""  # noqa: S608
+# The used link is closed as used, every other open link of the session as revoked.
+_CLOSE_SESSION_LINKS = f"""
+    UPDATE {_LINK}
+    SET used_at = CASE WHEN id = %s THEN %s END,
+        revoked_at = CASE WHEN id = %s THEN NULL ELSE %s END
+    WHERE session_id = %s AND used_at IS NULL AND revoked_at IS NULL
+"""  # noqa: S608
+_DELETE_DRAFT = f"DELETE FROM {_DRAFT} WHERE id = %s"  # noqa: S608
+
+
+def _field(model, name: str):
+    return model._meta.get_field(name)
+
+
+def _to_db(model, name: str, value):
+    """``value`` as the ORM would write it to ``model.name`` (JSON, encryption, dates)."""
+    return _field(model, name).get_db_prep_save(value, connection)
+
+
+def _from_db(model, name: str, value):
+    converted = _field(model, name)
+    return converted.from_db_value(value, None, connection) if value is not None else None
+
+
+def _lock_open_link(token: str, now) -> _LockedLink | None:
+    lock = " FOR UPDATE OF link, session" if connection.features.has_select_for_update_of else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _LOCK_OPEN_LINK + lock, [token_hash(token), _to_db(CheckinLink, "expires_at", now)]
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    public_id = str(_field(CheckinLink, "public_id").to_python(row[1]))
+    return _LockedLink(row[0], public_id, *row[2:])
+
+
+def _open_administrations_and_draft(session_id: int) -> tuple[list[_Due], CheckinDraft | None]:
+    with connection.cursor() as cursor:
+        cursor.execute(_OPEN_ADMINISTRATIONS_AND_DRAFT, [session_id, *OPEN_STATUSES])
+        rows = cursor.fetchall()
+    due = [_Due(row[0], row[1], row[2]) for row in rows]
+    draft_id, answers, comment, language = rows[0][3:] if rows else (None,) * 4
+    if draft_id is None:
+        return due, None
+    draft = CheckinDraft(
+        id=draft_id,
+        session_id=session_id,
+        answers=_from_db(CheckinDraft, "answers", answers),
+        comment=_from_db(CheckinDraft, "comment", comment),
+        language=language,
+    )
+    return due, draft
+
+
+def _store_scores(due: list[_Due], now) -> None:
+    """One UPDATE per questionnaire, sent together (psycopg pipelines ``executemany``)."""
+    when = _to_db(Administration, "completed_at", now)
+    rows = [
+        [
+            _to_db(Administration, "answers", item.answers),
+            item.result.total,
+            _to_db(Administration, "subscales", dict(item.result.subscales)),
+            item.result.band or "",
+            _to_db(Administration, "flags", list(item.result.flags)),
+            _to_db(Administration, "missing", list(item.result.missing)),
+            AdministrationStatus.COMPLETED.value,
+            when,
+            when,
+            item.id,
+        ]
+        for item in due
+        if item.result is not None
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(_STORE_SCORES, rows)
+
+
 def submit_checkin(
     token: str,
     submitted: Mapping[str, Answers],
     *,
     comment: str | None,
-    language: str,
+    language: str | None = None,
 ) -> SubmitResult:
-    """Store the check-in behind ``token`` once; see the module docstring."""
+    """Store the check-in behind ``token`` once; see the module docstring.
+
+    ``language`` is the one the client chose on the page; without it the draft's, else
+    the client's preferred language is recorded (the result says which).
+    """
+    if not looks_like_token(token):
+        return SubmitResult(Outcome.CLOSED)
     now = timezone.now()
     with transaction.atomic():
-        link = _locked_open_link(token)
+        link = _lock_open_link(token, now)
         if link is None:
             return SubmitResult(Outcome.CLOSED)
-        # Sibling links of the same session (an e-mail and a kiosk link, say) lock here.
-        session = Session.objects.select_for_update().get(pk=link.session_id)
         # Links are issued only after the plan's administrations exist (links.py).
-        administrations = list(
-            Administration.objects.filter(session=session, status__in=OPEN_STATUSES)
-        )
-        if not administrations:
+        due, draft = _open_administrations_and_draft(link.session_id)
+        if not due:
             return SubmitResult(Outcome.CLOSED)
-        draft = CheckinDraft.objects.filter(session=session).first()
+        chosen_language = read_language(
+            [language, draft.language if draft else None, link.preferred_language]
+        )
         answers = merged_answers(draft, submitted)
         missing: dict[str, list[str]] = {}
-        crisis = False
         critical_codes: list[str] = []
-        for administration in administrations:
-            instrument = instrument_for(
-                administration.instrument_id, administration.instrument_version
-            )
+        for item in due:
+            instrument = instrument_for(item.instrument_id, item.instrument_version)
             given = {
                 item_id: value
                 for item_id, value in answers.get(instrument.id, {}).items()
@@ -163,47 +297,53 @@ def submit_checkin(
             if still_missing:
                 missing[instrument.id] = still_missing
                 continue
-            result = instrument.score(given)
-            administration.answers = given
-            administration.apply_scores(result)
-            administration.status = AdministrationStatus.COMPLETED
-            administration.started_at = administration.started_at or now
-            administration.completed_at = now
+            item.answers, item.result = given, instrument.score(given)
             # Only symptom measures raise urgent alerts: a relationship answer may be one
             # the therapist is not allowed to see (supervisors-only audience).
-            if instrument.construct == "outcome" and result.flags:
-                crisis = True
-                critical_codes.extend(result.flags)
+            if instrument.construct == "outcome":
+                critical_codes.extend(item.result.flags)
         if missing:
-            return SubmitResult(Outcome.INCOMPLETE, missing=missing)
-        # One plain UPDATE per questionnaire: bulk_update's CASE expressions cost more
-        # Python time than the few round trips they save.
-        for administration in administrations:
-            administration.save(update_fields=SCORED_FIELDS)
+            return SubmitResult(Outcome.INCOMPLETE, missing=missing, language=chosen_language)
+        _store_scores(due, now)
         final_comment = comment if comment is not None else (draft.comment if draft else "")
-        CheckinSubmission.objects.create(
-            link=link, session=session, submitted_at=now, language=language, comment=final_comment
-        )
-        link.used_at = now
-        link.save(update_fields=["used_at"])
-        CheckinLink.objects.filter(
-            session=session, used_at__isnull=True, revoked_at__isnull=True
-        ).update(revoked_at=now)
-        if draft is not None:
-            draft.delete()
-        episode = session.episode
+        submitted_at = _to_db(CheckinSubmission, "submitted_at", now)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _INSERT_SUBMISSION,
+                [
+                    link.id,
+                    link.session_id,
+                    submitted_at,
+                    chosen_language,
+                    _to_db(CheckinSubmission, "comment", final_comment),
+                ],
+            )
+            cursor.execute(
+                _CLOSE_SESSION_LINKS,
+                [link.id, submitted_at, link.id, submitted_at, link.session_id],
+            )
+            if draft is not None:
+                cursor.execute(_DELETE_DRAFT, [draft.pk])
         for code in critical_codes:
             alert = Alert.objects.create(
-                organisation_id=episode.client.organisation_id,
+                organisation_id=link.organisation_id,
                 kind=AlertKind.CRITICAL_ITEM,
-                client_id=episode.client_id,
-                episode=episode,
-                session=session,
+                client_id=link.client_id,
+                episode_id=link.episode_id,
+                session_id=link.session_id,
                 code=code,
                 raised_at=now,
             )
             audit.record("alert.raise", obj=alert, detail={"reason": AlertKind.CRITICAL_ITEM})
         audit.record(
-            "checkin.submit", obj=link, detail={"count": len(administrations), "via": link.channel}
+            "checkin.submit",
+            object_type=CheckinLink._meta.label_lower,
+            object_id=link.public_id,
+            detail={"count": len(due), "via": link.channel},
         )
-    return SubmitResult(Outcome.STORED, show_crisis_resources=crisis)
+    return SubmitResult(
+        Outcome.STORED,
+        show_crisis_resources=bool(critical_codes),
+        language=chosen_language,
+        organisation_id=link.organisation_id,
+    )

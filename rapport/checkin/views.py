@@ -61,9 +61,15 @@ from rapport.security.access import (
 # --- the client's pages -------------------------------------------------------------
 
 
+def _requested_language(request: HttpRequest) -> str | None:
+    """The language this request asks for (form field, else query string), if supported."""
+    requested = (request.POST.get("lang"), request.GET.get("lang"))
+    return next((code for code in requested if code in LANGUAGES), None)
+
+
 def _language(request: HttpRequest, draft: CheckinDraft | None, link: CheckinLink) -> str:
     """The chosen language: this request's, the draft's, else the client's preferred one."""
-    chosen = [request.POST.get("lang"), request.GET.get("lang"), draft.language if draft else None]
+    chosen = [_requested_language(request), draft.language if draft else None]
     if any(code in LANGUAGES for code in chosen):
         return read_language(chosen)
     demographics = ClientDemographics.objects.filter(client_id=link.session.episode.client_id)
@@ -120,7 +126,7 @@ def _render_step(
         return render(request, "checkin/screen.html", context, status=status)
 
 
-def _posted_answers(link: CheckinLink, data) -> dict:
+def _posted_answers(data) -> dict:
     """Answers in ``data`` per installed instrument named in it; raises AnswerInputError.
 
     Only the link's due questionnaires are stored from this (``submit.py`` decides), so
@@ -153,7 +159,7 @@ def checkin_form(request: HttpRequest, token: str) -> HttpResponse:
         )
     number = _screen_number(request.POST.get("screen"), 0, steps)
     try:
-        posted = _posted_answers(link, request.POST)
+        posted = _posted_answers(request.POST)
     except AnswerInputError:
         return HttpResponse(status=400)
     action = request.POST.get("action", "next")
@@ -191,7 +197,7 @@ def checkin_draft(request: HttpRequest, token: str) -> HttpResponse:
     if link is None:
         return closed_page(request)
     try:
-        posted = _posted_answers(link, request.POST)
+        posted = _posted_answers(request.POST)
     except AnswerInputError:
         return JsonResponse({"saved": False}, status=400)
     draft = CheckinDraft.objects.filter(session_id=link.session_id).first()
@@ -211,24 +217,29 @@ def checkin_draft(request: HttpRequest, token: str) -> HttpResponse:
 @checkin_page
 @require_POST
 def checkin_submit(request: HttpRequest, token: str) -> HttpResponse:
-    """The deliberate final submission: stores everything once, then thanks the client."""
-    link = find_open_link(token)
-    if link is None:
-        return closed_page(request)
-    draft = CheckinDraft.objects.filter(session_id=link.session_id).first()
-    language = _language(request, draft, link)
+    """The deliberate final submission: stores everything once, then thanks the client.
+
+    The link is looked up (and locked) by the submission itself, in its transaction; the
+    other queries below only run for the rare incomplete or crisis outcomes.
+    """
     try:
-        posted = _posted_answers(link, request.POST)
+        posted = _posted_answers(request.POST)
     except AnswerInputError:
-        return HttpResponse(status=400)
-    result = submit_checkin(token, posted, comment=read_comment(request.POST), language=language)
+        # A closed link answers 410 whatever was posted, as it did before any parsing.
+        return HttpResponse(status=400) if find_open_link(token) else closed_page(request)
+    comment = read_comment(request.POST)
+    result = submit_checkin(token, posted, comment=comment, language=_requested_language(request))
     if result.outcome is Outcome.CLOSED:
         return closed_page(request)
+    language = result.language
     if result.outcome is Outcome.INCOMPLETE:
+        link = find_open_link(token)
+        if link is None:
+            return closed_page(request)
         screens = screens_for(ensure_due_administrations(link.session))
         first = next(s.index for s in screens if s.instrument.id in result.missing)
         try:
-            save_draft(link, posted, comment=read_comment(request.POST), language=language)
+            save_draft(link, posted, comment=comment, language=language)
         except LinkClosedError:
             return closed_page(request)
         draft = CheckinDraft.objects.get(session_id=link.session_id)
@@ -245,7 +256,7 @@ def checkin_submit(request: HttpRequest, token: str) -> HttpResponse:
         "lang": language,
         "kiosk": kiosk.is_kiosk(request),
         "crisis_resources": (
-            crisis_resources(link.session.episode.client.organisation, language)
+            crisis_resources(result.organisation_id, language)
             if result.show_crisis_resources
             else []
         ),

@@ -21,7 +21,7 @@ def test_concurrent_submissions_store_once():
         pytest.skip("the SQLite test database is one shared in-memory connection; threads test PG")
     clinics = make_two_clinics()
     issued = issue_checkin_link(clinics.owner_episode)
-    posted = _posted_answers(issued.link, full_answers())
+    posted = _posted_answers(full_answers())
     outcomes: list[Outcome] = []
     errors: list[BaseException] = []
     barrier = threading.Barrier(8)
@@ -53,7 +53,7 @@ def test_two_links_of_one_session_store_once():
     first = issue_checkin_link(clinics.owner_episode)
     second = issue_checkin_link(clinics.owner_episode)
     assert first.link.session_id == second.link.session_id
-    posted = _posted_answers(first.link, full_answers())
+    posted = _posted_answers(full_answers())
     assert submit_checkin(first.token, posted, comment="", language="en").outcome is Outcome.STORED
     assert submit_checkin(second.token, posted, comment="", language="en").outcome is Outcome.CLOSED
     assert CheckinSubmission.objects.count() == 1
