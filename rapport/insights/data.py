@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -137,102 +138,172 @@ def episode_summaries(scores: pd.DataFrame) -> pd.DataFrame:
     return summary
 
 
-# Memory for the sorts of the two PostgreSQL queries below, for their transaction only:
-# the default 4 MB makes PostgreSQL sort millions of rows on disk.
-SORT_MEMORY = "256MB"
+@dataclass(frozen=True)
+class Administrations:
+    """An organisation's administrations, summarised.
+
+    ``status_counts``: administrations per instrument and status (``instrument, status,
+    count``). ``summaries``: :func:`episode_summaries` of every instrument with a
+    completed administration, keyed by instrument id. ``first_ids``: each client's first
+    completed administration of each instrument (``client, instrument, administration``)
+    when the pass found them (PostgreSQL), else ``None`` (:func:`all_first_answers` then
+    finds them itself).
+    """
+
+    status_counts: pd.DataFrame
+    summaries: dict[str, pd.DataFrame]
+    first_ids: pd.DataFrame | None
 
 
-def _fetch_with_sort_memory(sql: str, params: Sequence[object]) -> list[tuple]:
+def administrations(organisation: Organisation) -> Administrations:
+    """Status counts, per-episode score summaries and first administrations of one clinic.
+
+    On PostgreSQL one grouped pass over the completed administrations gives all of them
+    (plus a small pass over the few others for their status counts), so millions of rows
+    never leave the database. Elsewhere (SQLite) the status counts are one query and the
+    scores are summarised in pandas, one instrument at a time. Both give the same frames
+    (tested on both databases).
+    """
+    if connection.vendor == "postgresql":
+        return _administrations_postgresql(organisation)
+    status_counts = administration_status_counts(organisation)
+    completed = status_counts["status"] == AdministrationStatus.COMPLETED
+    summaries = {
+        instrument_id: episode_summaries(session_scores(organisation, instrument_id))
+        for instrument_id in sorted(set(status_counts.loc[completed, "instrument"]))
+    }
+    return Administrations(status_counts, summaries, first_ids=None)
+
+
+# Memory for the hash tables of the grouped PostgreSQL queries, for their transaction
+# only: with the default 4 MB the half million groups spill to disk.
+WORK_MEMORY = "512MB"
+
+
+def _fetch_with_work_memory(sql: str, params: Sequence[object]) -> list[tuple]:
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SELECT set_config('work_mem', %s, true)", [SORT_MEMORY])
+        cursor.execute("SELECT set_config('work_mem', %s, true)", [WORK_MEMORY])
         cursor.execute(sql, params)
         return cursor.fetchall()
 
 
-def all_episode_summaries(
-    organisation: Organisation, instrument_ids: Sequence[str]
-) -> dict[str, pd.DataFrame]:
-    """:func:`episode_summaries` of every instrument, keyed by instrument id.
-
-    On PostgreSQL one grouped query summarises all instruments in a single pass over the
-    administrations (first and last by ``array_agg ... ORDER BY``), so millions of scores
-    never leave the database. Elsewhere (SQLite) the long scores are summarised in pandas,
-    one instrument at a time; both give the same frames (tested on both databases).
-    """
-    if connection.vendor != "postgresql":
-        return {i: episode_summaries(session_scores(organisation, i)) for i in instrument_ids}
-    sql = f"""
-        SELECT s.episode_id, a.instrument_id,
-               (array_agg(a.total ORDER BY s.number))[1],
-               (array_agg(a.total ORDER BY s.number DESC))[1],
-               avg(a.total),
-               avg(a.total) FILTER (WHERE s.number <= %s),
-               count(*)
+def _organisation_administrations_sql() -> str:
+    return f"""
         FROM {Administration._meta.db_table} a
         JOIN {Session._meta.db_table} s ON s.id = a.session_id
         JOIN {Episode._meta.db_table} e ON e.id = s.episode_id
         JOIN {Client._meta.db_table} c ON c.id = e.client_id
-        WHERE c.organisation_id = %s AND a.status = %s AND a.total IS NOT NULL
-              AND a.instrument_id = ANY(%s)
-        GROUP BY s.episode_id, a.instrument_id
-    """  # noqa: S608 - table names come from the models, values are parameters
-    params = [EARLY_SESSIONS, organisation.pk, AdministrationStatus.COMPLETED, list(instrument_ids)]
-    rows = _fetch_with_sort_memory(sql, params)
-    columns = ["episode", "instrument", "first", "last", "mean", "early", "n"]
-    summaries = pd.DataFrame.from_records(rows, columns=columns, coerce_float=True)
-    out = {}
-    for instrument_id in instrument_ids:
-        part = summaries[summaries["instrument"] == instrument_id]
-        part = part.set_index("episode").sort_index()[["first", "last", "mean", "n", "early"]]
-        out[instrument_id] = part.astype(
-            {"first": float, "last": float, "mean": float, "early": float}
+        WHERE c.organisation_id = %s
+    """  # table names come from the models
+
+
+def _administrations_postgresql(organisation: Organisation) -> Administrations:
+    # Per episode and instrument, in one pass without sorting:
+    # * first and last score: the score at the lowest and highest session number, as the
+    #   minimum and maximum of [number, total] arrays (arrays compare element by element
+    #   and a session has at most one administration of an instrument, so numbers never
+    #   tie); ordered aggregates (array_agg ... ORDER BY) would sort every group;
+    # * the first completed administration: the minimum of [completed_at in epoch
+    #   seconds, id]. Epoch seconds as a double keep the order of distinct microsecond
+    #   timestamps exactly (their spacing, 2^-20 s or less until 2106, is finer than a
+    #   microsecond), and ties fall to the lower id, as in first_answers().
+    sql = f"""
+        SELECT e.id, e.client_id, a.instrument_id,
+               (min(ARRAY[s.number, a.total]) FILTER (WHERE a.total IS NOT NULL))[2],
+               (max(ARRAY[s.number, a.total]) FILTER (WHERE a.total IS NOT NULL))[2],
+               avg(a.total),
+               avg(a.total) FILTER (WHERE s.number <= %s),
+               count(a.total),
+               count(*),
+               (min(ARRAY[date_part('epoch', a.completed_at), a.id]))[1],
+               (min(ARRAY[date_part('epoch', a.completed_at), a.id]))[2]::bigint
+        {_organisation_administrations_sql()} AND a.status = %s
+        GROUP BY e.id, a.instrument_id
+    """  # table names come from the models, values are parameters
+    completed = AdministrationStatus.COMPLETED
+    rows = _fetch_with_work_memory(sql, [EARLY_SESSIONS, organisation.pk, completed])
+    columns = ["episode", "client", "instrument", "first", "last", "mean", "early", "n"]
+    columns += ["completed", "first_time", "first_id"]
+    groups = pd.DataFrame.from_records(rows, columns=columns, coerce_float=True)
+
+    other_sql = f"""
+        SELECT a.instrument_id, a.status, count(*)
+        {_organisation_administrations_sql()} AND a.status <> %s
+        GROUP BY a.instrument_id, a.status
+    """  # table names come from the models, values are parameters
+    others = pd.DataFrame.from_records(
+        _fetch_with_work_memory(other_sql, [organisation.pk, completed]),
+        columns=["instrument", "status", "count"],
+    )
+    completed_counts = groups.groupby("instrument", as_index=False)["completed"].sum()
+    completed_counts = completed_counts.rename(columns={"completed": "count"}).assign(
+        status=completed.value
+    )
+    status_counts = pd.concat([completed_counts, others], ignore_index=True)
+    status_counts = status_counts[["instrument", "status", "count"]].astype({"count": int})
+    status_counts = status_counts.sort_values(["instrument", "status"], ignore_index=True)
+
+    summaries = {}
+    for instrument_id, part in groups.groupby("instrument", sort=True):
+        scored = part[part["n"] > 0].set_index("episode").sort_index()
+        summary = scored[["first", "last", "mean", "n", "early"]]
+        summaries[str(instrument_id)] = summary.astype(
+            {"first": float, "last": float, "mean": float, "n": int, "early": float}
         )
-    return out
+
+    first = groups.sort_values(["client", "instrument", "first_time", "first_id"])
+    first = first.drop_duplicates(["client", "instrument"])
+    first_ids = first[["client", "instrument", "first_id"]].rename(
+        columns={"first_id": "administration"}
+    )
+    return Administrations(status_counts, summaries, first_ids.reset_index(drop=True))
 
 
 def all_first_answers(
-    organisation: Organisation, items_by_instrument: Mapping[str, Sequence[str]]
+    organisation: Organisation,
+    items_by_instrument: Mapping[str, Sequence[str]],
+    first_ids: pd.DataFrame | None = None,
 ) -> dict[str, pd.DataFrame]:
-    """:func:`first_answers` of every instrument, keyed by instrument id.
+    """:func:`first_answers` of every instrument, keyed by instrument id, rows by client.
 
-    On PostgreSQL one ``DISTINCT ON (client, instrument)`` query returns each client's
-    first completed answers of every instrument in one pass; elsewhere one windowed query
-    per instrument. Same frames either way.
+    With ``first_ids`` (from :func:`administrations`) the answers are read by primary key,
+    only the items' values extracted from the JSON by the database; without, each
+    instrument's first administrations are found by :func:`first_answers`. Same frames.
     """
-    if connection.vendor != "postgresql":
-        return {
-            i: first_answers(organisation, i, items) for i, items in items_by_instrument.items()
-        }
-    # The sort picks ids only (narrow rows); the answers are joined afterwards, so the
-    # sort of millions of rows does not carry the JSON documents.
-    sql = f"""
-        SELECT first.client_id, a.instrument_id, a.answers
-        FROM (
-            SELECT DISTINCT ON (e.client_id, a.instrument_id) e.client_id, a.id
-            FROM {Administration._meta.db_table} a
-            JOIN {Session._meta.db_table} s ON s.id = a.session_id
-            JOIN {Episode._meta.db_table} e ON e.id = s.episode_id
-            JOIN {Client._meta.db_table} c ON c.id = e.client_id
-            WHERE c.organisation_id = %s AND a.status = %s AND a.instrument_id = ANY(%s)
-            ORDER BY e.client_id, a.instrument_id, a.completed_at, a.id
-        ) first
-        JOIN {Administration._meta.db_table} a ON a.id = first.id
-    """  # noqa: S608 - table names come from the models, values are parameters
-    params = [organisation.pk, AdministrationStatus.COMPLETED, list(items_by_instrument)]
-    rows = _fetch_with_sort_memory(sql, params)
-    by_instrument: dict[str, list] = {i: [] for i in items_by_instrument}
-    for client_id, instrument_id, answers in rows:
-        if isinstance(answers, str):
-            answers = json.loads(answers)
-        by_instrument[instrument_id].append((client_id, answers))
     out = {}
     for instrument_id, items in items_by_instrument.items():
-        pairs = by_instrument[instrument_id]
-        answers = pd.DataFrame.from_records([a for _, a in pairs], columns=list(items))
-        answers = answers.apply(pd.to_numeric, errors="coerce").astype(float)
-        answers.insert(0, "client", [c for c, _ in pairs])
-        out[instrument_id] = answers
+        if first_ids is None:
+            answers = first_answers(organisation, instrument_id, items)
+        else:
+            ids = first_ids.loc[first_ids["instrument"] == instrument_id]
+            answers = _answers_by_id(ids.set_index("administration")["client"], items)
+        out[instrument_id] = answers.sort_values("client", ignore_index=True)
     return out
+
+
+def _answers_by_id(clients: pd.Series, item_ids: Sequence[str]) -> pd.DataFrame:
+    """``client`` and the item answers of the administrations in ``clients``' index."""
+    extracted = ", ".join(["a.answers ->> %s"] * len(item_ids))
+    sql = f"""
+        SELECT a.id, {extracted}
+        FROM {Administration._meta.db_table} a
+        WHERE a.id = ANY(%s)
+    """  # noqa: S608 - the table name comes from the model, values are parameters
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*item_ids, [int(i) for i in clients.index]])
+        rows = cursor.fetchall()
+    answers = pd.DataFrame.from_records(rows, columns=["administration", *item_ids])
+    answers.insert(0, "client", clients.reindex(answers["administration"]).to_numpy())
+    answers = answers.drop(columns="administration")
+    return _numeric_answers(answers, item_ids)
+
+
+def _numeric_answers(answers: pd.DataFrame, item_ids: Sequence[str]) -> pd.DataFrame:
+    # Extracted as text and converted here: a JSON null (a skipped item) must become NaN,
+    # and a cast in SQL turns it into 0 on some backends.
+    for item in item_ids:
+        answers[item] = pd.to_numeric(answers[item], errors="coerce").astype(float)
+    return answers
 
 
 def first_answers(organisation: Organisation, instrument_id: str, item_ids: Sequence[str]):
@@ -256,18 +327,13 @@ def first_answers(organisation: Organisation, instrument_id: str, item_ids: Sequ
         .filter(order=1)
         .values_list("id", flat=True)
     )
-    # Extracted as text and converted here: a JSON null (a skipped item) must become NaN,
-    # and a cast in SQL turns it into 0 on some backends.
     extracted = {f"item_{index}": KT(f"answers__{item}") for index, item in enumerate(item_ids)}
     queryset = (
         Administration.objects.filter(pk__in=first)
         .annotate(**extracted)
         .values_list("session__episode__client_id", *extracted)
     )
-    answers = frame(queryset, ["client", *item_ids])
-    for item in item_ids:
-        answers[item] = pd.to_numeric(answers[item], errors="coerce").astype(float)
-    return answers
+    return _numeric_answers(frame(queryset, ["client", *item_ids]), item_ids)
 
 
 def administration_status_counts(organisation: Organisation) -> pd.DataFrame:

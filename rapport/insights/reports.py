@@ -895,15 +895,18 @@ def compute(organisation: Organisation) -> dict[str, Any]:
     """All four pages of ``organisation`` as JSON-ready dicts (see the module docstring)."""
     started = time.perf_counter()
     registry = instrument_registry()
-    status_counts = data.administration_status_counts(organisation)
-    present = set(status_counts.loc[status_counts["status"] == "completed", "instrument"])
-    instruments = sorted((registry[i] for i in present if i in registry), key=_instrument_sort_key)
+    administrations = data.administrations(organisation)
+    status_counts = administrations.status_counts
+    instruments = sorted(
+        (registry[i] for i in administrations.summaries if i in registry),
+        key=_instrument_sort_key,
+    )
     by_construct = {}
     for instrument in instruments:
         by_construct.setdefault(instrument.construct, instrument)
 
     episodes = data.episodes(organisation)
-    summaries = data.all_episode_summaries(organisation, [i.id for i in instruments])
+    summaries = {i.id: administrations.summaries[i.id] for i in instruments}
     per_episode = episodes.set_index("episode", drop=False)
     for construct in ("trust", "alliance", "openness"):
         instrument = by_construct.get(construct)
@@ -925,7 +928,9 @@ def compute(organisation: Organisation) -> dict[str, Any]:
         per_episode["outcome_improvement"] = np.nan
     per_episode = per_episode.reset_index(drop=True)
 
-    answers = data.all_first_answers(organisation, {i.id: i.item_ids for i in instruments})
+    answers = data.all_first_answers(
+        organisation, {i.id: i.item_ids for i in instruments}, administrations.first_ids
+    )
     first_scores = per_episode.rename(
         columns={"trust_first": "trust", "alliance_first": "alliance"}
     )
