@@ -126,8 +126,9 @@ def record(
     # No savepoint: the caller's transaction (if any) rolls back as a whole on an error,
     # and the head row stays locked for as short a time as possible.
     with transaction.atomic(savepoint=False):
-        head = _locked_head()
+        head, event_id = _locked_head_and_event_id()
         event = AuditEvent(
+            id=event_id,
             seq=head.last_seq + 1,
             occurred_at=timezone.now(),
             actor_id=user.pk if user is not None else None,
@@ -144,10 +145,9 @@ def record(
             prev_mac=head.last_mac or head.start_mac or GENESIS_MAC,
         )
         event.mac = entry_mac(event, key)
-        _insert_event(event)
         head.last_seq, head.last_mac = event.seq, event.mac
         _sign_head(head, key)
-        _save_head_end(head)
+        _append(event, head)
     return event
 
 
@@ -206,6 +206,11 @@ def _request_id(request: Any) -> str:
 
 
 def _locked_head() -> AuditChainHead:
+    """The chain head, created if missing, locked until the transaction ends."""
+    return _locked_head_and_event_id()[0]
+
+
+def _locked_head_and_event_id() -> tuple[AuditChainHead, int | None]:
     """The chain head, created if missing, locked until the transaction ends.
 
     PostgreSQL: ``FOR UPDATE`` makes every appender wait for the previous one to commit.
@@ -214,29 +219,29 @@ def _locked_head() -> AuditChainHead:
     Every append runs this while holding the lock that serialises all appends, so it is
     plain SQL (the ORM's query compilation cost more than the statements themselves),
     and the head row is only created (``INSERT ... ON CONFLICT DO NOTHING``) when the
-    first append finds it missing.
+    first append finds it missing. On PostgreSQL the same statement draws the new
+    event's id from its sequence, so the write that follows needs no reply: in a psycopg
+    pipeline (the check-in submission) it travels with the COMMIT, and the head row is
+    locked for one round trip. SQLite reports the id on insert instead (None here).
     """
-    head = _select_head_for_update()
-    if head is None:
+    found = _select_head_for_update()
+    if found is None:
         AuditChainHead.objects.bulk_create([AuditChainHead(id=1)], ignore_conflicts=True)
-        head = _select_head_for_update()
-    if head is None:
+        found = _select_head_for_update()
+    if found is None:
         raise AuditChainError("the audit chain head row could not be created")
-    return head
+    return found
 
 
-# The three statements of every append, written out once from the models' metadata.
+# The statements of every append, written out once from the models' metadata.
 _HEAD_FIELDS = AuditChainHead._meta.concrete_fields
-_EVENT_FIELDS = [field for field in AuditEvent._meta.concrete_fields if not field.primary_key]
-_SELECT_HEAD = "SELECT {columns} FROM {table} WHERE id = 1".format(  # noqa: S608
-    columns=", ".join(field.column for field in _HEAD_FIELDS),
-    table=AuditChainHead._meta.db_table,
-)
-_INSERT_EVENT = "INSERT INTO {table} ({columns}) VALUES ({values}) RETURNING {pk}".format(  # noqa: S608
-    table=AuditEvent._meta.db_table,
-    columns=", ".join(field.column for field in _EVENT_FIELDS),
-    values=", ".join(["%s"] * len(_EVENT_FIELDS)),
-    pk=AuditEvent._meta.pk.column,
+_EVENT_FIELDS = AuditEvent._meta.concrete_fields
+_EVENT_TABLE, _EVENT_PK = AuditEvent._meta.db_table, AuditEvent._meta.pk.column
+_HEAD_COLUMNS = ", ".join(field.column for field in _HEAD_FIELDS)
+_SELECT_HEAD = f"SELECT {_HEAD_COLUMNS} FROM {AuditChainHead._meta.db_table} WHERE id = 1"  # noqa: S608
+# PostgreSQL: the new event's id comes with the head (see _locked_head_and_event_id).
+_SELECT_NEXT_EVENT_ID_AND_HEAD = _SELECT_HEAD.replace(
+    "SELECT", f"SELECT nextval(pg_get_serial_sequence('{_EVENT_TABLE}', '{_EVENT_PK}')),", 1
 )
 _UPDATE_HEAD_END = (
     f"UPDATE {AuditChainHead._meta.db_table} "  # noqa: S608
@@ -244,34 +249,61 @@ _UPDATE_HEAD_END = (
 )
 
 
-def _select_head_for_update() -> AuditChainHead | None:
-    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+def _insert_event(fields) -> str:
+    return "INSERT INTO {table} ({columns}) VALUES ({values})".format(  # noqa: S608
+        table=_EVENT_TABLE,
+        columns=", ".join(field.column for field in fields),
+        values=", ".join(["%s"] * len(fields)),
+    )
+
+
+# PostgreSQL: one statement (a data-modifying WITH) writes the event, with the id drawn
+# above, and the new end of the chain. SQLite: the event (its id assigned and returned),
+# then the head.
+_INSERT_EVENT_AND_UPDATE_HEAD = (
+    f"WITH appended AS ({_insert_event(_EVENT_FIELDS)}) {_UPDATE_HEAD_END}"
+)
+_EVENT_FIELDS_BUT_PK = [field for field in _EVENT_FIELDS if not field.primary_key]
+_INSERT_EVENT_RETURNING_PK = f"{_insert_event(_EVENT_FIELDS_BUT_PK)} RETURNING {_EVENT_PK}"
+
+
+def _select_head_for_update() -> tuple[AuditChainHead, int | None] | None:
+    postgresql = connection.vendor == "postgresql"
+    sql = _SELECT_NEXT_EVENT_ID_AND_HEAD if postgresql else _SELECT_HEAD
+    if connection.features.has_select_for_update:
+        sql += " FOR UPDATE"
     with connection.cursor() as cursor:
-        cursor.execute(_SELECT_HEAD + lock)
+        cursor.execute(sql)
         row = cursor.fetchone()
     if row is None:
         return None
-    return AuditChainHead.from_db(connection.alias, [f.attname for f in _HEAD_FIELDS], row)
+    event_id, values = (row[0], row[1:]) if postgresql else (None, row)
+    head = AuditChainHead.from_db(connection.alias, [f.attname for f in _HEAD_FIELDS], values)
+    return head, event_id
 
 
-def _insert_event(event: AuditEvent) -> None:
-    """INSERT ``event`` with the values the ORM would write (each field's DB preparation)."""
-    values = [
-        field.get_db_prep_save(field.pre_save(event, True), connection) for field in _EVENT_FIELDS
-    ]
+def _append(event: AuditEvent, head: AuditChainHead) -> None:
+    """INSERT ``event`` and write the new end of the chain into the locked ``head``.
+
+    The event's values are prepared by its fields as the ORM would (JSON, dates); the
+    head's only changed columns are its end and its MAC.
+    """
+    head_values = [head.last_seq, head.last_mac, head.key_id, head.mac, head.pk]
     with connection.cursor() as cursor:
-        cursor.execute(_INSERT_EVENT, values)
-        event.pk = cursor.fetchone()[0]
+        if event.pk is not None:
+            cursor.execute(
+                _INSERT_EVENT_AND_UPDATE_HEAD, _db_values(event, _EVENT_FIELDS) + head_values
+            )
+        else:
+            cursor.execute(_INSERT_EVENT_RETURNING_PK, _db_values(event, _EVENT_FIELDS_BUT_PK))
+            event.pk = cursor.fetchone()[0]
+            cursor.execute(_UPDATE_HEAD_END, head_values)
     event._state.adding = False
     event._state.db = connection.alias
 
 
-def _save_head_end(head: AuditChainHead) -> None:
-    """Write the new end of the chain and its MAC (the only columns an append changes)."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _UPDATE_HEAD_END, [head.last_seq, head.last_mac, head.key_id, head.mac, head.pk]
-        )
+def _db_values(event: AuditEvent, fields) -> list:
+    return [field.get_db_prep_save(field.pre_save(event, True), connection) for field in fields]
 
 
 # --- MACs ---------------------------------------------------------------------------
