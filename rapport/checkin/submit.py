@@ -310,10 +310,11 @@ def submit_checkin(
         critical_codes: list[str] = []
         for item in due:
             instrument = instrument_for(item.instrument_id, item.instrument_version)
+            item_ids = set(instrument.item_ids)  # a property that builds a new tuple
             given = {
                 item_id: value
                 for item_id, value in answers.get(instrument.id, {}).items()
-                if item_id in instrument.item_ids
+                if item_id in item_ids
             }
             still_missing = unanswered_required(instrument, given)
             if still_missing:
