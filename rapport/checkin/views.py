@@ -8,11 +8,13 @@ renders: opening a link (as mail scanners do) changes nothing. POSTs save the dr
 
 from __future__ import annotations
 
+import functools
 import uuid
 
 from django.contrib.auth import logout as auth_logout
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
 from django.utils.http import urlencode
@@ -252,17 +254,29 @@ def checkin_submit(request: HttpRequest, token: str) -> HttpResponse:
             answers=merged_answers(draft, {}),
             missing=result.missing,
         )
+    in_kiosk = kiosk.is_kiosk(request)
+    if not result.show_crisis_resources:
+        return HttpResponse(_thank_you_page(language, in_kiosk))
     context = {
         "lang": language,
-        "kiosk": kiosk.is_kiosk(request),
-        "crisis_resources": (
-            crisis_resources(result.organisation_id, language)
-            if result.show_crisis_resources
-            else []
-        ),
+        "kiosk": in_kiosk,
+        "crisis_resources": crisis_resources(result.organisation_id, language),
     }
     with translation.override(language):
         return render(request, "checkin/thanks.html", context)
+
+
+@functools.cache
+def _thank_you_page(language: str, in_kiosk: bool) -> str:
+    """The thank-you page without crisis resources, rendered once per process.
+
+    It shows nothing about the client or the request (no form, no token), only the
+    language and whether a kiosk hands the tablet back, so every submission in the same
+    language on the same kind of device gets the same page.
+    """
+    context = {"lang": language, "kiosk": in_kiosk, "crisis_resources": []}
+    with translation.override(language):
+        return render_to_string("checkin/thanks.html", context)
 
 
 @checkin_page

@@ -87,3 +87,14 @@ def test_an_open_link_refuses_an_answer_no_form_offers(client, issued):
     response = client.post(f"{issued.path}submit/", {"phq9.phq9_1": "not an option"})
     assert response.status_code == 400
     assert not CheckinSubmission.objects.exists()
+
+
+def test_the_thank_you_page_is_in_the_recorded_language(client, clinics, issued):
+    set_demographics(clinics.owner_client, language="es")
+    page = client.post(f"{issued.path}submit/", full_answers()).content.decode()
+    assert '<html lang="es">' in page and "Gracias" in page
+    response = client.post(
+        f"{issue_checkin_link(clinics.owner_episode).path}submit/?lang=en", full_answers()
+    )
+    assert '<html lang="en">' in response.content.decode()
+    assert response["Cache-Control"] == "no-store" and response["Referrer-Policy"] == "no-referrer"
