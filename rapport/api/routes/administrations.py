@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime
 import uuid
+from typing import Annotated
 
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from ninja import Query, Router, Schema
+from ninja import Field, Query, Router, Schema
 
 from rapport.accounts.models import Role
 from rapport.api.errors import ERROR_RESPONSES
@@ -22,11 +23,16 @@ router = Router(tags=["administrations and scores"])
 AdministrationPage = page_schema(AdministrationOut, "AdministrationPage")
 
 
+# Instrument ids are lower-case identifiers (the definition loader enforces the same
+# shape); anything else, such as a NUL byte, is refused with 422 before any query.
+InstrumentId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
+
+
 class AdministrationFilters(Schema):
     client: uuid.UUID | None = None
     episode: uuid.UUID | None = None
     session: uuid.UUID | None = None
-    instrument: str | None = None
+    instrument: InstrumentId | None = None
     status: AdministrationStatus | None = None
     completed_from: datetime.date | None = None
     completed_to: datetime.date | None = None

@@ -61,6 +61,17 @@ def test_administrations_with_scores(client, clinics):
     assert get(client, raw, "/api/v1/administrations?completed_to=2026-01-01")["total"] == 0
 
 
+@pytest.mark.parametrize("instrument", ["phq9%00", "PHQ9", "phq9;drop", "x" * 65])
+def test_a_malformed_instrument_filter_is_a_validation_error_not_a_crash(
+    client, clinics, instrument
+):
+    # Found by schemathesis: a NUL byte reached PostgreSQL and answered 500.
+    raw = api_token(clinics.owner)
+    response = client.get(f"/api/v1/administrations?instrument={instrument}", headers=bearer(raw))
+    assert response.status_code == 422
+    assert response.json()["error"]["code"]
+
+
 def test_trust_answers_for_supervisors_only_are_hidden_from_the_therapist(client, clinics):
     organisation = clinics.organisation
     organisation.trust_answers_audience = TrustAnswersAudience.SUPERVISORS
