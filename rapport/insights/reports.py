@@ -65,7 +65,7 @@ PUBLISHED_TRUST = {
     "alpha": 0.91,
     "r_alliance": 0.53,
     "n": 218,
-    "source": "published 8-item trust & respect scale (BMC; see shared research notes)",
+    "source": "Crits-Christoph et al. 2019, BMC Psychology 7:91 (8-item trust & respect scale)",
 }
 
 CONSTRUCT_ORDER = ("trust", "alliance", "openness", "outcome")
