@@ -201,39 +201,78 @@ def deliver_pending(now: datetime.datetime, report: DeliveryReport) -> None:
         ).values_list("pk", flat=True)
     )
     for pk in due_ids:
-        with transaction.atomic():
-            message = (
-                CheckinMessage.objects.select_for_update(skip_locked=True)
-                .select_related("session__episode__client__organisation")
-                .filter(pk=pk, status=MessageStatus.PENDING)
-                .first()
-            )
-            if message is None:
-                continue  # another send-due run has it
-            reason = _skip_reason(message)
-            if reason is not None:
-                message.status, message.last_error = MessageStatus.SKIPPED, reason
-                message.save(update_fields=["status", "last_error"])
-                report.skipped += 1
-                continue
-            issued = issue_link(message.session, channel=message.channel)
-            message.attempts += 1
-            message.link = issued.link
-            try:
-                _send(message, issued.url, issued.link.expires_at)
-            except Exception as error:  # any sender failure is recorded and retried
-                revoke_link(issued.link, reason="send_failed")
-                message.last_error = f"{type(error).__name__}: {error}"[:300]
-                if message.attempts >= MAX_ATTEMPTS:
-                    message.status = MessageStatus.FAILED
-                    report.failed += 1
-                else:
-                    message.next_attempt_at = now + FIRST_RETRY * 2 ** (message.attempts - 1)
-                    report.retrying += 1
+        _deliver(pk, now, report)
+
+
+def _deliver(pk: int, now: datetime.datetime, report: DeliveryReport) -> None:
+    """Send one pending message with a fresh link, or record why not (retry or skip)."""
+    with transaction.atomic():
+        message = (
+            CheckinMessage.objects.select_for_update(skip_locked=True)
+            .select_related("session__episode__client__organisation")
+            .filter(pk=pk, status=MessageStatus.PENDING)
+            .first()
+        )
+        if message is None:
+            return  # another send-due run has it
+        reason = _skip_reason(message)
+        if reason is not None:
+            message.status, message.last_error = MessageStatus.SKIPPED, reason
+            message.save(update_fields=["status", "last_error"])
+            report.skipped += 1
+            return
+        issued = issue_link(message.session, channel=message.channel)
+        message.attempts += 1
+        message.link = issued.link
+        try:
+            _send(message, issued.url, issued.link.expires_at)
+        except Exception as error:  # any sender failure is recorded and retried
+            revoke_link(issued.link, reason="send_failed")
+            message.last_error = f"{type(error).__name__}: {error}"[:300]
+            if message.attempts >= MAX_ATTEMPTS:
+                message.status = MessageStatus.FAILED
+                report.failed += 1
             else:
-                message.status, message.sent_at, message.last_error = MessageStatus.SENT, now, ""
-                report.sent += 1
-            message.save()
+                message.next_attempt_at = now + FIRST_RETRY * 2 ** (message.attempts - 1)
+                report.retrying += 1
+        else:
+            message.status, message.sent_at, message.last_error = MessageStatus.SENT, now, ""
+            report.sent += 1
+        message.save()
+
+
+def resend_invitation(session: Session, now: datetime.datetime | None = None) -> DeliveryReport:
+    """Staff asked to send the session's check-in again: a fresh link, sent right now.
+
+    The session's invitation is queued again (created if it was never scheduled) with a
+    fresh attempt budget and delivered at once through the usual path, so opt-outs, a
+    completed check-in and missing contact details are respected and recorded the same
+    way, and a failed send is retried like any other. Earlier links stay valid until they
+    expire: the client may use whichever message they open first.
+    """
+    now = now or timezone.now()
+    ensure_due_administrations(session)
+    channel = _channel_for(session.episode.client_id)
+    message, _ = CheckinMessage.objects.get_or_create(
+        session=session,
+        kind=MessageKind.INVITATION,
+        defaults={
+            "channel": channel or Channel.EMAIL,
+            "scheduled_for": now,
+            "next_attempt_at": now,
+        },
+    )
+    message.channel = channel or message.channel
+    message.status = MessageStatus.PENDING if channel else MessageStatus.SKIPPED
+    message.last_error = "" if channel else "no e-mail address or phone number on file"
+    message.attempts, message.next_attempt_at = 0, now
+    message.save()
+    report = DeliveryReport()
+    if channel:
+        _deliver(message.pk, now, report)
+    else:
+        report.skipped += 1
+    return report
 
 
 def send_due(now: datetime.datetime | None = None) -> DeliveryReport:

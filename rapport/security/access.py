@@ -31,7 +31,7 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
 
 from rapport.accounts.models import Role, User
-from rapport.clinic.models import Client, Episode, EpisodeStatus, Organisation
+from rapport.clinic.models import Client, Episode, EpisodeStatus, Organisation, Session
 from rapport.security import audit
 
 # --- 1. Which views are open before sign-in or before MFA -------------------------------
@@ -179,6 +179,23 @@ def get_episode_or_404(
         raise Http404
     audit.record(action, request=request, obj=episode)
     return episode
+
+
+def get_session_or_404(
+    request: HttpRequest, public_id: uuid.UUID | str, *, action: str = "session.read"
+) -> Session:
+    """The session ``public_id`` if ``request.user`` may see its episode; audited as ``action``."""
+    require_permission(request.user, READ_CLINICAL)
+    session = (
+        Session.objects.filter(episode__in=episodes_for(request.user))
+        .select_related("episode__client")
+        .filter(public_id=_parse_public_id(public_id))
+        .first()
+    )
+    if session is None:
+        raise Http404
+    audit.record(action, request=request, obj=session)
+    return session
 
 
 def get_insights_organisation(request: HttpRequest, *, action: str) -> Organisation:

@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from rapport.accounts.models import Role
+from rapport.checkin.delivery import resend_invitation
 from rapport.checkin.models import Alert
 from rapport.checkin.worklist import worklist_for
 from rapport.clinic.models import EpisodeStatus
@@ -30,6 +31,7 @@ from rapport.security.access import (
     episodes_for,
     get_client_or_404,
     get_episode_or_404,
+    get_session_or_404,
     get_team,
     require_permission,
 )
@@ -164,6 +166,22 @@ def worklist(request: HttpRequest) -> HttpResponse:
         detail={"count": len(items.pending) + len(items.overdue) + len(items.expired)},
     )
     return render(request, "workspace/worklist.html", {"worklist": items})
+
+
+@require_POST
+def worklist_resend(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    """Send a session's check-in again now, by the client's e-mail or SMS."""
+    session = get_session_or_404(request, public_id, action="checkin.resend")
+    report = resend_invitation(session)
+    if report.sent:
+        messages.success(request, f"Check-in sent again to {session.episode.client}.")
+    else:
+        messages.warning(
+            request,
+            f"Not sent to {session.episode.client}: see the delivery problems below "
+            "(no contact details, check-ins stopped, already completed or a send failure).",
+        )
+    return redirect("worklist")
 
 
 @require_GET
