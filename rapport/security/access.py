@@ -27,7 +27,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest
 
 from rapport.accounts.models import Role, User
@@ -41,6 +41,7 @@ PUBLIC = "public"
 BEFORE_MFA = "before_mfa"
 
 View = TypeVar("View", bound=Callable)
+M = TypeVar("M", bound=Model)
 
 
 def public(view: View) -> View:
@@ -148,54 +149,48 @@ def _parse_public_id(public_id: uuid.UUID | str) -> uuid.UUID:
         raise Http404 from None
 
 
+def _clinical_record_or_404(
+    request: HttpRequest, records: QuerySet[M], public_id: uuid.UUID | str, action: str
+) -> M:
+    """One record of ``records`` (already scoped to the user) by public id, audited.
+
+    Wrong role: 403 before any lookup. Out of scope (another therapist's or another
+    organisation's record, or no such id): 404, exactly like an id never issued.
+    """
+    require_permission(request.user, READ_CLINICAL)
+    record = records.filter(public_id=_parse_public_id(public_id)).first()
+    if record is None:
+        raise Http404
+    audit.record(action, request=request, obj=record)
+    return record
+
+
 def get_client_or_404(
     request: HttpRequest, public_id: uuid.UUID | str, *, action: str = "client.read"
 ) -> Client:
     """The client ``public_id`` if ``request.user`` may see it; audited as ``action``.
 
-    Wrong role: 403 before any lookup. Out of scope (another therapist's or another
-    organisation's client, or no such id): 404. Call once per view.
+    Call once per view.
     """
-    require_permission(request.user, READ_CLINICAL)
-    client = clients_for(request.user).filter(public_id=_parse_public_id(public_id)).first()
-    if client is None:
-        raise Http404
-    audit.record(action, request=request, obj=client)
-    return client
+    return _clinical_record_or_404(request, clients_for(request.user), public_id, action)
 
 
 def get_episode_or_404(
     request: HttpRequest, public_id: uuid.UUID | str, *, action: str = "episode.read"
 ) -> Episode:
     """The episode ``public_id`` if ``request.user`` may see it; audited as ``action``."""
-    require_permission(request.user, READ_CLINICAL)
-    episode = (
-        episodes_for(request.user)
-        .select_related("client")
-        .filter(public_id=_parse_public_id(public_id))
-        .first()
-    )
-    if episode is None:
-        raise Http404
-    audit.record(action, request=request, obj=episode)
-    return episode
+    episodes = episodes_for(request.user).select_related("client")
+    return _clinical_record_or_404(request, episodes, public_id, action)
 
 
 def get_session_or_404(
     request: HttpRequest, public_id: uuid.UUID | str, *, action: str = "session.read"
 ) -> Session:
     """The session ``public_id`` if ``request.user`` may see its episode; audited as ``action``."""
-    require_permission(request.user, READ_CLINICAL)
-    session = (
-        Session.objects.filter(episode__in=episodes_for(request.user))
-        .select_related("episode__client")
-        .filter(public_id=_parse_public_id(public_id))
-        .first()
+    sessions = Session.objects.filter(episode__in=episodes_for(request.user)).select_related(
+        "episode__client"
     )
-    if session is None:
-        raise Http404
-    audit.record(action, request=request, obj=session)
-    return session
+    return _clinical_record_or_404(request, sessions, public_id, action)
 
 
 def get_insights_organisation(request: HttpRequest, *, action: str) -> Organisation:
