@@ -26,6 +26,7 @@ from rapport.psychometrics.dif import (
     _collapse,
     _design,
     _fit_polr,
+    _item_models,
     _null_llf,
     dif,
 )
@@ -123,6 +124,29 @@ def test_matches_statsmodels_ordered_model(data: pd.DataFrame) -> None:
     ours = _fit_polr(y, x)
     assert ours.llf == pytest.approx(sm.llf, abs=1e-9)
     np.testing.assert_allclose(ours.beta, sm.params[:3], atol=1e-7)
+
+
+def test_frequency_weighted_cells_equal_the_per_respondent_fits(data: pd.DataFrame) -> None:
+    """_item_models fits one weighted row per (response, score, group): same optimum."""
+    y = data["d5"].to_numpy() - data["d5"].min()
+    score = data[ITEMS].sum(axis=1).to_numpy(float)
+    gcodes = pd.factorize(data["group3"], sort=True)[0]
+    cells = _item_models(y, score, gcodes, 3)["fits"]
+    previous = None
+    for name, x in _design(score, gcodes, 3).items():
+        plain = previous = _fit_polr(y, x, start=previous)
+        assert cells[name].converged and plain.converged
+        assert cells[name].llf == pytest.approx(plain.llf, abs=1e-10)
+        np.testing.assert_allclose(cells[name].beta, plain.beta, rtol=0, atol=1e-8)
+        np.testing.assert_allclose(cells[name].zeta, plain.zeta, rtol=0, atol=1e-8)
+    weights = np.array([1.0, 3.0, 2.0, 1.0, 4.0, 2.0, 1.0, 1.0])
+    y_small = np.array([0, 1, 2, 1, 0, 2, 1, 0])
+    x_small = np.array([[0.5], [1.0], [2.0], [-1.0], [0.0], [1.5], [0.3], [-0.7]])
+    repeated = np.repeat(np.arange(len(weights)), weights.astype(int))
+    weighted = _fit_polr(y_small, x_small, weights=weights)
+    expanded = _fit_polr(y_small[repeated], x_small[repeated])
+    assert weighted.llf == pytest.approx(expanded.llf, abs=1e-12)
+    np.testing.assert_allclose(weighted.beta, expanded.beta, rtol=0, atol=1e-9)
 
 
 # --- planted truth -----------------------------------------------------------------------
