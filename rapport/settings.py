@@ -123,7 +123,14 @@ def _databases() -> dict:
             "timeout": 20,
         }
         config["CONN_MAX_AGE"] = 0
+    elif DB_PREPARED_STATEMENTS:
+        # Lets rapport.core.hotpath prepare its statements; Django's own (client-side
+        # binding) cursors never prepare, so nothing else changes.
+        config.setdefault("OPTIONS", {})["prepare_threshold"] = 5
     return {"default": config}
+
+
+DB_PREPARED_STATEMENTS = env_bool("RAPPORT_DB_PREPARED_STATEMENTS", True)
 
 
 DATABASES = _databases()

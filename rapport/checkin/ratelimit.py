@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import connection
 
 from rapport.checkin.models import RateLimitCounter
+from rapport.core import hotpath
 
 WINDOW_SECONDS = 60
 # Old windows are deleted by about one request in this many (cheap, no scheduler needed).
@@ -38,7 +39,7 @@ def hit(*buckets: str, now: float | None = None) -> list[int]:
     table = connection.ops.quote_name(RateLimitCounter._meta.db_table)
     rows = ", ".join(["(%s, %s, 1)"] * len(buckets))
     params = [value for bucket in buckets for value in (bucket, window)]
-    with connection.cursor() as cursor:
+    with hotpath.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} (bucket, window_start, hits) VALUES {rows} "  # noqa: S608
             f"ON CONFLICT (bucket, window_start) DO UPDATE SET hits = {table}.hits + 1 "

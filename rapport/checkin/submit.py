@@ -33,6 +33,7 @@ from rapport.clinic.models import (
     Episode,
     Session,
 )
+from rapport.core import hotpath
 from rapport.instruments import ScoreResult
 from rapport.security import audit
 
@@ -160,13 +161,16 @@ _LOCK_OPEN_LINK = f"""
     WHERE link.token_hash = %s AND link.used_at IS NULL AND link.revoked_at IS NULL
       AND link.expires_at > %s
 """  # noqa: S608 - table names from the models, values as parameters
-# Read after the locks are held, so a draft saved just before is seen.
+# Sent right behind the lock statement (one round trip on PostgreSQL, in the pipeline)
+# and so executed after the locks are held: a draft saved just before is seen. It finds
+# the session by the token's hash itself; its rows are ignored when the link is closed.
 _OPEN_ADMINISTRATIONS_AND_DRAFT = f"""
     SELECT a.id, a.instrument_id, a.instrument_version,
            draft.id, draft.answers, draft.comment, draft.language
     FROM {_ADMINISTRATION} a
     LEFT JOIN {_DRAFT} draft ON draft.session_id = a.session_id
-    WHERE a.session_id = %s AND a.status IN (%s, %s)
+    WHERE a.session_id = (SELECT session_id FROM {_LINK} WHERE token_hash = %s)
+      AND a.status IN (%s, %s)
     ORDER BY a.id
 """  # noqa: S608
 _STORE_SCORES = f"""
@@ -204,23 +208,28 @@ def _from_db(model, name: str, value):
     return converted.from_db_value(value, None, connection) if value is not None else None
 
 
-def _lock_open_link(token: str, now) -> _LockedLink | None:
+def _lock_open_link(token: str, now) -> tuple[_LockedLink | None, list[tuple]]:
+    """The open link behind ``token``, locked with its session, and its session's due rows.
+
+    Both statements are sent before either result is read: in the pipeline they travel
+    together, and the second runs once the first holds its locks.
+    """
     lock = " FOR UPDATE OF link, session" if connection.features.has_select_for_update_of else ""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _LOCK_OPEN_LINK + lock, [token_hash(token), _to_db(CheckinLink, "expires_at", now)]
+    hashed = token_hash(token)
+    with hotpath.cursor() as link_cursor, hotpath.cursor() as due_cursor:
+        link_cursor.execute(
+            _LOCK_OPEN_LINK + lock, [hashed, _to_db(CheckinLink, "expires_at", now)]
         )
-        row = cursor.fetchone()
+        due_cursor.execute(_OPEN_ADMINISTRATIONS_AND_DRAFT, [hashed, *OPEN_STATUSES])
+        row = link_cursor.fetchone()
+        due_rows = due_cursor.fetchall()
     if row is None:
-        return None
+        return None, []
     public_id = str(_field(CheckinLink, "public_id").to_python(row[1]))
-    return _LockedLink(row[0], public_id, *row[2:])
+    return _LockedLink(row[0], public_id, *row[2:]), due_rows
 
 
-def _open_administrations_and_draft(session_id: int) -> tuple[list[_Due], CheckinDraft | None]:
-    with connection.cursor() as cursor:
-        cursor.execute(_OPEN_ADMINISTRATIONS_AND_DRAFT, [session_id, *OPEN_STATUSES])
-        rows = cursor.fetchall()
+def _due_and_draft(session_id: int, rows: list[tuple]) -> tuple[list[_Due], CheckinDraft | None]:
     due = [_Due(row[0], row[1], row[2]) for row in rows]
     draft_id, answers, comment, language = rows[0][3:] if rows else (None,) * 4
     if draft_id is None:
@@ -254,7 +263,7 @@ def _store_scores(due: list[_Due], now) -> None:
         for item in due
         if item.result is not None
     ]
-    with connection.cursor() as cursor:
+    with hotpath.cursor() as cursor:
         cursor.executemany(_STORE_SCORES, rows)
 
 
@@ -295,11 +304,11 @@ def submit_checkin(
         return SubmitResult(Outcome.CLOSED)
     now = timezone.now()
     with _pipelined(), transaction.atomic():
-        link = _lock_open_link(token, now)
+        link, due_rows = _lock_open_link(token, now)
         if link is None:
             return SubmitResult(Outcome.CLOSED)
         # Links are issued only after the plan's administrations exist (links.py).
-        due, draft = _open_administrations_and_draft(link.session_id)
+        due, draft = _due_and_draft(link.session_id, due_rows)
         if not due:
             return SubmitResult(Outcome.CLOSED)
         chosen_language = read_language(
@@ -330,7 +339,7 @@ def submit_checkin(
         _store_scores(due, now)
         final_comment = comment if comment is not None else (draft.comment if draft else "")
         submitted_at = _to_db(CheckinSubmission, "submitted_at", now)
-        with connection.cursor() as cursor:
+        with hotpath.cursor() as cursor:
             cursor.execute(
                 _INSERT_SUBMISSION,
                 [
