@@ -5,7 +5,14 @@ Every event is chained to the one before it with HMAC-SHA256 under the audit key
 
     mac[n] = HMAC(key, mac[n-1] + "\\n" + canonical_json(entry n without its mac))
 
-:func:`verify` recomputes the chain. An edited entry fails its MAC; a removed or
+There are up to :data:`LANES` such chains side by side (each event records its ``lane``;
+each lane has its own :class:`AuditChainHead` row, its own ``seq`` and, after a purge,
+its own checkpoint). An append takes whichever lane's head is free
+(``FOR UPDATE SKIP LOCKED``), so concurrent requests append in parallel instead of
+queueing on one row for the length of each other's commit; a quiet system only ever
+uses lane 1, and SQLite, which serialises writers anyway, always does.
+
+:func:`verify` recomputes every chain. An edited entry fails its MAC; a removed or
 reordered entry breaks the ``seq`` sequence or the link to the previous MAC; a removed
 tail no longer reaches the end recorded in the MACed :class:`AuditChainHead` row; and
 optional anchor lines written outside the database (``rapport audit anchor``) catch a
@@ -28,7 +35,7 @@ import re
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +44,7 @@ from django.db import connection, transaction
 from django.db.models import Model
 from django.utils import timezone
 
+from rapport.core import hotpath
 from rapport.security import crypto
 from rapport.security.models import (
     AuditChainHead,
@@ -47,6 +55,9 @@ from rapport.security.models import (
 from rapport.security.network import client_ip
 
 GENESIS_MAC = "0" * 64
+# Parallel chains an append may take. More than the concurrent appenders a deployment
+# runs (gunicorn workers x threads, per app server) keeps appends from waiting.
+LANES = 16
 OUTCOMES = frozenset({"success", "failure", "denied", "error"})
 DETAIL_KEYS = frozenset(
     {
@@ -129,6 +140,7 @@ def record(
         head, event_id = _locked_head_and_event_id()
         event = AuditEvent(
             id=event_id,
+            lane=head.pk,
             seq=head.last_seq + 1,
             occurred_at=timezone.now(),
             actor_id=user.pk if user is not None else None,
@@ -205,32 +217,63 @@ def _request_id(request: Any) -> str:
     return value if isinstance(value, str) and _DETAIL_TOKEN.fullmatch(value[:64]) else ""
 
 
-def _locked_head() -> AuditChainHead:
-    """The chain head, created if missing, locked until the transaction ends."""
-    return _locked_head_and_event_id()[0]
+def _locked_head(lane: int = 1) -> AuditChainHead:
+    """Lane ``lane``'s chain head, created if missing, locked until the transaction ends."""
+    found = _select_head_for_update(_SELECT_LANE, [lane])
+    if found is None:
+        AuditChainHead.objects.bulk_create([AuditChainHead(id=lane)], ignore_conflicts=True)
+        found = _select_head_for_update(_SELECT_LANE, [lane])
+    if found is None:
+        raise AuditChainError(f"the audit chain head row of lane {lane} could not be created")
+    return found[0]
 
 
 def _locked_head_and_event_id() -> tuple[AuditChainHead, int | None]:
-    """The chain head, created if missing, locked until the transaction ends.
+    """A free lane's chain head, created if missing, locked until the transaction ends.
 
-    PostgreSQL: ``FOR UPDATE`` makes every appender wait for the previous one to commit.
-    SQLite: transactions are IMMEDIATE (settings), so writers are already serialised.
+    PostgreSQL: the lowest lane no other transaction holds (``FOR UPDATE SKIP LOCKED``;
+    a lane this transaction already holds counts as free). When every existing lane is
+    busy a new one is added, up to :data:`LANES`; beyond that the append waits for lane 1.
+    Waiting only ever happens on lane 1 and never by a transaction holding lane 1, so
+    appends cannot deadlock each other. SQLite: transactions are IMMEDIATE (settings), so
+    writers are already serialised, and lane 1 is the only one.
 
-    Every append runs this while holding the lock that serialises all appends, so it is
-    plain SQL (the ORM's query compilation cost more than the statements themselves),
-    and the head row is only created (``INSERT ... ON CONFLICT DO NOTHING``) when the
-    first append finds it missing. On PostgreSQL the same statement draws the new
+    Every append runs this while holding a lane, so it is plain SQL, prepared once per
+    connection (``rapport.core.hotpath``). On PostgreSQL the same statement draws the new
     event's id from its sequence, so the write that follows needs no reply: in a psycopg
-    pipeline (the check-in submission) it travels with the COMMIT, and the head row is
+    pipeline (the check-in submission) it travels with the COMMIT, and the lane is
     locked for one round trip. SQLite reports the id on insert instead (None here).
     """
-    found = _select_head_for_update()
+    if not connection.features.has_select_for_update_skip_locked:
+        return _locked_lane_one()
+    found = _select_head_for_update(_SELECT_FREE_LANE, [LANES])
+    if found is None:
+        found = _added_lane()
+    if found is None:
+        found = _select_head_for_update(_SELECT_LANE, [1])
+    if found is None:  # no lane at all yet (a new or freshly flushed database)
+        found = _locked_lane_one()
+    return found
+
+
+def _locked_lane_one() -> tuple[AuditChainHead, int | None]:
+    found = _select_head_for_update(_SELECT_LANE, [1])
     if found is None:
         AuditChainHead.objects.bulk_create([AuditChainHead(id=1)], ignore_conflicts=True)
-        found = _select_head_for_update()
+        found = _select_head_for_update(_SELECT_LANE, [1])
     if found is None:
         raise AuditChainError("the audit chain head row could not be created")
     return found
+
+
+def _added_lane() -> tuple[AuditChainHead, int | None] | None:
+    """Insert the next lane (every existing one is busy) and return it, locked."""
+    with hotpath.cursor() as cursor:
+        cursor.execute(_ADD_LANE, [LANES])
+        added = cursor.fetchone()
+    if added is None:  # all lanes exist, or another append just added this one
+        return None
+    return _select_head_for_update(_SELECT_LANE, [added[0]])
 
 
 # The statements of every append, written out once from the models' metadata.
@@ -238,11 +281,19 @@ _HEAD_FIELDS = AuditChainHead._meta.concrete_fields
 _EVENT_FIELDS = AuditEvent._meta.concrete_fields
 _EVENT_TABLE, _EVENT_PK = AuditEvent._meta.db_table, AuditEvent._meta.pk.column
 _HEAD_COLUMNS = ", ".join(field.column for field in _HEAD_FIELDS)
-_SELECT_HEAD = f"SELECT {_HEAD_COLUMNS} FROM {AuditChainHead._meta.db_table} WHERE id = 1"  # noqa: S608
+_HEAD_TABLE = AuditChainHead._meta.db_table
+_SELECT_HEADS = f"SELECT {_HEAD_COLUMNS} FROM {_HEAD_TABLE}"  # noqa: S608
+_SELECT_LANE = f"{_SELECT_HEADS} WHERE id = %s"
+_SELECT_FREE_LANE = f"{_SELECT_HEADS} WHERE id <= %s ORDER BY id LIMIT 1"
+# A lane one above the highest existing one, while there are fewer than LANES.
+_ADD_LANE = f"""
+    INSERT INTO {_HEAD_TABLE} (id, first_seq, start_mac, last_seq, last_mac, key_id, mac)
+    SELECT coalesce(max(id), 0) + 1, 1, '', 0, '', '', '' FROM {_HEAD_TABLE}
+    HAVING coalesce(max(id), 0) < %s
+    ON CONFLICT (id) DO NOTHING RETURNING id
+"""  # noqa: S608
 # PostgreSQL: the new event's id comes with the head (see _locked_head_and_event_id).
-_SELECT_NEXT_EVENT_ID_AND_HEAD = _SELECT_HEAD.replace(
-    "SELECT", f"SELECT nextval(pg_get_serial_sequence('{_EVENT_TABLE}', '{_EVENT_PK}')),", 1
-)
+_NEXT_EVENT_ID = f"nextval(pg_get_serial_sequence('{_EVENT_TABLE}', '{_EVENT_PK}')), "
 _UPDATE_HEAD_END = (
     f"UPDATE {AuditChainHead._meta.db_table} "  # noqa: S608
     "SET last_seq = %s, last_mac = %s, key_id = %s, mac = %s WHERE id = %s"
@@ -267,19 +318,33 @@ _EVENT_FIELDS_BUT_PK = [field for field in _EVENT_FIELDS if not field.primary_ke
 _INSERT_EVENT_RETURNING_PK = f"{_insert_event(_EVENT_FIELDS_BUT_PK)} RETURNING {_EVENT_PK}"
 
 
-def _select_head_for_update() -> tuple[AuditChainHead, int | None] | None:
-    postgresql = connection.vendor == "postgresql"
-    sql = _SELECT_NEXT_EVENT_ID_AND_HEAD if postgresql else _SELECT_HEAD
-    if connection.features.has_select_for_update:
-        sql += " FOR UPDATE"
-    with connection.cursor() as cursor:
-        cursor.execute(sql)
+def _select_head_for_update(sql: str, params: list) -> tuple[AuditChainHead, int | None] | None:
+    with hotpath.cursor() as cursor:
+        cursor.execute(_locking(sql), params)
         row = cursor.fetchone()
     if row is None:
         return None
-    event_id, values = (row[0], row[1:]) if postgresql else (None, row)
+    event_id, values = (row[0], row[1:]) if connection.vendor == "postgresql" else (None, row)
     head = AuditChainHead.from_db(connection.alias, [f.attname for f in _HEAD_FIELDS], values)
     return head, event_id
+
+
+_LOCKING: dict[tuple[str, str], str] = {}
+
+
+def _locking(sql: str) -> str:
+    """``sql`` with the event id drawn (PostgreSQL) and the row lock this database has."""
+    key = (connection.vendor, sql)
+    if key not in _LOCKING:
+        locking = sql
+        if connection.vendor == "postgresql":
+            locking = locking.replace("SELECT ", f"SELECT {_NEXT_EVENT_ID}", 1)
+        if connection.features.has_select_for_update:
+            locking += " FOR UPDATE"
+            if sql is _SELECT_FREE_LANE:
+                locking += " SKIP LOCKED"
+        _LOCKING[key] = locking
+    return _LOCKING[key]
 
 
 def _append(event: AuditEvent, head: AuditChainHead) -> None:
@@ -289,7 +354,7 @@ def _append(event: AuditEvent, head: AuditChainHead) -> None:
     head's only changed columns are its end and its MAC.
     """
     head_values = [head.last_seq, head.last_mac, head.key_id, head.mac, head.pk]
-    with connection.cursor() as cursor:
+    with hotpath.cursor() as cursor:
         if event.pk is not None:
             cursor.execute(
                 _INSERT_EVENT_AND_UPDATE_HEAD, _db_values(event, _EVENT_FIELDS) + head_values
@@ -367,8 +432,11 @@ def _checkpoint_mac(checkpoint: AuditCheckpoint, key: crypto.Key) -> str:
     return crypto.mac(_canonical(payload), key)
 
 
-def _anchor_mac(seq: int, entry_mac_value: str, key: crypto.Key) -> str:
-    return crypto.mac(_canonical({"kind": "anchor", "seq": seq, "mac": entry_mac_value}), key)
+def _anchor_mac(seq: int, entry_mac_value: str, key: crypto.Key, *, lane: int = 1) -> str:
+    payload: dict[str, Any] = {"kind": "anchor", "seq": seq, "mac": entry_mac_value}
+    if lane != 1:  # lane 1's anchors keep the form they had before there were lanes
+        payload["lane"] = lane
+    return crypto.mac(_canonical(payload), key)
 
 
 def _mac_matches(expected: str, key_id: str, compute: Any) -> bool:
@@ -394,30 +462,73 @@ class Verification:
 
 
 def verify(anchor_file: Path | None = None) -> Verification:
-    """Recompute the whole chain; the result names the first bad entry, if any."""
-    head = AuditChainHead.objects.filter(pk=1).first()
-    first_event = AuditEvent.objects.order_by("seq").first()
+    """Recompute every lane's chain; the result names the first bad entry, if any."""
+    heads = {head.pk: head for head in AuditChainHead.objects.order_by("pk")}
+    anchors = _read_anchors(anchor_file)
+    lanes_with_events = set(AuditEvent.objects.order_by().values_list("lane", flat=True).distinct())
+    checkpoints = list(AuditCheckpoint.objects.order_by("lane", "through_seq"))
+    checked = 0
+    for lane in sorted(set(heads) | lanes_with_events | set(anchors)):
+        head = heads.get(lane)
+        result = _verify_lane(
+            lane,
+            head,
+            [c for c in checkpoints if c.lane == lane],
+            anchors.get(lane, {}),
+            has_events=lane in lanes_with_events,
+        )
+        checked += result.checked
+        if not result.ok:
+            return Verification(False, checked, result.first_bad_seq, result.problem)
+    orphaned = sorted({c.lane for c in checkpoints} - set(heads))
+    if orphaned:
+        return Verification(False, checked, None, f"lane {orphaned[0]} has no chain head")
+    return Verification(True, checked)
+
+
+def _in_lane(lane: int, problem: str) -> str:
+    # Lane 1 is the only one most installations ever use: name the others only.
+    return problem if lane == 1 else f"{problem} (lane {lane})"
+
+
+def _verify_lane(
+    lane: int,
+    head: AuditChainHead | None,
+    checkpoints: list[AuditCheckpoint],
+    anchors: dict[int, str],
+    *,
+    has_events: bool,
+) -> Verification:
     if head is None:
-        if first_event is None:
-            return _check_anchors_on_empty(anchor_file)
-        return Verification(False, 0, first_event.seq, "the chain head record is missing")
+        if has_events:
+            first = AuditEvent.objects.filter(lane=lane).order_by("seq").first()
+            missing = _in_lane(lane, "the chain head record is missing")
+            return Verification(False, 0, first.seq if first else None, missing)
+        if anchors:
+            last = max(anchors)
+            emptied = _in_lane(lane, f"the audit trail is empty but anchored up to #{last}")
+            return Verification(False, 0, 1, emptied)
+        return Verification(True, 0)
     head_is_fresh = head.last_seq == 0 and not head.mac
     if not head_is_fresh and not _mac_matches(head.mac, head.key_id, lambda k: _head_mac(head, k)):
-        return Verification(False, 0, None, "the chain head record was altered")
-    problem = _checkpoint_problem(head)
+        return Verification(False, 0, None, _in_lane(lane, "the chain head record was altered"))
+    problem = _checkpoint_problem(head, checkpoints)
     if problem:
-        return Verification(False, 0, None, problem)
-    anchors = _read_anchors(anchor_file)
+        return Verification(False, 0, None, _in_lane(lane, problem))
     beyond_end = [seq for seq in anchors if seq > head.last_seq]
     if beyond_end:
-        rolled_back = f"anchored entry #{max(beyond_end)} is missing (rolled back)"
+        rolled_back = _in_lane(lane, f"anchored entry #{max(beyond_end)} is missing (rolled back)")
         return Verification(False, 0, head.last_seq + 1, rolled_back)
-    return _walk(head, anchors)
+    result = _walk(head, anchors)
+    if result.ok:
+        return result
+    return Verification(False, result.checked, result.first_bad_seq, _in_lane(lane, result.problem))
 
 
 def _walk(head: AuditChainHead, anchors: dict[int, str]) -> Verification:
     expected, prev, checked = head.first_seq, head.start_mac or GENESIS_MAC, 0
-    for event in AuditEvent.objects.order_by("seq").iterator(chunk_size=2000):
+    events = AuditEvent.objects.filter(lane=head.pk).order_by("seq")
+    for event in events.iterator(chunk_size=2000):
         if event.seq < expected:
             return Verification(False, checked, event.seq, "entry precedes the chain start")
         if event.seq > expected:
@@ -439,8 +550,7 @@ def _walk(head: AuditChainHead, anchors: dict[int, str]) -> Verification:
     return Verification(True, checked)
 
 
-def _checkpoint_problem(head: AuditChainHead) -> str:
-    checkpoints = list(AuditCheckpoint.objects.order_by("through_seq"))
+def _checkpoint_problem(head: AuditChainHead, checkpoints: list[AuditCheckpoint]) -> str:
     for checkpoint in checkpoints:
         if not _mac_matches(
             checkpoint.mac, checkpoint.key_id, lambda key, c=checkpoint: _checkpoint_mac(c, key)
@@ -465,49 +575,47 @@ def anchor_path() -> Path | None:
     return Path(value) if value else None
 
 
-def write_anchor(path: Path) -> dict:
-    """Append the chain's current end (seq + MAC, MACed) to ``path``; returns the line."""
-    head = AuditChainHead.objects.filter(pk=1).first()
-    if head is None or head.last_seq == 0:
+def write_anchor(path: Path) -> list[dict]:
+    """Append each lane's chain end (seq + MAC, MACed) to ``path``; returns the lines."""
+    heads = [head for head in AuditChainHead.objects.order_by("pk") if head.last_seq > 0]
+    if not heads:
         raise AuditChainError("the audit trail is empty; nothing to anchor")
     key = crypto.audit_keyring().current
-    line = {
-        "seq": head.last_seq,
-        "mac": head.last_mac,
-        "written_at": _utc(timezone.now()),
-        "key_id": key.key_id,
-        "anchor_mac": _anchor_mac(head.last_seq, head.last_mac, key),
-    }
+    written_at = _utc(timezone.now())
+    lines = []
+    for head in heads:
+        line = {"seq": head.last_seq, "mac": head.last_mac}
+        if head.pk != 1:
+            line["lane"] = head.pk
+        line.update(
+            written_at=written_at,
+            key_id=key.key_id,
+            anchor_mac=_anchor_mac(head.last_seq, head.last_mac, key, lane=head.pk),
+        )
+        lines.append(line)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a", encoding="utf-8") as handle:
-        handle.write(json.dumps(line, sort_keys=True) + "\n")
-    return line
+        handle.writelines(json.dumps(line, sort_keys=True) + "\n" for line in lines)
+    return lines
 
 
-def _read_anchors(path: Path | None) -> dict[int, str]:
+def _read_anchors(path: Path | None) -> dict[int, dict[int, str]]:
+    """Anchored entries by lane, then seq: ``{lane: {seq: mac}}``."""
     if path is None or not path.exists():
         return {}
-    anchors: dict[int, str] = {}
+    anchors: dict[int, dict[int, str]] = {}
     for number, text in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not text.strip():
             continue
         line = json.loads(text)
-        seq, entry = int(line["seq"]), str(line["mac"])
+        lane, seq, entry = int(line.get("lane", 1)), int(line["seq"]), str(line["mac"])
         key = crypto.audit_keyring().get(str(line.get("key_id", "")))
         if key is None or not hmac.compare_digest(
-            _anchor_mac(seq, entry, key), str(line["anchor_mac"])
+            _anchor_mac(seq, entry, key, lane=lane), str(line["anchor_mac"])
         ):
             raise AuditChainError(f"anchor line {number} of {path} does not authenticate")
-        anchors[seq] = entry
+        anchors.setdefault(lane, {})[seq] = entry
     return anchors
-
-
-def _check_anchors_on_empty(anchor_file: Path | None) -> Verification:
-    anchors = _read_anchors(anchor_file)
-    if anchors:
-        last = max(anchors)
-        return Verification(False, 0, 1, f"the audit trail is empty but anchored up to #{last}")
-    return Verification(True, 0)
 
 
 # --- retention ----------------------------------------------------------------------
@@ -516,17 +624,18 @@ def _check_anchors_on_empty(anchor_file: Path | None) -> Verification:
 @dataclass(frozen=True)
 class Purge:
     removed: int
-    through_seq: int | None
+    through_seq: int | None  # lane 1's, the lane a quiet installation only ever uses
     cutoff: datetime.datetime
+    through_by_lane: dict[int, int] = field(default_factory=dict)
 
 
 def purge_expired(now: datetime.datetime | None = None) -> Purge:
-    """Delete the oldest entries older than ``AUDIT_RETENTION_DAYS``, as one prefix.
+    """Delete the oldest entries older than ``AUDIT_RETENTION_DAYS``, as one prefix per lane.
 
     Refuses unless the chain verifies first (a purge must not launder tampering). Only a
-    prefix of the chain is removed, up to the entry before the first one that is still
-    within retention, so nothing younger than the retention period is ever deleted. The
-    removed prefix is summarised in a signed :class:`AuditCheckpoint` and the chain head
+    prefix of each lane is removed, up to the entry before the first one that is still
+    within retention, so nothing younger than the retention period is ever deleted. Each
+    removed prefix is summarised in a signed :class:`AuditCheckpoint` and its lane's head
     is re-signed to start after it; the purge itself is then recorded as an event.
     """
     before = verify(anchor_path())
@@ -534,34 +643,48 @@ def purge_expired(now: datetime.datetime | None = None) -> Purge:
         raise AuditChainError(f"refusing to purge: {before}")
     cutoff = (now or timezone.now()) - datetime.timedelta(days=settings.AUDIT_RETENTION_DAYS)
     key = crypto.audit_keyring().current
+    removed_total, through_by_lane = 0, {}
     with transaction.atomic():
-        head = _locked_head()
-        first_kept = (
-            AuditEvent.objects.filter(occurred_at__gte=cutoff)
-            .order_by("seq")
-            .values_list("seq", flat=True)
-            .first()
-        )
-        through = head.last_seq if first_kept is None else first_kept - 1
-        if through < head.first_seq:
-            return Purge(0, None, cutoff)
-        through_mac = AuditEvent.objects.get(seq=through).mac
-        with _deletion_permitted():
-            removed, _ = AuditEvent.objects.filter(seq__lte=through).delete()
-        checkpoint = AuditCheckpoint(
-            through_seq=through,
-            through_mac=through_mac,
-            removed=removed,
-            cutoff=cutoff,
-            key_id=key.key_id,
-        )
-        checkpoint.mac = _checkpoint_mac(checkpoint, key)
-        checkpoint.save(force_insert=True)
-        head.first_seq, head.start_mac = through + 1, through_mac
-        _sign_head(head, key)
-        head.save()
-        record("audit.purge", detail={"through_seq": through, "removed": removed})
-    return Purge(removed, through, cutoff)
+        # Highest lane first: appends only ever wait for lane 1, so taking it last
+        # cannot deadlock with them.
+        lanes = AuditChainHead.objects.order_by("-pk").values_list("pk", flat=True)
+        for lane in list(lanes):
+            removed, through = _purge_lane(_locked_head(lane), cutoff, key)
+            if removed:
+                removed_total += removed
+                through_by_lane[lane] = through
+        if through_by_lane:
+            detail = {"through_seq": through_by_lane.get(1), "removed": removed_total}
+            record("audit.purge", detail=detail)
+    return Purge(removed_total, through_by_lane.get(1), cutoff, through_by_lane)
+
+
+def _purge_lane(head: AuditChainHead, cutoff: datetime.datetime, key: crypto.Key):
+    """Remove the expired prefix of ``head``'s lane; (entries removed, last seq removed)."""
+    events = AuditEvent.objects.filter(lane=head.pk)
+    first_kept = (
+        events.filter(occurred_at__gte=cutoff).order_by("seq").values_list("seq", flat=True).first()
+    )
+    through = head.last_seq if first_kept is None else first_kept - 1
+    if through < head.first_seq:
+        return 0, None
+    through_mac = events.get(seq=through).mac
+    with _deletion_permitted():
+        removed, _ = events.filter(seq__lte=through).delete()
+    checkpoint = AuditCheckpoint(
+        lane=head.pk,
+        through_seq=through,
+        through_mac=through_mac,
+        removed=removed,
+        cutoff=cutoff,
+        key_id=key.key_id,
+    )
+    checkpoint.mac = _checkpoint_mac(checkpoint, key)
+    checkpoint.save(force_insert=True)
+    head.first_seq, head.start_mac = through + 1, through_mac
+    _sign_head(head, key)
+    head.save()
+    return removed, through
 
 
 @contextmanager

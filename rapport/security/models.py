@@ -2,8 +2,9 @@
 
 ``AuditEvent`` rows are append-only: database triggers refuse UPDATE and DELETE (the one
 exception is the documented purge path). Each row carries an HMAC over the previous
-row's MAC and its own canonical content; ``AuditChainHead`` records where the chain
-starts and ends, MACed too, so that a deleted tail is noticed.
+row's MAC and its own canonical content, within its lane (one of up to ``audit.LANES``
+parallel chains); ``AuditChainHead`` records where each lane's chain starts and ends,
+MACed too, so that a deleted tail is noticed.
 """
 
 from __future__ import annotations
@@ -18,7 +19,10 @@ class AuditEvent(models.Model):
     Only ids and codes: never client names, answers or other health information.
     """
 
-    seq = models.PositiveBigIntegerField(unique=True, help_text="Position in the chain.")
+    lane = models.PositiveSmallIntegerField(
+        default=1, db_default=1, help_text="Which of the parallel chains holds the entry."
+    )
+    seq = models.PositiveBigIntegerField(help_text="Position in its lane's chain.")
     occurred_at = models.DateTimeField(default=timezone.now)
     actor_id = models.PositiveBigIntegerField(null=True, blank=True)
     actor_username = models.CharField(max_length=150, blank=True)
@@ -35,7 +39,10 @@ class AuditEvent(models.Model):
     mac = models.CharField(max_length=64)
 
     class Meta:
-        ordering = ["seq"]
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["lane", "seq"], name="audit_event_lane_seq"),
+        ]
         indexes = [
             models.Index(fields=["object_type", "object_id"]),
             models.Index(fields=["actor_id", "occurred_at"]),
@@ -47,13 +54,14 @@ class AuditEvent(models.Model):
 
 
 class AuditChainHead(models.Model):
-    """The single row that says where the chain starts and ends.
+    """The row that says where one lane's chain starts and ends (``id`` is the lane).
 
     ``first_seq``/``start_mac``: the first entry still stored and the MAC it chains from
     (the genesis value, or the last purged entry's MAC). ``last_seq``/``last_mac``: the
     newest entry. ``mac`` covers all four, so nobody without the audit key can move the
-    end back after deleting the newest entries. Appends lock this row (PostgreSQL
-    ``SELECT ... FOR UPDATE``), which keeps concurrent writers from forking the chain.
+    end back after deleting the newest entries. An append locks its lane's row
+    (PostgreSQL ``SELECT ... FOR UPDATE``), which keeps concurrent writers of one lane
+    from forking its chain.
     """
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
@@ -76,6 +84,7 @@ class AuditCheckpoint(models.Model):
     """
 
     created_at = models.DateTimeField(default=timezone.now)
+    lane = models.PositiveSmallIntegerField(default=1, db_default=1)
     through_seq = models.PositiveBigIntegerField()
     through_mac = models.CharField(max_length=64)
     removed = models.PositiveBigIntegerField()
@@ -84,7 +93,7 @@ class AuditCheckpoint(models.Model):
     mac = models.CharField(max_length=64)
 
     class Meta:
-        ordering = ["through_seq"]
+        ordering = ["lane", "through_seq"]
 
     def __str__(self) -> str:
         return f"purged through #{self.through_seq}"

@@ -335,7 +335,92 @@ def test_concurrent_appends_never_fork_the_chain():
     for worker in workers:
         worker.join()
     assert errors == []
-    seqs = list(AuditEvent.objects.values_list("seq", flat=True))
-    assert seqs == list(range(1, threads * per_thread + 1))
+    lanes = {}
+    for lane, seq in AuditEvent.objects.order_by("lane", "seq").values_list("lane", "seq"):
+        lanes.setdefault(lane, []).append(seq)
+    # Each lane is one unbroken chain, and together they hold every append.
+    assert all(seqs == list(range(1, len(seqs) + 1)) for seqs in lanes.values())
+    assert sum(len(seqs) for seqs in lanes.values()) == threads * per_thread
+    # Appenders did not all queue on one row: busy lanes were passed over.
+    assert len(lanes) > 1
     result = audit.verify()
     assert result.ok and result.checked == threads * per_thread
+
+
+@contextmanager
+def lane_one_held_elsewhere():
+    """Another connection appends and keeps its transaction (and lane 1) open meanwhile."""
+    holding, release, errors = threading.Event(), threading.Event(), []
+
+    def hold():
+        try:
+            with transaction.atomic():
+                audit.record("test.holder")
+                holding.set()
+                release.wait(timeout=30)
+        except Exception as error:  # reported below
+            errors.append(error)
+            holding.set()
+        finally:
+            connections.close_all()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    holding.wait(timeout=30)
+    try:
+        yield
+    finally:
+        release.set()
+        holder.join()
+    assert errors == []
+
+
+def postgresql_only():
+    if connection.vendor != "postgresql":
+        pytest.skip("lanes beyond the first need SKIP LOCKED (PostgreSQL)")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_append_takes_a_free_lane_instead_of_waiting():
+    postgresql_only()
+    audit.record("test.first")  # lane 1 exists and is free again
+    with lane_one_held_elsewhere():
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '2s'")  # waiting for lane 1 would fail
+        event = audit.record("test.while_lane_one_is_busy")
+    assert (event.lane, event.seq, event.prev_mac) == (2, 1, audit.GENESIS_MAC)
+    assert AuditEvent.objects.get(action="test.holder").lane == 1
+    result = audit.verify()
+    assert result.ok and result.checked == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_tampering_in_another_lane_is_caught_and_named():
+    postgresql_only()
+    audit.record("test.first")
+    with lane_one_held_elsewhere():
+        audit.record("test.second_lane", object_id="a")
+    with transaction.atomic(), triggers_off():
+        sql("UPDATE security_auditevent SET object_id = 'b' WHERE lane = 2 AND seq = 1")
+        result = audit.verify()
+        transaction.set_rollback(True)
+    assert not result.ok and result.first_bad_seq == 1 and "(lane 2)" in result.problem
+
+
+@pytest.mark.django_db(transaction=True)
+def test_anchors_cover_every_lane(tmp_path):
+    postgresql_only()
+    audit.record("test.first")
+    with lane_one_held_elsewhere():
+        audit.record("test.second_lane")
+    anchors = tmp_path / "anchors.jsonl"
+    lines = audit.write_anchor(anchors)
+    assert [(line.get("lane", 1), line["seq"]) for line in lines] == [(1, 2), (2, 1)]
+    assert audit.verify(anchors).ok
+    with transaction.atomic(), triggers_off():
+        # Lane 2 emptied and its head reset to fresh: only the anchor remembers it.
+        sql("DELETE FROM security_auditevent WHERE lane = 2")
+        sql("UPDATE security_auditchainhead SET last_seq = 0, last_mac = '', mac = '' WHERE id = 2")
+        result = audit.verify(anchors)
+        transaction.set_rollback(True)
+    assert not result.ok and "anchored entry #1" in result.problem and "lane 2" in result.problem

@@ -35,8 +35,9 @@ class Command(BaseCommand):
         elif action == "anchor":
             if anchor_file is None:
                 raise CommandError("no anchor file: pass --anchor-file or set AUDIT_ANCHOR_FILE")
-            line = audit.write_anchor(anchor_file)
-            self.stdout.write(f"anchored entry #{line['seq']} in {anchor_file}")
+            for line in audit.write_anchor(anchor_file):
+                lane = f" of lane {line['lane']}" if "lane" in line else ""
+                self.stdout.write(f"anchored entry #{line['seq']}{lane} in {anchor_file}")
         else:
             try:
                 result = audit.purge_expired()
