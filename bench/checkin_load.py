@@ -9,13 +9,14 @@ What it does, on loopback only:
 1. Creates the database ``rapport_bench`` on 127.0.0.1 (user postgres; ``--pg`` to
    change), migrates it, seeds a small synthetic clinic (``rapport synth``) and bulk-creates
    enough one-session check-in links (tokens kept in memory, only hashes stored).
-2. Starts ``rapport serve`` (gunicorn, 2 workers x 4 threads by default) and drives it with
+2. Starts the server ``rapport serve`` runs (its gunicorn command line, 2 workers x 4
+   threads by default) and drives it with
    ``--clients`` (50) threads, each on its own keep-alive connection. A client fetches one
    check-in page for its CSRF cookie, then submits whole check-ins (every answer in one
    POST to ``/q/<token>/submit/``, a fresh link each time) back to back for ``--duration``
    seconds. Latency is measured per submission.
 3. Starts the same server with this module's bare URLconf (``bare_application``): one
-   public, CSRF-checked view that INSERTs one row, same gunicorn settings and middleware,
+   public, CSRF-checked view that INSERTs one row, same gunicorn command line and middleware,
    driven the same way (GET for the cookie, then POSTs).
 4. Prints throughput, p50/p95/p99 latency, errors and the ratio, then counts rows: every
    link answered 200 has exactly one submission, and nothing else was stored.
@@ -224,25 +225,15 @@ class Server:
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
+        # Both servers run the gunicorn command line of `rapport serve` (same worker
+        # model, preloading, access log); only the WSGI application differs.
+        from rapport.core.management.commands.serve import gunicorn_argv
+
+        app = "checkin_load:bare_application()" if self.bare else "rapport.wsgi:application"
+        bind = f"127.0.0.1:{self.port}"
+        command = gunicorn_argv(app, bind=bind, workers=self.workers, threads=self.threads)
         if self.bare:
-            command = [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "checkin_load:bare_application()",
-                "--chdir",
-                str(REPO / "bench"),
-            ]
-        else:
-            command = [*RAPPORT, "serve"]
-        command += [
-            "--bind",
-            f"127.0.0.1:{self.port}",
-            "--workers",
-            str(self.workers),
-            "--threads",
-            str(self.threads),
-        ]
+            command += ["--chdir", str(REPO / "bench")]
         env = self.env
         self.process = subprocess.Popen(  # noqa: S603 - fixed argv
             command,
@@ -459,6 +450,11 @@ def main() -> int:
     import django
 
     django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+
+    settings.STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # as `rapport serve` does
+    call_command("collectstatic", interactive=False, verbosity=0)
     links = options.links or int(options.duration * 400) + 1000
     tokens = seed_links(links)
     print(
