@@ -3,8 +3,8 @@
 The final submission is one transaction: lock the link row (``SELECT ... FOR UPDATE``) and
 the session row, check the link is still open, score and store every due questionnaire,
 record the :class:`CheckinSubmission` (unique per link: the last line of defence), close
-the link and any sibling links of the session, delete the draft, raise alerts, and write
-the audit entry last so the audit chain's head row is locked only for the commit. A
+the link and any sibling links of the session, delete the draft, write the audit entry
+(in a lane of the audit chain locked along with the link) and raise alerts. A
 second or concurrent submission waits on the lock, then finds the link closed and
 stores nothing. On SQLite the transaction takes the write lock at BEGIN
 (``transaction_mode=IMMEDIATE``), which serialises submissions the same way.
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager, ExitStack, nullcontext
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
@@ -208,11 +208,14 @@ def _from_db(model, name: str, value):
     return converted.from_db_value(value, None, connection) if value is not None else None
 
 
-def _lock_open_link(token: str, now) -> tuple[_LockedLink | None, list[tuple]]:
-    """The open link behind ``token``, locked with its session, and its session's due rows.
+def _lock_open_link(
+    token: str, now
+) -> tuple[_LockedLink | None, list[tuple], audit.LaneReservation]:
+    """The open link behind ``token`` (locked with its session), its due rows, and a lane.
 
-    Both statements are sent before either result is read: in the pipeline they travel
-    together, and the second runs once the first holds its locks.
+    The three statements (link, due questionnaires and draft, an audit lane) are sent
+    before any result is read: in the pipeline they travel together, and each runs once
+    the one before holds its locks.
     """
     lock = " FOR UPDATE OF link, session" if connection.features.has_select_for_update_of else ""
     hashed = token_hash(token)
@@ -221,12 +224,13 @@ def _lock_open_link(token: str, now) -> tuple[_LockedLink | None, list[tuple]]:
             _LOCK_OPEN_LINK + lock, [hashed, _to_db(CheckinLink, "expires_at", now)]
         )
         due_cursor.execute(_OPEN_ADMINISTRATIONS_AND_DRAFT, [hashed, *OPEN_STATUSES])
+        lane = audit.reserve_lane()
         row = link_cursor.fetchone()
         due_rows = due_cursor.fetchall()
     if row is None:
-        return None, []
+        return None, [], lane
     public_id = str(_field(CheckinLink, "public_id").to_python(row[1]))
-    return _LockedLink(row[0], public_id, *row[2:]), due_rows
+    return _LockedLink(row[0], public_id, *row[2:]), due_rows, lane
 
 
 def _due_and_draft(session_id: int, rows: list[tuple]) -> tuple[list[_Due], CheckinDraft | None]:
@@ -267,25 +271,36 @@ def _store_scores(due: list[_Due], now) -> None:
         cursor.executemany(_STORE_SCORES, rows)
 
 
-def _pipelined() -> AbstractContextManager:
-    """On PostgreSQL, psycopg's pipeline mode for the submission's transaction.
+def _pipelined(own_transaction: bool) -> AbstractContextManager:
+    """On PostgreSQL, psycopg's pipeline mode inside the submission's transaction.
 
     Statements whose results are not read (the writes) are sent together with the next
-    one that is, and the COMMIT goes out with the last writes. What this buys is the
-    audit append: once the chain head row is locked (every other submission waits for
-    it), the event, the new head and the COMMIT leave in one round trip instead of
-    three, so the thread holding the lock waits for the interpreter once, not three
-    times, while other threads of the worker run. Errors in a queued statement surface
-    at the next read or at the COMMIT and roll back the whole transaction as usual.
+    one that is: the reads of the link, the due questionnaires and an audit lane go in
+    one round trip, and the writes, the audit entry and the COMMIT (:func:`_commit_now`)
+    in one more. Entered inside the transaction, after Django has switched autocommit
+    off (which, inside a pipeline, would cost a round trip of its own). Errors in a
+    queued statement surface at the next read or at the COMMIT and roll back the whole
+    transaction as usual.
 
     Only for a transaction of its own: rolling back to a savepoint (a submission inside
     a caller's transaction) does not leave psycopg's aborted-pipeline state, a full
     ROLLBACK does.
     """
-    if connection.vendor != "postgresql" or connection.in_atomic_block:
+    if connection.vendor != "postgresql" or not own_transaction:
         return nullcontext()
     connection.ensure_connection()
     return connection.connection.pipeline()
+
+
+def _commit_now(own_transaction: bool) -> None:
+    """COMMIT with the queued writes, in the same round trip (PostgreSQL pipeline).
+
+    Django's atomic block then finds the transaction already committed: its own COMMIT
+    is a no-op for psycopg, and its on-commit callbacks run as usual.
+    """
+    if connection.vendor == "postgresql" and own_transaction:
+        with connection.wrap_database_errors:  # psycopg's errors as Django's
+            connection.connection.commit()
 
 
 def submit_checkin(
@@ -303,8 +318,10 @@ def submit_checkin(
     if not looks_like_token(token):
         return SubmitResult(Outcome.CLOSED)
     now = timezone.now()
-    with _pipelined(), transaction.atomic():
-        link, due_rows = _lock_open_link(token, now)
+    own_transaction = not connection.in_atomic_block
+    with transaction.atomic(), _pipelined(own_transaction), ExitStack() as cleanup:
+        link, due_rows, lane = _lock_open_link(token, now)
+        cleanup.callback(lane.release)
         if link is None:
             return SubmitResult(Outcome.CLOSED)
         # Links are issued only after the plan's administrations exist (links.py).
@@ -356,6 +373,14 @@ def submit_checkin(
             )
             if draft is not None:
                 cursor.execute(_DELETE_DRAFT, [draft.pk])
+        # The submission's entry first: it is the one the reserved lane was read for.
+        audit.record(
+            "checkin.submit",
+            object_type=CheckinLink._meta.label_lower,
+            object_id=link.public_id,
+            detail={"count": len(due), "via": link.channel},
+            reserved=lane,
+        )
         for code in critical_codes:
             alert = Alert.objects.create(
                 organisation_id=link.organisation_id,
@@ -367,12 +392,7 @@ def submit_checkin(
                 raised_at=now,
             )
             audit.record("alert.raise", obj=alert, detail={"reason": AlertKind.CRITICAL_ITEM})
-        audit.record(
-            "checkin.submit",
-            object_type=CheckinLink._meta.label_lower,
-            object_id=link.public_id,
-            detail={"count": len(due), "via": link.channel},
-        )
+        _commit_now(own_transaction)
     return SubmitResult(
         Outcome.STORED,
         show_crisis_resources=bool(critical_codes),

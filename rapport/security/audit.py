@@ -34,7 +34,7 @@ import json
 import re
 import secrets
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -111,6 +111,7 @@ def record(
     object_id: str = "",
     outcome: str = "success",
     detail: dict | None = None,
+    reserved: LaneReservation | None = None,
 ) -> AuditEvent:
     """Append one event to the audit trail and return it.
 
@@ -120,6 +121,7 @@ def record(
     model label) and ``object_id`` (its ``public_id``, else its primary key). Raises
     ``ValueError`` for a malformed action or outcome and for any detail outside the
     allow-list. Runs in the caller's transaction: if that rolls back, so does the event.
+    ``reserved``: a lane locked earlier in this transaction (:func:`reserve_lane`).
     """
     if not _ACTION.fullmatch(action) or len(action) > 64:
         raise ValueError(f"audit action {action!r} must be a dotted lower-case code")
@@ -137,7 +139,8 @@ def record(
     # No savepoint: the caller's transaction (if any) rolls back as a whole on an error,
     # and the head row stays locked for as short a time as possible.
     with transaction.atomic(savepoint=False):
-        head, event_id = _locked_head_and_event_id()
+        claimed = reserved.claim() if reserved is not None else None
+        head, event_id = claimed or _locked_head_and_event_id()
         event = AuditEvent(
             id=event_id,
             lane=head.pk,
@@ -161,6 +164,58 @@ def record(
         _sign_head(head, key)
         _append(event, head)
     return event
+
+
+class LaneReservation:
+    """A lane's head locked ahead of the event, for a transaction with few round trips.
+
+    :func:`reserve_lane` sends the lane's ``SELECT ... FOR UPDATE SKIP LOCKED`` without
+    waiting for its answer, so in a psycopg pipeline it travels with the caller's own
+    first reads; the caller then passes the reservation to :func:`record`, which reads
+    the answer instead of asking. A reservation serves one event. If anything was
+    appended on this connection in between (the head it read may be stale) or no lane
+    was free, :func:`record` takes the usual path, which reads the head afresh.
+    """
+
+    def __init__(self) -> None:
+        self._cursor: Any = None
+        self._stack = ExitStack()
+        self._claimed = False
+        self._appends_at_reservation = _appends_on_this_connection()
+        if connection.features.has_select_for_update_skip_locked:
+            self._cursor = self._stack.enter_context(hotpath.cursor())
+            self._cursor.execute(_locking(_SELECT_FREE_LANE), [LANES])
+
+    def release(self) -> None:
+        """Close the reservation's cursor (idempotent); the lane stays locked until the
+        transaction ends, unclaimed."""
+        self._stack.close()
+
+    def claim(self) -> tuple[AuditChainHead, int | None] | None:
+        """The reserved head and event id, once; None when there is nothing to claim."""
+        if self._claimed:
+            raise AuditChainError("a lane reservation serves one event only")
+        self._claimed = True
+        if self._cursor is None:
+            return None
+        try:
+            with connection.wrap_database_errors:
+                row = self._cursor.fetchone()
+        finally:
+            self._stack.close()
+        if row is None or _appends_on_this_connection() != self._appends_at_reservation:
+            return None
+        head = AuditChainHead.from_db(connection.alias, [f.attname for f in _HEAD_FIELDS], row[1:])
+        return head, row[0]
+
+
+def _appends_on_this_connection() -> int:
+    return getattr(connection, "rapport_audit_appends", 0)
+
+
+def reserve_lane() -> LaneReservation:
+    """Lock a free lane now, for this transaction's first :func:`record` (see the class)."""
+    return LaneReservation()
 
 
 def clean_detail(detail: dict | None) -> dict:
@@ -365,6 +420,8 @@ def _append(event: AuditEvent, head: AuditChainHead) -> None:
             cursor.execute(_UPDATE_HEAD_END, head_values)
     event._state.adding = False
     event._state.db = connection.alias
+    # Counted per connection (Django's connections are per thread) for LaneReservation.
+    connection.rapport_audit_appends = _appends_on_this_connection() + 1
 
 
 def _db_values(event: AuditEvent, fields) -> list:
