@@ -7,6 +7,7 @@ rule, and small groups are suppressed by default (:mod:`rapport.psychometrics.su
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -57,6 +58,18 @@ _COLUMNS = [
 # --------------------------------------------------------------------------------------
 
 
+# Quantiles are looked up again and again with the same arguments (one interval per
+# therapist or group); scipy's ppf costs tens of microseconds a call.
+@functools.lru_cache(maxsize=4096)
+def _t_quantile(q: float, df: int) -> np.float64:
+    return stats.t.ppf(q, df)
+
+
+@functools.lru_cache(maxsize=64)
+def _normal_quantile(q: float) -> np.float64:
+    return stats.norm.ppf(q)
+
+
 def mean_ci(values: Iterable[float], ci: float = 0.95) -> tuple[float, float, float]:
     """Mean with a t-based confidence interval: mean ± t(1 - a/2, n - 1) · s / sqrt(n).
 
@@ -72,7 +85,7 @@ def mean_ci(values: Iterable[float], ci: float = 0.95) -> tuple[float, float, fl
     m = float(x.mean())
     if n < 2:
         return m, float("nan"), float("nan")
-    half = float(stats.t.ppf(0.5 + ci / 2, n - 1) * x.std(ddof=1) / np.sqrt(n))
+    half = float(_t_quantile(0.5 + ci / 2, n - 1) * x.std(ddof=1) / np.sqrt(n))
     return m, m - half, m + half
 
 
@@ -101,7 +114,7 @@ def proportion_ci(
             else float(stats.beta.ppf(1 - a / 2, successes + 1, n - successes))
         )
         return p, lo, hi
-    z = stats.norm.ppf(0.5 + ci / 2)
+    z = _normal_quantile(0.5 + ci / 2)
     centre = p + z * z / (2 * n)
     half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
     denom = 1 + z * z / n
@@ -227,35 +240,67 @@ def _memberships(
     multiple_label: str,
     not_counted: set[str],
 ) -> list[tuple[str, str, np.ndarray]]:
-    """(group label, membership rule, boolean row mask) for one characteristic."""
-    values = list(column)
-    n = len(values)
+    """(group label, membership rule, boolean row mask) for one characteristic.
+
+    Labels and selections are worked out once per distinct answer and spread to the
+    rows by index: the same masks as row by row, at the cost of one pass.
+    """
+    uniques, codes = _distinct(list(column))
+    n = len(codes)
     groups: list[tuple[str, str, np.ndarray]] = []
     if not multi:
-        labels = np.array(
-            [missing_label if _is_missing(v) else str(v) for v in values], dtype=object
+        unique_labels = np.array(
+            [missing_label if _is_missing(v) else str(v) for v in uniques], dtype=object
         )
-        for lab in sorted(set(labels) - {missing_label}):
+        labels = unique_labels[codes]
+        for lab in sorted(set(unique_labels.tolist()) - {missing_label}):
             groups.append((lab, "exclusive", labels == lab))
         if (labels == missing_label).any():
             groups.append((missing_label, "exclusive", labels == missing_label))
         return groups
-    picked = [_selections(v, sep) for v in values]
+
+    def per_row(flags: Iterable[bool]) -> np.ndarray:
+        return np.fromiter(flags, dtype=bool, count=len(uniques))[codes]
+
+    picked = [_selections(v, sep) for v in uniques]
     categories = sorted({c for p in picked for c in p} - {missing_label})
     substantive = [c for c in categories if c not in not_counted]
     for cat in substantive:
-        groups.append((cat, "any mention", np.array([cat in p for p in picked], dtype=bool)))
-    multiple = np.array([len(set(p) - not_counted - {missing_label}) >= 2 for p in picked])
+        groups.append((cat, "any mention", per_row(cat in p for p in picked)))
+    multiple = per_row(len(set(p) - not_counted - {missing_label}) >= 2 for p in picked)
     if multiple.any():
         groups.append((multiple_label, "two or more", multiple))
     for cat in [c for c in categories if c in not_counted]:
-        groups.append((cat, "any mention", np.array([cat in p for p in picked], dtype=bool)))
-    missing = np.array([not p or p == [missing_label] for p in picked], dtype=bool)
+        groups.append((cat, "any mention", per_row(cat in p for p in picked)))
+    missing = per_row(not p or p == [missing_label] for p in picked)
     if missing.any():
         groups.append((missing_label, "exclusive", missing))
     if len(groups) == 0:  # pragma: no cover - n > 0 always yields some group
         groups.append((missing_label, "exclusive", np.ones(n, dtype=bool)))
     return groups
+
+
+def _distinct(values: list[Any]) -> tuple[list[Any], np.ndarray]:
+    """The distinct values (equal type and value; lists and tuples by their items) and,
+    for each value, the index of its distinct value. Unhashable values stay apart."""
+    index: dict[Any, int] = {}
+    uniques: list[Any] = []
+    codes = np.empty(len(values), dtype=np.intp)
+    for row, value in enumerate(values):
+        key: Any = (type(value), tuple(value)) if isinstance(value, list | tuple) else (
+            type(value), value
+        )  # fmt: skip
+        try:
+            code = index.get(key)
+        except TypeError:  # unhashable (a set, a dict): its own entry
+            key, code = None, None
+        if code is None:
+            code = len(uniques)
+            uniques.append(value)
+            if key is not None:
+                index[key] = code
+        codes[row] = code
+    return uniques, codes
 
 
 # --------------------------------------------------------------------------------------
