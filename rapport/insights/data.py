@@ -7,11 +7,13 @@ Speed matters (a clinic of 100,000 clients has millions of administrations), so:
 
 * querysets are run through a plain cursor (:func:`frame`): Django's per-row model or
   dict machinery costs more than the database does at these sizes;
-* scores come one instrument at a time without the instrument id column, and are
-  summarised per episode in pandas (first, last, mean, early mean);
-* item answers are extracted from the JSON column by the database (``answers ->> 'id'``
-  on PostgreSQL, ``json_extract`` on SQLite, both via Django's ``KT``), and only for one
-  administration per client (:func:`first_answers`).
+* on PostgreSQL the administrations are summarised per episode on write, by triggers
+  (:class:`rapport.insights.models.EpisodeSummary`), and :func:`administrations` reads
+  those summaries, with each episode's first answers, in one pass of packed columns;
+* elsewhere (SQLite) scores come one instrument at a time without the instrument id
+  column and are summarised per episode in pandas (first, last, mean, early mean), and
+  item answers are extracted from the JSON column by the database (``json_extract`` via
+  Django's ``KT``) for one administration per client (:func:`first_answers`).
 """
 
 from __future__ import annotations
@@ -30,12 +32,11 @@ from django.db.models.functions import RowNumber
 from rapport.clinic.models import (
     Administration,
     AdministrationStatus,
-    Client,
     Episode,
     EpisodeStatus,
     Organisation,
-    Session,
 )
+from rapport.insights.models import EpisodeSummary
 
 # Sessions whose trust scores make up "early trust" (the mean of sessions 1 to 3).
 EARLY_SESSIONS = 3
@@ -84,8 +85,18 @@ def episodes(organisation: Organisation) -> pd.DataFrame:
     columns += ["race_ethnicity", "gender", "language", "age_band"]
     episodes = frame(queryset, columns)
     # The raw cursor returns the JSON column as text on SQLite (and on PostgreSQL when
-    # the driver does not decode jsonb); decode it here, once.
-    episodes["race_ethnicity"] = episodes["race_ethnicity"].map(_json_list)
+    # the driver does not decode jsonb); decode it here, once per distinct value.
+    # (A clinic has a few dozen distinct answers, not 100,000 of them.)
+    decoded: dict[str, list[str]] = {}
+
+    def decode(value: object) -> list[str]:
+        if not isinstance(value, str):
+            return _json_list(value)
+        if value not in decoded:
+            decoded[value] = _json_list(value)
+        return decoded[value]
+
+    episodes["race_ethnicity"] = episodes["race_ethnicity"].map(decode)
     for column in ("gender", "language", "age_band", "end_reason"):
         episodes[column] = episodes[column].fillna("")
     episodes["closed"] = episodes["status"] == EpisodeStatus.CLOSED
@@ -146,26 +157,32 @@ class Administrations:
     count``). ``summaries``: :func:`episode_summaries` of every instrument with a
     completed administration, keyed by instrument id. ``first_ids``: each client's first
     completed administration of each instrument (``client, instrument, administration``)
-    when the pass found them (PostgreSQL), else ``None`` (:func:`all_first_answers` then
-    finds them itself).
+    when the pass found them (PostgreSQL), else ``None``. ``first_answers``: the item
+    answers of those administrations (``client`` plus one float column per item) of the
+    instruments asked for, when the pass read them (PostgreSQL), else ``None``
+    (:func:`all_first_answers` then finds them itself).
     """
 
     status_counts: pd.DataFrame
     summaries: dict[str, pd.DataFrame]
     first_ids: pd.DataFrame | None
+    first_answers: dict[str, pd.DataFrame] | None = None
 
 
-def administrations(organisation: Organisation) -> Administrations:
+def administrations(
+    organisation: Organisation, items_by_instrument: Mapping[str, Sequence[str]] | None = None
+) -> Administrations:
     """Status counts, per-episode score summaries and first administrations of one clinic.
 
-    On PostgreSQL one grouped pass over the completed administrations gives all of them
-    (plus a small pass over the few others for their status counts), so millions of rows
-    never leave the database. Elsewhere (SQLite) the status counts are one query and the
-    scores are summarised in pandas, one instrument at a time. Both give the same frames
-    (tested on both databases).
+    On PostgreSQL one pass over the per-episode summaries that the database keeps
+    current (:class:`rapport.insights.models.EpisodeSummary`) gives all of them, and the
+    first answers of the instruments in ``items_by_instrument`` (item ids by instrument
+    id), so millions of administrations are never read. Elsewhere (SQLite) the status
+    counts are one query and the scores are summarised in pandas, one instrument at a
+    time. Both give the same frames (tested on both databases).
     """
     if connection.vendor == "postgresql":
-        return _administrations_postgresql(organisation)
+        return _administrations_postgresql(organisation, items_by_instrument or {})
     status_counts = administration_status_counts(organisation)
     completed = status_counts["status"] == AdministrationStatus.COMPLETED
     summaries = {
@@ -176,7 +193,7 @@ def administrations(organisation: Organisation) -> Administrations:
 
 
 # Memory for the hash tables of the grouped PostgreSQL queries, for their transaction
-# only: with the default 4 MB the half million groups spill to disk.
+# only: with the default 4 MB larger sorts and hashes spill to disk.
 WORK_MEMORY = "512MB"
 
 
@@ -187,85 +204,69 @@ def _fetch_with_work_memory(sql: str, params: Sequence[object]) -> list[tuple]:
         return cursor.fetchall()
 
 
-def _organisation_administrations_sql() -> str:
-    return f"""
-        FROM {Administration._meta.db_table} a
-        JOIN {Session._meta.db_table} s ON s.id = a.session_id
-        JOIN {Episode._meta.db_table} e ON e.id = s.episode_id
-        JOIN {Client._meta.db_table} c ON c.id = e.client_id
-        WHERE c.organisation_id = %s
-    """  # table names come from the models
+# EpisodeSummary.packed, as the trigger packs it (see migrations/0002).
+_PACKED = np.dtype(
+    [(name, ">i8") for name in ("episode", "client", "n", "completed", "first_id")]
+    + [(name, ">f8") for name in ("first", "last", "mean", "early", "first_time")]
+)
 
 
-# Columns of the grouped pass in _administrations_postgresql, as they are packed.
-_INTEGER_COLUMNS = ("episode", "client", "n", "completed", "first_id")
-_FLOAT_COLUMNS = ("first", "last", "mean", "early", "first_time")
-
-
-def _unpacked(instrument_id: str, packed: Sequence[bytes]) -> pd.DataFrame:
-    """One instrument's rows of the grouped pass from its packed columns."""
+def _from_packed(instrument_id: str, packed: bytes | None) -> pd.DataFrame:
+    """One instrument's completed summaries from their packed rows."""
+    rows = np.frombuffer(packed or b"", dtype=_PACKED)
     columns: dict[str, object] = {"instrument": instrument_id}
-    for name, values in zip(_INTEGER_COLUMNS, packed[: len(_INTEGER_COLUMNS)], strict=True):
-        columns[name] = np.frombuffer(values, dtype=">i8").astype(np.int64)
-    for name, values in zip(_FLOAT_COLUMNS, packed[len(_INTEGER_COLUMNS) :], strict=True):
-        columns[name] = np.frombuffer(values, dtype=">f8").astype(np.float64)
+    for name in _PACKED.names:
+        native = np.int64 if _PACKED[name].kind == "i" else np.float64
+        columns[name] = rows[name].astype(native)
     return pd.DataFrame(columns)
 
 
-def _administrations_postgresql(organisation: Organisation) -> Administrations:
-    # Per episode and instrument, in one pass without sorting:
-    # * first and last score: the score at the lowest and highest session number, as the
-    #   minimum and maximum of [number, total] arrays (arrays compare element by element
-    #   and a session has at most one administration of an instrument, so numbers never
-    #   tie); ordered aggregates (array_agg ... ORDER BY) would sort every group;
-    # * the first completed administration: the minimum of [completed_at in epoch
-    #   seconds, id]. Epoch seconds as a double keep the order of distinct microsecond
-    #   timestamps exactly (their spacing, 2^-20 s or less until 2106, is finer than a
-    #   microsecond), and ties fall to the lower id, as in first_answers().
-    grouped = f"""
-        SELECT e.id AS episode, e.client_id AS client, a.instrument_id AS instrument,
-               (min(ARRAY[s.number, a.total]) FILTER (WHERE a.total IS NOT NULL))[2] AS first,
-               (max(ARRAY[s.number, a.total]) FILTER (WHERE a.total IS NOT NULL))[2] AS last,
-               avg(a.total) AS mean,
-               avg(a.total) FILTER (WHERE s.number <= %s) AS early,
-               count(a.total) AS n,
-               count(*) AS completed,
-               (min(ARRAY[date_part('epoch', a.completed_at), a.id]))[1] AS first_time,
-               (min(ARRAY[date_part('epoch', a.completed_at), a.id]))[2]::bigint AS first_id
-        {_organisation_administrations_sql()} AND a.status = %s
-        GROUP BY e.id, a.instrument_id
-    """  # table names come from the models, values are parameters
-    # Half a million rows of eleven values would cost more as Python objects than the
-    # query itself; instead each column comes packed, one row per instrument, as a
-    # big-endian binary array that numpy reads in place. NULL (no early score) is packed
-    # as NaN; a first or last score is NULL only when n = 0, and those rows are dropped.
-    packed = [f"string_agg(int8send(g.{column}), '')" for column in _INTEGER_COLUMNS]
-    packed += [
-        f"string_agg(float8send(coalesce(g.{column}, 'NaN')), '')" for column in _FLOAT_COLUMNS
-    ]
-    columns = ", ".join(packed)
-    sql = f"SELECT g.instrument, {columns} FROM ({grouped}) g GROUP BY g.instrument"  # noqa: S608
+def _administrations_postgresql(
+    organisation: Organisation, items_by_instrument: Mapping[str, Sequence[str]]
+) -> Administrations:
+    # The per-episode summaries (EpisodeSummary) are kept current by PostgreSQL triggers
+    # on every write (rapport/insights/migrations/0002), with the aggregates this
+    # function computed over the administrations until then: first and last score at
+    # the lowest and highest session number, mean, early mean, number of scores and of
+    # completed administrations, and the first completed administration (the minimum of
+    # [completed_at in epoch seconds, id]: doubles keep distinct microsecond timestamps
+    # apart until 2106, ties fall to the lower id, as in first_answers()) with its
+    # answers. The trigger also packs each row's figures as big-endian binary, so here
+    # one pass concatenates them per instrument and status and numpy reads them in
+    # place: half a million rows never become Python objects, nor does PostgreSQL
+    # convert twenty values a row.
+    #
+    # Answers come packed in the byte order of their keys; a row whose keys are exactly
+    # the instrument's items (sorted the same way) is taken as packed, any other (a
+    # skipped item, an answer that is not a number) is read as text by id below.
     completed = AdministrationStatus.COMPLETED
-    rows = _fetch_with_work_memory(sql, [EARLY_SESSIONS, organisation.pk, completed])
-    parts = [_unpacked(instrument_id, packed_columns) for instrument_id, *packed_columns in rows]
-    no_rows = [b""] * (len(_INTEGER_COLUMNS) + len(_FLOAT_COLUMNS))
-    groups = pd.concat(parts, ignore_index=True) if parts else _unpacked("", no_rows)
-
-    other_sql = f"""
-        SELECT a.instrument_id, a.status, count(*)
-        {_organisation_administrations_sql()} AND a.status <> %s
-        GROUP BY a.instrument_id, a.status
-    """  # table names come from the models, values are parameters
-    others = pd.DataFrame.from_records(
-        _fetch_with_work_memory(other_sql, [organisation.pk, completed]),
-        columns=["instrument", "status", "count"],
-    )
-    completed_counts = groups.groupby("instrument", as_index=False)["completed"].sum()
-    completed_counts = completed_counts.rename(columns={"completed": "count"}).assign(
-        status=completed.value
-    )
-    status_counts = pd.concat([completed_counts, others], ignore_index=True)
-    status_counts = status_counts[["instrument", "status", "count"]].astype({"count": int})
+    instruments = sorted(items_by_instrument)
+    cases = " ".join(["WHEN %s THEN %s::jsonb"] * len(instruments))
+    expected = f"(CASE g.instrument_id {cases} END)" if instruments else "NULL::jsonb"
+    case_params: list[object] = []
+    for instrument_id in instruments:
+        case_params += [instrument_id, json.dumps(sorted(items_by_instrument[instrument_id]))]
+    as_packed = f"g.status = %s AND g.answer_keys = {expected}"
+    sql = f"""
+        SELECT g.instrument_id, g.status, sum(g.count),
+               string_agg(g.packed, '') FILTER (WHERE g.status = %s),
+               string_agg(g.answer_values, '') FILTER (WHERE {as_packed}),
+               string_agg(int8send(g.first_id), '') FILTER (WHERE {as_packed})
+        FROM {EpisodeSummary._meta.db_table} g
+        WHERE g.organisation_id = %s
+        GROUP BY g.instrument_id, g.status
+    """  # noqa: S608 - the table name comes from the model, values are parameters
+    params = [completed, completed, *case_params, completed, *case_params, organisation.pk]
+    rows = _fetch_with_work_memory(sql, params)
+    parts, counts, packed_answers = [], [], {}
+    for instrument_id, status, count, packed, answer_values, answer_ids in rows:
+        counts.append((instrument_id, status, int(count)))
+        if status == completed:
+            parts.append(_from_packed(instrument_id, packed))
+            packed_answers[instrument_id] = (answer_values, answer_ids)
+    groups = pd.concat(parts, ignore_index=True) if parts else _from_packed("", None)
+    status_counts = pd.DataFrame.from_records(counts, columns=["instrument", "status", "count"])
+    status_counts = status_counts.astype({"count": int})
     status_counts = status_counts.sort_values(["instrument", "status"], ignore_index=True)
 
     summaries = {}
@@ -281,42 +282,76 @@ def _administrations_postgresql(organisation: Organisation) -> Administrations:
     first_ids = first[["client", "instrument", "first_id"]].rename(
         columns={"first_id": "administration"}
     )
-    return Administrations(status_counts, summaries, first_ids.reset_index(drop=True))
+    answers = {}
+    for instrument_id, items in items_by_instrument.items():
+        mine = first[first["instrument"] == instrument_id]
+        values, ids = packed_answers.get(instrument_id, (None, None))
+        answers[instrument_id] = _first_answers_from_packed(mine, items, values, ids)
+    return Administrations(
+        status_counts, summaries, first_ids.reset_index(drop=True), first_answers=answers
+    )
+
+
+def _first_answers_from_packed(
+    first: pd.DataFrame, items: Sequence[str], values: bytes | None, ids: bytes | None
+) -> pd.DataFrame:
+    """``client`` and item answers of ``first``'s administrations (``first_id``).
+
+    ``values``/``ids``: the packed answers (item values in sorted item order) of the
+    summaries whose answers have exactly the instrument's items; the others are read
+    from the administrations as text.
+    """
+    by_id = pd.DataFrame(
+        np.frombuffer(values or b"", dtype=">f8").astype(np.float64).reshape(-1, len(items)),
+        columns=sorted(items),
+        index=np.frombuffer(ids or b"", dtype=">i8").astype(np.int64),
+    )[list(items)]
+    clients = first.set_index("first_id")["client"]
+    packed = clients.index.isin(by_id.index)
+    answers = by_id.reindex(clients.index[packed])
+    answers.insert(0, "client", clients[packed].to_numpy())
+    if not packed.all():
+        others = clients[~packed]
+        ids_literal = "{" + ",".join(map(str, others.index.tolist())) + "}"
+        answers = pd.concat([answers, _answers_by_id_as_text(others, items, ids_literal)])
+    return answers.reset_index(drop=True)
 
 
 def all_first_answers(
     organisation: Organisation,
     items_by_instrument: Mapping[str, Sequence[str]],
-    first_ids: pd.DataFrame | None = None,
+    administrations: Administrations | None = None,
 ) -> dict[str, pd.DataFrame]:
     """:func:`first_answers` of every instrument, keyed by instrument id, rows by client.
 
-    With ``first_ids`` (from :func:`administrations`) the answers are read by primary key,
-    only the items' values extracted from the JSON by the database; without, each
-    instrument's first administrations are found by :func:`first_answers`. Same frames.
+    With ``administrations`` from PostgreSQL (read with these items) the answers are
+    those its pass read from the episode summaries, which keep each episode's first
+    completed administration's answers; otherwise each instrument's first
+    administrations are found by :func:`first_answers`. Same frames.
     """
     out = {}
+    read = administrations.first_answers if administrations is not None else None
     for instrument_id, items in items_by_instrument.items():
-        if first_ids is None:
-            answers = first_answers(organisation, instrument_id, items)
+        if read is not None and instrument_id in read:
+            answers = read[instrument_id][["client", *items]]
         else:
-            ids = first_ids.loc[first_ids["instrument"] == instrument_id]
-            answers = _answers_by_id(ids.set_index("administration")["client"], items)
+            answers = first_answers(organisation, instrument_id, items)
         out[instrument_id] = answers.sort_values("client", ignore_index=True)
     return out
 
 
-def _answers_by_id(clients: pd.Series, item_ids: Sequence[str]) -> pd.DataFrame:
-    """``client`` and the item answers of the administrations in ``clients``' index."""
+def _answers_by_id_as_text(clients: pd.Series, item_ids: Sequence[str], ids: str) -> pd.DataFrame:
+    """``client`` and the answers of the administrations in ``clients``' index (by id).
+
+    The ids travel as one array literal (``ids``): psycopg adapts a list element by
+    element, which for 100,000 ids costs more than the query.
+    """
     extracted = ", ".join(["a.answers ->> %s"] * len(item_ids))
     sql = f"""
         SELECT a.id, {extracted}
         FROM {Administration._meta.db_table} a
         WHERE a.id = ANY(%s::bigint[])
     """  # noqa: S608 - the table name comes from the model, values are parameters
-    # The ids travel as one array literal: psycopg adapts a list element by element,
-    # which for 100,000 ids costs more than the query.
-    ids = "{" + ",".join(map(str, clients.index.tolist())) + "}"
     with connection.cursor() as cursor:
         cursor.execute(sql, [*item_ids, ids])
         rows = cursor.fetchall()

@@ -59,3 +59,54 @@ class ExpectedResponseFit(models.Model):
 
     def __str__(self) -> str:
         return f"{self.instrument_id} v{self.version} for {self.organisation}"
+
+
+class EpisodeSummary(models.Model):
+    """One episode's administrations of one instrument in one status, summarised.
+
+    PostgreSQL only: the rows are kept current by the database itself. Statement-level
+    triggers on the administrations (insert, update, delete, truncate), on sessions (a
+    changed number or episode), episodes (a changed client) and clients (a changed
+    organisation) recompute the rows of every episode a statement touched, so every
+    writer (check-in, CSV/FHIR import, the synthetic COPY writer, a manual fix in psql)
+    is covered; see ``migrations/0002_episodesummary.py``. On SQLite the table stays
+    empty and :mod:`rapport.insights.data` reads the administrations.
+
+    ``count`` is the number of administrations; the other figures are for completed
+    ones only (NULL for other statuses): ``n`` scored, ``first``/``last`` score at the
+    lowest/highest session number, ``mean``, ``early`` (mean of sessions 1 to
+    ``data.EARLY_SESSIONS``), the first completed administration (``first_time`` =
+    ``completed_at`` in epoch seconds, ``first_id``; ties go to the lower id), the same
+    figures ``packed`` as the reader takes them, and the first administration's answers
+    (``answer_keys`` in byte order, ``answer_values`` packed doubles; NULL keys when an
+    answer is not a JSON number or null). Never shown anywhere: it only feeds the
+    insight computation.
+    """
+
+    episode_id = models.BigIntegerField()
+    instrument_id = models.CharField(max_length=64)
+    status = models.CharField(max_length=12)
+    count = models.IntegerField()
+    n = models.IntegerField(null=True)
+    first = models.FloatField(null=True)
+    last = models.FloatField(null=True)
+    mean = models.FloatField(null=True)
+    early = models.FloatField(null=True)
+    first_time = models.FloatField(null=True)
+    first_id = models.BigIntegerField(null=True)
+    organisation_id = models.BigIntegerField()
+    client_id = models.BigIntegerField()
+    packed = models.BinaryField(null=True)
+    answer_keys = models.JSONField(null=True)
+    answer_values = models.BinaryField(null=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["episode_id", "instrument_id", "status"], name="one_episode_summary"
+            )
+        ]
+        indexes = [models.Index(fields=["organisation_id"], name="insights_ep_organis_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.instrument_id} {self.status} in episode {self.episode_id}"

@@ -689,6 +689,11 @@ def _therapist_rows(
         )
         counts = counts.reindex(index=eligible, columns=["improved", "not"], fill_value=0)
         improved_rates = two_category_rates(counts)
+    intakes: dict[Any, pd.Series] = {}
+    if primary_summary is not None:
+        # Each therapist's intake scores in the order of their closed episodes.
+        intake = primary_summary["first"].reindex(closed.index)
+        intakes = dict(iter(intake.groupby(closed["therapist"].to_numpy(), sort=False)))
     rows = []
     for therapist in eligible:
         row: dict[str, Any] = {
@@ -697,10 +702,7 @@ def _therapist_rows(
         }
         row["n_closed"] = int(sizes[therapist])
         if primary_summary is not None:
-            intake = primary_summary["first"].reindex(
-                closed.index[closed["therapist"] == therapist]
-            )
-            stats = _mean_row(intake)
+            stats = _mean_row(intakes[therapist])
             row.update(
                 intake_mean=stats["mean"],
                 intake_ci_low=stats["ci_low"],
@@ -725,15 +727,25 @@ EQUITY_OUTCOMES = {
 }
 
 
+def _per_value(column: pd.Series, label: Any) -> pd.Series:
+    """``column.map(label)``, calling ``label`` once per distinct value (hashable ones)."""
+    codes, uniques = pd.factorize(column, use_na_sentinel=False)
+    labels = np.empty(len(uniques), dtype=object)
+    labels[:] = [label(value) for value in uniques]
+    return pd.Series(labels[codes], index=column.index, dtype=object)
+
+
 def group_labels(episodes: pd.DataFrame) -> pd.DataFrame:
     """Readable group labels for each characteristic (race/ethnicity stays a list)."""
     labelled = pd.DataFrame(index=episodes.index)
-    labelled["race_ethnicity"] = episodes["race_ethnicity"].map(
-        lambda codes: [demographics.RACE_ETHNICITY.get(code, code) for code in codes]
+    labelled["race_ethnicity"] = _per_value(
+        episodes["race_ethnicity"].map(tuple),
+        lambda codes: [demographics.RACE_ETHNICITY.get(code, code) for code in codes],
     )
     for column, names in (("language", demographics.LANGUAGE), ("gender", demographics.GENDER)):
-        labelled[column] = episodes[column].map(
-            lambda code, names=names: names.get(code, MISSING) if code else MISSING
+        labelled[column] = _per_value(
+            episodes[column],
+            lambda code, names=names: names.get(code, MISSING) if code else MISSING,
         )
     labelled["age_band"] = episodes["age_band"].replace("", MISSING)
     return labelled
@@ -895,7 +907,9 @@ def compute(organisation: Organisation) -> dict[str, Any]:
     """All four pages of ``organisation`` as JSON-ready dicts (see the module docstring)."""
     started = time.perf_counter()
     registry = instrument_registry()
-    administrations = data.administrations(organisation)
+    administrations = data.administrations(
+        organisation, {i.id: i.item_ids for i in registry.values()}
+    )
     status_counts = administrations.status_counts
     instruments = sorted(
         (registry[i] for i in administrations.summaries if i in registry),
@@ -929,7 +943,7 @@ def compute(organisation: Organisation) -> dict[str, Any]:
     per_episode = per_episode.reset_index(drop=True)
 
     answers = data.all_first_answers(
-        organisation, {i.id: i.item_ids for i in instruments}, administrations.first_ids
+        organisation, {i.id: i.item_ids for i in instruments}, administrations
     )
     first_scores = per_episode.rename(
         columns={"trust_first": "trust", "alliance_first": "alliance"}

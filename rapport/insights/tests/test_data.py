@@ -91,9 +91,9 @@ def test_summaries_and_status_counts_equal_the_per_instrument_path(awkward_clini
 @pytest.mark.django_db
 def test_first_answers_equal_the_windowed_query(awkward_clinic):
     organisation = awkward_clinic.organisation
-    result = data.administrations(organisation)
+    result = data.administrations(organisation, {i: REGISTRY[i].item_ids for i in REGISTRY})
     items = {i: REGISTRY[i].item_ids for i in result.summaries}
-    got = data.all_first_answers(organisation, items, result.first_ids)
+    got = data.all_first_answers(organisation, items, result)
     for instrument_id, item_ids in items.items():
         expected = data.first_answers(organisation, instrument_id, item_ids)
         expected = expected.sort_values("client", ignore_index=True)
@@ -120,8 +120,9 @@ def test_ties_in_completion_time_fall_to_the_lower_id(awkward_clinic):
 @pytest.mark.django_db
 def test_an_organisation_without_administrations_gives_empty_frames(awkward_clinic):
     other = Organisation.objects.create(name="Empty", slug="empty")
-    result = data.administrations(other)
+    phq9 = {"phq9": REGISTRY["phq9"].item_ids}
+    result = data.administrations(other, phq9)
     assert result.status_counts.empty
     assert result.summaries == {}
-    answers = data.all_first_answers(other, {"phq9": REGISTRY["phq9"].item_ids}, result.first_ids)
+    answers = data.all_first_answers(other, phq9, result)
     assert answers["phq9"].empty
