@@ -6,7 +6,9 @@ import os
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
+from django.utils import timezone
 
+from rapport.checkin.delivery import schedule_due
 from rapport.clinic.management.commands.synth import DEMO_PASSWORD
 from rapport.clinic.models import Organisation
 
@@ -34,6 +36,14 @@ class Command(BaseCommand):
                 clients=options["clients"],
                 therapists=options["therapists"],
                 org=DEMO_SLUG,
+            )
+            # As the scheduler (`rapport checkin send-due`, from cron) would have done:
+            # sessions starting within the invitation window get their questionnaires
+            # opened and their invitations queued, so the worklist has check-ins to show.
+            # Nothing is sent until send-due runs (the demo's e-mail goes to the console).
+            scheduled = schedule_due(timezone.now())
+            self.stdout.write(
+                f"Opened check-ins for the next day's sessions ({scheduled} messages)."
             )
         self.stdout.write(self.style.WARNING("DEMO - synthetic data only, never real client data."))
         address = os.environ.get("RAPPORT_BIND", "127.0.0.1:8000")
