@@ -42,9 +42,7 @@ class Command(BaseCommand):
             # opened and their invitations queued, so the worklist has check-ins to show.
             # Nothing is sent until send-due runs (the demo's e-mail goes to the console).
             scheduled = schedule_due(timezone.now())
-            self.stdout.write(
-                f"Opened check-ins for the next day's sessions ({scheduled} messages)."
-            )
+            self.stdout.write(f"Check-in messages queued for the next day's sessions: {scheduled}.")
         self.stdout.write(self.style.WARNING("DEMO - synthetic data only, never real client data."))
         address = os.environ.get("RAPPORT_BIND", "127.0.0.1:8000")
         self.stdout.write(
