@@ -179,6 +179,17 @@ _STORE_SCORES = f"""
         status = %s, started_at = COALESCE(started_at, %s), completed_at = %s
     WHERE id = %s
 """  # noqa: S608
+# PostgreSQL: every questionnaire of the submission in one UPDATE, so statement-level
+# triggers on the administrations (the insights summaries) run once per submission.
+_STORE_SCORES_ROW = "(%s::bigint, %s::jsonb, %s::float8, %s::jsonb, %s::text, %s::jsonb, %s::jsonb)"
+_STORE_ALL_SCORES = f"""
+    UPDATE {_ADMINISTRATION} AS a
+    SET answers = v.answers, total = v.total, subscales = v.subscales, band = v.band,
+        flags = v.flags, missing = v.missing, status = %s,
+        started_at = COALESCE(a.started_at, %s), completed_at = %s
+    FROM (VALUES {{rows}}) AS v (id, answers, total, subscales, band, flags, missing)
+    WHERE a.id = v.id
+"""  # noqa: S608
 _INSERT_SUBMISSION = f"""
     INSERT INTO {CheckinSubmission._meta.db_table}
         (link_id, session_id, submitted_at, language, comment)
@@ -249,7 +260,7 @@ def _due_and_draft(session_id: int, rows: list[tuple]) -> tuple[list[_Due], Chec
 
 
 def _store_scores(due: list[_Due], now) -> None:
-    """One UPDATE per questionnaire, sent together (psycopg pipelines ``executemany``)."""
+    """Write every scored questionnaire: one UPDATE on PostgreSQL, one per row elsewhere."""
     when = _to_db(Administration, "completed_at", now)
     rows = [
         [
@@ -259,16 +270,20 @@ def _store_scores(due: list[_Due], now) -> None:
             item.result.band or "",
             _to_db(Administration, "flags", list(item.result.flags)),
             _to_db(Administration, "missing", list(item.result.missing)),
-            AdministrationStatus.COMPLETED.value,
-            when,
-            when,
-            item.id,
         ]
         for item in due
         if item.result is not None
     ]
+    ids = [item.id for item in due if item.result is not None]
+    completed = AdministrationStatus.COMPLETED.value
     with hotpath.cursor() as cursor:
-        cursor.executemany(_STORE_SCORES, rows)
+        if connection.vendor == "postgresql":
+            sql = _STORE_ALL_SCORES.format(rows=", ".join([_STORE_SCORES_ROW] * len(rows)))
+            values = [v for pk, row in zip(ids, rows, strict=True) for v in (pk, *row)]
+            cursor.execute(sql, [completed, when, when, *values])
+        else:
+            each = [[*row, completed, when, when, pk] for pk, row in zip(ids, rows, strict=True)]
+            cursor.executemany(_STORE_SCORES, each)
 
 
 def _pipelined(own_transaction: bool) -> AbstractContextManager:
