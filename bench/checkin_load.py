@@ -7,8 +7,9 @@
 What it does, on loopback only:
 
 1. Creates the database ``rapport_bench`` on 127.0.0.1 (user postgres; ``--pg`` to
-   change), migrates it, seeds a small synthetic clinic (``rapport synth``) and bulk-creates
-   enough one-session check-in links (tokens kept in memory, only hashes stored).
+   change), migrates it, seeds a synthetic clinic (``rapport synth``, one client per six
+   links, so each active episode gains about a dozen sessions) and bulk-creates enough
+   one-session check-in links (tokens kept in memory, only hashes stored), then ANALYZEs.
 2. Starts the server ``rapport serve`` runs (its gunicorn command line, 2 workers x 4
    threads by default) and drives it with
    ``--clients`` (50) threads, each on its own keep-alive connection. A client fetches one
@@ -192,6 +193,15 @@ def seed_links(count: int) -> list[str]:
                 "(id bigserial PRIMARY KEY, token text NOT NULL, created_at timestamptz)"
             )
     return tokens
+
+
+def analyse() -> None:
+    """Planner statistics for the fresh tables, as autovacuum would gather in production
+    (it is off on some machines, and a plan chosen without statistics scans tables)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
 
 
 def answers_body() -> dict[str, str]:
@@ -443,10 +453,17 @@ def main() -> int:
     env = bench_env(f"{options.pg}/{options.db}", data_dir)
     os.environ.update(env)
     sys.path.insert(0, str(REPO))
-    print(f"database {options.db}: create, migrate, synth (small clinic)")
+    print(f"database {options.db}: create, migrate")
     recreate_database(f"{options.pg}/postgres", options.db)
     run(["migrate", "--verbosity", "0"], env)
-    run(["synth", "--seed", "1", "--clients", "40", "--no-progress"], env)
+    # Enough clients that the seeded links add about a dozen sessions to each active
+    # episode, as in a real clinic: with a handful of episodes each would carry a
+    # thousand sessions, and whatever is kept per episode (the insights summaries)
+    # would be recomputed over all of them on every submission.
+    links = options.links or int(options.duration * 400) + 1000
+    clients = max(40, links // 6)
+    print(f"database {options.db}: synth {clients} clients")
+    run(["synth", "--seed", "1", "--clients", str(clients), "--no-progress"], env)
     import django
 
     django.setup()
@@ -455,8 +472,8 @@ def main() -> int:
 
     settings.STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # as `rapport serve` does
     call_command("collectstatic", interactive=False, verbosity=0)
-    links = options.links or int(options.duration * 400) + 1000
     tokens = seed_links(links)
+    analyse()
     print(
         f"{len(tokens)} links seeded; {options.clients} clients, {options.workers} workers "
         f"x {options.threads} threads, {options.duration:.0f} s per run"
