@@ -19,7 +19,7 @@ hands a client a different server connection per transaction) set
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -37,10 +37,6 @@ class _PreparedCursor:
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
         self._cursor.execute(sql, params, prepare=True)
-
-    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        # executemany prepares by itself once a statement repeats (prepare_threshold).
-        self._cursor.executemany(sql, rows)
 
     def fetchone(self) -> tuple | None:
         return self._cursor.fetchone()
