@@ -274,13 +274,7 @@ def _request_id(request: Any) -> str:
 
 def _locked_head(lane: int = 1) -> AuditChainHead:
     """Lane ``lane``'s chain head, created if missing, locked until the transaction ends."""
-    found = _select_head_for_update(_SELECT_LANE, [lane])
-    if found is None:
-        AuditChainHead.objects.bulk_create([AuditChainHead(id=lane)], ignore_conflicts=True)
-        found = _select_head_for_update(_SELECT_LANE, [lane])
-    if found is None:
-        raise AuditChainError(f"the audit chain head row of lane {lane} could not be created")
-    return found[0]
+    return _locked_lane(lane)[0]
 
 
 def _locked_head_and_event_id() -> tuple[AuditChainHead, int | None]:
@@ -300,24 +294,22 @@ def _locked_head_and_event_id() -> tuple[AuditChainHead, int | None]:
     locked for one round trip. SQLite reports the id on insert instead (None here).
     """
     if not connection.features.has_select_for_update_skip_locked:
-        return _locked_lane_one()
+        return _locked_lane(1)
     found = _select_head_for_update(_SELECT_FREE_LANE, [LANES])
     if found is None:
         found = _added_lane()
-    if found is None:
-        found = _select_head_for_update(_SELECT_LANE, [1])
-    if found is None:  # no lane at all yet (a new or freshly flushed database)
-        found = _locked_lane_one()
-    return found
+    # Every lane busy (or none yet, in a new or freshly flushed database): wait for lane 1.
+    return found or _locked_lane(1)
 
 
-def _locked_lane_one() -> tuple[AuditChainHead, int | None]:
-    found = _select_head_for_update(_SELECT_LANE, [1])
+def _locked_lane(lane: int) -> tuple[AuditChainHead, int | None]:
+    """Lane ``lane``'s head (created if missing) and an event id, locked (waiting if held)."""
+    found = _select_head_for_update(_SELECT_LANE, [lane])
     if found is None:
-        AuditChainHead.objects.bulk_create([AuditChainHead(id=1)], ignore_conflicts=True)
-        found = _select_head_for_update(_SELECT_LANE, [1])
+        AuditChainHead.objects.bulk_create([AuditChainHead(id=lane)], ignore_conflicts=True)
+        found = _select_head_for_update(_SELECT_LANE, [lane])
     if found is None:
-        raise AuditChainError("the audit chain head row could not be created")
+        raise AuditChainError(f"the audit chain head row of lane {lane} could not be created")
     return found
 
 
