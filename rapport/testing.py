@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime
 import itertools
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.utils import timezone
@@ -246,3 +248,26 @@ def add_answers(session: Session, instrument, answers: dict) -> Administration:
 
 
 # --- end of insights builders
+
+
+def run_in_threads(work: Callable[[], None], threads: int) -> list[BaseException]:
+    """Run ``work`` in ``threads`` threads at once, each on its own database connection
+    (as gunicorn's workers and threads are); returns what the threads raised."""
+    from django.db import connections
+
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            work()
+        except BaseException as error:  # returned to the test, which asserts on it
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    workers = [threading.Thread(target=run) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return errors

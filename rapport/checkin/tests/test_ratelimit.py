@@ -5,12 +5,13 @@ from __future__ import annotations
 import threading
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 from django.test import override_settings
 
 from rapport.checkin import ratelimit
 from rapport.checkin.models import RateLimitCounter
 from rapport.checkin.tokens import new_token
+from rapport.testing import run_in_threads
 
 
 def requires_postgresql() -> None:
@@ -35,24 +36,14 @@ def test_every_hit_from_every_connection_is_counted_once():
     requires_postgresql()
     threads, hits_each = 8, 25
     seen: list[int] = []
-    errors: list[BaseException] = []
     barrier = threading.Barrier(threads)
 
     def hammer() -> None:
-        try:
-            barrier.wait()
-            for _ in range(hits_each):
-                seen.extend(ratelimit.hit("ip:shared", now=600.0))
-        except BaseException as error:  # re-raised by the assertion below
-            errors.append(error)
-        finally:
-            connections.close_all()
+        barrier.wait()
+        for _ in range(hits_each):
+            seen.extend(ratelimit.hit("ip:shared", now=600.0))
 
-    workers = [threading.Thread(target=hammer) for _ in range(threads)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
+    errors = run_in_threads(hammer, threads)
     assert errors == []
     # Each request saw its own count: none lost, none counted twice.
     assert sorted(seen) == list(range(1, threads * hits_each + 1))

@@ -16,7 +16,7 @@ from django.test import RequestFactory, override_settings
 from rapport import cli
 from rapport.security import audit, crypto
 from rapport.security.models import AuditChainHead, AuditCheckpoint, AuditEvent
-from rapport.testing import make_episode, make_organisation, make_user
+from rapport.testing import make_episode, make_organisation, make_user, run_in_threads
 
 pytestmark = pytest.mark.django_db
 
@@ -318,22 +318,12 @@ def test_concurrent_appends_never_fork_the_chain():
     if connection.vendor != "postgresql":
         pytest.skip("SQLite serialises writers with IMMEDIATE transactions; threads test PG")
     threads, per_thread = 8, 125
-    errors = []
 
     def append():
-        try:
-            for i in range(per_thread):
-                audit.record("test.concurrent", object_id=str(i))
-        except Exception as error:  # reported by the assertion below
-            errors.append(error)
-        finally:
-            connections.close_all()
+        for i in range(per_thread):
+            audit.record("test.concurrent", object_id=str(i))
 
-    workers = [threading.Thread(target=append) for _ in range(threads)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
+    errors = run_in_threads(append, threads)
     assert errors == []
     lanes = {}
     for lane, seq in AuditEvent.objects.order_by("lane", "seq").values_list("lane", "seq"):
