@@ -18,28 +18,40 @@ if TYPE_CHECKING:
 _INTEGER = re.compile(r"[+-]?\d+")
 
 
-def answer_row(instrument: Instrument, answers: Mapping[str, Number | None]) -> np.ndarray:
-    """Return the answers as a float row in item order, NaN for missing items.
+def answer_values(
+    instrument: Instrument, answers: Mapping[str, Number | None]
+) -> list[float | None]:
+    """Return the answers as floats in item order, ``None`` for missing items.
 
     Raises
     ------
     AnswerError
         An unknown item id, a non-numeric value, or a value that is not offered.
     """
-    unknown = sorted(set(answers) - set(instrument.item_ids))
+    layout = instrument.scoring_layout
+    unknown = sorted(set(answers) - layout.item_positions.keys())
     if unknown:
         raise AnswerError(
             f"{instrument.id}: unknown item id(s) {', '.join(map(repr, unknown))}; "
             f"expected some of {', '.join(instrument.item_ids)}"
         )
-    row = np.full(len(instrument.items), np.nan)
+    values: list[float | None] = []
     for position, item in enumerate(instrument.items):
         value = answers.get(item.id)
         if _is_missing(value):
+            values.append(None)
             continue
-        _check_offered(instrument, item, value)
-        row[position] = float(value)
-    return row
+        _check_offered(instrument, item, value, layout.offered[position])
+        values.append(float(value))
+    return values
+
+
+def answer_row(instrument: Instrument, answers: Mapping[str, Number | None]) -> np.ndarray:
+    """:func:`answer_values` as a float array, NaN for missing items."""
+    return np.array(
+        [np.nan if value is None else value for value in answer_values(instrument, answers)],
+        dtype=float,
+    )
 
 
 def parse_answer_list(instrument: Instrument, text: str) -> dict[str, Number | None]:
@@ -77,10 +89,12 @@ def _is_missing(value: object) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
-def _check_offered(instrument: Instrument, item: Item, value: object) -> None:
+def _check_offered(
+    instrument: Instrument, item: Item, value: object, offered: frozenset[float]
+) -> None:
     if isinstance(value, bool) or not isinstance(value, Real):
         raise AnswerError(f"{instrument.id}: {item.id}: {value!r} is not a number")
-    if float(value) not in {float(option) for option in item.option_values}:
+    if float(value) not in offered:
         raise AnswerError(
             f"{instrument.id}: {item.id}: {value!r} is not one of the options {_options_text(item)}"
         )

@@ -11,6 +11,7 @@ import math
 import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -234,10 +235,15 @@ class Instrument:
     sources: tuple[str, ...] = ()
     source_path: Path | None = field(default=None, compare=False)
 
-    @property
+    @cached_property
     def item_ids(self) -> tuple[str, ...]:
         """Item ids in administration order."""
         return tuple(item.id for item in self.items)
+
+    @cached_property
+    def scoring_layout(self) -> scoring.Layout:
+        """Item positions, keys and bounds the scorer reads (derived once per instrument)."""
+        return scoring.Layout.of(self)
 
     @property
     def score_range(self) -> tuple[float, float]:
@@ -316,8 +322,7 @@ class Instrument:
         when more than ``missing_rule.max_missing`` items are missing. Critical
         item conditions look at the raw answers.
         """
-        row = answers.answer_row(self, answers_by_item)
-        return scoring.score_one(self, row)
+        return scoring.score_one(self, answers.answer_values(self, answers_by_item))
 
     def score_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Score many administrations at once (vectorised; no loop over rows).

@@ -1,12 +1,16 @@
-"""Vectorised scoring: one code path for a single answer set and for millions.
+"""Scoring: vectorised for many administrations, plain Python for one.
 
-:func:`score_matrix` works on an ``(administrations x items)`` float array with
-NaN for missing answers. :meth:`Instrument.score` passes a one-row array, so
-single and bulk scoring cannot drift apart.
+:func:`score_matrix` works on an ``(administrations x items)`` float array with NaN for
+missing answers (imports, the synthetic clinic, :meth:`Instrument.score_frame`).
+:func:`score_one` applies the same rules to a single answer set, which is what a check-in
+submits, without NumPy's per-call cost. Both read the instrument's :class:`Layout`, and
+tests hold them equal on random and exhaustive answer patterns (``test_score_frame``,
+``test_scoring_methods``).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -19,10 +23,89 @@ from rapport.instruments.errors import AnswerError
 if TYPE_CHECKING:
     import pandas as pd
 
-    from rapport.instruments.model import Instrument, ScoreResult
+    from rapport.instruments.model import CriticalItem, Instrument, ScoreResult
 
 # Guards half-up rounding against binary representation error (5.125 stored as 5.12499...).
 _ROUNDING_EPSILON = 1e-9
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where each part of an instrument's scoring rules finds its columns, worked out once.
+
+    Scoring one administration (every check-in) would otherwise spend most of its time
+    looking up item positions and building the same small arrays again.
+    """
+
+    item_positions: dict[str, int]
+    reverse_columns: np.ndarray  # positions of reverse-keyed items
+    reverse_sums: np.ndarray  # min + max of each of those items
+    # The scales scored: the total, then each subscale. Column j of ``scale_items`` is
+    # 1 for the items of scale j, so one matrix product sums every scale at once.
+    subscale_ids: tuple[str, ...]
+    # The same, for one administration in plain Python: per item min + max if reverse
+    # keyed (else None), and per scale its item positions, size and missing items allowed.
+    reverse_sum_by_item: tuple[float | None, ...]
+    scales: tuple[tuple[tuple[int, ...], int, int], ...]
+    scale_items: np.ndarray  # (items, 1 + subscales) of 0.0 / 1.0
+    scale_sizes: np.ndarray  # items per scale
+    scale_max_missing: np.ndarray  # missing items each scale tolerates
+    band_lowers: np.ndarray
+    band_uppers: np.ndarray
+    critical_columns: tuple[tuple[CriticalItem, int], ...]
+    offered: tuple[frozenset[float], ...]  # the option values of each item, as floats
+
+    @classmethod
+    def of(cls, instrument: Instrument) -> Layout:
+        positions = {item.id: position for position, item in enumerate(instrument.items)}
+        reverse = [position for position, item in enumerate(instrument.items) if item.reverse]
+        scale_items = np.zeros((len(instrument.items), 1 + len(instrument.subscales)))
+        scale_items[:, 0] = 1.0
+        for column, subscale in enumerate(instrument.subscales, start=1):
+            scale_items[[positions[item_id] for item_id in subscale.item_ids], column] = 1.0
+        return cls(
+            item_positions=positions,
+            reverse_columns=np.array(reverse, dtype=int),
+            reverse_sums=np.array(
+                [instrument.items[p].min_value + instrument.items[p].max_value for p in reverse],
+                dtype=float,
+            ),
+            subscale_ids=tuple(subscale.id for subscale in instrument.subscales),
+            reverse_sum_by_item=tuple(
+                float(item.min_value + item.max_value) if item.reverse else None
+                for item in instrument.items
+            ),
+            scales=(
+                (
+                    tuple(range(len(instrument.items))),
+                    len(instrument.items),
+                    instrument.missing_rule.max_missing,
+                ),
+                *(
+                    (
+                        tuple(positions[item_id] for item_id in subscale.item_ids),
+                        len(subscale.item_ids),
+                        subscale.max_missing,
+                    )
+                    for subscale in instrument.subscales
+                ),
+            ),
+            scale_items=scale_items,
+            scale_sizes=scale_items.sum(axis=0),
+            scale_max_missing=np.array(
+                [instrument.missing_rule.max_missing]
+                + [subscale.max_missing for subscale in instrument.subscales],
+                dtype=float,
+            ),
+            band_lowers=np.array([band.lower for band in instrument.bands], dtype=float),
+            band_uppers=np.array([band.upper for band in instrument.bands], dtype=float),
+            critical_columns=tuple(
+                (critical, positions[critical.item_id]) for critical in instrument.critical_items
+            ),
+            offered=tuple(
+                frozenset(float(value) for value in item.option_values) for item in instrument.items
+            ),
+        )
 
 
 @dataclass(frozen=True)
@@ -49,11 +132,12 @@ def round_half_up(values: np.ndarray, decimals: int) -> np.ndarray:
 def total_range(instrument: Instrument, item_ids: Sequence[str]) -> tuple[float, float]:
     """Return the lowest and highest possible score over ``item_ids``."""
     items = [instrument.item(item_id) for item_id in item_ids]
-    lows = np.array([[item.min_value for item in items]], dtype=float)
-    highs = np.array([[item.max_value for item in items]], dtype=float)
-    answered = np.ones_like(lows, dtype=bool)
-    low = _aggregate(instrument, lows, answered, max_missing=0)[0]
-    high = _aggregate(instrument, highs, answered, max_missing=0)[0]
+    # Every item answered with its lowest option, then with its highest.
+    lowest = sum(item.min_value for item in items)
+    highest = sum(item.max_value for item in items)
+    sums = np.array([[lowest, highest]], dtype=float)
+    size = np.full(sums.shape, float(len(items)))
+    low, high = _scale_scores(instrument, sums, size, size, np.zeros(sums.shape))[0]
     return float(low), float(high)
 
 
@@ -67,45 +151,93 @@ def score_matrix(instrument: Instrument, values: np.ndarray) -> MatrixScores:
         ``band_index`` (-1 when no band applies), one boolean array per flag,
         and the ``answered`` mask.
     """
+    layout = instrument.scoring_layout
     answered = ~np.isnan(values)
-    keyed = _reverse_keyed(instrument, values)
-    totals = _aggregate(instrument, keyed, answered, instrument.missing_rule.max_missing)
-    subscales: dict[str, np.ndarray] = {}
-    for subscale in instrument.subscales:
-        columns = [instrument.item_ids.index(item_id) for item_id in subscale.item_ids]
-        subscales[subscale.id] = _aggregate(
-            instrument, keyed[:, columns], answered[:, columns], subscale.max_missing
-        )
+    keyed = np.where(answered, _reverse_keyed(layout, values), 0.0)
+    scores = _scale_scores(
+        instrument,
+        keyed @ layout.scale_items,
+        answered @ layout.scale_items,
+        layout.scale_sizes,
+        layout.scale_max_missing,
+    )
+    totals = scores[:, 0]
+    subscales = {
+        subscale_id: scores[:, column]
+        for column, subscale_id in enumerate(layout.subscale_ids, start=1)
+    }
     flags: dict[str, np.ndarray] = {}
-    with np.errstate(invalid="ignore"):
-        for critical in instrument.critical_items:
-            column = values[:, instrument.item_ids.index(critical.item_id)]
-            hit = critical.matches(column) & ~np.isnan(column)
-            flags[critical.flag] = flags.get(critical.flag, False) | hit
-    return MatrixScores(totals, subscales, _band_index(instrument, totals), flags, answered)
+    for critical, position in layout.critical_columns:
+        column = values[:, position]
+        # NaN (missing) never meets a condition: comparisons with NaN are False.
+        with np.errstate(invalid="ignore"):
+            hit = critical.matches(column) & answered[:, position]
+        flags[critical.flag] = flags.get(critical.flag, False) | hit
+    return MatrixScores(totals, subscales, _band_index(layout, totals), flags, answered)
 
 
-def score_one(instrument: Instrument, row: np.ndarray) -> ScoreResult:
-    """Score one validated answer row and package it as a :class:`ScoreResult`."""
+def score_one(instrument: Instrument, values: Sequence[float | None]) -> ScoreResult:
+    """Score one validated answer set (floats in item order, ``None`` for missing).
+
+    The rules of :func:`score_matrix`, applied in plain Python: a check-in scores a few
+    single answer sets per request, and NumPy's fixed cost per call on one-row arrays
+    made scoring the largest part of a submission's CPU time. ``test_score_frame`` holds
+    the two equal on random answer sets, gaps included, for every instrument.
+    """
     # Imported here because the model module imports this one.
     from rapport.instruments.model import ScoreResult
 
-    scores = score_matrix(instrument, row.reshape(1, -1))
-    band_index = int(scores.band_index[0])
+    layout = instrument.scoring_layout
+    keyed = [
+        value if value is None or reverse_sum is None else reverse_sum - value
+        for value, reverse_sum in zip(values, layout.reverse_sum_by_item, strict=True)
+    ]
+    scores = [
+        _one_scale_score(
+            instrument, [keyed[p] for p in positions if keyed[p] is not None], size, max_missing
+        )
+        for positions, size, max_missing in layout.scales
+    ]
+    total = scores[0]
+    band = instrument.band_for(total)
     return ScoreResult(
         instrument=instrument.id,
         version=instrument.version,
-        total=_optional(scores.totals[0]),
-        subscales={name: _optional(values[0]) for name, values in scores.subscales.items()},
-        band=instrument.bands[band_index].label if band_index >= 0 else None,
-        flags=[flag for flag, hits in scores.flags.items() if hits[0]],
+        total=total,
+        subscales=dict(zip(layout.subscale_ids, scores[1:], strict=True)),
+        band=band.label if band is not None else None,
+        flags=list(
+            dict.fromkeys(
+                critical.flag
+                for critical, position in layout.critical_columns
+                if values[position] is not None and critical.matches(values[position])
+            )
+        ),
         missing=[
             item_id
-            for item_id, answered in zip(instrument.item_ids, scores.answered[0], strict=True)
-            if not answered
+            for item_id, value in zip(instrument.item_ids, values, strict=True)
+            if value is None
         ],
-        answered=int(scores.answered[0].sum()),
+        answered=sum(value is not None for value in values),
     )
+
+
+def _one_scale_score(
+    instrument: Instrument, answered: list[float], size: int, max_missing: int
+) -> float | None:
+    """:func:`_scale_scores` for one scale of one administration."""
+    if not answered or size - len(answered) > max_missing:
+        return None
+    total = sum(answered)
+    mean = total / len(answered)
+    if instrument.scoring == "sum":
+        raw = total if len(answered) == size else mean * size
+    elif instrument.scoring == "mean":
+        raw = mean
+    else:
+        raw = mean * instrument.scale_factor
+    scale = 10.0**instrument.decimals
+    return math.floor(raw * scale + 0.5 + _ROUNDING_EPSILON) / scale
 
 
 def score_frame(instrument: Instrument, frame: pd.DataFrame) -> pd.DataFrame:
@@ -136,22 +268,26 @@ def score_frame(instrument: Instrument, frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(columns, index=frame.index)
 
 
-def _reverse_keyed(instrument: Instrument, values: np.ndarray) -> np.ndarray:
+def _reverse_keyed(layout: Layout, values: np.ndarray) -> np.ndarray:
     keyed = values.copy()
-    for position, item in enumerate(instrument.items):
-        if item.reverse:
-            keyed[:, position] = item.min_value + item.max_value - values[:, position]
+    if layout.reverse_columns.size:
+        keyed[:, layout.reverse_columns] = layout.reverse_sums - values[:, layout.reverse_columns]
     return keyed
 
 
-def _aggregate(
-    instrument: Instrument, keyed: np.ndarray, answered: np.ndarray, max_missing: int
+def _scale_scores(
+    instrument: Instrument,
+    sums: np.ndarray,
+    n_answered: np.ndarray,
+    n_items: np.ndarray,
+    max_missing: np.ndarray,
 ) -> np.ndarray:
-    n_items = keyed.shape[1]
-    n_answered = answered.sum(axis=1)
-    sums = np.where(answered, keyed, 0.0).sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        means = sums / n_answered
+    """Scores from each scale's sum of keyed answers and count of answered items.
+
+    All arguments broadcast to ``(administrations, scales)``; NaN where a score is withheld.
+    """
+    # The mean of no answers is NaN (and never used: such rows are not scorable).
+    means = np.divide(sums, n_answered, out=np.full(sums.shape, np.nan), where=n_answered > 0)
     if instrument.scoring == "sum":
         # A complete answer set keeps its exact sum; only gaps are prorated.
         raw = np.where(n_answered == n_items, sums, means * n_items)
@@ -163,14 +299,12 @@ def _aggregate(
     return np.where(scorable, round_half_up(raw, instrument.decimals), np.nan)
 
 
-def _band_index(instrument: Instrument, totals: np.ndarray) -> np.ndarray:
-    if not instrument.bands:
+def _band_index(layout: Layout, totals: np.ndarray) -> np.ndarray:
+    if not layout.band_lowers.size:
         return np.full(totals.shape, -1, dtype=int)
-    lowers = np.array([band.lower for band in instrument.bands])
-    uppers = np.array([band.upper for band in instrument.bands])
-    index = np.searchsorted(lowers, totals, side="right") - 1
-    safe_index = np.clip(index, 0, len(instrument.bands) - 1)
-    inside = (index >= 0) & ~np.isnan(totals) & (totals <= uppers[safe_index])
+    index = np.searchsorted(layout.band_lowers, totals, side="right") - 1
+    safe_index = np.clip(index, 0, layout.band_lowers.size - 1)
+    inside = (index >= 0) & ~np.isnan(totals) & (totals <= layout.band_uppers[safe_index])
     return np.where(inside, index, -1)
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from rapport.instruments import load_definition
@@ -66,3 +69,29 @@ def test_no_cutoff_means_never_clinical(write_definition, minimal_definition) ->
 
     assert instrument.is_clinical(6) is False
     assert instrument.score({"tiny_1": 2, "tiny_2": 0, "tiny_3": 2}).band is None
+
+
+def test_scaled_scoring_of_one_answer_set_equals_the_vectorised_scoring(scaled) -> None:
+    # Every answer pattern of the three 0-2 items, gaps included (the shipped instruments,
+    # compared in test_score_frame, use no scaled scoring).
+    patterns = list(itertools.product([0, 1, 2, None], repeat=len(scaled.items)))
+    frame = pd.DataFrame(
+        [[np.nan if value is None else value for value in pattern] for pattern in patterns],
+        columns=list(scaled.item_ids),
+    )
+
+    scored = scaled.score_frame(frame)
+
+    for row, pattern in enumerate(patterns):
+        one = scaled.score(dict(zip(scaled.item_ids, pattern, strict=True)))
+        vectorised = scored.iloc[row]
+        assert (one.total is None and pd.isna(vectorised["total"])) or (
+            one.total == vectorised["total"]
+        ), pattern
+        first_two = vectorised["subscale_first_two"]
+        assert (one.subscales["first_two"] is None and pd.isna(first_two)) or (
+            one.subscales["first_two"] == first_two
+        ), pattern
+        assert (one.band is None and pd.isna(vectorised["band"])) or (
+            one.band == vectorised["band"]
+        ), pattern
