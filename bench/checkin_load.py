@@ -284,6 +284,50 @@ class Server:
 # --- load -----------------------------------------------------------------------------
 
 
+def _cpu_seconds(pid: str) -> float:
+    """User + system CPU of one process so far (``/proc/PID/stat``), 0 if it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _serves_database(pid: str, database: str) -> bool:
+    """A PostgreSQL process working for ``database``, or for none (WAL writer, ...)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            words = cmdline.read().replace(b"\0", b" ").decode(errors="replace").split()
+    except OSError:
+        return False
+    # A backend's title is "postgres: [CLUSTER:] USER DATABASE HOST(PORT) ACTIVITY".
+    host = next((i for i, word in enumerate(words) if "(" in word or word == "[local]"), 0)
+    return host < 3 or words[host - 1] == database
+
+
+def cpu_by_role(server_group: int, database: str) -> dict[str, float]:
+    """CPU seconds so far of the server (its process group), PostgreSQL and this process.
+
+    Where the two cores went, per request: the server's Python, the database (backends
+    of ``database`` and PostgreSQL's own processes, not other databases' sessions), and
+    the load generator itself, which shares the machine.
+    """
+    totals = {"server": 0.0, "database": 0.0}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                head, tail = stat.read().rsplit(")", 1)
+        except OSError:
+            continue
+        if int(tail.split()[2]) == server_group:
+            totals["server"] += _cpu_seconds(pid)
+        elif head.endswith("(postgres") and _serves_database(pid, database):
+            totals["database"] += _cpu_seconds(pid)
+    totals["load generator"] = time.process_time()
+    return totals
+
+
 @dataclass
 class Result:
     latencies: list[float] = field(default_factory=list)
@@ -291,6 +335,7 @@ class Result:
     errors: int = 0
     error_kinds: dict[str, int] = field(default_factory=dict)
     elapsed: float = 0.0
+    cpu: dict[str, float] = field(default_factory=dict)  # seconds by role, during the run
 
     def error(self, kind: str) -> None:
         self.errors += 1
@@ -310,7 +355,15 @@ def csrf_from(response_headers, body: bytes, bare: bool) -> tuple[str, str]:
 
 
 def drive(
-    port: int, tokens: list[str], *, bare: bool, clients: int, duration: float, on_tick=None
+    port: int,
+    tokens: list[str],
+    *,
+    bare: bool,
+    clients: int,
+    duration: float,
+    on_tick=None,
+    server_group: int | None = None,
+    database: str = "",
 ) -> Result:
     result = Result()
     lock = threading.Lock()
@@ -366,6 +419,7 @@ def drive(
         if connection is not None:
             connection.close()
 
+    cpu_before = cpu_by_role(server_group, database) if server_group else {}
     started = time.monotonic()
     threads = [threading.Thread(target=client) for _ in range(clients)]
     for thread in threads:
@@ -375,6 +429,9 @@ def drive(
         if on_tick is not None:
             on_tick(time.monotonic() - started)
     result.elapsed = time.monotonic() - started
+    if server_group:
+        after = cpu_by_role(server_group, database)
+        result.cpu = {role: after[role] - cpu_before[role] for role in after}
     return result
 
 
@@ -391,6 +448,9 @@ def summary(name: str, result: Result) -> float:
         f"p50 {p50:.1f} ms, p95 {p95:.1f} ms, p99 {p99:.1f} ms; errors {result.errors} "
         f"{result.error_kinds or ''}"
     )
+    if result.cpu and n:
+        shares = ", ".join(f"{role} {1000 * s / n:.2f} ms" for role, s in result.cpu.items())
+        print(f"{'':>10}CPU per request: {shares}")
     return throughput
 
 
@@ -521,14 +581,26 @@ def main() -> int:
         )
         server.start()
         rapport_result = drive(
-            server.port, tokens, bare=False, clients=options.clients, duration=options.duration
+            server.port,
+            tokens,
+            bare=False,
+            clients=options.clients,
+            duration=options.duration,
+            server_group=server.process.pid,
+            database=options.db,
         )
         server.stop()
         bare = Server(env, free_port(), bare=True, workers=options.workers, threads=options.threads)
         bare.start()
         bare_tokens = [secrets.token_hex(8) for _ in range(len(tokens) * 3)]
         bare_result = drive(
-            bare.port, bare_tokens, bare=True, clients=options.clients, duration=options.duration
+            bare.port,
+            bare_tokens,
+            bare=True,
+            clients=options.clients,
+            duration=options.duration,
+            server_group=bare.process.pid,
+            database=options.db,
         )
         bare.stop()
         rapport_rate = summary("rapport", rapport_result)
