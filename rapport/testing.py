@@ -9,7 +9,8 @@ from __future__ import annotations
 import datetime
 import itertools
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.utils import timezone
@@ -271,3 +272,43 @@ def run_in_threads(work: Callable[[], None], threads: int) -> list[BaseException
     for worker in workers:
         worker.join()
     return errors
+
+
+@contextmanager
+def transaction_open_elsewhere(work: Callable[[], None]) -> Iterator[None]:
+    """Run ``work`` in a transaction on another connection, and keep that transaction
+    open (uncommitted) while the ``with`` block runs; it commits when the block ends.
+
+    Raises AssertionError if ``work`` or the commit failed. The block must not wait for
+    anything the open transaction holds: it is released only when the block ends.
+    """
+    from django.db import connections, transaction
+
+    done, release, errors = threading.Event(), threading.Event(), []
+
+    def hold() -> None:
+        try:
+            with transaction.atomic():
+                work()
+                done.set()
+                release.wait(timeout=60)
+        except BaseException as error:  # reported to the test below
+            errors.append(error)
+        finally:
+            done.set()
+            connections.close_all()
+
+    def raise_errors() -> None:
+        if errors:
+            raise AssertionError(f"the other connection's transaction failed: {errors[0]!r}")
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    done.wait(timeout=60)
+    try:
+        raise_errors()
+        yield
+    finally:
+        release.set()
+        holder.join()
+    raise_errors()
