@@ -13,6 +13,7 @@ stores nothing. On SQLite the transaction takes the write lock at BEGIN
 from __future__ import annotations
 
 import enum
+import json
 from collections.abc import Mapping
 from contextlib import AbstractContextManager, ExitStack, nullcontext
 from dataclasses import dataclass, field
@@ -180,14 +181,17 @@ _STORE_SCORES = f"""
     WHERE id = %s
 """  # noqa: S608
 # PostgreSQL: every questionnaire of the submission in one UPDATE, so statement-level
-# triggers on the administrations (the insights summaries) run once per submission.
-_STORE_SCORES_ROW = "(%s::bigint, %s::jsonb, %s::float8, %s::jsonb, %s::text, %s::jsonb, %s::jsonb)"
+# triggers on the administrations (the insights summaries) run once per submission. The
+# rows travel as one JSON array: one parameter to send instead of seven per questionnaire.
 _STORE_ALL_SCORES = f"""
     UPDATE {_ADMINISTRATION} AS a
     SET answers = v.answers, total = v.total, subscales = v.subscales, band = v.band,
         flags = v.flags, missing = v.missing, status = %s,
         started_at = COALESCE(a.started_at, %s), completed_at = %s
-    FROM (VALUES {{rows}}) AS v (id, answers, total, subscales, band, flags, missing)
+    FROM jsonb_to_recordset(%s::jsonb) AS v (
+        id bigint, answers jsonb, total float8, subscales jsonb, band text, flags jsonb,
+        missing jsonb
+    )
     WHERE a.id = v.id
 """  # noqa: S608
 _INSERT_SUBMISSION = f"""
@@ -261,29 +265,43 @@ def _due_and_draft(session_id: int, rows: list[tuple]) -> tuple[list[_Due], Chec
 
 def _store_scores(due: list[_Due], now) -> None:
     """Write every scored questionnaire: one UPDATE on PostgreSQL, one per row elsewhere."""
+    scored = [item for item in due if item.result is not None]
     when = _to_db(Administration, "completed_at", now)
-    rows = [
-        [
-            _to_db(Administration, "answers", item.answers),
-            item.result.total,
-            _to_db(Administration, "subscales", dict(item.result.subscales)),
-            item.result.band or "",
-            _to_db(Administration, "flags", list(item.result.flags)),
-            _to_db(Administration, "missing", list(item.result.missing)),
-        ]
-        for item in due
-        if item.result is not None
-    ]
-    ids = [item.id for item in due if item.result is not None]
     completed = AdministrationStatus.COMPLETED.value
     with hotpath.cursor() as cursor:
         if connection.vendor == "postgresql":
-            sql = _STORE_ALL_SCORES.format(rows=", ".join([_STORE_SCORES_ROW] * len(rows)))
-            values = [v for pk, row in zip(ids, rows, strict=True) for v in (pk, *row)]
-            cursor.execute(sql, [completed, when, when, *values])
-        else:
-            each = [[*row, completed, when, when, pk] for pk, row in zip(ids, rows, strict=True)]
-            cursor.executemany(_STORE_SCORES, each)
+            rows = [
+                {
+                    "id": item.id,
+                    "answers": item.answers,
+                    "total": item.result.total,
+                    "subscales": item.result.subscales,
+                    "band": item.result.band or "",
+                    "flags": item.result.flags,
+                    "missing": item.result.missing,
+                }
+                for item in scored
+            ]
+            cursor.execute(_STORE_ALL_SCORES, [completed, when, when, json.dumps(rows)])
+            return
+        cursor.executemany(
+            _STORE_SCORES,
+            [
+                [
+                    _to_db(Administration, "answers", item.answers),
+                    item.result.total,
+                    _to_db(Administration, "subscales", item.result.subscales),
+                    item.result.band or "",
+                    _to_db(Administration, "flags", item.result.flags),
+                    _to_db(Administration, "missing", item.result.missing),
+                    completed,
+                    when,
+                    when,
+                    item.id,
+                ]
+                for item in scored
+            ],
+        )
 
 
 def _pipelined(own_transaction: bool) -> AbstractContextManager:

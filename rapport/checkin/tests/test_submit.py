@@ -6,6 +6,7 @@ import pytest
 from django.db import IntegrityError, connection
 
 from rapport.checkin.models import CheckinDraft, CheckinLink, CheckinSubmission
+from rapport.checkin.registry import instruments
 from rapport.checkin.submit import Outcome, submit_checkin
 from rapport.checkin.tests.helpers import full_answers
 from rapport.checkin.views import _posted_answers
@@ -98,3 +99,34 @@ def test_the_thank_you_page_is_in_the_recorded_language(client, clinics, issued)
     )
     assert '<html lang="en">' in response.content.decode()
     assert "no-store" in response["Cache-Control"] and response["Referrer-Policy"] == "no-referrer"
+
+
+def test_each_questionnaire_stores_its_answers_and_scores(issued):
+    # Varied answers (not the helper's uniform ones), so a score stored on the wrong
+    # questionnaire or a field written from another would show.
+    form = full_answers()
+    registry = instruments()
+    for instrument_id in ("rapport_trust", "rapport_alliance", "phq9"):
+        for position, item in enumerate(registry[instrument_id].items):
+            values = item.option_values
+            form[f"{instrument_id}.{item.id}"] = str(int(values[position % len(values)]))
+    form["phq9.phq9_9"] = "2"  # a critical answer: the flag is stored too
+    posted = _posted_answers(form)
+
+    assert submit_checkin(issued.token, posted, comment="").outcome is Outcome.STORED
+
+    stored = list(issued.link.session.administrations.all())
+    assert {a.instrument_id for a in stored} >= {"rapport_trust", "rapport_alliance", "phq9"}
+    for administration in stored:
+        instrument = registry[administration.instrument_id]
+        expected = instrument.score(posted[instrument.id])
+        assert administration.status == AdministrationStatus.COMPLETED
+        assert administration.completed_at is not None
+        assert administration.answers == posted[instrument.id]
+        assert administration.total == expected.total
+        assert administration.subscales == expected.subscales
+        assert administration.band == (expected.band or "")
+        assert administration.flags == expected.flags
+        assert administration.missing == expected.missing
+    phq9 = next(a for a in stored if a.instrument_id == "phq9")
+    assert phq9.flags == ["critical:phq9_9"]
