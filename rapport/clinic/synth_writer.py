@@ -31,6 +31,7 @@ from rapport.clinic.models import (
     Session,
     Site,
 )
+from rapport.insights.summaries import refresh_stale
 from rapport.instruments import Instrument
 from rapport.synth import ClinicChunk, SynthConfig, generate_clients, generate_staff
 from rapport.synth.generator import SITES, StaffMember, plan_entries
@@ -78,6 +79,8 @@ def write_synthetic_clinic(
         generated = generate_clients(config, instruments)
         for chunk in tqdm(generated, total=chunks, disable=not progress, unit="chunk"):
             _write_chunk(chunk, organisation, sites, plan, therapists, instruments)
+    # Summarise the new administrations now rather than in the first insights request.
+    refresh_stale()
     return organisation
 
 

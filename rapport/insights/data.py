@@ -7,9 +7,11 @@ Speed matters (a clinic of 100,000 clients has millions of administrations), so:
 
 * querysets are run through a plain cursor (:func:`frame`): Django's per-row model or
   dict machinery costs more than the database does at these sizes;
-* on PostgreSQL the administrations are summarised per episode on write, by triggers
-  (:class:`rapport.insights.models.EpisodeSummary`), and :func:`administrations` reads
-  those summaries, with each episode's first answers, in one pass of packed columns;
+* on PostgreSQL the administrations are summarised per episode
+  (:class:`rapport.insights.models.EpisodeSummary`): writes mark the pairs they touch and
+  :func:`administrations` brings the marked summaries up to date
+  (:func:`rapport.insights.summaries.refresh_stale`), then reads them, with each
+  episode's first answers, in one pass of packed columns;
 * elsewhere (SQLite) scores come one instrument at a time without the instrument id
   column and are summarised per episode in pandas (first, last, mean, early mean), and
   item answers are extracted from the JSON column by the database (``json_extract`` via
@@ -37,6 +39,7 @@ from rapport.clinic.models import (
     Organisation,
 )
 from rapport.insights.models import EpisodeSummary
+from rapport.insights.summaries import refresh_stale
 
 # Sessions whose trust scores make up "early trust" (the mean of sessions 1 to 3).
 EARLY_SESSIONS = 3
@@ -174,10 +177,12 @@ def administrations(
 ) -> Administrations:
     """Status counts, per-episode score summaries and first administrations of one clinic.
 
-    On PostgreSQL one pass over the per-episode summaries that the database keeps
-    current (:class:`rapport.insights.models.EpisodeSummary`) gives all of them, and the
-    first answers of the instruments in ``items_by_instrument`` (item ids by instrument
-    id), so millions of administrations are never read. Elsewhere (SQLite) the status
+    On PostgreSQL the per-episode summaries whose records changed are recomputed first
+    (:func:`rapport.insights.summaries.refresh_stale`, so every change committed before
+    the call is included); then one pass over the summaries
+    (:class:`rapport.insights.models.EpisodeSummary`) gives all of them, and the first
+    answers of the instruments in ``items_by_instrument`` (item ids by instrument id),
+    so millions of administrations are never read. Elsewhere (SQLite) the status
     counts are one query and the scores are summarised in pandas, one instrument at a
     time. Both give the same frames (tested on both databases).
     """
@@ -204,7 +209,7 @@ def _fetch_with_work_memory(sql: str, params: Sequence[object]) -> list[tuple]:
         return cursor.fetchall()
 
 
-# EpisodeSummary.packed, as the trigger packs it (see migrations/0002).
+# EpisodeSummary.packed, as the database packs it (see migrations/0002).
 _PACKED = np.dtype(
     [(name, ">i8") for name in ("episode", "client", "n", "completed", "first_id")]
     + [(name, ">f8") for name in ("first", "last", "mean", "early", "first_time")]
@@ -224,14 +229,15 @@ def _from_packed(instrument_id: str, packed: bytes | None) -> pd.DataFrame:
 def _administrations_postgresql(
     organisation: Organisation, items_by_instrument: Mapping[str, Sequence[str]]
 ) -> Administrations:
-    # The per-episode summaries (EpisodeSummary) are kept current by PostgreSQL triggers
-    # on every write (rapport/insights/migrations/0002), with the aggregates this
-    # function computed over the administrations until then: first and last score at
-    # the lowest and highest session number, mean, early mean, number of scores and of
+    # The per-episode summaries (EpisodeSummary) are computed by the database
+    # (rapport/insights/migrations/0002; writes mark the pairs they touch, 0003, and the
+    # refresh below recomputes those), with the aggregates this function computed over
+    # the administrations until then: first and last score at the lowest and highest
+    # session number, mean, early mean, number of scores and of
     # completed administrations, and the first completed administration (the minimum of
     # [completed_at in epoch seconds, id]: doubles keep distinct microsecond timestamps
     # apart until 2106, ties fall to the lower id, as in first_answers()) with its
-    # answers. The trigger also packs each row's figures as big-endian binary, so here
+    # answers. The database also packs each row's figures as big-endian binary, so here
     # one pass concatenates them per instrument and status and numpy reads them in
     # place: half a million rows never become Python objects, nor does PostgreSQL
     # convert twenty values a row.
@@ -239,6 +245,7 @@ def _administrations_postgresql(
     # Answers come packed in the byte order of their keys; a row whose keys are exactly
     # the instrument's items (sorted the same way) is taken as packed, any other (a
     # skipped item, an answer that is not a number) is read as text by id below.
+    refresh_stale()
     completed = AdministrationStatus.COMPLETED
     instruments = sorted(items_by_instrument)
     cases = " ".join(["WHEN %s THEN %s::jsonb"] * len(instruments))

@@ -64,12 +64,16 @@ class ExpectedResponseFit(models.Model):
 class EpisodeSummary(models.Model):
     """One episode's administrations of one instrument in one status, summarised.
 
-    PostgreSQL only: the rows are kept current by the database itself. Statement-level
-    triggers on the administrations (insert, update, delete, truncate), on sessions (a
-    changed number or episode), episodes (a changed client) and clients (a changed
-    organisation) recompute the rows of every episode a statement touched, so every
-    writer (check-in, CSV/FHIR import, the synthetic COPY writer, a manual fix in psql)
-    is covered; see ``migrations/0002_episodesummary.py``. On SQLite the table stays
+    PostgreSQL only: the rows are written by the database itself. Statement-level
+    triggers on the administrations (insert, update, delete), on sessions (a changed
+    number or episode), episodes (a changed client) and clients (a changed organisation)
+    mark the (episode, instrument) pairs a statement touched as
+    :class:`StaleEpisodeSummary`, so every writer (check-in, CSV/FHIR import, the
+    synthetic COPY writer, a manual fix in psql) is covered, and
+    :func:`rapport.insights.summaries.refresh_stale`, called by the reader before it
+    reads, recomputes their rows; TRUNCATE of the administrations empties the table. See
+    ``migrations/0002_episodesummary.py`` (the computation) and
+    ``migrations/0003_staleepisodesummary.py`` (the marks). On SQLite the table stays
     empty and :mod:`rapport.insights.data` reads the administrations.
 
     ``count`` is the number of administrations; the other figures are for completed
@@ -110,3 +114,22 @@ class EpisodeSummary(models.Model):
 
     def __str__(self) -> str:
         return f"{self.instrument_id} {self.status} in episode {self.episode_id}"
+
+
+class StaleEpisodeSummary(models.Model):
+    """An (episode, instrument) pair whose :class:`EpisodeSummary` rows may be out of date.
+
+    PostgreSQL only, like the summaries: the triggers of ``migrations/0003`` add a row for
+    every pair a write touched, in the writer's transaction, and
+    :func:`rapport.insights.summaries.refresh_stale` (which the insights reader calls
+    first) claims the rows and recomputes their summaries. The pair is the primary key,
+    so marking an already stale pair adds nothing and the check-in's write stays one
+    small index insert. On SQLite the table stays empty.
+    """
+
+    pk = models.CompositePrimaryKey("episode_id", "instrument_id")
+    episode_id = models.BigIntegerField()
+    instrument_id = models.CharField(max_length=64)
+
+    def __str__(self) -> str:
+        return f"{self.instrument_id} in episode {self.episode_id} (stale)"

@@ -45,6 +45,7 @@ from rapport.clinic.models import (
     Session,
     SessionStatus,
 )
+from rapport.insights.summaries import refresh_stale
 from rapport.instruments import AnswerError, Instrument, Registry
 from rapport.security import audit
 
@@ -210,6 +211,9 @@ class CsvImport:
             if via:
                 detail["via"] = via
             audit.record("import.csv", user=user, obj=self.organisation, detail=detail)
+        # Summarise the imported administrations now rather than in the first insights
+        # request.
+        refresh_stale()
         return result
 
     # --- reading ------------------------------------------------------------------------

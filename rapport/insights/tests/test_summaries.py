@@ -1,14 +1,18 @@
-"""The per-episode summaries kept by PostgreSQL triggers equal a from-scratch computation.
+"""The per-episode summaries, brought up to date by the reader, equal a from-scratch computation.
 
-``EpisodeSummary`` rows are written only by the database (migration 0002): every insert
-(also COPY), update, delete and truncate of administrations and every change of a
-session's number or episode recomputes the touched episodes. These tests change the
-records the ways the writers do (ORM saves, bulk updates, deletes, raw SQL, moving a
-session) and compare the table with a reference computed here in Python from the
-administrations (plain ORM objects and loops, not SQL aggregates). On SQLite, where the
-table stays empty and the insights read the administrations, the same changes are made
-and the data layer is compared with the plain per-instrument path, so the tests run on
-both engines.
+``EpisodeSummary`` rows are written only by the database: every insert (also COPY),
+update, delete and truncate of administrations and every change of a session's number or
+episode marks the touched (episode, instrument) pairs (migration 0003), and
+:func:`rapport.insights.summaries.refresh_stale`, which the insights reader calls before
+it reads, recomputes them (migration 0002's SQL). These tests change the records the ways
+the writers do (ORM saves, bulk updates, deletes, raw SQL, moving a session), refresh
+through that same function and compare the table with a reference computed here in
+Python from the administrations (plain ORM objects and loops, not SQL aggregates); they
+also check what a write marks, that a refresh racing an uncommitted write leaves it
+marked, and that the reader and the pages are current right after a write. On SQLite,
+where both tables stay empty and the insights read the administrations, the same changes
+are made and the data layer is compared with the plain per-instrument path, so the tests
+run on both engines.
 """
 
 from __future__ import annotations
@@ -22,13 +26,18 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from django.core.management import call_command
 from django.db import connection
+from django.db.models import F
+from django.urls import reverse
 
 from rapport.clinic.models import Administration, Client, Episode, Session
 from rapport.insights import data
-from rapport.insights.models import EpisodeSummary
+from rapport.insights.models import EpisodeSummary, StaleEpisodeSummary
+from rapport.insights.summaries import refresh_stale
 from rapport.insights.tests.conftest import make_synth_clinic
 from rapport.instruments import load_registry
+from rapport.testing import login_verified, run_in_threads, transaction_open_elsewhere
 
 ON_POSTGRESQL = connection.vendor == "postgresql"
 REGISTRY = load_registry()
@@ -108,9 +117,25 @@ def _stored() -> dict[tuple[int, str, str], dict]:
     return out
 
 
+def _stale_pairs() -> set[tuple[int, str]]:
+    return set(StaleEpisodeSummary.objects.values_list("episode_id", "instrument_id"))
+
+
 def _assert_summaries_current() -> None:
-    """The trigger-kept table equals the reference (PostgreSQL); the data layer equals
-    the per-instrument path (both engines)."""
+    """After a refresh, the summaries equal the reference (PostgreSQL) and nothing is left
+    marked; the data layer equals the per-instrument path (both engines)."""
+    refresh_stale()
+    _assert_reader_current()
+    if not ON_POSTGRESQL:
+        assert not EpisodeSummary.objects.exists()
+        assert not StaleEpisodeSummary.objects.exists()
+        return
+    assert _stale_pairs() == set()
+    _assert_stored_equals_reference()
+
+
+def _assert_reader_current() -> None:
+    """:func:`data.administrations` of every clinic equals the per-instrument path."""
     organisations = {
         e.client.organisation for e in Episode.objects.select_related("client__organisation")
     }
@@ -127,9 +152,9 @@ def _assert_summaries_current() -> None:
             data.administration_status_counts(organisation).astype({"count": int}),
             check_dtype=False,
         )
-    if not ON_POSTGRESQL:
-        assert not EpisodeSummary.objects.exists()
-        return
+
+
+def _assert_stored_equals_reference() -> None:
     stored, reference = _stored(), _reference()
     assert sorted(stored) == sorted(reference)
     for key, expected in reference.items():
@@ -168,10 +193,12 @@ def clinic(db):
 
 @pytest.mark.django_db
 def test_summaries_after_the_synthetic_writer(clinic):
-    # The synthetic writer inserts administrations with COPY on PostgreSQL.
+    # The synthetic writer inserts administrations with COPY on PostgreSQL, and
+    # refreshes the summaries when it is done.
     assert Administration.objects.exists()
     if ON_POSTGRESQL:
-        assert EpisodeSummary.objects.filter(status="completed").exists()
+        assert _stale_pairs() == set()
+        _assert_stored_equals_reference()
     _assert_summaries_current()
 
 
@@ -228,6 +255,12 @@ def test_summaries_after_updates_inserts_and_deletes(clinic):
         total=1.0,
     )
     _assert_summaries_current()
+    # An administration moved to another episode's session: both episodes change.
+    moved = completed.filter(instrument_id="gad7").exclude(session__episode=episode).first()
+    Administration.objects.filter(pk=moved.pk).update(session=session)
+    if ON_POSTGRESQL:
+        assert _stale_pairs() == {(moved.session.episode_id, "gad7"), (episode.pk, "gad7")}
+    _assert_summaries_current()
     completed.filter(instrument_id="rapport_openness").first().delete()
     Episode.objects.filter(pk=Episode.objects.order_by("-id").first().pk).delete()
     _assert_summaries_current()
@@ -244,8 +277,12 @@ def test_summaries_after_sessions_change_number_or_episode(clinic):
     Session.objects.filter(pk=first.pk).update(number=top)
     Session.objects.filter(pk=last.pk).update(number=first.number)
     Session.objects.filter(pk=sessions[1].pk).update(episode=episodes[1], number=top + 1)
-    # An update that changes neither number nor episode leaves the summaries as they are.
+    if ON_POSTGRESQL:
+        assert {episode for episode, _ in _stale_pairs()} == {e.pk for e in episodes}
+    _assert_summaries_current()
+    # An update that changes neither number nor episode marks nothing.
     Session.objects.filter(episode=episodes[0]).update(status="attended")
+    assert _stale_pairs() == set()
     _assert_summaries_current()
 
 
@@ -258,10 +295,14 @@ def test_summaries_after_raw_sql_and_truncate(clinic):
     _assert_summaries_current()
     if ON_POSTGRESQL:
         with connection.cursor() as cursor:
+            cursor.execute(f"UPDATE {table} SET total = total + 1 WHERE id % 5 = 0")  # noqa: S608
+            assert _stale_pairs()
             # Django's foreign keys are deferred: check them now so TRUNCATE may run.
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             cursor.execute(f"TRUNCATE {table} CASCADE")
+        # Nothing is left to summarise, nor marked.
         assert not EpisodeSummary.objects.exists()
+        assert _stale_pairs() == set()
         _assert_summaries_current()
 
 
@@ -302,6 +343,179 @@ def test_first_answers_with_skipped_items_and_text_answers(clinic):
         expected = expected.sort_values("client", ignore_index=True)
         pd.testing.assert_frame_equal(got[instrument_id], expected, check_dtype=False)
     assert got["phq9"].isna().any().any() and got["gad7"].isna().any().any()
+
+
+def _postgresql_only() -> None:
+    if not ON_POSTGRESQL:
+        pytest.skip("the summaries and their marks are PostgreSQL only")
+
+
+def _completed_in(organisation, instrument_id: str):
+    return Administration.objects.filter(
+        session__episode__client__organisation=organisation,
+        instrument_id=instrument_id,
+        status="completed",
+        total__isnull=False,
+    ).order_by("id")
+
+
+def _completed_mean(pair: tuple[int, str], summaries: dict) -> float:
+    return summaries[(*pair, "completed")]["mean"]
+
+
+@pytest.mark.django_db
+def test_a_checkin_update_marks_its_pairs_and_changes_no_summary_until_the_refresh(clinic):
+    refresh_stale()
+    assert _stale_pairs() == set()
+    before = _stored()
+    # A submission's single UPDATE of its session's questionnaires.
+    session = _completed_in(clinic.organisation, "phq9").last().session
+    touched = session.administrations.all()
+    assert touched.count() >= 2
+    touched.update(total=F("total") + 1)
+    pairs = {(session.episode_id, a.instrument_id) for a in touched}
+    if ON_POSTGRESQL:
+        assert _stale_pairs() == pairs
+        assert _stored() == before
+        # The same pairs again: still marked once each, still nothing recomputed.
+        touched.update(total=F("total") + 1)
+        assert _stale_pairs() == pairs
+        assert _stored() == before
+    _assert_summaries_current()
+    if ON_POSTGRESQL:
+        scored = {(session.episode_id, a.instrument_id) for a in touched if a.total is not None}
+        changed = {key[:2] for key, row in _stored().items() if before.get(key) != row}
+        assert changed == scored
+
+
+@pytest.mark.django_db
+def test_refreshing_episodes_by_hand_recomputes_them_at_once(clinic):
+    """insights_refresh_episodes (for a fix in psql) takes its pairs from 0003's
+    insights_episode_pairs since that migration."""
+    _postgresql_only()
+    session = _completed_in(clinic.organisation, "phq9").first().session
+    session.administrations.update(total=F("total") + 2)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT insights_refresh_episodes(%s)", [[session.episode_id]])
+    _assert_stored_equals_reference()
+
+
+@pytest.mark.django_db
+def test_the_reader_is_current_right_after_a_write(clinic):
+    """Nobody calls the refresh: data.administrations does, before it reads."""
+    organisation = clinic.organisation
+    phq9 = _completed_in(organisation, "phq9")
+    before = data.administrations(organisation)
+    Administration.objects.filter(pk__in=list(phq9.values_list("pk", flat=True)[::2])).update(
+        total=F("total") + 3
+    )
+    Administration.objects.filter(pk=phq9.last().pk).update(status="declined")
+    if ON_POSTGRESQL:
+        assert _stale_pairs()
+    _assert_reader_current()
+    after = data.administrations(organisation)
+    assert not after.summaries["phq9"].equals(before.summaries["phq9"])
+    assert not after.status_counts.equals(before.status_counts)
+
+
+@pytest.mark.django_db
+def test_the_insight_pages_are_current_right_after_a_write(client, clinic, settings):
+    settings.INSIGHTS_MAX_AGE = datetime.timedelta(0)  # every page view recomputes
+    mine = Administration.objects.filter(session__episode__client__organisation=clinic.organisation)
+
+    def completion_reading() -> str:
+        completed = mine.filter(status="completed").count()
+        offered = mine.filter(status__in=["completed", "expired", "declined"]).count()
+        return (
+            f"Clients completed {100 * completed / offered:.0f}% of the check-ins they were "
+            f"offered (n = {offered:,})."
+        )
+
+    login_verified(client, clinic.supervisor)
+    page = reverse("insights-outcomes")
+    before = completion_reading()
+    assert before in client.get(page).text
+    trust = _completed_in(clinic.organisation, "rapport_trust")
+    declined = list(trust.values_list("pk", flat=True)[: trust.count() // 2])
+    Administration.objects.filter(pk__in=declined).update(status="declined", completed_at=None)
+    assert completion_reading() != before
+    assert completion_reading() in client.get(page).text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_refresh_during_an_uncommitted_write_leaves_it_marked():
+    _postgresql_only()
+    clinic = make_synth_clinic(slug="summaries-race", clients=12, seed=8)
+    administration = _completed_in(clinic.organisation, "phq9").first()
+    pair = (administration.session.episode_id, "phq9")
+    assert _stale_pairs() == set()
+
+    def write():
+        Administration.objects.filter(pk=administration.pk).update(total=F("total") + 5)
+
+    with transaction_open_elsewhere(write):
+        refresh_stale()
+        assert _stale_pairs() == set()  # the open transaction's mark is not visible yet
+    assert _stale_pairs() == {pair}
+    assert _completed_mean(pair, _stored()) != pytest.approx(_completed_mean(pair, _reference()))
+    _assert_summaries_current()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_refresh_during_an_uncommitted_write_to_a_marked_pair_leaves_it_marked():
+    """The pair is already marked by a committed write when another write to it starts:
+    the refresh must include the first and leave the mark the second relies on."""
+    _postgresql_only()
+    clinic = make_synth_clinic(slug="summaries-race", clients=12, seed=8)
+    administration = _completed_in(clinic.organisation, "phq9").first()
+    pair = (administration.session.episode_id, "phq9")
+    changed = Administration.objects.filter(pk=administration.pk)
+    changed.update(total=F("total") + 5)  # committed, marked, not refreshed
+    assert _stale_pairs() == {pair}
+
+    with transaction_open_elsewhere(lambda: changed.update(total=F("total") + 7)):
+        with connection.cursor() as cursor:
+            # Waiting for the open transaction would wait for the end of this block.
+            cursor.execute("SET lock_timeout = '5s'")
+        refresh_stale()
+        # Everything committed is summarised (the reference does not see the open write)
+        # and the mark the open write holds is still there.
+        _assert_stored_equals_reference()
+        assert _stale_pairs() == {pair}
+    assert _stale_pairs() == {pair}
+    assert _completed_mean(pair, _stored()) != pytest.approx(_completed_mean(pair, _reference()))
+    _assert_summaries_current()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_refreshes_at_the_same_time_leave_the_summaries_current():
+    _postgresql_only()
+    make_synth_clinic(slug="summaries-race", clients=12, seed=8)
+    Administration.objects.update(total=F("total") + 1)
+    assert len(_stale_pairs()) > 12
+    assert run_in_threads(refresh_stale, threads=4) == []
+    assert _stale_pairs() == set()
+    _assert_stored_equals_reference()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_reversing_the_marks_migration_brings_back_recomputing_on_write():
+    _postgresql_only()
+    clinic = make_synth_clinic(slug="summaries-migrate", clients=12, seed=9)
+    phq9 = _completed_in(clinic.organisation, "phq9")
+    phq9.filter(pk=phq9.first().pk).update(total=F("total") + 2)  # marked, not refreshed
+    try:
+        call_command("migrate", "insights", "0002", verbosity=0)
+        assert StaleEpisodeSummary._meta.db_table not in connection.introspection.table_names()
+        # The reverse rebuilt the summaries, and writes recompute them again.
+        _assert_stored_equals_reference()
+        phq9.filter(pk=phq9.last().pk).update(total=F("total") + 2)
+        _assert_stored_equals_reference()
+    finally:
+        call_command("migrate", "insights", verbosity=0)
+    phq9.filter(pk=phq9.last().pk).update(total=F("total") + 2)
+    assert _stale_pairs()
+    _assert_summaries_current()
 
 
 def test_the_migration_uses_the_same_early_sessions():

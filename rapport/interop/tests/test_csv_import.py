@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 
 from rapport.clinic.models import Administration, Episode, Session
+from rapport.insights.models import EpisodeSummary, StaleEpisodeSummary
 from rapport.instruments import load_registry
 from rapport.interop.csv_import import (
     COLUMNS,
@@ -69,6 +71,16 @@ def test_a_clean_file_imports_with_scores(tmp_path, clinics):
     new_episode = Episode.objects.get(started_on="2025-06-02")
     assert new_episode.therapist == clinics.owner and new_episode.client == clinics.owner_client
     assert AuditEvent.objects.filter(action="import.csv").get().detail["count"] == 4
+
+
+def test_the_import_summarises_what_it_wrote_for_the_insights(tmp_path, clinics):
+    importer(write(tmp_path, *good_rows(clinics)), clinics).run()
+    assert not StaleEpisodeSummary.objects.exists()
+    summarised = EpisodeSummary.objects.filter(client_id=clinics.owner_client.pk)
+    if connection.vendor == "postgresql":
+        assert summarised.filter(instrument_id="phq9").exists()
+    else:
+        assert not summarised.exists()  # SQLite: the insights read the administrations
 
 
 def test_importing_the_same_file_twice_adds_nothing(tmp_path, clinics):
