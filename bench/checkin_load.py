@@ -284,14 +284,16 @@ class Server:
 # --- load -----------------------------------------------------------------------------
 
 
-def _cpu_seconds(pid: str) -> float:
-    """User + system CPU of one process so far (``/proc/PID/stat``), 0 if it is gone."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def _cpu_seconds(fields: list[str]) -> float:
+    """User + system CPU of a process and of its children that ended and were waited for.
+
+    ``fields`` is ``/proc/PID/stat`` after the command name. Counting ended children
+    keeps the CPU of a PostgreSQL backend that closed during the run (connections live
+    ``RAPPORT_DB_CONN_MAX_AGE`` seconds; the postmaster reaps them) or of a restarted
+    gunicorn worker.
+    """
+    utime, stime, children_utime, children_stime = (int(f) for f in fields[11:15])
+    return (utime + stime + children_utime + children_stime) / os.sysconf("SC_CLK_TCK")
 
 
 def _serves_database(pid: str, database: str) -> bool:
@@ -310,8 +312,9 @@ def cpu_by_role(server_group: int, database: str) -> dict[str, float]:
     """CPU seconds so far of the server (its process group), PostgreSQL and this process.
 
     Where the two cores went, per request: the server's Python, the database (backends
-    of ``database`` and PostgreSQL's own processes, not other databases' sessions), and
-    the load generator itself, which shares the machine.
+    of ``database``, PostgreSQL's own processes and any backend that ended during the
+    run; not other databases' live sessions), and the load generator itself, which
+    shares the machine.
     """
     totals = {"server": 0.0, "database": 0.0}
     for pid in filter(str.isdigit, os.listdir("/proc")):
@@ -320,10 +323,11 @@ def cpu_by_role(server_group: int, database: str) -> dict[str, float]:
                 head, tail = stat.read().rsplit(")", 1)
         except OSError:
             continue
-        if int(tail.split()[2]) == server_group:
-            totals["server"] += _cpu_seconds(pid)
+        fields = tail.split()
+        if int(fields[2]) == server_group:
+            totals["server"] += _cpu_seconds(fields)
         elif head.endswith("(postgres") and _serves_database(pid, database):
-            totals["database"] += _cpu_seconds(pid)
+            totals["database"] += _cpu_seconds(fields)
     totals["load generator"] = time.process_time()
     return totals
 
