@@ -206,7 +206,15 @@ _CLOSE_SESSION_LINKS = f"""
         revoked_at = CASE WHEN id = %s THEN NULL ELSE %s END
     WHERE session_id = %s AND used_at IS NULL AND revoked_at IS NULL
 """  # noqa: S608
-_DELETE_DRAFT = f"DELETE FROM {_DRAFT} WHERE id = %s"  # noqa: S608
+_DELETE_DRAFT = f"DELETE FROM {_DRAFT} WHERE session_id = %s"  # noqa: S608
+# PostgreSQL: all of the above as one statement (data-modifying CTEs; the parts touch
+# different tables, so none needs to see another's effect), one execution instead of four.
+_WRITE_SUBMISSION = f"""
+    WITH scored AS ({_STORE_ALL_SCORES}),
+         closed AS ({_CLOSE_SESSION_LINKS}),
+         dropped AS ({_DELETE_DRAFT})
+    {_INSERT_SUBMISSION}
+"""
 
 
 def _field(model, name: str):
@@ -263,11 +271,20 @@ def _due_and_draft(session_id: int, rows: list[tuple]) -> tuple[list[_Due], Chec
     return due, draft
 
 
-def _store_scores(due: list[_Due], now) -> None:
-    """Write every scored questionnaire: one UPDATE on PostgreSQL, one per row elsewhere."""
+def _write(link: _LockedLink, due: list[_Due], *, now, language: str, comment: str) -> None:
+    """Store the scored questionnaires and the submission, close the session's links and
+    delete its draft: one statement on PostgreSQL, one per row and table elsewhere."""
     scored = [item for item in due if item.result is not None]
     when = _to_db(Administration, "completed_at", now)
     completed = AdministrationStatus.COMPLETED.value
+    submission = [
+        link.id,
+        link.session_id,
+        _to_db(CheckinSubmission, "submitted_at", now),
+        language,
+        _to_db(CheckinSubmission, "comment", comment),
+    ]
+    close_links = [link.id, submission[2], link.id, submission[2], link.session_id]
     with hotpath.cursor() as cursor:
         if connection.vendor == "postgresql":
             rows = [
@@ -282,7 +299,8 @@ def _store_scores(due: list[_Due], now) -> None:
                 }
                 for item in scored
             ]
-            cursor.execute(_STORE_ALL_SCORES, [completed, when, when, json.dumps(rows)])
+            scores = [completed, when, when, json.dumps(rows)]
+            cursor.execute(_WRITE_SUBMISSION, [*scores, *close_links, link.session_id, *submission])
             return
         cursor.executemany(
             _STORE_SCORES,
@@ -302,6 +320,9 @@ def _store_scores(due: list[_Due], now) -> None:
                 for item in scored
             ],
         )
+        cursor.execute(_INSERT_SUBMISSION, submission)
+        cursor.execute(_CLOSE_SESSION_LINKS, close_links)
+        cursor.execute(_DELETE_DRAFT, [link.session_id])
 
 
 def _pipelined(own_transaction: bool) -> AbstractContextManager:
@@ -386,26 +407,8 @@ def submit_checkin(
                 critical_codes.extend(item.result.flags)
         if missing:
             return SubmitResult(Outcome.INCOMPLETE, missing=missing, language=chosen_language)
-        _store_scores(due, now)
         final_comment = comment if comment is not None else (draft.comment if draft else "")
-        submitted_at = _to_db(CheckinSubmission, "submitted_at", now)
-        with hotpath.cursor() as cursor:
-            cursor.execute(
-                _INSERT_SUBMISSION,
-                [
-                    link.id,
-                    link.session_id,
-                    submitted_at,
-                    chosen_language,
-                    _to_db(CheckinSubmission, "comment", final_comment),
-                ],
-            )
-            cursor.execute(
-                _CLOSE_SESSION_LINKS,
-                [link.id, submitted_at, link.id, submitted_at, link.session_id],
-            )
-            if draft is not None:
-                cursor.execute(_DELETE_DRAFT, [draft.pk])
+        _write(link, due, now=now, language=chosen_language, comment=final_comment)
         # The submission's entry first: it is the one the reserved lane was read for.
         audit.record(
             "checkin.submit",
