@@ -6,9 +6,10 @@ Anything else in the form data is ignored, so extra fields cannot change what is
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 
-from rapport.instruments import Instrument
+from rapport.instruments import Instrument, Item
 
 Number = int | float
 Answers = dict[str, Number | None]
@@ -25,12 +26,18 @@ def field_name(instrument: Instrument, item_id: str) -> str:
     return f"{instrument.id}.{item_id}"
 
 
-def option_for(instrument: Instrument, item_id: str, raw: str) -> Number:
-    """The option value of ``item_id`` whose text form is ``raw``; raises AnswerInputError."""
-    for option in instrument.item(item_id).options:
-        if _as_text(option.value) == raw.strip():
-            return option.value
-    raise AnswerInputError(f"{raw!r} is not an answer offered for {instrument.id}.{item_id}")
+def option_for(instrument: Instrument, item: Item, raw: str) -> Number:
+    """The option value of ``item`` whose text form is ``raw``; raises AnswerInputError."""
+    value = _options_by_text(item.option_values).get(raw.strip())
+    if value is None:
+        raise AnswerInputError(f"{raw!r} is not an answer offered for {instrument.id}.{item.id}")
+    return value
+
+
+@functools.lru_cache(maxsize=1024)
+def _options_by_text(values: tuple[Number, ...]) -> dict[str, Number]:
+    """Option values by the text the form sends for them (``"2"`` for 2 and 2.0)."""
+    return {_as_text(value): value for value in values}
 
 
 def _as_text(value: Number) -> str:
@@ -47,7 +54,7 @@ def read_answers(instrument: Instrument, data: Mapping[str, str]) -> Answers:
         raw = data.get(field_name(instrument, item.id))
         if raw is None:
             continue
-        answers[item.id] = option_for(instrument, item.id, raw) if raw.strip() else None
+        answers[item.id] = option_for(instrument, item, raw) if raw.strip() else None
     return answers
 
 
