@@ -23,16 +23,16 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+import psycopg
 from django.conf import settings
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 
 class _PreparedCursor:
     """psycopg's server-side-binding cursor, asking for preparation on every execute."""
 
     def __init__(self, raw_connection: Any) -> None:
-        import psycopg
-
         self._cursor = psycopg.Cursor(raw_connection)
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
@@ -48,20 +48,22 @@ class _PreparedCursor:
         self._cursor.close()
 
 
-def prepared_statements_enabled() -> bool:
-    return connection.vendor == "postgresql" and getattr(settings, "DB_PREPARED_STATEMENTS", True)
+def _uses_prepared_statements(db: BaseDatabaseWrapper) -> bool:
+    return db.vendor == "postgresql" and getattr(settings, "DB_PREPARED_STATEMENTS", True)
 
 
 @contextmanager
 def cursor() -> Iterator[Any]:
     """A cursor on the default connection for a hot path's fixed SQL (see module doc)."""
-    if not prepared_statements_enabled():
-        with connection.cursor() as django_cursor:
+    # The connection looked up once: each use of django.db.connection is a lookup too.
+    db = connections[DEFAULT_DB_ALIAS]
+    if not _uses_prepared_statements(db):
+        with db.cursor() as django_cursor:
             yield django_cursor
         return
-    connection.ensure_connection()
-    with connection.wrap_database_errors:
-        prepared = _PreparedCursor(connection.connection)
+    db.ensure_connection()
+    with db.wrap_database_errors:
+        prepared = _PreparedCursor(db.connection)
         try:
             yield prepared
         finally:

@@ -253,7 +253,10 @@ def _clean_detail_value(key: str, value: Any) -> Any:
 def _printable(text: str, limit: int) -> str:
     # Control characters (CR, LF, ...) are escaped so that nothing read from a request can
     # forge a line in an exported or printed log.
-    escaped = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in str(text))
+    text = str(text)
+    if text.isprintable():  # the usual case: nothing to escape
+        return text[:limit]
+    escaped = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in text)
     return escaped[:limit]
 
 
