@@ -382,8 +382,9 @@ def drive(
     def client() -> None:
         connection = None
         cookie = form_token = ""
+        unsent = None  # a link whose POST never reached the server (connection refused)
         while time.monotonic() < stop_at:
-            token = next_token()
+            token, unsent = unsent or next_token(), None
             if token is None:
                 return
             try:
@@ -416,6 +417,8 @@ def drive(
             except (OSError, http.client.HTTPException) as error:
                 with lock:
                     result.error(type(error).__name__)
+                if isinstance(error, ConnectionRefusedError):
+                    unsent = token  # nothing was sent: the next attempt uses the same link
                 if connection is not None:
                     connection.close()
                 connection, cookie = None, ""
