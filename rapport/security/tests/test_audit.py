@@ -6,17 +6,22 @@ switching the append-only triggers off inside the test's transaction.
 
 import datetime
 import hmac
-import threading
 from contextlib import contextmanager
 
 import pytest
-from django.db import DatabaseError, connection, connections, transaction
+from django.db import DatabaseError, connection, transaction
 from django.test import RequestFactory, override_settings
 
 from rapport import cli
 from rapport.security import audit, crypto
 from rapport.security.models import AuditChainHead, AuditCheckpoint, AuditEvent
-from rapport.testing import make_episode, make_organisation, make_user, run_in_threads
+from rapport.testing import (
+    make_episode,
+    make_organisation,
+    make_user,
+    run_in_threads,
+    transaction_open_elsewhere,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -337,32 +342,9 @@ def test_concurrent_appends_never_fork_the_chain():
     assert result.ok and result.checked == threads * per_thread
 
 
-@contextmanager
 def lane_one_held_elsewhere():
     """Another connection appends and keeps its transaction (and lane 1) open meanwhile."""
-    holding, release, errors = threading.Event(), threading.Event(), []
-
-    def hold():
-        try:
-            with transaction.atomic():
-                audit.record("test.holder")
-                holding.set()
-                release.wait(timeout=30)
-        except Exception as error:  # reported below
-            errors.append(error)
-            holding.set()
-        finally:
-            connections.close_all()
-
-    holder = threading.Thread(target=hold)
-    holder.start()
-    holding.wait(timeout=30)
-    try:
-        yield
-    finally:
-        release.set()
-        holder.join()
-    assert errors == []
+    return transaction_open_elsewhere(lambda: audit.record("test.holder"))
 
 
 def postgresql_only():
