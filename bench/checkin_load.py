@@ -500,6 +500,26 @@ def check_bare_rows(ok_tokens: list[str]) -> bool:
     return total == distinct == len(ok_tokens)
 
 
+def serve_and_drive(
+    env: dict[str, str], options: argparse.Namespace, tokens: list[str], *, bare: bool
+) -> Result:
+    """Start one server (rapport or the bare view), load it for the run, stop it."""
+    server = Server(env, free_port(), bare=bare, workers=options.workers, threads=options.threads)
+    server.start()
+    try:
+        return drive(
+            server.port,
+            tokens,
+            bare=bare,
+            clients=options.clients,
+            duration=options.duration,
+            server_group=server.process.pid,
+            database=options.db,
+        )
+    finally:
+        server.stop()
+
+
 # --- main -----------------------------------------------------------------------------
 
 
@@ -583,33 +603,9 @@ def main() -> int:
         )
         ok = ok and verify.returncode == 0
     else:
-        server = Server(
-            env, free_port(), bare=False, workers=options.workers, threads=options.threads
-        )
-        server.start()
-        rapport_result = drive(
-            server.port,
-            tokens,
-            bare=False,
-            clients=options.clients,
-            duration=options.duration,
-            server_group=server.process.pid,
-            database=options.db,
-        )
-        server.stop()
-        bare = Server(env, free_port(), bare=True, workers=options.workers, threads=options.threads)
-        bare.start()
+        rapport_result = serve_and_drive(env, options, tokens, bare=False)
         bare_tokens = [secrets.token_hex(8) for _ in range(len(tokens) * 3)]
-        bare_result = drive(
-            bare.port,
-            bare_tokens,
-            bare=True,
-            clients=options.clients,
-            duration=options.duration,
-            server_group=bare.process.pid,
-            database=options.db,
-        )
-        bare.stop()
+        bare_result = serve_and_drive(env, options, bare_tokens, bare=True)
         rapport_rate = summary("rapport", rapport_result)
         bare_rate = summary("bare", bare_result)
         ratio = rapport_rate / bare_rate if bare_rate else float("nan")
