@@ -1,4 +1,9 @@
-"""The instrument registry used by check-ins and the workspace, loaded once per process."""
+"""This installation's instruments: the shipped ones plus the clinic's folder.
+
+:func:`instruments` is the registry the server's pages read (check-ins, the workspace,
+the insights), loaded once per process; :func:`load_installed_instruments` reads the
+definitions afresh, for commands that may have just written one (imports) or run once.
+"""
 
 from __future__ import annotations
 
@@ -12,18 +17,23 @@ _loading = threading.Lock()
 _loaded: list[Registry] = []
 
 
-def instruments() -> Registry:
-    """The shipped instruments plus the clinic's folder (``RAPPORT_INSTRUMENTS_DIR``).
+def load_installed_instruments() -> Registry:
+    """The shipped instruments plus the clinic's folder (``RAPPORT_INSTRUMENTS_DIR``),
+    read now; raises :class:`~rapport.instruments.DefinitionError` naming a bad file."""
+    return load_registry([settings.INSTRUMENTS_DIR] if settings.INSTRUMENTS_DIR else [])
 
-    Parsed once per process (``rapport serve`` does it before the workers fork). The lock
-    keeps a worker's threads, all arriving at once after a restart, from each parsing
-    every definition again.
+
+def instruments() -> Registry:
+    """:func:`load_installed_instruments`, parsed once per process.
+
+    ``rapport serve`` parses them before the workers fork. The lock keeps a worker's
+    threads, all arriving at once after a restart, from each parsing every definition
+    again.
     """
     if not _loaded:
         with _loading:
             if not _loaded:
-                extra = [settings.INSTRUMENTS_DIR] if settings.INSTRUMENTS_DIR else []
-                _loaded.append(load_registry(extra))
+                _loaded.append(load_installed_instruments())
     return _loaded[0]
 
 

@@ -26,13 +26,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from django.conf import settings
 
+from rapport.checkin.registry import instruments as installed_instruments
 from rapport.clinic import demographics
 from rapport.clinic.models import Organisation
 from rapport.insights import data
 from rapport.insights.tables import Column, json_value, table
-from rapport.instruments import Instrument, load_registry
+from rapport.instruments import Instrument
 from rapport.psychometrics import (
     CHANGE_CATEGORIES,
     classify_change,
@@ -94,11 +94,6 @@ N = Column("n", "n", "int")
 CI = Column("ci", "95% CI", "ci")
 RATE = Column("rate", "Rate", "pct")
 RATE_CI = Column("ci", "95% CI", "ci_pct")
-
-
-def instrument_registry() -> Mapping[str, Instrument]:
-    extra = [settings.INSTRUMENTS_DIR] if settings.INSTRUMENTS_DIR else []
-    return load_registry(extra)
 
 
 def coefficient(value: float | None) -> str:
@@ -906,7 +901,7 @@ def therapist_pseudonyms(episodes: pd.DataFrame) -> dict[int, str]:
 def compute(organisation: Organisation) -> dict[str, Any]:
     """All four pages of ``organisation`` as JSON-ready dicts (see the module docstring)."""
     started = time.perf_counter()
-    registry = instrument_registry()
+    registry = installed_instruments()
     administrations = data.administrations(
         organisation, {i.id: i.item_ids for i in registry.values()}
     )

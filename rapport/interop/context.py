@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from django.conf import settings
-
+from rapport.checkin.registry import load_installed_instruments
 from rapport.clinic.models import Organisation
-from rapport.instruments import Registry, load_registry
+from rapport.instruments import Registry
 
 
 class InteropError(ValueError):
@@ -27,5 +26,5 @@ def organisation(slug: str | None) -> Organisation:
 
 
 def registry() -> Registry:
-    """The shipped instruments plus the clinic's folder (``RAPPORT_INSTRUMENTS_DIR``)."""
-    return load_registry([settings.INSTRUMENTS_DIR] if settings.INSTRUMENTS_DIR else [])
+    """The installation's instruments, read afresh (an import may just have added one)."""
+    return load_installed_instruments()

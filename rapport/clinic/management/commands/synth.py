@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import datetime
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from rapport.checkin.registry import load_installed_instruments
 from rapport.clinic.synth_writer import ClinicExistsError, write_synthetic_clinic
-from rapport.instruments import DefinitionError, load_registry
+from rapport.instruments import DefinitionError
 from rapport.synth import SynthConfig
 
 DEMO_PASSWORD = "rapport-demo"  # noqa: S105 - printed on purpose; synthetic data only
 
 
 def instrument_registry():
-    extra = [settings.INSTRUMENTS_DIR] if settings.INSTRUMENTS_DIR else []
     try:
-        return load_registry(extra)
+        return load_installed_instruments()
     except DefinitionError as error:
         raise CommandError(str(error)) from error
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
+from rapport.checkin.registry import instruments
 from rapport.clinic.models import Organisation
 from rapport.insights.etr import fit
-from rapport.insights.reports import PRIMARY_OUTCOME, instrument_registry
+from rapport.insights.reports import PRIMARY_OUTCOME
 
 
 class Command(BaseCommand):
@@ -18,7 +19,7 @@ class Command(BaseCommand):
         parser.add_argument("--instrument", default=PRIMARY_OUTCOME)
 
     def handle(self, *args, **options):
-        registry = instrument_registry()
+        registry = instruments()
         instrument = registry.get(options["instrument"])
         if instrument is None:
             raise CommandError(f"unknown instrument {options['instrument']!r}")
