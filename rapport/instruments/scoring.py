@@ -38,73 +38,64 @@ class Layout:
     """
 
     item_positions: dict[str, int]
-    reverse_columns: np.ndarray  # positions of reverse-keyed items
-    reverse_sums: np.ndarray  # min + max of each of those items
-    # The scales scored: the total, then each subscale. Column j of ``scale_items`` is
-    # 1 for the items of scale j, so one matrix product sums every scale at once.
-    subscale_ids: tuple[str, ...]
-    # The same, for one administration in plain Python: per item min + max if reverse
-    # keyed (else None), and per scale its item positions, size and missing items allowed.
+    # Per item: min + max if reverse keyed, else None.
     reverse_sum_by_item: tuple[float | None, ...]
+    # The scales scored, the total first, then each subscale: item positions, number of
+    # items, missing items allowed.
     scales: tuple[tuple[tuple[int, ...], int, int], ...]
-    scale_items: np.ndarray  # (items, 1 + subscales) of 0.0 / 1.0
-    scale_sizes: np.ndarray  # items per scale
-    scale_max_missing: np.ndarray  # missing items each scale tolerates
-    band_lowers: np.ndarray
-    band_uppers: np.ndarray
+    subscale_ids: tuple[str, ...]
     critical_columns: tuple[tuple[CriticalItem, int], ...]
     offered: tuple[frozenset[float], ...]  # the option values of each item, as floats
+    # The same as arrays, for score_matrix. Column j of ``scale_items`` is 1 for the
+    # items of scale j, so one matrix product sums every scale at once.
+    reverse_columns: np.ndarray
+    reverse_sums: np.ndarray
+    scale_items: np.ndarray  # (items, scales) of 0.0 / 1.0
+    scale_sizes: np.ndarray
+    scale_max_missing: np.ndarray
+    band_lowers: np.ndarray
+    band_uppers: np.ndarray
 
     @classmethod
     def of(cls, instrument: Instrument) -> Layout:
         positions = {item.id: position for position, item in enumerate(instrument.items)}
-        reverse = [position for position, item in enumerate(instrument.items) if item.reverse]
-        scale_items = np.zeros((len(instrument.items), 1 + len(instrument.subscales)))
-        scale_items[:, 0] = 1.0
-        for column, subscale in enumerate(instrument.subscales, start=1):
-            scale_items[[positions[item_id] for item_id in subscale.item_ids], column] = 1.0
+        reverse_sum_by_item = tuple(
+            float(item.min_value + item.max_value) if item.reverse else None
+            for item in instrument.items
+        )
+        scales = (
+            (tuple(positions.values()), len(positions), instrument.missing_rule.max_missing),
+            *(
+                (
+                    tuple(positions[item_id] for item_id in subscale.item_ids),
+                    len(subscale.item_ids),
+                    subscale.max_missing,
+                )
+                for subscale in instrument.subscales
+            ),
+        )
+        scale_items = np.zeros((len(positions), len(scales)))
+        for column, (members, _, _) in enumerate(scales):
+            scale_items[list(members), column] = 1.0
+        reversed_items = [p for p, total in enumerate(reverse_sum_by_item) if total is not None]
         return cls(
             item_positions=positions,
-            reverse_columns=np.array(reverse, dtype=int),
-            reverse_sums=np.array(
-                [instrument.items[p].min_value + instrument.items[p].max_value for p in reverse],
-                dtype=float,
-            ),
+            reverse_sum_by_item=reverse_sum_by_item,
+            scales=scales,
             subscale_ids=tuple(subscale.id for subscale in instrument.subscales),
-            reverse_sum_by_item=tuple(
-                float(item.min_value + item.max_value) if item.reverse else None
-                for item in instrument.items
-            ),
-            scales=(
-                (
-                    tuple(range(len(instrument.items))),
-                    len(instrument.items),
-                    instrument.missing_rule.max_missing,
-                ),
-                *(
-                    (
-                        tuple(positions[item_id] for item_id in subscale.item_ids),
-                        len(subscale.item_ids),
-                        subscale.max_missing,
-                    )
-                    for subscale in instrument.subscales
-                ),
-            ),
-            scale_items=scale_items,
-            scale_sizes=scale_items.sum(axis=0),
-            scale_max_missing=np.array(
-                [instrument.missing_rule.max_missing]
-                + [subscale.max_missing for subscale in instrument.subscales],
-                dtype=float,
-            ),
-            band_lowers=np.array([band.lower for band in instrument.bands], dtype=float),
-            band_uppers=np.array([band.upper for band in instrument.bands], dtype=float),
             critical_columns=tuple(
                 (critical, positions[critical.item_id]) for critical in instrument.critical_items
             ),
             offered=tuple(
                 frozenset(float(value) for value in item.option_values) for item in instrument.items
             ),
+            reverse_columns=np.array(reversed_items, dtype=int),
+            reverse_sums=np.array([reverse_sum_by_item[p] for p in reversed_items], dtype=float),
+            scale_items=scale_items,
+            scale_sizes=np.array([size for _, size, _ in scales], dtype=float),
+            scale_max_missing=np.array([allowed for _, _, allowed in scales], dtype=float),
+            band_lowers=np.array([band.lower for band in instrument.bands], dtype=float),
+            band_uppers=np.array([band.upper for band in instrument.bands], dtype=float),
         )
 
 
