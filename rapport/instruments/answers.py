@@ -46,14 +46,6 @@ def answer_values(
     return values
 
 
-def answer_row(instrument: Instrument, answers: Mapping[str, Number | None]) -> np.ndarray:
-    """:func:`answer_values` as a float array, NaN for missing items."""
-    return np.array(
-        [np.nan if value is None else value for value in answer_values(instrument, answers)],
-        dtype=float,
-    )
-
-
 def parse_answer_list(instrument: Instrument, text: str) -> dict[str, Number | None]:
     """Parse ``"0,1,,3"`` (item order, empty field = missing) into validated answers."""
     fields = text.split(",")
@@ -66,7 +58,7 @@ def parse_answer_list(instrument: Instrument, text: str) -> dict[str, Number | N
         item.id: _parse_number(instrument, item, field.strip())
         for item, field in zip(instrument.items, fields, strict=True)
     }
-    answer_row(instrument, parsed)
+    answer_values(instrument, parsed)  # validates the values
     return parsed
 
 

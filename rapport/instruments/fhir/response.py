@@ -89,7 +89,7 @@ def questionnaire_response(
     >>> [item["linkId"] for item in response["item"]], response["item"][0]["answer"][0]["valueCoding"]["code"]
     (['gad7_1'], 'LA6570-1')
     """  # noqa: E501
-    answer_rules.answer_row(instrument, answers)
+    answer_rules.answer_values(instrument, answers)  # validates them
     check_fhir_id(response_id, "response_id")
     systems = RapportSystems(base_url)
     language = instrument.languages[0]
