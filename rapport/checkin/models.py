@@ -37,9 +37,14 @@ class CheckinLink(models.Model):
     """One capability URL for one session's due questionnaires."""
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="checkin_links")
-    # sha256(token) as 64 hex characters; the token is never stored.
-    token_hash = models.CharField(max_length=64, unique=True)
+    # Lookups by session use the (session, used_at, revoked_at) index below.
+    session = models.ForeignKey(
+        Session, on_delete=models.CASCADE, related_name="checkin_links", db_index=False
+    )
+    # sha256(token) as 64 hex characters; the token is never stored. Unique through a
+    # constraint rather than unique=True, which on PostgreSQL would add a second index
+    # for LIKE queries that nothing runs on a hash.
+    token_hash = models.CharField(max_length=64)
     channel = models.CharField(max_length=10, choices=Channel.choices)
     created_at = models.DateTimeField(default=timezone.now)
     created_by = models.ForeignKey(
@@ -51,6 +56,9 @@ class CheckinLink(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["session", "used_at", "revoked_at"])]
+        constraints = [
+            models.UniqueConstraint(fields=["token_hash"], name="checkin_link_token_hash_unique")
+        ]
 
     def __str__(self) -> str:
         return f"check-in link {self.public_id} ({self.channel})"

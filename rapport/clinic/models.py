@@ -259,7 +259,11 @@ class Administration(models.Model):
     """One version of one instrument given at one session, with answers and scores."""
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="administrations")
+    # No index of its own: the unique (session, instrument_id) constraint's index serves
+    # lookups by session, and a second one would be written on every stored score.
+    session = models.ForeignKey(
+        Session, on_delete=models.CASCADE, related_name="administrations", db_index=False
+    )
     instrument_id = models.CharField(max_length=64)
     instrument_version = models.CharField(max_length=32)
     # Denormalised from the instrument definition (ids never change construct) so that
