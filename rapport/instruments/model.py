@@ -60,7 +60,7 @@ class Item:
     loinc: str | None = None
     skippable: bool = False
 
-    @property
+    @cached_property
     def option_values(self) -> tuple[Number, ...]:
         """The scored values a respondent may choose, in display order."""
         return tuple(option.value for option in self.options)
