@@ -25,7 +25,8 @@ What it does, on loopback only:
 ``--crash`` instead SIGKILLs the whole server (master and workers) every few seconds and
 restarts it while clients keep submitting (connection errors are counted, not retried).
 Afterwards every submission answered with success must be stored exactly once, and
-``rapport audit verify`` must pass. Exit status 1 if a check fails.
+``rapport audit verify`` must pass. Exit status 1 if a check of correctness fails; the
+speed targets (ratio, p95) are printed as met or not met but do not change it.
 """
 
 from __future__ import annotations
@@ -547,7 +548,8 @@ def main() -> int:
     # episode, as in a real clinic: with a handful of episodes each would carry a
     # thousand sessions, and whatever is kept per episode (the insights summaries)
     # would be recomputed over all of them on every submission.
-    links = options.links or int(options.duration * 400) + 1000
+    # Enough for about 1,000 submissions a second, so a fast machine does not run out.
+    links = options.links or int(options.duration * 1000) + 1000
     clients = max(40, links // 6)
     print(f"database {options.db}: synth {clients} clients")
     run(["synth", "--seed", "1", "--clients", str(clients), "--no-progress"], env)
@@ -619,7 +621,10 @@ def main() -> int:
         ok = ok and rapport_result.errors == 0 and bare_result.errors == 0
         if len(rapport_result.ok_tokens) >= len(tokens):
             print("warning: the run used every seeded link; pass --links to seed more")
-    print("PASS" if ok else "FAIL")
+        met = ratio >= 0.40 and p95 <= 100
+        print(f"speed targets: {'met' if met else 'NOT met'} (not part of the exit status)")
+    # The exit status is about correctness: no error, nothing lost or stored twice.
+    print("correctness: PASS" if ok else "correctness: FAIL")
     return 0 if ok else 1
 
 
