@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.test import override_settings
 from django.utils import timezone
 
@@ -37,6 +37,20 @@ def test_only_the_hash_is_stored(issued):
             cursor.execute(f"SELECT * FROM {connection.ops.quote_name(table)}")  # noqa: S608
             for row in cursor.fetchall():
                 assert issued.token not in repr(row), f"token found in table {table}"
+
+
+@pytest.mark.django_db
+def test_the_database_refuses_a_second_link_with_the_same_token_hash(issued):
+    # A link found by hash must be the only one: a duplicate would open another
+    # session's questionnaires with the same token.
+    twin = CheckinLink(
+        session=issued.link.session,
+        token_hash=issued.link.token_hash,
+        channel=issued.link.channel,
+        expires_at=issued.link.expires_at,
+    )
+    with pytest.raises(IntegrityError), transaction.atomic():
+        twin.save()
 
 
 @pytest.mark.django_db
