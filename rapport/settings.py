@@ -268,4 +268,6 @@ LOGGING = {
         "console": {"class": "logging.StreamHandler", "filters": ["redact_checkin_tokens"]}
     },
     "root": {"handlers": ["console"], "level": env_str("RAPPORT_LOG_LEVEL", "INFO")},
+    # fontTools narrates every font subset at INFO (each PDF report embeds one).
+    "loggers": {"fontTools": {"level": "WARNING"}},
 }

@@ -4,14 +4,16 @@ Same content as the client page: instruments with first, latest and reliable cha
 the same charts (PNG rendered by vl-convert from the same Vega-Lite specs) with their
 text descriptions, the flags, and the alerts with their acknowledgements.
 
-The report uses the PDF core font (Helvetica), which covers Latin-1 only; typographic
-characters are mapped to plain ones and anything else outside Latin-1 shows as "?".
-Shipping a Unicode TrueType font would need package-data changes (see docs/workspace.md).
+Text is set in DejaVu Sans, shipped in ``fonts/`` with its licence, because notes and
+names are written in the clinic's languages: the PDF core fonts cover Latin-1 only and
+turned "Đã gọi" or "Dvořák" into question marks. fpdf2 embeds only the glyphs a report
+uses. Scripts DejaVu Sans lacks (Chinese, Japanese, Korean, Indic) show as empty boxes.
 """
 
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 from django.utils import timezone
 from fpdf import FPDF
@@ -21,42 +23,31 @@ from rapport.accounts.models import User
 from rapport.workspace.charts import fmt
 from rapport.workspace.client_record import EpisodeView
 
-_PLAIN = str.maketrans(
-    {
-        "\u2013": "-",
-        "\u2014": "-",
-        "\u2192": "->",
-        "\u2191": "^",
-        "\u2193": "v",
-        "\u201c": '"',
-        "\u201d": '"',
-        "\u2018": "'",
-        "\u2019": "'",
-        "\u2026": "...",
-        "\u2265": ">=",
-        "\u2264": "<=",
-    }
-)
-
-
-def plain(text: object) -> str:
-    """``text`` in Latin-1 for the core font (typographic characters made plain)."""
-    return str(text).translate(_PLAIN).encode("latin-1", "replace").decode("latin-1")
+FONT = "DejaVu"
+FONT_FILES = {
+    "": Path(__file__).resolve().parent / "fonts" / "DejaVuSans.ttf",
+    "B": Path(__file__).resolve().parent / "fonts" / "DejaVuSans-Bold.ttf",
+}
 
 
 class _Report(FPDF):
     footer_text = ""
 
+    def __init__(self) -> None:
+        super().__init__(format="A4")
+        for style, path in FONT_FILES.items():
+            self.add_font(FONT, style, path)
+
     def footer(self) -> None:
         self.set_y(-12)
-        self.set_font("Helvetica", size=8)
-        self.cell(0, 8, plain(f"{self.footer_text} - page {self.page_no()}"), align="C")
+        self.set_font(FONT, size=8)
+        self.cell(0, 8, f"{self.footer_text} - page {self.page_no()}", align="C")
 
 
 def progress_report(view: EpisodeView, user: User) -> bytes:
     """The report as PDF bytes."""
     episode = view.episode
-    pdf = _Report(format="A4")
+    pdf = _Report()
     pdf.footer_text = (
         f"Rapport progress report - {episode.client.record_number} - confidential health "
         "information"
@@ -68,12 +59,12 @@ def progress_report(view: EpisodeView, user: User) -> bytes:
     width = pdf.epw
 
     def heading(text: str, size: int = 13) -> None:
-        pdf.set_font("Helvetica", "B", size)
-        pdf.multi_cell(width, 7, plain(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-        pdf.set_font("Helvetica", size=10)
+        pdf.set_font(FONT, "B", size)
+        pdf.multi_cell(width, 7, str(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.set_font(FONT, size=10)
 
     def line(text: str) -> None:
-        pdf.multi_cell(width, 5, plain(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.multi_cell(width, 5, str(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
     heading(f"Progress report - client {episode.client.record_number}", 16)
     line(
@@ -93,7 +84,7 @@ def progress_report(view: EpisodeView, user: User) -> bytes:
                 first, latest = panel.first, panel.latest
                 table.row(
                     (
-                        plain(panel.name),
+                        str(panel.name),
                         f"{fmt(first.total)} (s{first.session})",
                         f"{fmt(latest.total)} (s{latest.session})",
                         panel.band or "-",
@@ -127,8 +118,8 @@ def progress_report(view: EpisodeView, user: User) -> bytes:
                         f"{timezone.localtime(alert.acknowledged_at):%d %b %Y %H:%M}"
                         if alert.acknowledged_at
                         else "open",
-                        plain(alert.acknowledged_by or "-"),
-                        plain(alert.acknowledgement_note or "-"),
+                        str(alert.acknowledged_by or "-"),
+                        str(alert.acknowledgement_note or "-"),
                     )
                 )
     else:

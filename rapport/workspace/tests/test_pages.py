@@ -1,9 +1,11 @@
 """Client page, acknowledgement, plan editing, brief, PDF report, worklist and team view."""
 
+import io
 import re
 
 import pytest
 from django.urls import reverse
+from pypdf import PdfReader
 
 from rapport.checkin.models import Alert, CheckinLink, CheckinSubmission
 from rapport.clinic.models import MeasurementPlan
@@ -174,6 +176,21 @@ def test_pdf_report_is_a_pdf_and_its_download_is_audited(client, team, unsafe):
     assert "attachment" in response["Content-Disposition"]
     event = AuditEvent.objects.get(action="report.download")
     assert event.object_id == str(unsafe.public_id) and event.actor_id == team["supervisor"].pk
+
+
+def test_pdf_report_keeps_notes_written_beyond_latin_1(client, team, unsafe):
+    # Vietnamese, Czech, Greek and typographic characters (en dash, curly quotes, arrow).
+    note = "Đã gọi điện \u2013 Dvořák \u201cok\u201d; Ωμέγα \u2192 plan ≥ 2"
+    login_verified(client, team["therapist"])
+    page = client_page(client, unsafe)
+    target = re.search(r'name="target" value="([^"]+)"', page).group(1)
+    acknowledge = reverse("episode-acknowledge", args=[unsafe.public_id])
+    client.post(acknowledge, {"target": target, "note": note})
+    report = client.get(reverse("episode-report", args=[unsafe.public_id]))
+    pages = PdfReader(io.BytesIO(report.content)).pages
+    text = "".join(pdf_page.extract_text() for pdf_page in pages)
+    # The table wraps the note over lines: compare without white space.
+    assert re.sub(r"\s+", "", note) in re.sub(r"\s+", "", text)
 
 
 def test_worklist_and_team_pages(client, team, unsafe):
