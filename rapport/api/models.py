@@ -52,23 +52,3 @@ class ApiToken(models.Model):
 
     def has_scope(self, scope: str) -> bool:
         return scope in self.scopes
-
-
-class ApiRateWindow(models.Model):
-    """How many requests one token made in one fixed window (DB-backed: no Redis needed).
-
-    The counter is incremented with an UPDATE ... SET count = count + 1, which is atomic
-    on SQLite and PostgreSQL, so several server processes share one limit.
-    """
-
-    token = models.ForeignKey(ApiToken, on_delete=models.CASCADE, related_name="rate_windows")
-    window_start = models.DateTimeField()
-    count = models.PositiveIntegerField(default=0)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["token", "window_start"], name="rate_window_unique")
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.count} requests from {self.window_start:%H:%M}"

@@ -214,19 +214,3 @@ class CheckinSettings(models.Model):
 
     def __str__(self) -> str:
         return f"check-in settings of {self.organisation}"
-
-
-class RateLimitCounter(models.Model):
-    """Request counts per (bucket, window) shared by every server process (no Redis)."""
-
-    bucket = models.CharField(max_length=80)
-    window_start = models.BigIntegerField()
-    hits = models.PositiveIntegerField(default=0)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["bucket", "window_start"], name="rate_limit_window")
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.bucket} @ {self.window_start}: {self.hits}"

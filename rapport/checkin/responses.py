@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
@@ -14,6 +15,7 @@ from django.utils.decorators import decorator_from_middleware
 from rapport.checkin import ratelimit
 from rapport.checkin.answers import read_language
 from rapport.security.access import public
+from rapport.security.ratelimit import seconds_left
 
 CHECKIN_HEADERS = {
     "Referrer-Policy": "no-referrer",
@@ -64,7 +66,7 @@ def checkin_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
             language = read_language([request.GET.get("lang")])
             with translation.override(language):
                 response = render(request, "checkin/too_many.html", {"lang": language}, status=429)
-            response["Retry-After"] = str(ratelimit.WINDOW_SECONDS)
+            response["Retry-After"] = str(seconds_left(time.time()))
         else:
             response = protected(request, *args, **kwargs)
         return with_checkin_headers(response)

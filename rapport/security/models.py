@@ -1,4 +1,5 @@
-"""The tamper-evident audit trail (see :mod:`rapport.security.audit` and docs/security.md).
+"""The tamper-evident audit trail (see :mod:`rapport.security.audit` and docs/security.md)
+and the counters every rate limit shares (:mod:`rapport.security.ratelimit`).
 
 ``AuditEvent`` rows are append-only: database triggers refuse UPDATE and DELETE (the one
 exception is the documented purge path). Each row carries an HMAC over the previous
@@ -110,3 +111,24 @@ class AuditPurgePermit(models.Model):
 
     def __str__(self) -> str:
         return "audit purge permit"
+
+
+class RateLimitCounter(models.Model):
+    """Requests counted per (bucket, one-minute window), shared by every server process.
+
+    One table for every rate limit (check-in pages, API tokens), so no cache server is
+    needed; see :mod:`rapport.security.ratelimit`. UNLOGGED on PostgreSQL (migration
+    ``security.0004``): the counts only matter for a minute.
+    """
+
+    bucket = models.CharField(max_length=80)
+    window_start = models.BigIntegerField()
+    hits = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["bucket", "window_start"], name="rate_limit_window")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.bucket} @ {self.window_start}: {self.hits}"

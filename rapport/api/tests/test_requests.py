@@ -7,7 +7,7 @@ import datetime
 import pytest
 from django.test import override_settings
 
-from rapport.api.models import ApiRateWindow, ApiToken
+from rapport.api.models import ApiToken
 from rapport.api.ratelimit import RateLimited, count_request
 from rapport.security.models import AuditEvent
 from rapport.testing import api_token, bearer, make_episode
@@ -94,15 +94,6 @@ def test_rate_limit_is_per_token_and_per_window(client, clinics):
     count_request(token, now=now + datetime.timedelta(minutes=1))  # a new window
     other = api_token(clinics.colleague)
     assert client.get("/api/v1/plans", headers=bearer(other)).status_code == 200
-
-
-def test_old_rate_windows_are_dropped(clinics):
-    api_token(clinics.owner)
-    token = ApiToken.objects.get()
-    start = datetime.datetime(2026, 3, 1, 10, 0, tzinfo=datetime.UTC)
-    count_request(token, now=start)
-    count_request(token, now=start + datetime.timedelta(hours=2))
-    assert ApiRateWindow.objects.count() == 1
 
 
 def test_api_responses_are_not_cached(client, clinics):

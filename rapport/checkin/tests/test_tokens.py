@@ -151,7 +151,7 @@ def test_rate_limit_per_token(client, issued):
     statuses = [client.get(issued.path).status_code for _ in range(7)]
     assert statuses == [200] * 5 + [429] * 2
     limited = client.get(issued.path)
-    assert limited["Retry-After"] == "60"
+    assert 1 <= int(limited["Retry-After"]) <= 60  # until the current minute's window ends
     assert limited["Referrer-Policy"] == "no-referrer"
     assert b"Please wait a moment" in limited.content
 
@@ -163,18 +163,6 @@ def test_rate_limit_per_ip_covers_unknown_tokens(client):
     assert statuses == [410, 410, 410, 429, 429]
     other_ip = client.get(f"/q/{new_token()}/", REMOTE_ADDR="10.9.8.7")
     assert other_ip.status_code == 410
-
-
-@pytest.mark.django_db
-def test_rate_limit_counts_are_shared_through_the_database():
-    from rapport.checkin import ratelimit
-
-    assert [ratelimit.hit("ip:x", now=120.0) for _ in range(3)] == [[1], [2], [3]]
-    assert ratelimit.hit("ip:x", "token:y", now=121.0) == [4, 1]
-    assert ratelimit.hit("ip:x", now=185.0) == [1]  # next window
-    from rapport.checkin.models import RateLimitCounter
-
-    assert RateLimitCounter.objects.get(bucket="ip:x", window_start=2).hits == 4
 
 
 @pytest.mark.django_db
