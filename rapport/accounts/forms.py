@@ -1,4 +1,4 @@
-"""Sign-in and MFA forms."""
+"""Sign-in and MFA forms, and the clinic admin's staff account forms."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import re
 
 from django import forms
 from django.contrib.auth import authenticate
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
 
 from rapport.accounts import lockout
-from rapport.accounts.models import User
+from rapport.accounts.models import Role, User
 from rapport.security import audit
 from rapport.security.network import client_ip
 
@@ -103,3 +103,99 @@ class CodeForm(forms.Form):
         if not re.fullmatch(r"\d{6}", code):
             raise forms.ValidationError("Enter the six digits shown in your authenticator app.")
         return code
+
+
+# --- staff accounts (clinic admins) -----------------------------------------------------
+
+STAFF_FIELDS = ("first_name", "last_name", "email", "role", "supervisor")
+
+
+class _StaffRules:
+    """What every staff account form checks, for the clinic admin ``acting`` on it.
+
+    ``instance`` is the account being created or changed; ``organisation`` is the
+    admin's, so a supervisor can only be chosen from the same clinic.
+    """
+
+    def _limit_supervisors(self, acting: User) -> None:
+        supervisors = User.objects.filter(
+            organisation_id=acting.organisation_id, role=Role.SUPERVISOR, is_active=True
+        )
+        if self.instance.pk is not None:
+            supervisors = supervisors.exclude(pk=self.instance.pk)
+        self.fields["supervisor"].queryset = supervisors
+        self.fields["supervisor"].required = False
+        self.fields["supervisor"].help_text = "Therapists only: who reviews their caseload."
+
+    def _check_supervisor(self, cleaned: dict) -> None:
+        if cleaned.get("supervisor") is not None and cleaned.get("role") != Role.THERAPIST:
+            self.add_error("supervisor", "Only therapists have a supervisor.")
+
+
+class StaffCreateForm(_StaffRules, UserCreationForm):
+    """A new staff account in the admin's clinic, with a first password.
+
+    The password is checked by the installation's password validators; the new member
+    sets up their authenticator app at their first sign-in.
+    """
+
+    class Meta:
+        model = User
+        fields = ("username", *STAFF_FIELDS)
+
+    def __init__(self, *args, acting: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.acting = acting
+        self._limit_supervisors(acting)
+
+    def clean(self):
+        cleaned = super().clean()
+        self._check_supervisor(cleaned)
+        return cleaned
+
+    def save(self, commit: bool = True) -> User:
+        user = super().save(commit=False)
+        user.organisation_id = self.acting.organisation_id
+        if commit:
+            user.save()
+        return user
+
+
+class StaffEditForm(_StaffRules, forms.ModelForm):
+    """Name, e-mail, role, supervisor and whether the account may sign in.
+
+    An admin cannot take away their own access (role or active), so a clinic always
+    keeps the admin who is making the change; a supervisor keeps their role and access
+    until their therapists have another supervisor.
+    """
+
+    class Meta:
+        model = User
+        fields = (*STAFF_FIELDS, "is_active")
+        labels = {"is_active": "May sign in"}
+        help_texts = {"is_active": "Untick to close the account: it is signed out at once."}
+
+    def __init__(self, *args, acting: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.acting = acting
+        self._limit_supervisors(acting)
+
+    def clean(self):
+        cleaned = super().clean()
+        self._check_supervisor(cleaned)
+        member = self.instance
+        loses_role = cleaned.get("role") not in (None, member.role)
+        loses_access = member.is_active and cleaned.get("is_active") is False
+        if member.pk == self.acting.pk and (loses_role or loses_access):
+            raise forms.ValidationError(
+                "You cannot change your own role or close your own account; "
+                "ask another clinic admin."
+            )
+        if member.role == Role.SUPERVISOR and (loses_role or loses_access):
+            therapists = member.supervisees.filter(is_active=True).count()
+            if therapists:
+                raise forms.ValidationError(
+                    f"{member} supervises {therapists} therapist(s): give them another "
+                    "supervisor first."
+                )
+        return cleaned

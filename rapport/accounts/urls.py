@@ -1,10 +1,14 @@
 from django.urls import path
 
-from rapport.accounts import views
+from rapport.accounts import staff_views, views
 
 urlpatterns = [
     path("login/", views.login, name="login"),
     path("logout/", views.logout, name="logout"),
     path("mfa/", views.mfa_verify, name="mfa-verify"),
     path("mfa/enrol/", views.mfa_enrol, name="mfa-enrol"),
+    path("staff/", staff_views.staff_list, name="staff-list"),
+    path("staff/new/", staff_views.staff_create, name="staff-create"),
+    path("staff/<uuid:public_id>/", staff_views.staff_edit, name="staff-edit"),
+    path("staff/<uuid:public_id>/reset-mfa/", staff_views.staff_reset_mfa, name="staff-reset-mfa"),
 ]

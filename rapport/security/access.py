@@ -221,3 +221,38 @@ def get_team(request: HttpRequest, *, action: str = "team.read") -> QuerySet[Use
         supervisor=request.user,
         role=Role.THERAPIST,
     )
+
+
+def staff_for(user: User) -> QuerySet[User]:
+    """The staff accounts of ``user``'s organisation, for a clinic admin to manage.
+
+    Other roles manage no accounts: an empty queryset.
+    """
+    if not has_permission(user, MANAGE_CLINIC):
+        return User.objects.none()
+    return User.objects.filter(organisation_id=user.organisation_id)
+
+
+def get_staff(request: HttpRequest, *, action: str = "staff.list") -> QuerySet[User]:
+    """Every staff account of the clinic admin's organisation; audited as ``action``.
+
+    Clinic admins only (``clinic.manage``): other roles get 403 before anything is read.
+    """
+    require_permission(request.user, MANAGE_CLINIC)
+    audit.record(action, request=request, object_type="user")
+    return staff_for(request.user)
+
+
+def get_staff_member_or_404(
+    request: HttpRequest, public_id: uuid.UUID | str, *, action: str = "staff.read"
+) -> User:
+    """One staff account of the clinic admin's organisation; audited as ``action``.
+
+    Wrong role: 403 before any lookup. Another clinic's account, or no such id: 404.
+    """
+    require_permission(request.user, MANAGE_CLINIC)
+    member = staff_for(request.user).filter(public_id=_parse_public_id(public_id)).first()
+    if member is None:
+        raise Http404
+    audit.record(action, request=request, obj=member, object_type="user")
+    return member

@@ -1,0 +1,42 @@
+"""Taking access away from a staff account at once: its sessions and its authenticator apps.
+
+Used by ``rapport reset_mfa`` and the clinic admin's staff pages (a lost phone, a
+deactivated account). Callers write the audit entry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib.sessions.models import Session
+from django.db import transaction
+from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from rapport.accounts.models import User
+
+
+@dataclass(frozen=True)
+class MfaReset:
+    removed_apps: int
+    ended_sessions: int
+
+
+def end_sessions_of(user: User) -> int:
+    """Delete every live session that belongs to ``user``; returns how many."""
+    ended = 0
+    for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
+        if session.get_decoded().get("_auth_user_id") == str(user.pk):
+            session.delete()
+            ended += 1
+    return ended
+
+
+def reset_mfa(user: User) -> MfaReset:
+    """Remove ``user``'s authenticator apps and sign them out everywhere.
+
+    They set up a new app at their next sign-in, after their password.
+    """
+    with transaction.atomic():
+        removed, _ = TOTPDevice.objects.filter(user=user).delete()
+        return MfaReset(removed_apps=removed, ended_sessions=end_sessions_of(user))

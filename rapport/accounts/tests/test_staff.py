@@ -1,0 +1,202 @@
+"""The clinic admin's staff pages: who may use them, what they change, what they refuse.
+
+Which role gets which status on each URL is in the authorization matrix; here, what the
+pages do for a clinic admin and what an admin of another clinic finds (nothing).
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import authenticate
+from django.test import Client
+from django.urls import reverse
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from rapport.accounts.models import Role, User
+from rapport.security.models import AuditEvent
+from rapport.testing import login_verified, make_two_clinics, make_user
+
+pytestmark = pytest.mark.django_db
+NEW_PASSWORD = "plum orchard at dawn 42"
+
+
+@pytest.fixture
+def clinics():
+    return make_two_clinics()
+
+
+@pytest.fixture
+def admin_client(client, clinics):
+    login_verified(client, clinics.clinic_admin)
+    return client
+
+
+def edit_data(member: User, **changes) -> dict:
+    data = {
+        "first_name": member.first_name,
+        "last_name": member.last_name,
+        "email": member.email,
+        "role": member.role,
+        "supervisor": member.supervisor_id or "",
+        "is_active": "on" if member.is_active else "",
+    }
+    data.update(changes)
+    return {key: value for key, value in data.items() if value not in ("", None)}
+
+
+def test_the_list_shows_this_clinics_staff_only(admin_client, clinics):
+    response = admin_client.get(reverse("staff-list"))
+    assert response.status_code == 200
+    listed = {row["member"].username for row in response.context["rows"]}
+    in_clinic = {user.username for user in clinics.staff.values() if user != clinics.outsider}
+    assert listed == in_clinic
+    assert clinics.outsider.username.encode() not in response.content
+    assert AuditEvent.objects.filter(action="staff.list", actor_id=clinics.clinic_admin.pk).exists()
+
+
+def test_the_list_says_who_has_no_authenticator_app_yet(admin_client, clinics):
+    TOTPDevice.objects.filter(user=clinics.researcher).delete()
+    rows = admin_client.get(reverse("staff-list")).context["rows"]
+    without_app = {row["member"] for row in rows if not row["has_app"]}
+    assert without_app == {clinics.researcher}
+
+
+def test_a_new_account_joins_the_admins_clinic_and_can_sign_in(admin_client, clinics):
+    response = admin_client.post(
+        reverse("staff-create"),
+        {
+            "username": "new.therapist",
+            "first_name": "Noor",
+            "last_name": "Haddad",
+            "email": "noor@example.org",
+            "role": Role.THERAPIST,
+            "supervisor": clinics.supervisor.pk,
+            "password1": NEW_PASSWORD,
+            "password2": NEW_PASSWORD,
+        },
+    )
+    assert response.status_code == 302
+    member = User.objects.get(username="new.therapist")
+    assert member.organisation == clinics.organisation
+    assert member.supervisor == clinics.supervisor
+    assert authenticate(username="new.therapist", password=NEW_PASSWORD) == member
+    assert not TOTPDevice.objects.filter(user=member).exists()  # set up at first sign-in
+    event = AuditEvent.objects.get(action="staff.create")
+    assert event.object_id == str(member.public_id)
+    assert event.detail == {"role": "therapist"}
+    assert NEW_PASSWORD not in str(AuditEvent.objects.values_list())
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        ({"password2": "something else 99"}, "password2", "two password fields"),
+        ({"password1": "short", "password2": "short"}, "password2", "too short"),
+        ({"username": "taken"}, "username", "already exists"),
+        ({"role": Role.RESEARCHER}, "supervisor", "Only therapists have a supervisor"),
+    ],
+)
+def test_a_new_account_is_refused_with_a_clear_error(
+    admin_client, clinics, changes, field, message
+):
+    make_user(clinics.organisation, username="taken")
+    data = {
+        "username": "someone.new",
+        "role": Role.THERAPIST,
+        "supervisor": clinics.supervisor.pk,
+        "password1": NEW_PASSWORD,
+        "password2": NEW_PASSWORD,
+    } | changes
+    response = admin_client.post(reverse("staff-create"), data)
+    assert response.status_code == 200
+    assert any(message in error for error in response.context["form"].errors[field])
+    assert not User.objects.filter(username="someone.new").exists()
+
+
+def test_a_supervisor_from_another_clinic_cannot_be_chosen(admin_client, clinics):
+    foreign = make_user(clinics.outsider.organisation, Role.SUPERVISOR)
+    data = {"username": "x.y", "role": Role.THERAPIST, "supervisor": foreign.pk}
+    data |= {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD}
+    response = admin_client.post(reverse("staff-create"), data)
+    assert "supervisor" in response.context["form"].errors
+    assert not User.objects.filter(username="x.y").exists()
+
+
+def test_changing_a_role_is_saved_and_audited_by_field_name(admin_client, clinics):
+    url = reverse("staff-edit", args=[clinics.colleague.public_id])
+    response = admin_client.post(url, edit_data(clinics.colleague, role=Role.RESEARCHER))
+    assert response.status_code == 200  # a researcher has no supervisor: refused first
+    assert "supervisor" in response.context["form"].errors
+    response = admin_client.post(
+        url, edit_data(clinics.colleague, role=Role.RESEARCHER, supervisor="")
+    )
+    assert response.status_code == 302
+    clinics.colleague.refresh_from_db()
+    assert clinics.colleague.role == Role.RESEARCHER
+    event = AuditEvent.objects.get(action="staff.update")
+    assert event.detail == {"fields": ["role", "supervisor"], "role": "researcher"}
+
+
+def test_closing_an_account_signs_it_out_at_once(admin_client, clinics):
+    theirs = Client()
+    login_verified(theirs, clinics.colleague)
+    assert theirs.get(reverse("home")).status_code == 200
+    url = reverse("staff-edit", args=[clinics.colleague.public_id])
+    assert admin_client.post(url, edit_data(clinics.colleague, is_active="")).status_code == 302
+    clinics.colleague.refresh_from_db()
+    assert not clinics.colleague.is_active
+    assert theirs.get(reverse("home")).url.startswith(reverse("login"))
+    assert authenticate(username=clinics.colleague.username, password="x") is None
+
+
+def test_an_admin_cannot_close_their_own_account_or_change_their_role(admin_client, clinics):
+    me = clinics.clinic_admin
+    url = reverse("staff-edit", args=[me.public_id])
+    for changes in ({"is_active": ""}, {"role": Role.SUPERVISOR}):
+        response = admin_client.post(url, edit_data(me, **changes))
+        assert response.status_code == 200
+        assert "another clinic admin" in str(response.context["form"].non_field_errors())
+    me.refresh_from_db()
+    assert me.is_active and me.role == Role.CLINIC_ADMIN
+    assert not AuditEvent.objects.filter(action="staff.update").exists()
+
+
+def test_a_supervisor_keeps_role_and_access_while_supervising(admin_client, clinics):
+    url = reverse("staff-edit", args=[clinics.supervisor.public_id])
+    for changes in ({"is_active": ""}, {"role": Role.THERAPIST}):
+        response = admin_client.post(url, edit_data(clinics.supervisor, **changes))
+        assert "supervises 2 therapist(s)" in str(response.context["form"].non_field_errors())
+    clinics.supervisor.refresh_from_db()
+    assert clinics.supervisor.is_active and clinics.supervisor.role == Role.SUPERVISOR
+
+
+def test_resetting_mfa_removes_the_app_and_signs_the_member_out(admin_client, clinics):
+    theirs = Client()
+    login_verified(theirs, clinics.owner)
+    response = admin_client.post(reverse("staff-reset-mfa", args=[clinics.owner.public_id]))
+    assert response.url == reverse("staff-list")
+    assert not TOTPDevice.objects.filter(user=clinics.owner).exists()
+    assert theirs.get(reverse("home")).url.startswith(reverse("login"))
+    event = AuditEvent.objects.get(action="auth.mfa.reset")
+    assert event.detail == {"via": "staff_page", "removed": 1, "count": 1}
+    assert event.actor_id == clinics.clinic_admin.pk
+
+
+@pytest.mark.parametrize("name", ["staff-edit", "staff-reset-mfa"])
+def test_another_clinics_admin_finds_no_such_account(client, clinics, name):
+    other_admin = make_user(clinics.outsider.organisation, Role.CLINIC_ADMIN)
+    login_verified(client, other_admin)
+    url = reverse(name, args=[clinics.owner.public_id])
+    assert client.post(url, edit_data(clinics.owner, role=Role.CLINIC_ADMIN)).status_code == 404
+    clinics.owner.refresh_from_db()
+    assert clinics.owner.role == Role.THERAPIST
+    assert TOTPDevice.objects.filter(user=clinics.owner).exists()
+
+
+def test_only_clinic_admins_see_the_staff_link(client, clinics):
+    for persona, user in clinics.staff.items():
+        login_verified(client, user)
+        page = client.get(reverse("home"))
+        assert page.status_code == 200
+        shown = reverse("staff-list").encode() in page.content
+        assert shown == (persona == "clinic_admin"), persona
