@@ -31,6 +31,7 @@ from rapport.clinic.models import (
     Session,
     Site,
 )
+from rapport.clinic.plans import STANDARD_PLAN_NAME
 from rapport.insights.summaries import refresh_stale
 from rapport.instruments import Instrument
 from rapport.synth import ClinicChunk, SynthConfig, generate_clients, generate_staff
@@ -86,7 +87,7 @@ def write_synthetic_clinic(
 
 def _create_plan(organisation: Organisation, config: SynthConfig) -> MeasurementPlan:
     plan = MeasurementPlan.objects.create(
-        organisation=organisation, name="Standard check-in plan", is_default=True
+        organisation=organisation, name=STANDARD_PLAN_NAME, is_default=True
     )
     PlanEntry.objects.bulk_create(PlanEntry(plan=plan, **row) for row in plan_entries(config.plan))
     return plan

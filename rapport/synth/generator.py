@@ -24,17 +24,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from rapport.clinic.plans import STANDARD_PLAN
 from rapport.synth.names import FAMILY_NAMES, GIVEN_NAMES
 
 CHUNK_SIZE = 2000
 SITES = ("Main clinic", "Eastside office")
-DEFAULT_PLAN: tuple[tuple[str, int], ...] = (
-    ("rapport_trust", 1),
-    ("rapport_alliance", 1),
-    ("rapport_openness", 1),
-    ("phq9", 1),
-    ("gad7", 4),
-)
 
 RACE_CODES = np.array(
     [
@@ -68,7 +62,7 @@ class SynthConfig:
     n_clients: int
     anchor: date
     n_therapists: int | None = None
-    plan: tuple[tuple[str, int], ...] = DEFAULT_PLAN
+    plan: tuple[tuple[str, int], ...] = STANDARD_PLAN
     chunk_size: int = CHUNK_SIZE
 
     def __post_init__(self) -> None:
