@@ -245,7 +245,7 @@ def _administrations_postgresql(
     # Answers come packed in the byte order of their keys; a row whose keys are exactly
     # the instrument's items (sorted the same way) is taken as packed, any other (a
     # skipped item, an answer that is not a number) is read as text by id below.
-    refresh_stale()
+    refresh_stale(organisation.pk)
     completed = AdministrationStatus.COMPLETED
     instruments = sorted(items_by_instrument)
     cases = " ".join(["WHEN %s THEN %s::jsonb"] * len(instruments))

@@ -42,8 +42,10 @@ COMMITTED):
   other, as they waited on the per-episode lock before.
 
 When more than 5,000 episodes are marked and they are more than half of all episodes
-(the synthetic writer's first load), the refresh rebuilds every summary in one pass
-(``insights_rebuild_episode_summaries``) instead. On SQLite the summaries are not used
+(the synthetic writer's first load), a refresh of every clinic rebuilds every summary in
+one pass (``insights_rebuild_episode_summaries``) instead. A refresh for one clinic
+(``insights.0004``) claims and recomputes only that clinic's pairs, so one clinic's
+insights never wait for another's backlog. On SQLite the summaries are not used
 (the insights read the administrations) and :func:`refresh_stale` does nothing.
 """
 
@@ -52,15 +54,17 @@ from __future__ import annotations
 from django.db import connection, transaction
 
 
-def refresh_stale() -> None:
-    """Recompute the summaries of every marked (episode, instrument) pair, in one transaction.
+def refresh_stale(organisation_id: int | None = None) -> None:
+    """Recompute the summaries of the marked (episode, instrument) pairs, in one transaction.
 
-    The marks are claimed and the summaries recomputed in the same transaction, so a
-    failure leaves both as they were. Call it outside a longer transaction where
-    possible: the claimed marks stay locked until the commit, and a writer touching one
-    of those pairs waits for it.
+    ``organisation_id`` limits it to that clinic's episodes (the insights pages of one
+    clinic); without it every clinic's pairs are refreshed (the bulk writers). The marks
+    are claimed and the summaries recomputed in the same transaction, so a failure
+    leaves both as they were. Call it outside a longer transaction where possible: the
+    claimed marks stay locked until the commit, and a writer touching one of those pairs
+    waits for it.
     """
     if connection.vendor != "postgresql":
         return
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SELECT insights_refresh_stale()")
+        cursor.execute("SELECT insights_refresh_stale(%s)", [organisation_id])

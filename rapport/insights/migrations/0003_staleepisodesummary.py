@@ -41,6 +41,69 @@ STALE = "insights_staleepisodesummary"
 REBUILD_ABOVE_EPISODES = 5000
 
 
+def refresh_stale_function(*, scoped: bool) -> str:
+    """``insights_refresh_stale``: claim the marked pairs and recompute them.
+
+    ``scoped`` (migration 0004) adds an optional organisation: only the marks of that
+    clinic's episodes are claimed and recomputed, and NULL means every clinic, as
+    without it. Only an unscoped refresh may rebuild everything instead.
+    """
+    signature = "target_organisation bigint DEFAULT NULL" if scoped else ""
+    owned = (
+        """WHERE target_organisation IS NULL OR m.episode_id IN (
+            SELECT e.id FROM clinic_episode e JOIN clinic_client c ON c.id = e.client_id
+            WHERE c.organisation_id = target_organisation)"""
+        if scoped
+        else ""
+    )
+    unscoped = "target_organisation IS NULL AND " if scoped else ""
+    return f"""
+CREATE FUNCTION insights_refresh_stale({signature}) RETURNS void
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $fn$
+DECLARE
+    claimed_episode bigint[];
+    claimed_instrument text[];
+    pairs_episode bigint[];
+    pairs_instrument text[];
+    episodes bigint;
+BEGIN
+    -- Claim every mark that no other transaction holds (a writer that has not committed
+    -- yet, another refresh that claimed it first).
+    WITH claimed AS (
+        DELETE FROM {STALE}
+        WHERE (episode_id, instrument_id) IN (
+            SELECT m.episode_id, m.instrument_id FROM {STALE} m {owned}
+            FOR UPDATE SKIP LOCKED
+        )
+        RETURNING episode_id, instrument_id
+    )
+    SELECT array_agg(episode_id), array_agg(instrument_id)
+    INTO claimed_episode, claimed_instrument FROM claimed;
+    -- The marks still there are held by others; their committed changes are recomputed
+    -- too, and the marks stay for what has not been committed yet.
+    SELECT array_agg(p.episode_id), array_agg(p.instrument_id)
+    INTO pairs_episode, pairs_instrument
+    FROM (
+        SELECT c.episode_id, c.instrument_id
+        FROM unnest(claimed_episode, claimed_instrument) c(episode_id, instrument_id)
+        UNION
+        SELECT m.episode_id, m.instrument_id FROM {STALE} m {owned}
+    ) p;
+    IF pairs_episode IS NULL THEN
+        RETURN;
+    END IF;
+    SELECT count(DISTINCT e) INTO episodes FROM unnest(pairs_episode) e;
+    IF {unscoped}episodes > {REBUILD_ABOVE_EPISODES}
+       AND episodes * 2 > (SELECT count(*) FROM clinic_episode) THEN
+        PERFORM insights_rebuild_episode_summaries();
+    ELSE
+        PERFORM insights_refresh(pairs_episode, pairs_instrument);
+    END IF;
+END
+$fn$;
+"""
+
+
 def _mark(pairs):
     """The statement that marks the (episode_id, instrument_id) rows of query ``pairs``.
 
@@ -104,48 +167,7 @@ BEGIN
 END
 $fn$;
 
-CREATE FUNCTION insights_refresh_stale() RETURNS void
-LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $fn$
-DECLARE
-    claimed_episode bigint[];
-    claimed_instrument text[];
-    pairs_episode bigint[];
-    pairs_instrument text[];
-    episodes bigint;
-BEGIN
-    -- Claim every mark that no other transaction holds (a writer that has not committed
-    -- yet, another refresh that claimed it first).
-    WITH claimed AS (
-        DELETE FROM {STALE}
-        WHERE (episode_id, instrument_id) IN (
-            SELECT episode_id, instrument_id FROM {STALE} FOR UPDATE SKIP LOCKED
-        )
-        RETURNING episode_id, instrument_id
-    )
-    SELECT array_agg(episode_id), array_agg(instrument_id)
-    INTO claimed_episode, claimed_instrument FROM claimed;
-    -- The marks still there are held by others; their committed changes are recomputed
-    -- too, and the marks stay for what has not been committed yet.
-    SELECT array_agg(p.episode_id), array_agg(p.instrument_id)
-    INTO pairs_episode, pairs_instrument
-    FROM (
-        SELECT c.episode_id, c.instrument_id
-        FROM unnest(claimed_episode, claimed_instrument) c(episode_id, instrument_id)
-        UNION
-        SELECT m.episode_id, m.instrument_id FROM {STALE} m
-    ) p;
-    IF pairs_episode IS NULL THEN
-        RETURN;
-    END IF;
-    SELECT count(DISTINCT e) INTO episodes FROM unnest(pairs_episode) e;
-    IF episodes > {REBUILD_ABOVE_EPISODES}
-       AND episodes * 2 > (SELECT count(*) FROM clinic_episode) THEN
-        PERFORM insights_rebuild_episode_summaries();
-    ELSE
-        PERFORM insights_refresh(pairs_episode, pairs_instrument);
-    END IF;
-END
-$fn$;
+{refresh_stale_function(scoped=False)}
 
 {_marking_trigger("insights_administrations_inserted", ["new_rows"])}
 {_marking_trigger("insights_administrations_updated", ["new_rows", "old_rows"])}

@@ -522,3 +522,29 @@ def test_the_migration_uses_the_same_early_sessions():
     migration = Path(data.__file__).parent / "migrations" / "0002_episodesummary.py"
     early = re.search(r"^EARLY_SESSIONS = (\d+)$", migration.read_text(), re.MULTILINE)
     assert early is not None and int(early.group(1)) == data.EARLY_SESSIONS
+
+
+@pytest.mark.django_db
+def test_one_clinics_refresh_leaves_another_clinics_marks_alone():
+    first = make_synth_clinic(slug="first", clients=15, seed=11)
+    second = make_synth_clinic(slug="second", clients=15, seed=12)
+    for organisation in (first.organisation, second.organisation):
+        Administration.objects.filter(
+            session__episode__client__organisation=organisation, total__isnull=False
+        ).update(total=F("total") + 1)
+    if not ON_POSTGRESQL:
+        pytest.skip("SQLite keeps no summaries; the reader reads the administrations")
+
+    def marked_episodes_of(organisation) -> set[int]:
+        episodes = set(
+            Episode.objects.filter(client__organisation=organisation).values_list("id", flat=True)
+        )
+        return {episode for episode, _ in _stale_pairs()} & episodes
+
+    assert marked_episodes_of(first.organisation) and marked_episodes_of(second.organisation)
+    data.administrations(first.organisation)  # the reader refreshes its own clinic
+    assert marked_episodes_of(first.organisation) == set()
+    assert marked_episodes_of(second.organisation)
+    refresh_stale()  # every clinic, as the bulk writers do
+    assert _stale_pairs() == set()
+    _assert_stored_equals_reference()
