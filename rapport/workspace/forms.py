@@ -66,3 +66,37 @@ class BasePlanFormSet(forms.BaseFormSet):
 PlanFormSet = formset_factory(
     PlanEntryForm, formset=BasePlanFormSet, extra=1, can_delete=True, max_num=20, validate_max=True
 )
+
+
+class NewClientForm(forms.Form):
+    """A new client at intake: what a check-in needs, and nothing that is not needed."""
+
+    record_number = forms.CharField(
+        max_length=40, help_text="The clinic's own number for this client, shown on every page."
+    )
+    given_name = forms.CharField(max_length=200, required=False, label="Given name")
+    family_name = forms.CharField(max_length=200, required=False, label="Family name")
+    email = forms.EmailField(
+        max_length=320, required=False, label="E-mail", help_text="For check-in links by e-mail."
+    )
+    phone = forms.CharField(
+        max_length=40, required=False, help_text="For check-in links by text message."
+    )
+    preferred_language = forms.ChoiceField(
+        choices=[("en", "English"), ("es", "Spanish")],
+        label="Check-in language",
+        help_text="The language of the client's check-ins; they can switch on the page.",
+    )
+    first_session_at = forms.DateTimeField(
+        required=False,
+        label="First session",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text="Optional. Invitations and reminders go out before scheduled sessions.",
+    )
+    consents_to_care = forms.BooleanField(
+        label="The client agrees to answer questionnaires as part of their therapy",
+        error_messages={"required": "Rapport is only used with clients who agree to it."},
+    )
+    consents_to_research = forms.BooleanField(
+        required=False, label="The client agrees to research use of their de-identified answers"
+    )

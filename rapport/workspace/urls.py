@@ -4,6 +4,7 @@ from rapport.workspace import views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("clients/new/", views.client_new, name="client-new"),
     path("clients/<uuid:public_id>/", views.client_detail, name="client-detail"),
     path("episodes/<uuid:public_id>/brief/", views.episode_brief, name="episode-brief"),
     path(

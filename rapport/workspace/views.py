@@ -23,6 +23,7 @@ from rapport.accounts.models import Role
 from rapport.checkin.delivery import resend_invitation
 from rapport.checkin.models import Alert
 from rapport.checkin.worklist import worklist_for
+from rapport.clinic.intake import IntakeError, NewClient, admit_client
 from rapport.clinic.models import EpisodeStatus
 from rapport.security import audit, params
 from rapport.security.access import (
@@ -39,7 +40,7 @@ from rapport.workspace import actions
 from rapport.workspace.brief import build_brief
 from rapport.workspace.caseload import SORT_KEYS, caseload, headline_instrument_ids
 from rapport.workspace.client_record import EpisodeView, episode_views
-from rapport.workspace.forms import AcknowledgeForm, PlanFormSet
+from rapport.workspace.forms import AcknowledgeForm, NewClientForm, PlanFormSet
 from rapport.workspace.report import progress_report
 
 
@@ -72,6 +73,24 @@ def home(request: HttpRequest) -> HttpResponse:
         "custom_rules": bool(settings.FLAG_RULES_FILE),
     }
     return render(request, "workspace/caseload.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def client_new(request: HttpRequest) -> HttpResponse:
+    """Intake: a new client on the therapist's own caseload, ready for check-ins."""
+    require_permission(request.user, READ_CLINICAL)
+    if request.user.role != Role.THERAPIST:
+        raise PermissionDenied  # supervisors see their therapists' clients; they do not admit
+    form = NewClientForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            episode = admit_client(request.user, NewClient(**form.cleaned_data), request=request)
+        except IntakeError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, f"Client {episode.client.record_number} added.")
+            return redirect("client-detail", episode.client.public_id)
+    return render(request, "workspace/client_new.html", {"form": form})
 
 
 @require_GET

@@ -111,3 +111,17 @@ def test_therapist_acknowledges_the_most_urgent_alert_and_downloads_the_report(
     assert "rushed" in page.locator("blockquote").inner_text()
     check_accessibility(page)
     screenshot(page, "brief")
+
+
+def test_therapist_adds_a_client_at_intake(live_server, page, therapist):
+    sign_in(page, live_server.url, therapist)
+    page.click("text=Add a client")
+    page.wait_for_selector("h1:has-text('New client')")
+    check_accessibility(page)
+    page.fill("#id_record_number", "R-9001")
+    page.fill("#id_given_name", "Marisol")
+    page.select_option("#id_preferred_language", "es")
+    page.check("#id_consents_to_care")
+    page.click("main form.intake button[type=submit]")
+    page.wait_for_selector("text=Client R-9001 added.")
+    assert page.locator("h1").inner_text() == "Client R-9001"

@@ -1,0 +1,135 @@
+"""Intake: a therapist adds a client, who is then on their caseload and can check in.
+
+Which roles reach the page is in the authorization matrix; here, what intake stores and
+what it refuses.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+from django.db import connection
+from django.urls import reverse
+from django.utils import timezone
+
+from rapport.clinic.models import Client, ConsentKind, EpisodeStatus, MeasurementPlan
+from rapport.security.models import AuditEvent
+from rapport.security.rights import current_consents
+from rapport.testing import issue_checkin_link, login_verified, make_two_clinics
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def clinics():
+    return make_two_clinics()
+
+
+@pytest.fixture
+def therapist_client(client, clinics):
+    login_verified(client, clinics.owner)
+    return client
+
+
+def intake(**changes) -> dict:
+    data = {
+        "record_number": "R-2041",
+        "given_name": "Marisol",
+        "family_name": "Quintero",
+        "email": "marisol@example.org",
+        "phone": "+1 555 0100",
+        "preferred_language": "es",
+        "first_session_at": "2026-12-03T15:30",
+        "consents_to_care": "on",
+    }
+    data.update(changes)
+    return {key: value for key, value in data.items() if value is not None}
+
+
+def test_a_new_client_joins_the_therapists_caseload_ready_to_check_in(therapist_client, clinics):
+    response = therapist_client.post(reverse("client-new"), intake())
+    new = Client.objects.get(record_number="R-2041")
+    assert response.url == reverse("client-detail", args=[new.public_id])
+    assert new.organisation == clinics.organisation
+    assert (new.identity.given_name, new.identity.email) == ("Marisol", "marisol@example.org")
+    assert new.demographics.preferred_language == "es"
+    episode = new.episodes.get()
+    assert (episode.therapist, episode.status) == (clinics.owner, EpisodeStatus.ACTIVE)
+    assert episode.plan == MeasurementPlan.objects.get(
+        organisation=clinics.organisation, is_default=True
+    )
+    session = episode.sessions.get()
+    expected = timezone.make_aware(datetime.datetime(2026, 12, 3, 15, 30))
+    assert (session.number, session.scheduled_at) == (1, expected)
+    assert episode.started_on == datetime.date(2026, 12, 3)
+    assert current_consents(new) == {ConsentKind.CARE: True, ConsentKind.RESEARCH: False}
+    assert "R-2041" in therapist_client.get(reverse("home")).content.decode()
+    assert issue_checkin_link(episode).token  # a check-in link can be issued at once
+
+
+def test_names_and_contact_details_are_stored_encrypted(therapist_client):
+    therapist_client.post(reverse("client-new"), intake())
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT given_name, family_name, email, phone FROM clinic_clientidentity")
+        stored = " ".join(" ".join(row) for row in cursor.fetchall())
+    for secret in ("Marisol", "Quintero", "marisol@example.org", "555"):
+        assert secret not in stored
+
+
+def test_intake_is_audited_without_names(therapist_client, clinics):
+    therapist_client.post(reverse("client-new"), intake(consents_to_research="on"))
+    new = Client.objects.get(record_number="R-2041")
+    event = AuditEvent.objects.get(action="client.create")
+    assert (event.actor_id, event.object_id) == (clinics.owner.pk, str(new.public_id))
+    consents = AuditEvent.objects.filter(action="consent.change", object_id=str(new.public_id))
+    assert consents.count() == 2
+    logged = str(list(AuditEvent.objects.values_list()))
+    assert "Marisol" not in logged and "marisol@example.org" not in logged
+
+
+def test_without_a_first_session_the_episode_starts_today(therapist_client):
+    therapist_client.post(reverse("client-new"), intake(first_session_at=""))
+    episode = Client.objects.get(record_number="R-2041").episodes.get()
+    assert not episode.sessions.exists()
+    assert episode.started_on == timezone.localdate()
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"record_number": "   "}, "This field is required"),
+        ({"consents_to_care": None}, "only used with clients who agree"),
+        ({"email": "not-an-address"}, "valid email"),
+        ({"preferred_language": "fr"}, "valid choice"),
+        ({"first_session_at": "next Tuesday"}, "valid date/time"),
+    ],
+)
+def test_bad_intake_is_refused_with_a_clear_error(therapist_client, changes, message):
+    response = therapist_client.post(reverse("client-new"), intake(**changes))
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert not Client.objects.filter(record_number="R-2041").exists()
+
+
+def test_a_record_number_in_use_in_the_clinic_is_refused(therapist_client, clinics):
+    taken = clinics.owner_client.record_number
+    response = therapist_client.post(reverse("client-new"), intake(record_number=taken))
+    assert "already in use here" in response.content.decode()
+    assert Client.objects.filter(record_number=taken).count() == 1
+    assert not AuditEvent.objects.filter(action="client.create").exists()
+
+
+def test_another_clinic_may_use_the_same_record_number(client, clinics):
+    login_verified(client, clinics.outsider)
+    taken_elsewhere = clinics.owner_client.record_number
+    response = client.post(reverse("client-new"), intake(record_number=taken_elsewhere))
+    assert response.status_code == 302
+    assert Client.objects.filter(record_number=taken_elsewhere).count() == 2
+
+
+def test_a_clinic_without_a_default_plan_says_whom_to_ask(therapist_client, clinics):
+    MeasurementPlan.objects.filter(organisation=clinics.organisation).update(is_default=False)
+    response = therapist_client.post(reverse("client-new"), intake())
+    assert "ask a clinic admin" in response.content.decode()
+    assert not Client.objects.filter(record_number="R-2041").exists()
