@@ -1,4 +1,4 @@
-"""The workspace's writes: acknowledging an alert and changing an episode's plan.
+"""The workspace's writes: acknowledging an alert, changing an episode's plan, scheduling.
 
 Each runs in one transaction with its audit entry, so a failed write leaves no event and
 an event never describes a write that did not happen.
@@ -6,7 +6,10 @@ an event never describes a write that did not happen.
 
 from __future__ import annotations
 
+import datetime
+
 from django.db import transaction
+from django.db.models import Max
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -106,3 +109,21 @@ def save_plan(request: HttpRequest, episode: Episode, entries: list[dict]) -> Me
             detail={"fields": [entry["instrument_id"] for entry in entries]},
         )
     return plan
+
+
+def schedule_session(
+    request: HttpRequest, episode: Episode, scheduled_at: datetime.datetime
+) -> Session:
+    """Add the episode's next session at ``scheduled_at`` (audited as ``session.schedule``).
+
+    The episode row is locked while the next number is taken, so two schedules at once
+    get consecutive numbers instead of one failing on the unique number.
+    """
+    with transaction.atomic():
+        Episode.objects.select_for_update().filter(pk=episode.pk).first()
+        last = episode.sessions.aggregate(last=Max("number"))["last"] or 0
+        session = Session.objects.create(
+            episode=episode, number=last + 1, scheduled_at=scheduled_at
+        )
+        audit.record("session.schedule", request=request, obj=session)
+    return session

@@ -100,3 +100,12 @@ class NewClientForm(forms.Form):
     consents_to_research = forms.BooleanField(
         required=False, label="The client agrees to research use of their de-identified answers"
     )
+
+
+class ScheduleSessionForm(forms.Form):
+    """When the episode's next session is."""
+
+    scheduled_at = forms.DateTimeField(
+        label="Next session",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )

@@ -17,6 +17,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from rapport.accounts.models import Role
@@ -40,7 +41,12 @@ from rapport.workspace import actions
 from rapport.workspace.brief import build_brief
 from rapport.workspace.caseload import SORT_KEYS, caseload, headline_instrument_ids
 from rapport.workspace.client_record import EpisodeView, episode_views
-from rapport.workspace.forms import AcknowledgeForm, NewClientForm, PlanFormSet
+from rapport.workspace.forms import (
+    AcknowledgeForm,
+    NewClientForm,
+    PlanFormSet,
+    ScheduleSessionForm,
+)
 from rapport.workspace.report import progress_report
 
 
@@ -131,6 +137,25 @@ def acknowledge_alert(request: HttpRequest, public_id: uuid.UUID) -> HttpRespons
     if alert is None:
         raise Http404  # not an open alert of this episode (or already acknowledged)
     messages.success(request, "Alert acknowledged. Your note is visible to your supervisor.")
+    return redirect(back)
+
+
+@require_POST
+def episode_schedule(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    """Schedule the episode's next session (the treating therapist; invitations follow)."""
+    if request.user.role != Role.THERAPIST:
+        raise PermissionDenied  # as with the plan: supervisors review, therapists schedule
+    episode = get_episode_or_404(request, public_id, action="episode.read")
+    if episode.status != EpisodeStatus.ACTIVE:
+        raise Http404  # a closed episode has no next session
+    form = ScheduleSessionForm(request.POST)
+    back = reverse("client-detail", args=[episode.client.public_id]) + "#sessions"
+    if not form.is_valid():
+        messages.error(request, "Not scheduled: enter the date and time of the session.")
+        return redirect(back)
+    session = actions.schedule_session(request, episode, form.cleaned_data["scheduled_at"])
+    when = timezone.localtime(session.scheduled_at)
+    messages.success(request, f"Session {session.number} scheduled for {when:%-d %b %Y %H:%M}.")
     return redirect(back)
 
 

@@ -133,3 +133,31 @@ def test_a_clinic_without_a_default_plan_says_whom_to_ask(therapist_client, clin
     response = therapist_client.post(reverse("client-new"), intake())
     assert "ask a clinic admin" in response.content.decode()
     assert not Client.objects.filter(record_number="R-2041").exists()
+
+
+def test_the_therapist_schedules_the_next_session(therapist_client, clinics):
+    episode = clinics.owner_episode
+    url = reverse("episode-schedule", args=[episode.public_id])
+    response = therapist_client.post(url, {"scheduled_at": "2026-12-10T09:00"}, follow=True)
+    session = episode.sessions.get(number=3)  # the fixture's episode has sessions 1 and 2
+    assert session.scheduled_at == timezone.make_aware(datetime.datetime(2026, 12, 10, 9, 0))
+    assert "Session 3 scheduled for 10 Dec 2026 09:00." in response.content.decode()
+    event = AuditEvent.objects.get(action="session.schedule")
+    assert event.object_id == str(session.public_id)
+
+
+def test_a_session_without_a_date_is_not_scheduled(therapist_client, clinics):
+    episode = clinics.owner_episode
+    url = reverse("episode-schedule", args=[episode.public_id])
+    response = therapist_client.post(url, {"scheduled_at": "soon"}, follow=True)
+    assert "Not scheduled: enter the date and time" in response.content.decode()
+    assert episode.sessions.count() == 2
+
+
+def test_a_closed_episode_gets_no_new_session(therapist_client, clinics):
+    episode = clinics.owner_episode
+    episode.status, episode.ended_on, episode.end_reason = "closed", episode.started_on, "completed"
+    episode.save()
+    url = reverse("episode-schedule", args=[episode.public_id])
+    assert therapist_client.post(url, {"scheduled_at": "2026-12-10T09:00"}).status_code == 404
+    assert episode.sessions.count() == 2
