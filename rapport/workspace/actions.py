@@ -1,4 +1,5 @@
-"""The workspace's writes: acknowledging an alert, changing an episode's plan, scheduling.
+"""The workspace's writes: acknowledging an alert, changing an episode's plan, scheduling
+sessions and closing an episode.
 
 Each runs in one transaction with its audit entry, so a failed write leaves no event and
 an event never describes a write that did not happen.
@@ -13,8 +14,9 @@ from django.db.models import Max
 from django.http import HttpRequest
 from django.utils import timezone
 
-from rapport.checkin.models import Alert, AlertKind
-from rapport.clinic.models import Episode, MeasurementPlan, PlanEntry, Session
+from rapport.checkin.links import revoke_link
+from rapport.checkin.models import Alert, AlertKind, CheckinLink
+from rapport.clinic.models import Episode, EpisodeStatus, MeasurementPlan, PlanEntry, Session
 from rapport.security import audit
 from rapport.workspace.client_record import EpisodeView
 from rapport.workspace.flags import ShownFlag
@@ -127,3 +129,37 @@ def schedule_session(
         )
         audit.record("session.schedule", request=request, obj=session)
     return session
+
+
+class EpisodeCloseError(ValueError):
+    """The episode cannot be closed as asked (the message says why)."""
+
+
+def close_episode(
+    request: HttpRequest, episode: Episode, ended_on: datetime.date, reason: str
+) -> None:
+    """Close the active ``episode`` on ``ended_on`` for ``reason``; audited.
+
+    Its open check-in links are revoked, so a link sent earlier no longer opens, and no
+    invitation goes out for it any more (delivery only serves active episodes).
+    """
+    if ended_on < episode.started_on:
+        raise EpisodeCloseError(
+            f"The last day cannot be before the episode started ({episode.started_on:%-d %b %Y})."
+        )
+    with transaction.atomic():
+        locked = Episode.objects.select_for_update().get(pk=episode.pk)
+        if locked.status != EpisodeStatus.ACTIVE:
+            raise EpisodeCloseError("This episode is already closed.")
+        episode.status, episode.ended_on, episode.end_reason = (
+            EpisodeStatus.CLOSED,
+            ended_on,
+            reason,
+        )
+        episode.save(update_fields=["status", "ended_on", "end_reason"])
+        audit.record("episode.close", request=request, obj=episode, detail={"reason": reason})
+        open_links = CheckinLink.objects.filter(
+            session__episode=episode, used_at__isnull=True, revoked_at__isnull=True
+        )
+        for link in open_links:
+            revoke_link(link, request=request, reason="episode_closed")

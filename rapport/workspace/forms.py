@@ -6,6 +6,7 @@ from django import forms
 from django.forms import formset_factory
 
 from rapport.checkin.registry import instruments
+from rapport.clinic.models import EndReason
 from rapport.workspace.flags import short_title
 
 NOTE_MAX_LENGTH = 500
@@ -109,3 +110,12 @@ class ScheduleSessionForm(forms.Form):
         label="Next session",
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
+
+
+class CloseEpisodeForm(forms.Form):
+    """The end of an episode of care: when, and why (outcomes and retention count it)."""
+
+    ended_on = forms.DateField(
+        label="Last day", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    end_reason = forms.ChoiceField(label="Reason", choices=EndReason.choices)

@@ -25,7 +25,7 @@ from rapport.checkin.delivery import resend_invitation
 from rapport.checkin.models import Alert
 from rapport.checkin.worklist import worklist_for
 from rapport.clinic.intake import IntakeError, NewClient, admit_client
-from rapport.clinic.models import EpisodeStatus
+from rapport.clinic.models import EndReason, EpisodeStatus
 from rapport.security import audit, params
 from rapport.security.access import (
     READ_CLINICAL,
@@ -43,6 +43,7 @@ from rapport.workspace.caseload import SORT_KEYS, caseload, headline_instrument_
 from rapport.workspace.client_record import EpisodeView, episode_views
 from rapport.workspace.forms import (
     AcknowledgeForm,
+    CloseEpisodeForm,
     NewClientForm,
     PlanFormSet,
     ScheduleSessionForm,
@@ -104,7 +105,12 @@ def client_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     """One client's record: flags, charts, items, comments, sessions, plan, alerts."""
     client = get_client_or_404(request, public_id)
     views = episode_views(episodes_for(request.user).filter(client=client), request.user)
-    context = {"client": client, "views": views, "ack_form": AcknowledgeForm()}
+    context = {
+        "client": client,
+        "views": views,
+        "ack_form": AcknowledgeForm(),
+        "end_reasons": EndReason.choices,
+    }
     return render(request, "workspace/client_detail.html", context)
 
 
@@ -156,6 +162,30 @@ def episode_schedule(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse
     session = actions.schedule_session(request, episode, form.cleaned_data["scheduled_at"])
     when = timezone.localtime(session.scheduled_at)
     messages.success(request, f"Session {session.number} scheduled for {when:%-d %b %Y %H:%M}.")
+    return redirect(back)
+
+
+@require_POST
+def episode_close(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    """End the episode of care (the treating therapist): last day and reason."""
+    if request.user.role != Role.THERAPIST:
+        raise PermissionDenied  # supervisors review; the treating therapist discharges
+    episode = get_episode_or_404(request, public_id, action="episode.read")
+    if episode.status != EpisodeStatus.ACTIVE:
+        raise Http404
+    form = CloseEpisodeForm(request.POST)
+    back = reverse("client-detail", args=[episode.client.public_id])
+    if not form.is_valid():
+        messages.error(request, "Not closed: enter the last day and choose a reason.")
+        return redirect(back)
+    try:
+        actions.close_episode(
+            request, episode, form.cleaned_data["ended_on"], form.cleaned_data["end_reason"]
+        )
+    except actions.EpisodeCloseError as error:
+        messages.error(request, f"Not closed: {error}")
+        return redirect(back)
+    messages.success(request, "Episode closed. Its open check-in links no longer work.")
     return redirect(back)
 
 

@@ -1,4 +1,4 @@
-"""Intake: a therapist adds a client, who is then on their caseload and can check in.
+"""Intake, scheduling and closing: a client on a therapist's caseload from first to last day.
 
 Which roles reach the page is in the authorization matrix; here, what intake stores and
 what it refuses.
@@ -161,3 +161,43 @@ def test_a_closed_episode_gets_no_new_session(therapist_client, clinics):
     url = reverse("episode-schedule", args=[episode.public_id])
     assert therapist_client.post(url, {"scheduled_at": "2026-12-10T09:00"}).status_code == 404
     assert episode.sessions.count() == 2
+
+
+def test_the_therapist_closes_an_episode_and_its_links_stop_working(
+    client, therapist_client, clinics
+):
+    episode = clinics.owner_episode
+    issued = issue_checkin_link(episode)
+    url = reverse("episode-close", args=[episode.public_id])
+    last_day = episode.started_on + datetime.timedelta(days=90)
+    response = therapist_client.post(
+        url, {"ended_on": last_day.isoformat(), "end_reason": "dropout"}, follow=True
+    )
+    assert "Episode closed." in response.content.decode()
+    episode.refresh_from_db()
+    assert (episode.status, episode.ended_on, episode.end_reason) == (
+        EpisodeStatus.CLOSED,
+        last_day,
+        "dropout",
+    )
+    assert AuditEvent.objects.get(action="episode.close").detail == {"reason": "dropout"}
+    assert client.get(issued.path).status_code == 410  # the link no longer opens
+    caseload = therapist_client.get(reverse("home")).content.decode()
+    assert clinics.owner_client.record_number not in caseload  # active episodes only
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"ended_on": "2000-01-01", "end_reason": "completed"}, "cannot be before the episode"),
+        ({"ended_on": "", "end_reason": "completed"}, "enter the last day"),
+        ({"ended_on": "2026-12-01", "end_reason": "bored"}, "choose a reason"),
+    ],
+)
+def test_an_episode_is_not_closed_on_bad_input(therapist_client, clinics, data, message):
+    episode = clinics.owner_episode
+    url = reverse("episode-close", args=[episode.public_id])
+    response = therapist_client.post(url, data, follow=True)
+    assert message in response.content.decode()
+    episode.refresh_from_db()
+    assert episode.status == EpisodeStatus.ACTIVE
