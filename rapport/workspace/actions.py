@@ -1,5 +1,5 @@
 """The workspace's writes: acknowledging an alert, changing an episode's plan, scheduling
-sessions and closing an episode.
+sessions, recording attendance and closing an episode.
 
 Each runs in one transaction with its audit entry, so a failed write leaves no event and
 an event never describes a write that did not happen.
@@ -16,7 +16,14 @@ from django.utils import timezone
 
 from rapport.checkin.links import revoke_link
 from rapport.checkin.models import Alert, AlertKind, CheckinLink
-from rapport.clinic.models import Episode, EpisodeStatus, MeasurementPlan, PlanEntry, Session
+from rapport.clinic.models import (
+    Episode,
+    EpisodeStatus,
+    MeasurementPlan,
+    PlanEntry,
+    Session,
+    SessionStatus,
+)
 from rapport.security import audit
 from rapport.workspace.client_record import EpisodeView
 from rapport.workspace.flags import ShownFlag
@@ -163,3 +170,25 @@ def close_episode(
         )
         for link in open_links:
             revoke_link(link, request=request, reason="episode_closed")
+
+
+def set_session_status(request: HttpRequest, session: Session, status: str) -> bool:
+    """Record whether the client came to ``session``; False when nothing changed.
+
+    A missed or cancelled session's open check-in links are revoked: its questionnaires
+    are no longer due, and no invitation goes out for it (delivery serves scheduled
+    sessions only).
+    """
+    if session.status == status:
+        return False
+    with transaction.atomic():
+        session.status = status
+        session.save(update_fields=["status"])
+        audit.record("session.update", request=request, obj=session, detail={"fields": ["status"]})
+        if status in (SessionStatus.MISSED, SessionStatus.CANCELLED):
+            open_links = CheckinLink.objects.filter(
+                session=session, used_at__isnull=True, revoked_at__isnull=True
+            )
+            for link in open_links:
+                revoke_link(link, request=request, reason=f"session_{status}")
+    return True

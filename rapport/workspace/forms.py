@@ -6,7 +6,7 @@ from django import forms
 from django.forms import formset_factory
 
 from rapport.checkin.registry import instruments
-from rapport.clinic.models import EndReason
+from rapport.clinic.models import EndReason, SessionStatus
 from rapport.workspace.flags import short_title
 
 NOTE_MAX_LENGTH = 500
@@ -119,3 +119,9 @@ class CloseEpisodeForm(forms.Form):
         label="Last day", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
     )
     end_reason = forms.ChoiceField(label="Reason", choices=EndReason.choices)
+
+
+class SessionStatusForm(forms.Form):
+    """Whether the client came: the engagement flag and the attendance counts read it."""
+
+    status = forms.ChoiceField(choices=SessionStatus.choices)

@@ -14,6 +14,11 @@ urlpatterns = [
     ),
     path("episodes/<uuid:public_id>/plan/", views.episode_plan, name="episode-plan"),
     path("episodes/<uuid:public_id>/close/", views.episode_close, name="episode-close"),
+    path(
+        "episodes/<uuid:public_id>/sessions/<int:number>/status/",
+        views.session_status,
+        name="session-status",
+    ),
     path("episodes/<uuid:public_id>/sessions/", views.episode_schedule, name="episode-schedule"),
     path("episodes/<uuid:public_id>/report.pdf", views.episode_report, name="episode-report"),
     path("worklist/", views.worklist, name="worklist"),

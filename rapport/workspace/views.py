@@ -25,7 +25,7 @@ from rapport.checkin.delivery import resend_invitation
 from rapport.checkin.models import Alert
 from rapport.checkin.worklist import worklist_for
 from rapport.clinic.intake import IntakeError, NewClient, admit_client
-from rapport.clinic.models import EndReason, EpisodeStatus
+from rapport.clinic.models import EndReason, EpisodeStatus, SessionStatus
 from rapport.security import audit, params
 from rapport.security.access import (
     READ_CLINICAL,
@@ -47,6 +47,7 @@ from rapport.workspace.forms import (
     NewClientForm,
     PlanFormSet,
     ScheduleSessionForm,
+    SessionStatusForm,
 )
 from rapport.workspace.report import progress_report
 
@@ -110,6 +111,7 @@ def client_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
         "views": views,
         "ack_form": AcknowledgeForm(),
         "end_reasons": EndReason.choices,
+        "session_statuses": SessionStatus.choices,
     }
     return render(request, "workspace/client_detail.html", context)
 
@@ -162,6 +164,26 @@ def episode_schedule(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse
     session = actions.schedule_session(request, episode, form.cleaned_data["scheduled_at"])
     when = timezone.localtime(session.scheduled_at)
     messages.success(request, f"Session {session.number} scheduled for {when:%-d %b %Y %H:%M}.")
+    return redirect(back)
+
+
+@require_POST
+def session_status(request: HttpRequest, public_id: uuid.UUID, number: int) -> HttpResponse:
+    """Record whether the client came to session ``number`` of the episode."""
+    if request.user.role != Role.THERAPIST:
+        raise PermissionDenied  # as with scheduling: the treating therapist records it
+    episode = get_episode_or_404(request, public_id, action="episode.read")
+    session = episode.sessions.filter(number=number).first()
+    if episode.status != EpisodeStatus.ACTIVE or session is None:
+        raise Http404
+    form = SessionStatusForm(request.POST)
+    back = reverse("client-detail", args=[episode.client.public_id]) + "#sessions"
+    if not form.is_valid():
+        messages.error(request, "Not saved: choose attended, missed, cancelled or scheduled.")
+        return redirect(back)
+    if actions.set_session_status(request, session, form.cleaned_data["status"]):
+        label = SessionStatus(form.cleaned_data["status"]).label.lower()
+        messages.success(request, f"Session {session.number} marked {label}.")
     return redirect(back)
 
 

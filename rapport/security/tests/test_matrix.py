@@ -146,6 +146,8 @@ def url_for(name: str, clinics, persona: str = "owner") -> str:
         key: (
             (clinics.checkin_link.token if persona == "link_holder" else UNISSUED_TOKEN)
             if value == "link_token"
+            else value
+            if isinstance(value, int)  # a number in the path, e.g. a session number
             else getattr(clinics, value).public_id
         )
         for key, value in MATRIX["urls"][name].get("kwargs", {}).items()

@@ -201,3 +201,32 @@ def test_an_episode_is_not_closed_on_bad_input(therapist_client, clinics, data, 
     assert message in response.content.decode()
     episode.refresh_from_db()
     assert episode.status == EpisodeStatus.ACTIVE
+
+
+def test_marking_a_session_missed_is_saved_audited_and_closes_its_link(
+    client, therapist_client, clinics
+):
+    episode = clinics.owner_episode
+    issued = issue_checkin_link(episode)  # for a session scheduled now (the next number)
+    session = issued.link.session
+    url = reverse("session-status", args=[episode.public_id, session.number])
+    response = therapist_client.post(url, {"status": "missed"}, follow=True)
+    assert f"Session {session.number} marked missed." in response.content.decode()
+    session.refresh_from_db()
+    assert session.status == "missed"
+    event = AuditEvent.objects.get(action="session.update")
+    assert (event.object_id, event.detail) == (str(session.public_id), {"fields": ["status"]})
+    assert client.get(issued.path).status_code == 410
+
+
+def test_attendance_rejects_an_unknown_status_and_an_unknown_session(therapist_client, clinics):
+    episode = clinics.owner_episode
+    url = reverse("session-status", args=[episode.public_id, 1])
+    response = therapist_client.post(url, {"status": "late"}, follow=True)
+    assert "Not saved: choose attended, missed, cancelled or scheduled." in (
+        response.content.decode()
+    )
+    assert episode.sessions.get(number=1).status == "attended"
+    missing = reverse("session-status", args=[episode.public_id, 99])
+    assert therapist_client.post(missing, {"status": "missed"}).status_code == 404
+    assert not AuditEvent.objects.filter(action="session.update").exists()
