@@ -94,3 +94,30 @@ def _admit(therapist: User, plan: MeasurementPlan, new: NewClient, request) -> E
         if new.first_session_at is not None:
             Session.objects.create(episode=episode, number=1, scheduled_at=new.first_session_at)
     return episode
+
+
+CONTACT_FIELDS = ("given_name", "family_name", "email", "phone")
+
+
+def update_contact(client: Client, changes: dict, *, user: User, request=None) -> list[str]:
+    """Save the client's names, contact details and check-in language; the changed fields.
+
+    Audited as ``client.update`` with the names of the changed fields, never the values.
+    """
+    identity, _ = ClientIdentity.objects.get_or_create(client=client)
+    demographics, _ = ClientDemographics.objects.get_or_create(client=client)
+    changed = [name for name in CONTACT_FIELDS if getattr(identity, name) != changes[name]]
+    if demographics.preferred_language != changes["preferred_language"]:
+        changed.append("preferred_language")
+    if not changed:
+        return []
+    with transaction.atomic():
+        for name in CONTACT_FIELDS:
+            setattr(identity, name, changes[name])
+        identity.save()
+        demographics.preferred_language = changes["preferred_language"]
+        demographics.save(update_fields=["preferred_language"])
+        audit.record(
+            "client.update", request=request, user=user, obj=client, detail={"fields": changed}
+        )
+    return changed

@@ -125,3 +125,19 @@ class SessionStatusForm(forms.Form):
     """Whether the client came: the engagement flag and the attendance counts read it."""
 
     status = forms.ChoiceField(choices=SessionStatus.choices)
+
+
+class ClientContactForm(forms.Form):
+    """The client's names and contact details (stored encrypted) and check-in language."""
+
+    given_name = forms.CharField(max_length=200, required=False, label="Given name")
+    family_name = forms.CharField(max_length=200, required=False, label="Family name")
+    email = forms.EmailField(
+        max_length=320, required=False, label="E-mail", help_text="For check-in links by e-mail."
+    )
+    phone = forms.CharField(
+        max_length=40, required=False, help_text="For check-in links by text message."
+    )
+    preferred_language = forms.ChoiceField(
+        choices=[("en", "English"), ("es", "Spanish")], label="Check-in language"
+    )

@@ -6,6 +6,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("clients/new/", views.client_new, name="client-new"),
     path("clients/<uuid:public_id>/", views.client_detail, name="client-detail"),
+    path("clients/<uuid:public_id>/contact/", views.client_contact, name="client-contact"),
     path("episodes/<uuid:public_id>/brief/", views.episode_brief, name="episode-brief"),
     path(
         "episodes/<uuid:public_id>/acknowledge/",

@@ -24,7 +24,7 @@ from rapport.accounts.models import Role
 from rapport.checkin.delivery import resend_invitation
 from rapport.checkin.models import Alert
 from rapport.checkin.worklist import worklist_for
-from rapport.clinic.intake import IntakeError, NewClient, admit_client
+from rapport.clinic.intake import IntakeError, NewClient, admit_client, update_contact
 from rapport.clinic.models import EndReason, EpisodeStatus, SessionStatus
 from rapport.security import audit, params
 from rapport.security.access import (
@@ -43,6 +43,7 @@ from rapport.workspace.caseload import SORT_KEYS, caseload, headline_instrument_
 from rapport.workspace.client_record import EpisodeView, episode_views
 from rapport.workspace.forms import (
     AcknowledgeForm,
+    ClientContactForm,
     CloseEpisodeForm,
     NewClientForm,
     PlanFormSet,
@@ -114,6 +115,25 @@ def client_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
         "session_statuses": SessionStatus.choices,
     }
     return render(request, "workspace/client_detail.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def client_contact(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    """The client's names and contact details (the treating therapist); reads audited."""
+    if request.user.role != Role.THERAPIST:
+        raise PermissionDenied  # identity is kept to the therapist who contacts the client
+    action = "client.identity.read" if request.method == "GET" else "client.identity.edit"
+    client = get_client_or_404(request, public_id, action=action)
+    identity = getattr(client, "identity", None)
+    demographics = getattr(client, "demographics", None)
+    initial = {name: getattr(identity, name, "") for name in ClientContactForm.base_fields}
+    initial["preferred_language"] = getattr(demographics, "preferred_language", "en")
+    form = ClientContactForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        changed = update_contact(client, form.cleaned_data, user=request.user, request=request)
+        messages.success(request, "Contact details saved." if changed else "Nothing changed.")
+        return redirect("client-detail", client.public_id)
+    return render(request, "workspace/client_contact.html", {"client": client, "form": form})
 
 
 def _episode_view(request: HttpRequest, public_id: uuid.UUID, action: str) -> EpisodeView:

@@ -230,3 +230,32 @@ def test_attendance_rejects_an_unknown_status_and_an_unknown_session(therapist_c
     missing = reverse("session-status", args=[episode.public_id, 99])
     assert therapist_client.post(missing, {"status": "missed"}).status_code == 404
     assert not AuditEvent.objects.filter(action="session.update").exists()
+
+
+def test_the_therapist_updates_contact_details_audited_by_field_name(therapist_client, clinics):
+    therapist_client.post(reverse("client-new"), intake())
+    new = Client.objects.get(record_number="R-2041")
+    url = reverse("client-contact", args=[new.public_id])
+    page = therapist_client.get(url)
+    assert page.context["form"].initial["email"] == "marisol@example.org"
+    assert AuditEvent.objects.filter(action="client.identity.read").exists()
+    changes = intake(email="m.quintero@example.org", preferred_language="en")
+    response = therapist_client.post(url, changes, follow=True)
+    assert "Contact details saved." in response.content.decode()
+    new.identity.refresh_from_db()
+    new.demographics.refresh_from_db()
+    assert (new.identity.email, new.demographics.preferred_language) == (
+        "m.quintero@example.org",
+        "en",
+    )
+    event = AuditEvent.objects.get(action="client.update")
+    assert event.detail == {"fields": ["email", "preferred_language"]}
+    assert "example.org" not in str(list(AuditEvent.objects.values_list()))
+
+
+def test_contact_details_refuse_an_invalid_address(therapist_client, clinics):
+    url = reverse("client-contact", args=[clinics.owner_client.public_id])
+    response = therapist_client.post(url, {"email": "nope", "preferred_language": "en"})
+    assert response.status_code == 200
+    assert "valid email" in response.content.decode()
+    assert not AuditEvent.objects.filter(action="client.update").exists()
