@@ -9,6 +9,7 @@ from django.contrib.auth import authenticate
 from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
 
 from rapport.accounts import lockout
+from rapport.accounts.caseload_moves import active_episodes_of
 from rapport.accounts.models import Role, User
 from rapport.security import audit
 from rapport.security.network import client_ip
@@ -198,4 +199,23 @@ class StaffEditForm(_StaffRules, forms.ModelForm):
                     f"{member} supervises {therapists} therapist(s): give them another "
                     "supervisor first."
                 )
+        if member.role == Role.THERAPIST and (loses_role or loses_access):
+            clients = active_episodes_of(member).count()
+            if clients:
+                raise forms.ValidationError(
+                    f"{member} has {clients} active client(s): move them to another "
+                    "therapist first (Move caseload, below)."
+                )
         return cleaned
+
+
+class MoveCaseloadForm(forms.Form):
+    """Another therapist of the clinic to take over a therapist's active clients."""
+
+    to = forms.ModelChoiceField(queryset=User.objects.none(), label="Move every active client to")
+
+    def __init__(self, *args, member: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["to"].queryset = User.objects.filter(
+            organisation_id=member.organisation_id, role=Role.THERAPIST, is_active=True
+        ).exclude(pk=member.pk)

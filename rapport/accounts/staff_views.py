@@ -16,7 +16,9 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from rapport.accounts.forms import StaffCreateForm, StaffEditForm
+from rapport.accounts.caseload_moves import CaseloadMoveError, active_episodes_of, move_caseload
+from rapport.accounts.forms import MoveCaseloadForm, StaffCreateForm, StaffEditForm
+from rapport.accounts.models import Role
 from rapport.accounts.signout import end_sessions_of, reset_mfa
 from rapport.security import audit
 from rapport.security.access import (
@@ -78,7 +80,34 @@ def staff_edit(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
                 end_sessions_of(member)
         messages.success(request, f"Account {member.username} saved.")
         return redirect("staff-list")
-    return render(request, "accounts/staff_form.html", {"form": form, "member": member})
+    return render(request, "accounts/staff_form.html", _edit_context(form, member))
+
+
+def _edit_context(form: StaffEditForm, member) -> dict:
+    clients = active_episodes_of(member).count() if member.role == Role.THERAPIST else 0
+    return {
+        "form": form,
+        "member": member,
+        "active_clients": clients,
+        "move_form": MoveCaseloadForm(member=member) if clients else None,
+    }
+
+
+@require_POST
+def staff_move_caseload(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    """Give another therapist of the clinic all of this therapist's active clients."""
+    member = get_staff_member_or_404(request, public_id)
+    form = MoveCaseloadForm(request.POST, member=member)
+    if not form.is_valid():
+        messages.error(request, "Not moved: choose an active therapist of this clinic.")
+        return redirect("staff-edit", member.public_id)
+    try:
+        moved = move_caseload(member, form.cleaned_data["to"], request=request)
+    except CaseloadMoveError as error:
+        messages.error(request, f"Not moved: {error}")
+        return redirect("staff-edit", member.public_id)
+    messages.success(request, f"{moved} active client(s) moved to {form.cleaned_data['to']}.")
+    return redirect("staff-edit", member.public_id)
 
 
 @require_POST

@@ -11,4 +11,9 @@ urlpatterns = [
     path("staff/new/", staff_views.staff_create, name="staff-create"),
     path("staff/<uuid:public_id>/", staff_views.staff_edit, name="staff-edit"),
     path("staff/<uuid:public_id>/reset-mfa/", staff_views.staff_reset_mfa, name="staff-reset-mfa"),
+    path(
+        "staff/<uuid:public_id>/move-caseload/",
+        staff_views.staff_move_caseload,
+        name="staff-move-caseload",
+    ),
 ]

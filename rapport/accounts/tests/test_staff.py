@@ -200,3 +200,42 @@ def test_only_clinic_admins_see_the_staff_link(client, clinics):
         assert page.status_code == 200
         shown = reverse("staff-list").encode() in page.content
         assert shown == (persona == "clinic_admin"), persona
+
+
+def test_a_therapist_with_active_clients_keeps_access_until_they_are_moved(admin_client, clinics):
+    owner = clinics.owner
+    url = reverse("staff-edit", args=[owner.public_id])
+    response = admin_client.post(url, edit_data(owner, is_active=""))
+    assert "has 1 active client(s)" in str(response.context["form"].non_field_errors())
+    assert response.context["active_clients"] == 1
+    owner.refresh_from_db()
+    assert owner.is_active
+
+
+def test_moving_a_caseload_hands_the_clients_over_and_then_the_account_can_close(
+    admin_client, clinics
+):
+    owner, colleague = clinics.owner, clinics.colleague
+    move = reverse("staff-move-caseload", args=[owner.public_id])
+    response = admin_client.post(move, {"to": colleague.pk}, follow=True)
+    assert "1 active client(s) moved to" in response.content.decode()
+    clinics.owner_episode.refresh_from_db()
+    assert clinics.owner_episode.therapist == colleague
+    events = AuditEvent.objects.filter(action__startswith="caseload.").order_by("action")
+    assert [(e.action, e.object_id, e.detail) for e in events] == [
+        ("caseload.move_in", str(colleague.public_id), {"count": 1}),
+        ("caseload.move_out", str(owner.public_id), {"count": 1}),
+    ]
+    assert clinics.owner_client.record_number.encode() not in response.content
+    edit = reverse("staff-edit", args=[owner.public_id])
+    assert admin_client.post(edit, edit_data(owner, is_active="")).status_code == 302
+
+
+def test_a_caseload_cannot_move_to_another_clinic_or_a_non_therapist(admin_client, clinics):
+    move = reverse("staff-move-caseload", args=[clinics.owner.public_id])
+    for target in (clinics.outsider, clinics.supervisor, clinics.owner):
+        response = admin_client.post(move, {"to": target.pk}, follow=True)
+        assert "Not moved" in response.content.decode()
+    clinics.owner_episode.refresh_from_db()
+    assert clinics.owner_episode.therapist == clinics.owner
+    assert not AuditEvent.objects.filter(action__startswith="caseload.").exists()
