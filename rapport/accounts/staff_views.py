@@ -18,7 +18,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from rapport.accounts.caseload_moves import CaseloadMoveError, active_episodes_of, move_caseload
 from rapport.accounts.forms import MoveCaseloadForm, StaffCreateForm, StaffEditForm
-from rapport.accounts.models import Role
+from rapport.accounts.models import Role, User
 from rapport.accounts.signout import end_sessions_of, reset_mfa
 from rapport.security import audit
 from rapport.security.access import (
@@ -80,10 +80,13 @@ def staff_edit(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
                 end_sessions_of(member)
         messages.success(request, f"Account {member.username} saved.")
         return redirect("staff-list")
-    return render(request, "accounts/staff_form.html", _edit_context(form, member))
+    # A refused form has already copied the posted values onto ``member``: the page
+    # shows the account as stored.
+    stored = User.objects.get(pk=member.pk)
+    return render(request, "accounts/staff_form.html", _edit_context(form, stored))
 
 
-def _edit_context(form: StaffEditForm, member) -> dict:
+def _edit_context(form: StaffEditForm, member: User) -> dict:
     clients = active_episodes_of(member).count() if member.role == Role.THERAPIST else 0
     return {
         "form": form,

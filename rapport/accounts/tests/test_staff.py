@@ -205,11 +205,14 @@ def test_only_clinic_admins_see_the_staff_link(client, clinics):
 def test_a_therapist_with_active_clients_keeps_access_until_they_are_moved(admin_client, clinics):
     owner = clinics.owner
     url = reverse("staff-edit", args=[owner.public_id])
-    response = admin_client.post(url, edit_data(owner, is_active=""))
-    assert "has 1 active client(s)" in str(response.context["form"].non_field_errors())
-    assert response.context["active_clients"] == 1
+    for changes in ({"is_active": ""}, {"role": Role.RESEARCHER, "supervisor": ""}):
+        response = admin_client.post(url, edit_data(owner, **changes))
+        assert "has 1 active client(s)" in str(response.context["form"].non_field_errors())
+        # The page offers the move the message asks for, whatever was posted.
+        assert response.context["move_form"] is not None
+        assert b"Move 1 client" in response.content
     owner.refresh_from_db()
-    assert owner.is_active
+    assert owner.is_active and owner.role == Role.THERAPIST
 
 
 def test_moving_a_caseload_hands_the_clients_over_and_then_the_account_can_close(
