@@ -3,7 +3,8 @@
 Everything a check-in needs exists afterwards: the client (its record number unique in the
 clinic), the encrypted identity (contact details for check-in links), the preferred
 language, an active episode on the clinic's default measurement plan with the admitting
-therapist, the consents asked at intake, and optionally the first session.
+therapist, the consents asked at intake, and optionally the first session. Later changes
+of names, contact details and check-in language go through :func:`update_contact`.
 """
 
 from __future__ import annotations
