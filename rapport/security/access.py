@@ -104,6 +104,19 @@ def require_permission(user: User, permission: str) -> None:
         raise PermissionDenied
 
 
+def require_therapist(user: User) -> None:
+    """Raise ``PermissionDenied`` (403) unless ``user`` is a therapist.
+
+    For the changes to a client's care and record (intake, plan, sessions, attendance,
+    contact details, end of care): the therapist who treats the client makes them;
+    supervisors review. Combine with a ``get_*_or_404`` lookup, which limits a therapist
+    to their own clients.
+    """
+    require_permission(user, READ_CLINICAL)
+    if user.role != Role.THERAPIST:
+        raise PermissionDenied
+
+
 # --- 3. Scoped querysets ----------------------------------------------------------------
 
 

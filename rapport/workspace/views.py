@@ -13,14 +13,12 @@ from collections import defaultdict
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from rapport.accounts.models import Role
 from rapport.checkin.delivery import resend_invitation
 from rapport.checkin.models import Alert
 from rapport.checkin.worklist import worklist_for
@@ -36,6 +34,7 @@ from rapport.security.access import (
     get_session_or_404,
     get_team,
     require_permission,
+    require_therapist,
 )
 from rapport.workspace import actions
 from rapport.workspace.brief import build_brief
@@ -87,9 +86,7 @@ def home(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def client_new(request: HttpRequest) -> HttpResponse:
     """Intake: a new client on the therapist's own caseload, ready for check-ins."""
-    require_permission(request.user, READ_CLINICAL)
-    if request.user.role != Role.THERAPIST:
-        raise PermissionDenied  # supervisors see their therapists' clients; they do not admit
+    require_therapist(request.user)
     form = NewClientForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -120,8 +117,7 @@ def client_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def client_contact(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     """The client's names and contact details (the treating therapist); reads audited."""
-    if request.user.role != Role.THERAPIST:
-        raise PermissionDenied  # identity is kept to the therapist who contacts the client
+    require_therapist(request.user)
     action = "client.identity.read" if request.method == "GET" else "client.identity.edit"
     client = get_client_or_404(request, public_id, action=action)
     identity = getattr(client, "identity", None)
@@ -171,8 +167,7 @@ def acknowledge_alert(request: HttpRequest, public_id: uuid.UUID) -> HttpRespons
 @require_POST
 def episode_schedule(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     """Schedule the episode's next session (the treating therapist; invitations follow)."""
-    if request.user.role != Role.THERAPIST:
-        raise PermissionDenied  # as with the plan: supervisors review, therapists schedule
+    require_therapist(request.user)
     episode = get_episode_or_404(request, public_id, action="episode.read")
     if episode.status != EpisodeStatus.ACTIVE:
         raise Http404  # a closed episode has no next session
@@ -190,8 +185,7 @@ def episode_schedule(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse
 @require_POST
 def session_status(request: HttpRequest, public_id: uuid.UUID, number: int) -> HttpResponse:
     """Record whether the client came to session ``number`` of the episode."""
-    if request.user.role != Role.THERAPIST:
-        raise PermissionDenied  # as with scheduling: the treating therapist records it
+    require_therapist(request.user)
     episode = get_episode_or_404(request, public_id, action="episode.read")
     session = episode.sessions.filter(number=number).first()
     if episode.status != EpisodeStatus.ACTIVE or session is None:
@@ -210,8 +204,7 @@ def session_status(request: HttpRequest, public_id: uuid.UUID, number: int) -> H
 @require_POST
 def episode_close(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     """End the episode of care (the treating therapist): last day and reason."""
-    if request.user.role != Role.THERAPIST:
-        raise PermissionDenied  # supervisors review; the treating therapist discharges
+    require_therapist(request.user)
     episode = get_episode_or_404(request, public_id, action="episode.read")
     if episode.status != EpisodeStatus.ACTIVE:
         raise Http404
@@ -234,8 +227,7 @@ def episode_close(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def episode_plan(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     """Edit the episode's measurement plan (a copy of the clinic plan, for this client only)."""
-    if request.user.role != Role.THERAPIST:
-        raise PermissionDenied  # supervisors review plans on the client page; they do not edit
+    require_therapist(request.user)
     action = "plan.read" if request.method == "GET" else "plan.edit"
     episode = get_episode_or_404(request, public_id, action=action)
     if episode.status != EpisodeStatus.ACTIVE:
