@@ -88,3 +88,20 @@ def save_screenshot(page, directory: str | None, name: str, *, full_page: bool) 
     if directory:
         Path(directory).mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(Path(directory) / f"{name}.png"), full_page=full_page)
+
+
+def sign_in(page, base_url: str, user) -> None:
+    """Sign ``user`` in as staff do: password, then the code of their authenticator app.
+
+    ``user`` needs one confirmed TOTP device and the test password of rapport.testing.
+    """
+    from rapport.testing import PASSWORD, totp_code
+
+    page.goto(base_url + "/")
+    page.fill("#id_username", user.username)
+    page.fill("#id_password", PASSWORD)
+    page.click("main button[type=submit]")
+    page.wait_for_url("**/mfa/**")
+    page.fill("input[name=code]", totp_code(user.totpdevice_set.get()))
+    page.click("main form button[type=submit]")
+    page.wait_for_url(base_url + "/")

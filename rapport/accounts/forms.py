@@ -114,11 +114,12 @@ STAFF_FIELDS = ("first_name", "last_name", "email", "role", "supervisor")
 class _StaffRules:
     """What every staff account form checks, for the clinic admin ``acting`` on it.
 
-    ``instance`` is the account being created or changed; ``organisation`` is the
-    admin's, so a supervisor can only be chosen from the same clinic.
+    A supervisor can only be chosen from the admin's own clinic, and only for a therapist.
     """
 
-    def _limit_supervisors(self, acting: User) -> None:
+    def __init__(self, *args, acting: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.acting = acting
         supervisors = User.objects.filter(
             organisation_id=acting.organisation_id, role=Role.SUPERVISOR, is_active=True
         )
@@ -128,9 +129,11 @@ class _StaffRules:
         self.fields["supervisor"].required = False
         self.fields["supervisor"].help_text = "Therapists only: who reviews their caseload."
 
-    def _check_supervisor(self, cleaned: dict) -> None:
+    def clean(self):
+        cleaned = super().clean()
         if cleaned.get("supervisor") is not None and cleaned.get("role") != Role.THERAPIST:
             self.add_error("supervisor", "Only therapists have a supervisor.")
+        return cleaned
 
 
 class StaffCreateForm(_StaffRules, UserCreationForm):
@@ -143,16 +146,6 @@ class StaffCreateForm(_StaffRules, UserCreationForm):
     class Meta:
         model = User
         fields = ("username", *STAFF_FIELDS)
-
-    def __init__(self, *args, acting: User, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.acting = acting
-        self._limit_supervisors(acting)
-
-    def clean(self):
-        cleaned = super().clean()
-        self._check_supervisor(cleaned)
-        return cleaned
 
     def save(self, commit: bool = True) -> User:
         user = super().save(commit=False)
@@ -176,14 +169,8 @@ class StaffEditForm(_StaffRules, forms.ModelForm):
         labels = {"is_active": "May sign in"}
         help_texts = {"is_active": "Untick to close the account: it is signed out at once."}
 
-    def __init__(self, *args, acting: User, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.acting = acting
-        self._limit_supervisors(acting)
-
     def clean(self):
         cleaned = super().clean()
-        self._check_supervisor(cleaned)
         member = self.instance
         loses_role = cleaned.get("role") not in (None, member.role)
         loses_access = member.is_active and cleaned.get("is_active") is False

@@ -1,7 +1,7 @@
 """Taking access away from a staff account at once: its sessions and its authenticator apps.
 
 Used by ``rapport reset_mfa`` and the clinic admin's staff pages (a lost phone, a
-deactivated account). Callers write the audit entry.
+deactivated account).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from rapport.accounts.models import User
+from rapport.security import audit
 
 
 @dataclass(frozen=True)
@@ -32,11 +33,20 @@ def end_sessions_of(user: User) -> int:
     return ended
 
 
-def reset_mfa(user: User) -> MfaReset:
-    """Remove ``user``'s authenticator apps and sign them out everywhere.
+def reset_mfa(user: User, *, via: str, request=None) -> MfaReset:
+    """Remove ``user``'s authenticator apps and sign them out everywhere; audited.
 
-    They set up a new app at their next sign-in, after their password.
+    They set up a new app at their next sign-in, after their password. The audit entry
+    (``auth.mfa.reset``) says ``via`` which path did it and how much was removed.
     """
     with transaction.atomic():
         removed, _ = TOTPDevice.objects.filter(user=user).delete()
-        return MfaReset(removed_apps=removed, ended_sessions=end_sessions_of(user))
+        reset = MfaReset(removed_apps=removed, ended_sessions=end_sessions_of(user))
+        audit.record(
+            "auth.mfa.reset",
+            request=request,
+            obj=user,
+            object_type="user",
+            detail={"via": via, "removed": reset.removed_apps, "count": reset.ended_sessions},
+        )
+    return reset

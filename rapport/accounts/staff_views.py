@@ -117,19 +117,7 @@ def staff_move_caseload(request: HttpRequest, public_id: uuid.UUID) -> HttpRespo
 def staff_reset_mfa(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     """Remove the member's authenticator apps (a lost phone) and sign them out."""
     member = get_staff_member_or_404(request, public_id)
-    with transaction.atomic():
-        reset = reset_mfa(member)
-        audit.record(
-            "auth.mfa.reset",
-            request=request,
-            obj=member,
-            object_type="user",
-            detail={
-                "via": "staff_page",
-                "removed": reset.removed_apps,
-                "count": reset.ended_sessions,
-            },
-        )
+    reset_mfa(member, via="staff_page", request=request)
     messages.success(
         request,
         f"{member.username} is signed out and sets up a new authenticator app at their "

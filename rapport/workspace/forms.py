@@ -69,12 +69,9 @@ PlanFormSet = formset_factory(
 )
 
 
-class NewClientForm(forms.Form):
-    """A new client at intake: what a check-in needs, and nothing that is not needed."""
+class ClientContactForm(forms.Form):
+    """The client's names and contact details (stored encrypted) and check-in language."""
 
-    record_number = forms.CharField(
-        max_length=40, help_text="The clinic's own number for this client, shown on every page."
-    )
     given_name = forms.CharField(max_length=200, required=False, label="Given name")
     family_name = forms.CharField(max_length=200, required=False, label="Family name")
     email = forms.EmailField(
@@ -87,6 +84,16 @@ class NewClientForm(forms.Form):
         choices=[("en", "English"), ("es", "Spanish")],
         label="Check-in language",
         help_text="The language of the client's check-ins; they can switch on the page.",
+    )
+
+
+class NewClientForm(ClientContactForm):
+    """A new client at intake: what a check-in needs, and nothing that is not needed."""
+
+    field_order = ["record_number"]
+
+    record_number = forms.CharField(
+        max_length=40, help_text="The clinic's own number for this client, shown on every page."
     )
     first_session_at = forms.DateTimeField(
         required=False,
@@ -125,19 +132,3 @@ class SessionStatusForm(forms.Form):
     """Whether the client came: the engagement flag and the attendance counts read it."""
 
     status = forms.ChoiceField(choices=SessionStatus.choices)
-
-
-class ClientContactForm(forms.Form):
-    """The client's names and contact details (stored encrypted) and check-in language."""
-
-    given_name = forms.CharField(max_length=200, required=False, label="Given name")
-    family_name = forms.CharField(max_length=200, required=False, label="Family name")
-    email = forms.EmailField(
-        max_length=320, required=False, label="E-mail", help_text="For check-in links by e-mail."
-    )
-    phone = forms.CharField(
-        max_length=40, required=False, help_text="For check-in links by text message."
-    )
-    preferred_language = forms.ChoiceField(
-        choices=[("en", "English"), ("es", "Spanish")], label="Check-in language"
-    )

@@ -11,8 +11,13 @@ import os
 import pytest
 
 from rapport.accounts.models import Role, User
-from rapport.browser_testing import check_accessibility, require_browser_tools, save_screenshot
-from rapport.testing import PASSWORD, make_organisation, make_user, totp_code
+from rapport.browser_testing import (
+    check_accessibility,
+    require_browser_tools,
+    save_screenshot,
+    sign_in,
+)
+from rapport.testing import make_organisation, make_user
 
 DESKTOP = {"width": 1280, "height": 900}
 NEW_PASSWORD = "plum orchard at dawn 42"
@@ -44,14 +49,7 @@ def clinic_admin(live_server):
 
 
 def test_admin_adds_a_therapist_and_closes_an_account(live_server, page, clinic_admin):
-    page.goto(live_server.url + "/")
-    page.fill("#id_username", clinic_admin.username)
-    page.fill("#id_password", PASSWORD)
-    page.click("main button[type=submit]")
-    page.wait_for_url("**/mfa/**")
-    page.fill("input[name=code]", totp_code(clinic_admin.totpdevice_set.get()))
-    page.click("main form button[type=submit]")
-    page.wait_for_url(live_server.url + "/")
+    sign_in(page, live_server.url, clinic_admin)
 
     page.click("nav >> text=Staff")
     page.wait_for_selector("h1:has-text('Staff accounts')")

@@ -17,10 +17,15 @@ from pathlib import Path
 
 import pytest
 
-from rapport.browser_testing import check_accessibility, require_browser_tools, save_screenshot
+from rapport.browser_testing import (
+    check_accessibility,
+    require_browser_tools,
+    save_screenshot,
+    sign_in,
+)
 from rapport.checkin.models import Alert
 from rapport.checkin.registry import instruments
-from rapport.testing import PASSWORD, make_organisation, make_user, totp_code
+from rapport.testing import make_organisation, make_user
 from rapport.workspace.sample import seed_caseload
 
 DESKTOP = {"width": 1280, "height": 900}
@@ -50,17 +55,6 @@ def therapist(live_server):
     TOTPDevice.objects.create(user=therapist, name="phone", confirmed=True)
     seed_caseload(therapist, instruments(), n_clients=14, n_sessions=12, prefix="R-")
     return therapist
-
-
-def sign_in(page, base_url: str, user) -> None:
-    page.goto(base_url + "/")
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", PASSWORD)
-    page.click("main button[type=submit]")
-    page.wait_for_url("**/mfa/**")
-    page.fill("input[name=code]", totp_code(user.totpdevice_set.get()))
-    page.click("main form button[type=submit]")
-    page.wait_for_url(base_url + "/")
 
 
 def screenshot(page, name: str) -> None:

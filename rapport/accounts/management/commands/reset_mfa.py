@@ -8,11 +8,9 @@ staff pages.
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
 
 from rapport.accounts.models import User
 from rapport.accounts.signout import reset_mfa
-from rapport.security import audit
 
 
 class Command(BaseCommand):
@@ -25,18 +23,7 @@ class Command(BaseCommand):
         user = User.objects.filter(username=options["username"]).first()
         if user is None:
             raise CommandError(f"no user with the username {options['username']!r}")
-        with transaction.atomic():
-            reset = reset_mfa(user)
-            audit.record(
-                "auth.mfa.reset",
-                obj=user,
-                object_type="user",
-                detail={
-                    "via": "command",
-                    "removed": reset.removed_apps,
-                    "count": reset.ended_sessions,
-                },
-            )
+        reset = reset_mfa(user, via="command")
         self.stdout.write(
             f"Removed {reset.removed_apps} authenticator app(s) and ended "
             f"{reset.ended_sessions} session(s) of {user.username}; they will set up a new "
