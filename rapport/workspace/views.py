@@ -23,7 +23,7 @@ from rapport.checkin.delivery import resend_invitation
 from rapport.checkin.models import Alert
 from rapport.checkin.worklist import worklist_for
 from rapport.clinic.intake import IntakeError, NewClient, admit_client, update_contact
-from rapport.clinic.models import EndReason, EpisodeStatus, SessionStatus
+from rapport.clinic.models import EndReason, Episode, EpisodeStatus, SessionStatus
 from rapport.security import audit, params
 from rapport.security.access import (
     READ_CLINICAL,
@@ -164,13 +164,22 @@ def acknowledge_alert(request: HttpRequest, public_id: uuid.UUID) -> HttpRespons
     return redirect(back)
 
 
-@require_POST
-def episode_schedule(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
-    """Schedule the episode's next session (the treating therapist; invitations follow)."""
+def _active_episode_to_change(request: HttpRequest, public_id: uuid.UUID) -> Episode:
+    """The treating therapist's active episode ``public_id`` (403 other roles; 404 others).
+
+    A closed episode is history: it gets no new session, attendance or end.
+    """
     require_therapist(request.user)
     episode = get_episode_or_404(request, public_id, action="episode.read")
     if episode.status != EpisodeStatus.ACTIVE:
-        raise Http404  # a closed episode has no next session
+        raise Http404
+    return episode
+
+
+@require_POST
+def episode_schedule(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    """Schedule the episode's next session (the treating therapist; invitations follow)."""
+    episode = _active_episode_to_change(request, public_id)
     form = ScheduleSessionForm(request.POST)
     back = reverse("client-detail", args=[episode.client.public_id]) + "#sessions"
     if not form.is_valid():
@@ -185,10 +194,9 @@ def episode_schedule(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse
 @require_POST
 def session_status(request: HttpRequest, public_id: uuid.UUID, number: int) -> HttpResponse:
     """Record whether the client came to session ``number`` of the episode."""
-    require_therapist(request.user)
-    episode = get_episode_or_404(request, public_id, action="episode.read")
+    episode = _active_episode_to_change(request, public_id)
     session = episode.sessions.filter(number=number).first()
-    if episode.status != EpisodeStatus.ACTIVE or session is None:
+    if session is None:
         raise Http404
     form = SessionStatusForm(request.POST)
     back = reverse("client-detail", args=[episode.client.public_id]) + "#sessions"
@@ -204,10 +212,7 @@ def session_status(request: HttpRequest, public_id: uuid.UUID, number: int) -> H
 @require_POST
 def episode_close(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     """End the episode of care (the treating therapist): last day and reason."""
-    require_therapist(request.user)
-    episode = get_episode_or_404(request, public_id, action="episode.read")
-    if episode.status != EpisodeStatus.ACTIVE:
-        raise Http404
+    episode = _active_episode_to_change(request, public_id)
     form = CloseEpisodeForm(request.POST)
     back = reverse("client-detail", args=[episode.client.public_id])
     if not form.is_valid():
