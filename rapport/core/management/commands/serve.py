@@ -29,6 +29,8 @@ def gunicorn_argv(app: str, *, bind: str, workers: int, threads: int) -> list[st
         str(workers),
         "--threads",
         str(threads),
+        "--worker-class",
+        "rapport.core.gunicorn_worker.BalancedThreadWorker",
         "--preload",
         "--access-logfile",
         "-",
