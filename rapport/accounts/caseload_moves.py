@@ -1,8 +1,10 @@
-"""Handing a therapist's active clients to a colleague (someone leaving, a long absence).
+"""Handing active clients to a colleague: a whole caseload, or one client.
 
-A clinic admin does this without seeing any clinical record: only how many clients move.
-The receiving therapist (and their supervisor) sees them from then on; the leaving
-therapist no longer does. Closed episodes stay with the therapist who treated them.
+A clinic admin moves a leaving therapist's whole caseload without seeing any clinical
+record, only how many clients move. A treating therapist hands one client over (a
+better fit, a change of hours). Either way the receiving therapist (and their
+supervisor) sees the client from then on and the former therapist no longer does.
+Closed episodes stay with the therapist who treated them.
 """
 
 from __future__ import annotations
@@ -23,27 +25,64 @@ def active_episodes_of(therapist: User) -> QuerySet[Episode]:
     return Episode.objects.filter(therapist=therapist, status=EpisodeStatus.ACTIVE)
 
 
+def colleagues_who_can_take_over(therapist: User) -> QuerySet[User]:
+    """The other therapists of ``therapist``'s clinic who can sign in."""
+    return User.objects.filter(
+        organisation_id=therapist.organisation_id, role=Role.THERAPIST, is_active=True
+    ).exclude(pk=therapist.pk)
+
+
+def _check_receiver(from_therapist: User, to_therapist: User) -> None:
+    if from_therapist.pk == to_therapist.pk:
+        raise CaseloadMoveError("Choose another therapist.")
+    if not colleagues_who_can_take_over(from_therapist).filter(pk=to_therapist.pk).exists():
+        raise CaseloadMoveError("Clients can only move to an active therapist of this clinic.")
+
+
+def _audit_move_in(to_therapist: User, count: int, request) -> None:
+    audit.record(
+        "caseload.move_in",
+        request=request,
+        obj=to_therapist,
+        object_type="user",
+        detail={"count": count},
+    )
+
+
 def move_caseload(from_therapist: User, to_therapist: User, *, request=None) -> int:
     """Give ``to_therapist`` every active episode of ``from_therapist``; how many moved.
 
     Both must be therapists of the same clinic, and the receiver must be able to sign in.
     Audited on both accounts (``caseload.move_out``, ``caseload.move_in``) with the count.
     """
-    if from_therapist.pk == to_therapist.pk:
-        raise CaseloadMoveError("Choose another therapist.")
-    if (
-        to_therapist.organisation_id != from_therapist.organisation_id
-        or to_therapist.role != Role.THERAPIST
-        or not to_therapist.is_active
-    ):
-        raise CaseloadMoveError("Clients can only move to an active therapist of this clinic.")
+    _check_receiver(from_therapist, to_therapist)
     with transaction.atomic():
         moved = active_episodes_of(from_therapist).update(therapist=to_therapist)
-        for action, member in (
-            ("caseload.move_out", from_therapist),
-            ("caseload.move_in", to_therapist),
-        ):
-            audit.record(
-                action, request=request, obj=member, object_type="user", detail={"count": moved}
-            )
+        audit.record(
+            "caseload.move_out",
+            request=request,
+            obj=from_therapist,
+            object_type="user",
+            detail={"count": moved},
+        )
+        _audit_move_in(to_therapist, moved, request)
     return moved
+
+
+def hand_over_episode(episode: Episode, to_therapist: User, *, request=None) -> None:
+    """Give ``to_therapist`` the active ``episode`` (its therapist hands the client over).
+
+    The receiver must be an active therapist of the same clinic. Audited on the episode
+    (``episode.hand_over``) and on the receiver's account (``caseload.move_in``, count 1).
+    Check-in links and alerts stay with the episode, so the receiver sees them.
+    """
+    with transaction.atomic():
+        locked = Episode.objects.select_for_update().select_related("therapist").get(pk=episode.pk)
+        if locked.status != EpisodeStatus.ACTIVE:
+            raise CaseloadMoveError("This episode is closed.")
+        _check_receiver(locked.therapist, to_therapist)
+        locked.therapist = to_therapist
+        locked.save(update_fields=["therapist"])
+        audit.record("episode.hand_over", request=request, obj=locked)
+        _audit_move_in(to_therapist, 1, request)
+    episode.therapist = to_therapist

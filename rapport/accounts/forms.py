@@ -9,7 +9,7 @@ from django.contrib.auth import authenticate
 from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
 
 from rapport.accounts import lockout
-from rapport.accounts.caseload_moves import active_episodes_of
+from rapport.accounts.caseload_moves import active_episodes_of, colleagues_who_can_take_over
 from rapport.accounts.models import Role, User
 from rapport.security import audit
 from rapport.security.network import client_ip
@@ -203,6 +203,4 @@ class MoveCaseloadForm(forms.Form):
 
     def __init__(self, *args, member: User, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["to"].queryset = User.objects.filter(
-            organisation_id=member.organisation_id, role=Role.THERAPIST, is_active=True
-        ).exclude(pk=member.pk)
+        self.fields["to"].queryset = colleagues_who_can_take_over(member)

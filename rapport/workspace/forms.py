@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.forms import formset_factory
 
+from rapport.accounts.forms import MoveCaseloadForm
 from rapport.checkin.registry import instruments
 from rapport.clinic.models import EndReason, SessionStatus
 from rapport.workspace.flags import short_title
@@ -126,6 +127,14 @@ class CloseEpisodeForm(forms.Form):
         label="Last day", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
     )
     end_reason = forms.ChoiceField(label="Reason", choices=EndReason.choices)
+
+
+class HandOverForm(MoveCaseloadForm):
+    """A colleague of the clinic to take over one client's active episode."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["to"].label = "Hand this client over to"
 
 
 class SessionStatusForm(forms.Form):

@@ -16,6 +16,11 @@ urlpatterns = [
     path("episodes/<uuid:public_id>/plan/", views.episode_plan, name="episode-plan"),
     path("episodes/<uuid:public_id>/close/", views.episode_close, name="episode-close"),
     path(
+        "episodes/<uuid:public_id>/hand-over/",
+        views.episode_hand_over,
+        name="episode-hand-over",
+    ),
+    path(
         "episodes/<uuid:public_id>/sessions/<int:number>/status/",
         views.session_status,
         name="session-status",

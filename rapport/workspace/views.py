@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from rapport.accounts.caseload_moves import CaseloadMoveError, hand_over_episode
 from rapport.checkin.delivery import resend_invitation
 from rapport.checkin.models import Alert
 from rapport.checkin.worklist import worklist_for
@@ -44,6 +45,7 @@ from rapport.workspace.forms import (
     AcknowledgeForm,
     ClientContactForm,
     CloseEpisodeForm,
+    HandOverForm,
     NewClientForm,
     PlanFormSet,
     ScheduleSessionForm,
@@ -110,6 +112,7 @@ def client_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
         "ack_form": AcknowledgeForm(),
         "end_reasons": EndReason.choices,
         "session_statuses": SessionStatus.choices,
+        "hand_over_form": HandOverForm(member=request.user),
     }
     return render(request, "workspace/client_detail.html", context)
 
@@ -227,6 +230,28 @@ def episode_close(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
         return redirect(back)
     messages.success(request, "Episode closed. Its open check-in links no longer work.")
     return redirect(back)
+
+
+@require_POST
+def episode_hand_over(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    """Hand the client over to a colleague (the treating therapist), who treats them next."""
+    episode = _active_episode_to_change(request, public_id)
+    form = HandOverForm(request.POST, member=request.user)
+    back = reverse("client-detail", args=[episode.client.public_id]) + "#hand-over"
+    if not form.is_valid():
+        messages.error(request, "Not handed over: choose an active therapist of this clinic.")
+        return redirect(back)
+    try:
+        hand_over_episode(episode, form.cleaned_data["to"], request=request)
+    except CaseloadMoveError as error:
+        messages.error(request, f"Not handed over: {error}")
+        return redirect(back)
+    # The client is no longer on this therapist's caseload, so their page is closed to
+    # them now: back to the caseload.
+    messages.success(
+        request, f"{episode.client.record_number} handed over to {form.cleaned_data['to']}."
+    )
+    return redirect("home")
 
 
 @require_http_methods(["GET", "POST"])

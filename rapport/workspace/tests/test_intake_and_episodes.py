@@ -259,3 +259,54 @@ def test_contact_details_refuse_an_invalid_address(therapist_client, clinics):
     assert response.status_code == 200
     assert "valid email" in response.content.decode()
     assert not AuditEvent.objects.filter(action="client.update").exists()
+
+
+def test_the_therapist_hands_a_client_over_to_a_colleague(client, therapist_client, clinics):
+    episode = clinics.owner_episode
+    issued = issue_checkin_link(episode)
+    url = reverse("episode-hand-over", args=[episode.public_id])
+    response = therapist_client.post(url, {"to": clinics.colleague.pk}, follow=True)
+    record = clinics.owner_client.record_number
+    assert f"{record} handed over to {clinics.colleague}" in response.content.decode()
+    episode.refresh_from_db()
+    assert (episode.therapist, episode.status) == (clinics.colleague, EpisodeStatus.ACTIVE)
+    # The former therapist no longer reaches the client; the colleague does.
+    page = reverse("client-detail", args=[clinics.owner_client.public_id])
+    assert therapist_client.get(page).status_code == 404
+    login_verified(client, clinics.colleague)
+    assert client.get(page).status_code == 200
+    assert record in client.get(reverse("home")).content.decode()
+    client.logout()
+    assert client.get(issued.path).status_code == 200  # the link still opens
+    handed = AuditEvent.objects.get(action="episode.hand_over")
+    assert (handed.actor_id, handed.object_id) == (clinics.owner.pk, str(episode.public_id))
+    moved_in = AuditEvent.objects.get(action="caseload.move_in")
+    assert (moved_in.object_id, moved_in.detail) == (str(clinics.colleague.public_id), {"count": 1})
+
+
+@pytest.mark.parametrize("receiver", ["owner", "outsider", "supervisor", "closed_account", ""])
+def test_a_client_is_not_handed_over_to_someone_who_cannot_take_them(
+    therapist_client, clinics, receiver
+):
+    episode = clinics.owner_episode
+    if receiver == "closed_account":
+        clinics.colleague.is_active = False
+        clinics.colleague.save(update_fields=["is_active"])
+        receiver = "colleague"
+    to = getattr(clinics, receiver).pk if receiver else ""
+    url = reverse("episode-hand-over", args=[episode.public_id])
+    response = therapist_client.post(url, {"to": to}, follow=True)
+    assert "Not handed over: choose an active therapist of this clinic." in (
+        response.content.decode()
+    )
+    episode.refresh_from_db()
+    assert episode.therapist == clinics.owner
+    assert not AuditEvent.objects.filter(action="episode.hand_over").exists()
+
+
+def test_the_client_page_offers_the_clinics_other_active_therapists(therapist_client, clinics):
+    page = therapist_client.get(reverse("client-detail", args=[clinics.owner_client.public_id]))
+    hand_over = page.content.decode().split('id="hand-over"')[1].split("</form>")[0]
+    assert f'value="{clinics.colleague.pk}"' in hand_over
+    for other in (clinics.owner, clinics.supervisor, clinics.outsider):
+        assert f'value="{other.pk}"' not in hand_over
