@@ -107,7 +107,8 @@ def test_therapist_acknowledges_the_most_urgent_alert_and_downloads_the_report(
     screenshot(page, "brief")
 
 
-def test_therapist_adds_a_client_at_intake(live_server, page, therapist):
+def test_therapist_adds_a_client_at_intake_then_hands_them_over(live_server, page, therapist):
+    colleague = make_user(therapist.organisation, first_name="Jordan", last_name="Lee")
     sign_in(page, live_server.url, therapist)
     page.click("text=Add a client")
     page.wait_for_selector("h1:has-text('New client')")
@@ -119,3 +120,10 @@ def test_therapist_adds_a_client_at_intake(live_server, page, therapist):
     page.click("main form.intake button[type=submit]")
     page.wait_for_selector("text=Client R-9001 added.")
     assert page.locator("h1").inner_text() == "Client R-9001"
+    check_accessibility(page)
+
+    page.select_option("form.hand-over select", str(colleague.pk))
+    page.click("form.hand-over button[type=submit]")
+    page.wait_for_selector("text=R-9001 handed over to Jordan Lee.")
+    assert page.locator("h1").inner_text() == "Caseload"
+    assert "R-9001" not in page.locator("table.caseload").inner_text()
