@@ -140,6 +140,16 @@ def active_caseload(user: User) -> QuerySet[Episode]:
     return episodes_for(user).filter(status=EpisodeStatus.ACTIVE)
 
 
+def closed_episodes(user: User) -> QuerySet[Episode]:
+    """The closed episodes ``user`` may see, most recently ended first."""
+    return (
+        episodes_for(user)
+        .filter(status=EpisodeStatus.CLOSED)
+        .select_related("client", "therapist")
+        .order_by("-ended_on", "-pk")
+    )
+
+
 def clients_for(user: User) -> QuerySet[Client]:
     """Clients with at least one episode that ``user`` may see."""
     if not has_permission(user, READ_CLINICAL):

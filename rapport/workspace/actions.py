@@ -138,8 +138,8 @@ def schedule_session(
     return session
 
 
-class EpisodeCloseError(ValueError):
-    """The episode cannot be closed as asked (the message says why)."""
+class EpisodeStatusError(ValueError):
+    """The episode cannot be closed or reopened as asked (the message says why)."""
 
 
 def close_episode(
@@ -151,13 +151,13 @@ def close_episode(
     invitation goes out for it any more (delivery only serves active episodes).
     """
     if ended_on < episode.started_on:
-        raise EpisodeCloseError(
+        raise EpisodeStatusError(
             f"The last day cannot be before the episode started ({episode.started_on:%-d %b %Y})."
         )
     with transaction.atomic():
         locked = Episode.objects.select_for_update().get(pk=episode.pk)
         if locked.status != EpisodeStatus.ACTIVE:
-            raise EpisodeCloseError("This episode is already closed.")
+            raise EpisodeStatusError("This episode is already closed.")
         episode.status, episode.ended_on, episode.end_reason = (
             EpisodeStatus.CLOSED,
             ended_on,
@@ -170,6 +170,29 @@ def close_episode(
         )
         for link in open_links:
             revoke_link(link, request=request, reason="episode_closed")
+
+
+def reopen_episode(request: HttpRequest, episode: Episode) -> None:
+    """Make the closed ``episode`` active again (closed by mistake, or the client is back).
+
+    Refused while the client has another active episode: a client's check-ins belong to
+    one course of therapy at a time. Links revoked at closing stay revoked; new ones can
+    be issued. Audited as ``episode.reopen`` with the end reason it had.
+    """
+    with transaction.atomic():
+        locked = Episode.objects.select_for_update().get(pk=episode.pk)
+        if locked.status != EpisodeStatus.CLOSED:
+            raise EpisodeStatusError("This episode is already active.")
+        if (
+            Episode.objects.filter(client_id=locked.client_id, status=EpisodeStatus.ACTIVE)
+            .exclude(pk=locked.pk)
+            .exists()
+        ):
+            raise EpisodeStatusError("This client already has an active episode.")
+        reason = locked.end_reason
+        episode.status, episode.ended_on, episode.end_reason = EpisodeStatus.ACTIVE, None, ""
+        episode.save(update_fields=["status", "ended_on", "end_reason"])
+        audit.record("episode.reopen", request=request, obj=episode, detail={"reason": reason})
 
 
 def set_session_status(request: HttpRequest, session: Session, status: str) -> bool:

@@ -15,6 +15,8 @@ urlpatterns = [
     ),
     path("episodes/<uuid:public_id>/plan/", views.episode_plan, name="episode-plan"),
     path("episodes/<uuid:public_id>/close/", views.episode_close, name="episode-close"),
+    path("episodes/<uuid:public_id>/reopen/", views.episode_reopen, name="episode-reopen"),
+    path("closed/", views.closed_episodes_list, name="closed-episodes"),
     path(
         "episodes/<uuid:public_id>/hand-over/",
         views.episode_hand_over,

@@ -29,6 +29,7 @@ from rapport.security import audit, params
 from rapport.security.access import (
     READ_CLINICAL,
     active_caseload,
+    closed_episodes,
     episodes_for,
     get_client_or_404,
     get_episode_or_404,
@@ -52,6 +53,9 @@ from rapport.workspace.forms import (
     SessionStatusForm,
 )
 from rapport.workspace.report import progress_report
+
+# The closed-episodes page lists this many, most recently ended first.
+CLOSED_EPISODES_SHOWN = 200
 
 
 def _scale_notes() -> list[str]:
@@ -167,14 +171,18 @@ def acknowledge_alert(request: HttpRequest, public_id: uuid.UUID) -> HttpRespons
     return redirect(back)
 
 
-def _active_episode_to_change(request: HttpRequest, public_id: uuid.UUID) -> Episode:
-    """The treating therapist's active episode ``public_id`` (403 other roles; 404 others).
+def _episode_to_change(
+    request: HttpRequest, public_id: uuid.UUID, status: str = EpisodeStatus.ACTIVE
+) -> Episode:
+    """The treating therapist's episode ``public_id`` in ``status`` (403 other roles; 404
+    otherwise).
 
-    A closed episode is history: it gets no new session, attendance or end.
+    A closed episode is history: it gets no new session, attendance or end; it can only
+    be reopened.
     """
     require_therapist(request.user)
     episode = get_episode_or_404(request, public_id, action="episode.read")
-    if episode.status != EpisodeStatus.ACTIVE:
+    if episode.status != status:
         raise Http404
     return episode
 
@@ -182,7 +190,7 @@ def _active_episode_to_change(request: HttpRequest, public_id: uuid.UUID) -> Epi
 @require_POST
 def episode_schedule(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     """Schedule the episode's next session (the treating therapist; invitations follow)."""
-    episode = _active_episode_to_change(request, public_id)
+    episode = _episode_to_change(request, public_id)
     form = ScheduleSessionForm(request.POST)
     back = reverse("client-detail", args=[episode.client.public_id]) + "#sessions"
     if not form.is_valid():
@@ -197,7 +205,7 @@ def episode_schedule(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse
 @require_POST
 def session_status(request: HttpRequest, public_id: uuid.UUID, number: int) -> HttpResponse:
     """Record whether the client came to session ``number`` of the episode."""
-    episode = _active_episode_to_change(request, public_id)
+    episode = _episode_to_change(request, public_id)
     session = episode.sessions.filter(number=number).first()
     if session is None:
         raise Http404
@@ -215,7 +223,7 @@ def session_status(request: HttpRequest, public_id: uuid.UUID, number: int) -> H
 @require_POST
 def episode_close(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     """End the episode of care (the treating therapist): last day and reason."""
-    episode = _active_episode_to_change(request, public_id)
+    episode = _episode_to_change(request, public_id)
     form = CloseEpisodeForm(request.POST)
     back = reverse("client-detail", args=[episode.client.public_id])
     if not form.is_valid():
@@ -225,7 +233,7 @@ def episode_close(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
         actions.close_episode(
             request, episode, form.cleaned_data["ended_on"], form.cleaned_data["end_reason"]
         )
-    except actions.EpisodeCloseError as error:
+    except actions.EpisodeStatusError as error:
         messages.error(request, f"Not closed: {error}")
         return redirect(back)
     messages.success(request, "Episode closed. Its open check-in links no longer work.")
@@ -233,9 +241,33 @@ def episode_close(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
 
 
 @require_POST
+def episode_reopen(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    """Make a closed episode active again (the treating therapist), back on the caseload."""
+    episode = _episode_to_change(request, public_id, status=EpisodeStatus.CLOSED)
+    back = reverse("client-detail", args=[episode.client.public_id])
+    try:
+        actions.reopen_episode(request, episode)
+    except actions.EpisodeStatusError as error:
+        messages.error(request, f"Not reopened: {error}")
+        return redirect(back)
+    messages.success(request, "Episode reopened: the client is back on your caseload.")
+    return redirect(back)
+
+
+@require_GET
+def closed_episodes_list(request: HttpRequest) -> HttpResponse:
+    """Episodes that have ended, for finding a former client (therapists, supervisors)."""
+    require_permission(request.user, READ_CLINICAL)
+    episodes = list(closed_episodes(request.user)[:CLOSED_EPISODES_SHOWN])
+    audit.record("caseload.read_closed", request=request, detail={"count": len(episodes)})
+    context = {"episodes": episodes, "limit": CLOSED_EPISODES_SHOWN}
+    return render(request, "workspace/closed_episodes.html", context)
+
+
+@require_POST
 def episode_hand_over(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     """Hand the client over to a colleague (the treating therapist), who treats them next."""
-    episode = _active_episode_to_change(request, public_id)
+    episode = _episode_to_change(request, public_id)
     form = HandOverForm(request.POST, member=request.user)
     back = reverse("client-detail", args=[episode.client.public_id]) + "#hand-over"
     if not form.is_valid():

@@ -107,7 +107,7 @@ def test_therapist_acknowledges_the_most_urgent_alert_and_downloads_the_report(
     screenshot(page, "brief")
 
 
-def test_therapist_adds_a_client_at_intake_then_hands_them_over(live_server, page, therapist):
+def test_therapist_adds_closes_reopens_and_hands_over_a_client(live_server, page, therapist):
     colleague = make_user(therapist.organisation, first_name="Jordan", last_name="Lee")
     sign_in(page, live_server.url, therapist)
     page.click("text=Add a client")
@@ -121,6 +121,16 @@ def test_therapist_adds_a_client_at_intake_then_hands_them_over(live_server, pag
     page.wait_for_selector("text=Client R-9001 added.")
     assert page.locator("h1").inner_text() == "Client R-9001"
     check_accessibility(page)
+
+    # Closed by mistake, found again among the closed episodes, and reopened.
+    page.select_option("form.close-episode select", "completed")
+    page.click("form.close-episode button[type=submit]")
+    page.wait_for_selector("text=Episode closed.")
+    page.goto(live_server.url + "/closed/")
+    check_accessibility(page)
+    page.click("text=R-9001")
+    page.click("form.reopen-episode button[type=submit]")
+    page.wait_for_selector("text=Episode reopened")
 
     page.select_option("form.hand-over select", str(colleague.pk))
     page.click("form.hand-over button[type=submit]")

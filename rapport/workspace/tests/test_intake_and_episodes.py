@@ -13,7 +13,7 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from rapport.clinic.models import Client, ConsentKind, EpisodeStatus, MeasurementPlan
+from rapport.clinic.models import Client, ConsentKind, Episode, EpisodeStatus, MeasurementPlan
 from rapport.security.models import AuditEvent
 from rapport.security.rights import current_consents
 from rapport.testing import issue_checkin_link, login_verified, make_two_clinics
@@ -310,3 +310,73 @@ def test_the_client_page_offers_the_clinics_other_active_therapists(therapist_cl
     assert f'value="{clinics.colleague.pk}"' in hand_over
     for other in (clinics.owner, clinics.supervisor, clinics.outsider):
         assert f'value="{other.pk}"' not in hand_over
+
+
+def _close(episode, reason="completed"):
+    episode.status, episode.ended_on, episode.end_reason = (
+        EpisodeStatus.CLOSED,
+        episode.started_on + datetime.timedelta(days=60),
+        reason,
+    )
+    episode.save()
+
+
+def test_closed_episodes_are_listed_for_their_therapist_and_supervisor_only(
+    client, therapist_client, clinics
+):
+    _close(clinics.owner_episode, reason="referred")
+    record = clinics.owner_client.record_number
+    listed = therapist_client.get(reverse("closed-episodes")).content.decode()
+    assert record in listed and "Referred elsewhere" in listed
+    assert AuditEvent.objects.get(action="caseload.read_closed").detail == {"count": 1}
+    for viewer, sees in ((clinics.supervisor, True), (clinics.colleague, False)):
+        login_verified(client, viewer)
+        assert (record in client.get(reverse("closed-episodes")).content.decode()) is sees
+
+
+def test_the_therapist_reopens_a_closed_episode(therapist_client, clinics):
+    episode = clinics.owner_episode
+    _close(episode)
+    page = reverse("client-detail", args=[clinics.owner_client.public_id])
+    assert "Reopen this episode" in therapist_client.get(page).content.decode()
+    response = therapist_client.post(reverse("episode-reopen", args=[episode.public_id]))
+    assert response.url == page
+    episode.refresh_from_db()
+    assert (episode.status, episode.ended_on, episode.end_reason) == (
+        EpisodeStatus.ACTIVE,
+        None,
+        "",
+    )
+    assert AuditEvent.objects.get(action="episode.reopen").detail == {"reason": "completed"}
+    caseload = therapist_client.get(reverse("home")).content.decode()
+    assert clinics.owner_client.record_number in caseload
+
+
+def test_an_episode_is_not_reopened_beside_another_active_one(therapist_client, clinics):
+    closed = clinics.owner_episode
+    _close(closed)
+    active = Episode.objects.create(
+        client=clinics.owner_client,
+        therapist=clinics.owner,
+        plan=closed.plan,
+        started_on=closed.ended_on + datetime.timedelta(days=30),
+    )
+    response = therapist_client.post(
+        reverse("episode-reopen", args=[closed.public_id]), follow=True
+    )
+    assert "Not reopened: This client already has an active episode." in (response.content.decode())
+    closed.refresh_from_db()
+    active.refresh_from_db()
+    assert (closed.status, active.status) == (EpisodeStatus.CLOSED, EpisodeStatus.ACTIVE)
+    assert not AuditEvent.objects.filter(action="episode.reopen").exists()
+
+
+def test_only_the_treating_therapist_reopens(client, clinics):
+    _close(clinics.owner_episode)
+    url = reverse("episode-reopen", args=[clinics.owner_episode.public_id])
+    login_verified(client, clinics.supervisor)
+    assert client.post(url).status_code == 403
+    login_verified(client, clinics.colleague)
+    assert client.post(url).status_code == 404
+    clinics.owner_episode.refresh_from_db()
+    assert clinics.owner_episode.status == EpisodeStatus.CLOSED
