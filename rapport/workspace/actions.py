@@ -17,6 +17,7 @@ from django.utils import timezone
 from rapport.checkin.links import revoke_link
 from rapport.checkin.models import Alert, AlertKind, CheckinLink
 from rapport.clinic.models import (
+    Client,
     Episode,
     EpisodeStatus,
     MeasurementPlan,
@@ -180,6 +181,9 @@ def reopen_episode(request: HttpRequest, episode: Episode) -> None:
     be issued. Audited as ``episode.reopen`` with the end reason it had.
     """
     with transaction.atomic():
+        # The client's row first: two of its closed episodes reopened at once wait on it,
+        # so the second sees the first active.
+        Client.objects.select_for_update().filter(pk=episode.client_id).first()
         locked = Episode.objects.select_for_update().get(pk=episode.pk)
         if locked.status != EpisodeStatus.CLOSED:
             raise EpisodeStatusError("This episode is already active.")

@@ -7,6 +7,7 @@ what it refuses.
 from __future__ import annotations
 
 import datetime
+import threading
 
 import pytest
 from django.db import connection
@@ -17,6 +18,7 @@ from rapport.clinic.models import Client, ConsentKind, Episode, EpisodeStatus, M
 from rapport.security.models import AuditEvent
 from rapport.security.rights import current_consents
 from rapport.testing import issue_checkin_link, login_verified, make_two_clinics
+from rapport.workspace import actions
 
 pytestmark = pytest.mark.django_db
 
@@ -380,3 +382,38 @@ def test_only_the_treating_therapist_reopens(client, clinics):
     assert client.post(url).status_code == 404
     clinics.owner_episode.refresh_from_db()
     assert clinics.owner_episode.status == EpisodeStatus.CLOSED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_closed_episodes_of_a_client_reopened_at_once_leave_one_active(clinics):
+    if connection.vendor != "postgresql":
+        pytest.skip("the SQLite test database is one shared in-memory connection; threads test PG")
+    first = clinics.owner_episode
+    _close(first)
+    second = Episode.objects.create(
+        client=clinics.owner_client,
+        therapist=clinics.owner,
+        plan=first.plan,
+        started_on=first.ended_on + datetime.timedelta(days=30),
+    )
+    _close(second)
+    outcomes: list[str] = []
+    barrier = threading.Barrier(2)
+
+    def reopen(episode) -> None:
+        try:
+            barrier.wait()
+            actions.reopen_episode(None, episode)
+            outcomes.append("reopened")
+        except actions.EpisodeStatusError as error:
+            outcomes.append(str(error))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=reopen, args=[e]) for e in (first, second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["This client already has an active episode.", "reopened"]
+    assert clinics.owner_client.episodes.filter(status=EpisodeStatus.ACTIVE).count() == 1
