@@ -39,14 +39,9 @@ def _check_receiver(from_therapist: User, to_therapist: User) -> None:
         raise CaseloadMoveError("Clients can only move to an active therapist of this clinic.")
 
 
-def _audit_move_in(to_therapist: User, count: int, request) -> None:
-    audit.record(
-        "caseload.move_in",
-        request=request,
-        obj=to_therapist,
-        object_type="user",
-        detail={"count": count},
-    )
+def _audit_caseload(action: str, member: User, count: int, request) -> None:
+    """``caseload.move_out`` / ``caseload.move_in`` on ``member``'s account, with a count."""
+    audit.record(action, request=request, obj=member, object_type="user", detail={"count": count})
 
 
 def move_caseload(from_therapist: User, to_therapist: User, *, request=None) -> int:
@@ -58,14 +53,8 @@ def move_caseload(from_therapist: User, to_therapist: User, *, request=None) -> 
     _check_receiver(from_therapist, to_therapist)
     with transaction.atomic():
         moved = active_episodes_of(from_therapist).update(therapist=to_therapist)
-        audit.record(
-            "caseload.move_out",
-            request=request,
-            obj=from_therapist,
-            object_type="user",
-            detail={"count": moved},
-        )
-        _audit_move_in(to_therapist, moved, request)
+        _audit_caseload("caseload.move_out", from_therapist, moved, request)
+        _audit_caseload("caseload.move_in", to_therapist, moved, request)
     return moved
 
 
@@ -84,5 +73,5 @@ def hand_over_episode(episode: Episode, to_therapist: User, *, request=None) -> 
         locked.therapist = to_therapist
         locked.save(update_fields=["therapist"])
         audit.record("episode.hand_over", request=request, obj=locked)
-        _audit_move_in(to_therapist, 1, request)
+        _audit_caseload("caseload.move_in", to_therapist, 1, request)
     episode.therapist = to_therapist
