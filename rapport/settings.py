@@ -149,6 +149,10 @@ AUTH_PASSWORD_VALIDATORS = [
     },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    # Stronger than the common-password list above: repeats, sequences, key rows, and an
+    # offline list of leaked passwords with their usual variants (accounts/password_rules.py).
+    {"NAME": "rapport.accounts.password_rules.RepetitionAndSequenceValidator"},
+    {"NAME": "rapport.accounts.password_rules.GuessablePasswordValidator"},
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
