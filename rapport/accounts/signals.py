@@ -1,11 +1,14 @@
-"""Every successful sign-in, however it happens: start the session clocks and audit it."""
+"""Every successful sign-in, however it happens: start the session clocks and audit it.
+
+The lockout's failure count is cleared later, when the second step succeeds (views.py):
+the password alone proves too little to wipe it.
+"""
 
 from __future__ import annotations
 
 from django.contrib.auth.signals import user_logged_in
 from django.dispatch import receiver
 
-from rapport.accounts import lockout
 from rapport.security import audit
 from rapport.security.middleware import start_session_clocks
 
@@ -15,5 +18,4 @@ def signed_in(sender, request, user, **kwargs) -> None:
     if request is None:
         return
     start_session_clocks(request.session)
-    lockout.clear_failures(user.get_username())
     audit.record("auth.login", request=request, user=user)
