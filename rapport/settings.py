@@ -154,6 +154,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "rapport.accounts.password_rules.RepetitionAndSequenceValidator"},
     {"NAME": "rapport.accounts.password_rules.GuessablePasswordValidator"},
 ]
+# Staff may ask for a password reset link by e-mail ("Forgot your password?"); off for an
+# installation without working e-mail, where the clinic admin sets a temporary password.
+PASSWORD_RESET_BY_EMAIL = env_bool("RAPPORT_PASSWORD_RESET_EMAIL", True)
+# A reset link works for two hours, and only until the password changes.
+PASSWORD_RESET_TIMEOUT = 2 * 60 * 60
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"

@@ -6,7 +6,8 @@ import re
 
 from django import forms
 from django.contrib.auth import authenticate
-from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
+from django.contrib.auth.forms import AuthenticationForm, SetPasswordForm, UserCreationForm
+from django.utils.translation import gettext_lazy as _
 
 from rapport.accounts import lockout
 from rapport.accounts.caseload_moves import active_episodes_of, colleagues_who_can_take_over
@@ -106,6 +107,55 @@ class CodeForm(forms.Form):
         return code
 
 
+# --- passwords people choose themselves ------------------------------------------------
+
+
+class NewPasswordForm(SetPasswordForm):
+    """A password of the user's own, twice, checked by the password rules.
+
+    It must differ from the one they have: replacing a temporary password with itself
+    would leave the admin who set it knowing it.
+    """
+
+    def clean(self):
+        cleaned = super().clean()
+        password = cleaned.get("new_password1")
+        if password and self.user.has_usable_password() and self.user.check_password(password):
+            self.add_error(
+                "new_password1",
+                forms.ValidationError(
+                    _("Choose a password different from the one you were given."), code="same"
+                ),
+            )
+        return cleaned
+
+
+class ForgotPasswordForm(forms.Form):
+    """The e-mail address of a staff account, to send it a reset link."""
+
+    email = forms.EmailField(
+        label=_("Your work e-mail address"),
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
+    )
+
+    def accounts(self):
+        """The active staff accounts with this address; may be none (never said)."""
+        return User.objects.filter(
+            email__iexact=self.cleaned_data["email"], is_active=True, organisation__isnull=False
+        )
+
+
+class TemporaryPasswordForm(SetPasswordForm):
+    """A clinic admin's temporary password for a member: checked by the password rules,
+    and valid only to choose a new one at the member's next sign-in."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["new_password1"].label = _("Temporary password")
+        self.fields["new_password2"].label = _("Temporary password again")
+
+
 # --- staff accounts (clinic admins) -----------------------------------------------------
 
 STAFF_FIELDS = ("first_name", "last_name", "email", "role", "supervisor")
@@ -137,10 +187,11 @@ class _StaffRules:
 
 
 class StaffCreateForm(_StaffRules, UserCreationForm):
-    """A new staff account in the admin's clinic, with a first password.
+    """A new staff account in the admin's clinic, with a temporary first password.
 
-    The password is checked by the installation's password validators; the new member
-    sets up their authenticator app at their first sign-in.
+    The password is checked by the installation's password validators. The admin knows
+    it, so it works once: at their first sign-in the member chooses their own, then sets
+    up their authenticator app.
     """
 
     class Meta:
@@ -150,6 +201,7 @@ class StaffCreateForm(_StaffRules, UserCreationForm):
     def save(self, commit: bool = True) -> User:
         user = super().save(commit=False)
         user.organisation_id = self.acting.organisation_id
+        user.must_change_password = True
         if commit:
             user.save()
         return user

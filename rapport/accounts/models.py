@@ -36,6 +36,13 @@ class User(AbstractUser):
         related_name="supervisees",
         limit_choices_to={"role": Role.SUPERVISOR},
     )
+    must_change_password = models.BooleanField(
+        default=False,
+        help_text=(
+            "The password was set by a clinic admin, so someone else knows it: at the next "
+            "sign-in the member chooses a new one before anything else (passwords.py)."
+        ),
+    )
 
     class Meta:
         ordering = ["last_name", "first_name", "username"]

@@ -77,9 +77,7 @@ class GuessablePasswordValidator:
         result = zxcvbn(_analysed(password))
         if result["score"] >= self.min_score:
             return
-        leaked = any(
-            match.get("dictionary_name") == "passwords" for match in result["sequence"]
-        )
+        leaked = any(match.get("dictionary_name") == "passwords" for match in result["sequence"])
         if leaked:
             raise ValidationError(
                 _(

@@ -11,9 +11,12 @@ from dataclasses import dataclass
 from django.contrib.sessions.models import Session
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from rapport.accounts.models import User
+from rapport.accounts.notices import send_notice
+from rapport.accounts.passwords import invalidate_password
 from rapport.security import audit
 
 
@@ -34,13 +37,17 @@ def end_sessions_of(user: User) -> int:
 
 
 def reset_mfa(user: User, *, via: str, request=None) -> MfaReset:
-    """Remove ``user``'s authenticator apps and sign them out everywhere; audited.
+    """Remove ``user``'s authenticator apps and password, sign them out everywhere; audited.
 
-    They set up a new app at their next sign-in, after their password. The audit entry
-    (``auth.mfa.reset``) says ``via`` which path did it and how much was removed.
+    The password goes too, so whoever reset the app cannot sign in with a password they
+    once set or learnt (passwords.py): the member needs a new temporary password from a
+    clinic admin, or a reset link by e-mail, and then sets up a new app. They are told
+    by e-mail. The audit entry (``auth.mfa.reset``) says ``via`` which path did it and
+    how much was removed.
     """
     with transaction.atomic():
-        removed, _ = TOTPDevice.objects.filter(user=user).delete()
+        removed, _per_model = TOTPDevice.objects.filter(user=user).delete()
+        invalidate_password(user)
         reset = MfaReset(removed_apps=removed, ended_sessions=end_sessions_of(user))
         audit.record(
             "auth.mfa.reset",
@@ -49,4 +56,10 @@ def reset_mfa(user: User, *, via: str, request=None) -> MfaReset:
             object_type="user",
             detail={"via": via, "removed": reset.removed_apps, "count": reset.ended_sessions},
         )
+    send_notice(
+        [user],
+        _("Your two-step sign-in to Rapport was reset"),
+        "accounts/email/mfa_reset.txt",
+        {"member": user, "by": getattr(request, "user", None)},
+    )
     return reset

@@ -3,7 +3,10 @@
 The flow: password (``login``) -> authenticator code (``mfa-verify``, or ``mfa-enrol``
 the first time) -> the page that was asked for. Until the code step is done,
 :class:`rapport.security.middleware.StaffGateMiddleware` sends every staff page to
-``mfa-verify``.
+``mfa-verify``. A temporary password (set by a clinic admin) leads to
+``password-choose`` instead, without signing in: the member's own password comes first.
+Choosing a new password (``password-change``) and a forgotten one (``password-forgot``,
+``password-reset``) are in :mod:`rapport.accounts.password_views`.
 """
 
 from __future__ import annotations
@@ -25,7 +28,9 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from rapport.accounts import lockout
 from rapport.accounts.forms import INVALID_CODE, CodeForm, LoginForm
+from rapport.accounts.passwords import admin_knows_password, begin_password_choice
 from rapport.security import audit
 from rapport.security.access import before_mfa, public
 from rapport.security.middleware import mfa_satisfied
@@ -56,9 +61,24 @@ def _with_next(url_name: str, request: HttpRequest) -> str:
 def login(request: HttpRequest) -> HttpResponse:
     form = LoginForm(request, data=request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
+        user = form.get_user()
+        if admin_knows_password(user):
+            # Someone else knows this password: no session, only the choice of a new one.
+            begin_password_choice(request, user)
+            audit.record(
+                "auth.login",
+                request=request,
+                outcome="denied",
+                obj=user,
+                object_type="user",
+                detail={"reason": "temporary_password"},
+            )
+            return redirect(_with_next("password-choose", request))
         # auth_login gives the session a new key (no fixation); the user_logged_in
         # receiver in signals.py starts the session clocks and writes the audit entry.
-        auth_login(request, form.get_user())
+        auth_login(request, user)
+        if mfa_satisfied(request):  # demo mode: there is no second step to wait for
+            lockout.clear_failures(user.get_username())
         return redirect(_next_url(request))
     status = 429 if form.locked_out else 200
     context = {"form": form, "next": _next_url(request)}
@@ -79,6 +99,8 @@ def _complete_mfa(request: HttpRequest, device: TOTPDevice, action: str) -> None
     django_otp.login(request, device)
     # The session just gained privileges: give it a new key, as at sign-in.
     request.session.cycle_key()
+    # Only now, with both steps done, are earlier failed attempts forgiven.
+    lockout.clear_failures(request.user.get_username())
     audit.record(action, request=request, detail={"mfa_method": "totp"})
 
 

@@ -83,6 +83,7 @@ DETAIL_KEYS = frozenset(
         "role",
         "rows",
         "status_code",
+        "supervisor",
         "through_seq",
         "to_key_id",
         "via",

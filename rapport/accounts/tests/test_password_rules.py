@@ -28,7 +28,8 @@ def test_repeats_sequences_and_keyboard_rows_are_refused(password):
 
 
 @pytest.mark.parametrize(
-    "password", ["Password1234", "iloveyou2020", "P@ssw0rd1234", "Sunshine12345", "trustno1trustno1"]
+    "password",
+    ["Password1234", "iloveyou2020", "P@ssw0rd1234", "Sunshine12345", "trustno1trustno1"],
 )
 def test_leaked_passwords_and_their_usual_variants_are_refused(password):
     with pytest.raises(ValidationError):
@@ -47,6 +48,6 @@ def test_a_very_long_password_is_checked_quickly():
     import time
 
     started = time.monotonic()
-    words = "quiet harbour lantern meadow copper violin garden thistle ember orchard ".split()
+    words = "quiet harbour lantern meadow copper violin garden thistle ember orchard".split()
     validate_password(" ".join(f"{word}{index}" for index, word in enumerate(words * 6)))
     assert time.monotonic() - started < 2

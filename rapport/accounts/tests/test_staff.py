@@ -174,7 +174,8 @@ def test_resetting_mfa_removes_the_app_and_signs_the_member_out(admin_client, cl
     theirs = Client()
     login_verified(theirs, clinics.owner)
     response = admin_client.post(reverse("staff-reset-mfa", args=[clinics.owner.public_id]))
-    assert response.url == reverse("staff-list")
+    # Back to the member's page, where the admin can give a temporary password.
+    assert response.url == reverse("staff-edit", args=[clinics.owner.public_id])
     assert not TOTPDevice.objects.filter(user=clinics.owner).exists()
     assert theirs.get(reverse("home")).url.startswith(reverse("login"))
     event = AuditEvent.objects.get(action="auth.mfa.reset")
@@ -182,7 +183,9 @@ def test_resetting_mfa_removes_the_app_and_signs_the_member_out(admin_client, cl
     assert event.actor_id == clinics.clinic_admin.pk
 
 
-@pytest.mark.parametrize("name", ["staff-edit", "staff-reset-mfa"])
+@pytest.mark.parametrize(
+    "name", ["staff-edit", "staff-reset-mfa", "staff-unlock", "staff-reset-password"]
+)
 def test_another_clinics_admin_finds_no_such_account(client, clinics, name):
     other_admin = make_user(clinics.outsider.organisation, Role.CLINIC_ADMIN)
     login_verified(client, other_admin)
