@@ -9,7 +9,7 @@ from rapport.accounts import lockout
 from rapport.accounts.forms import INVALID_LOGIN, LOCKED_OUT
 from rapport.accounts.models import LoginFailure
 from rapport.security.models import AuditEvent
-from rapport.testing import PASSWORD, make_organisation, make_user
+from rapport.testing import PASSWORD, make_organisation, make_user, totp_code
 
 pytestmark = pytest.mark.django_db
 
@@ -117,9 +117,16 @@ def test_spraying_many_usernames_from_one_address_locks_the_address(client, ther
     assert attempt(client, therapist.username, PASSWORD, ip="198.51.100.7").status_code == 302
 
 
-def test_success_clears_the_usernames_failures(client, therapist):
+def test_a_complete_sign_in_clears_the_usernames_failures(client, therapist):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.create(user=therapist, name="phone", confirmed=True)
     fail(client, therapist.username, 4)
     assert attempt(client, therapist.username, PASSWORD).status_code == 302
+    # The password alone forgives nothing (#15.16); the authenticator code does.
+    assert LoginFailure.objects.filter(username=therapist.username).count() == 4
+    client.post(reverse("mfa-verify"), {"code": totp_code(device)})
+    assert not LoginFailure.objects.filter(username=therapist.username).exists()
     client.logout()
     fail(client, therapist.username, 4)
     assert attempt(client, therapist.username, PASSWORD).status_code == 302
