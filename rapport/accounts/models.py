@@ -7,6 +7,8 @@ import uuid
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 
+from rapport.security.fields import EncryptedTextField
+
 
 class Role(models.TextChoices):
     THERAPIST = "therapist", "Therapist"
@@ -35,6 +37,13 @@ class User(AbstractUser):
         blank=True,
         related_name="supervisees",
         limit_choices_to={"role": Role.SUPERVISOR},
+    )
+    # For urgent safety notices by text message (docs/safety.md); encrypted like clients'
+    # contact details, since a personal number identifies its holder outside the clinic.
+    mobile_phone = EncryptedTextField(
+        max_length=40,
+        blank=True,
+        help_text="For urgent safety notices by text message, where the clinic sends them.",
     )
 
     class Meta:
