@@ -11,6 +11,8 @@ request, so a slow or failing mail server cannot block a page. Each run
    revokes that link, records the error, and retries with exponential backoff up to
    :data:`MAX_ATTEMPTS`; then the message is marked failed, which staff see in the
    worklist (:func:`rapport.checkin.worklist.worklist_for`).
+3. escalates unacknowledged safety alerts and sends due safety notices, through the same
+   :func:`attempt` (:mod:`rapport.checkin.safety_notices`).
 
 Text messages go through an :class:`SmsSender`, chosen by ``RAPPORT_SMS_SENDER``
 (dotted path). :class:`ConsoleSmsSender` prints them; see docs/checkin.md for plugging
