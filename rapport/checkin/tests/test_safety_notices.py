@@ -129,6 +129,23 @@ def test_a_submission_in_its_own_transaction_sends_the_notice():
     assert _recipients() == ["owner@example.org"]
 
 
+@pytest.mark.parametrize("channel", ["link", "kiosk"])
+def test_a_critical_answer_on_the_client_pages_notifies_the_therapist(
+    reachable, client, channel, django_capture_on_commit_callbacks
+):
+    if channel == "kiosk":
+        login_verified(client, reachable.owner)
+        start = client.post(reverse("checkin-kiosk-start", args=[reachable.owner_client.public_id]))
+        form_url = start.url
+    else:
+        form_url = reverse("checkin-form", args=[issue_checkin_link(reachable.owner_episode).token])
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"{form_url}submit/", full_answers(phq9_item9=1))
+    assert response.status_code == 200
+    assert _recipients() == ["owner@example.org"]
+    assert SafetyNotice.objects.get().alert.client == reachable.owner_client
+
+
 def test_no_notice_without_a_critical_answer(reachable, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         _submit(reachable, phq9_item9=0)
