@@ -59,12 +59,11 @@ def queue_for_new_alerts(alerts: Iterable[Alert], now: datetime.datetime) -> Non
     (``transaction.on_commit``), robustly: an exception there is logged, never raised
     into the client's submission, and the notice stays pending for ``send-due``.
     """
-    ids = [
-        notice.pk
-        for alert in alerts
-        for notice, _created in _queue_step(alert, NoticeStep.THERAPIST, scheduled_for=now)
-        if notice.status == MessageStatus.PENDING
-    ]
+    ids = []
+    for alert in alerts:
+        chosen = safety_notice_settings_for(alert.organisation_id)
+        queued = _queue_step(alert, NoticeStep.THERAPIST, chosen, scheduled_for=now)
+        ids += [notice.pk for notice, _created in queued if notice.status == MessageStatus.PENDING]
     if ids:
         transaction.on_commit(partial(send_now, ids), robust=True)
 
@@ -112,7 +111,7 @@ def escalate_due(now: datetime.datetime) -> int:
             (NoticeStep.FALLBACK, to_fallback),
         ):
             if due_at <= now:
-                queued = _queue_step(alert, step, scheduled_for=due_at, now=now)
+                queued = _queue_step(alert, step, chosen, scheduled_for=due_at, now=now)
                 created += sum(was_created for _notice, was_created in queued)
     return created
 
@@ -131,6 +130,7 @@ def deliver_pending(now: datetime.datetime, report: delivery.DeliveryReport) -> 
 def _queue_step(
     alert: Alert,
     step: str,
+    chosen: SafetyNoticeSettings,
     *,
     scheduled_for: datetime.datetime,
     now: datetime.datetime | None = None,
@@ -142,7 +142,7 @@ def _queue_step(
     the reason, so staff see on the client page that the escalation went nowhere.
     """
     notices = []
-    for channel, recipient, problem in _recipients(alert, step):
+    for channel, recipient, problem in _recipients(alert, step, chosen):
         notice, created = SafetyNotice.objects.get_or_create(
             alert=alert,
             step=step,
@@ -159,9 +159,9 @@ def _queue_step(
     return notices
 
 
-def _recipients(alert: Alert, step: str) -> list[_Recipient]:
-    """Who gets ``step``'s notice of ``alert``, by which channels (see the module docstring)."""
-    chosen = safety_notice_settings_for(alert.organisation_id)
+def _recipients(alert: Alert, step: str, chosen: SafetyNoticeSettings) -> list[_Recipient]:
+    """Who gets ``step``'s notice of ``alert``, by which channels, under the clinic's
+    settings ``chosen`` (see the module docstring)."""
     if step == NoticeStep.FALLBACK:
         found: list[_Recipient] = []
         if chosen.fallback_email:
@@ -171,9 +171,11 @@ def _recipients(alert: Alert, step: str) -> list[_Recipient]:
         return found or [(Channel.EMAIL, None, "no fallback contact set")]
     therapist = alert.episode.therapist if alert.episode_id else None
     person = therapist.supervisor if therapist and step == NoticeStep.SUPERVISOR else therapist
-    if person is None or not person.is_active:
+    if person is None:
         problem = "the therapist has no supervisor" if therapist else "no treating therapist"
         return [(Channel.EMAIL, None, problem)]
+    if not person.is_active:
+        return [(Channel.EMAIL, person, "the account is closed")]
     found = [(Channel.EMAIL, person, "" if person.email else "no e-mail address on the account")]
     if chosen.sms_enabled and person.mobile_phone:
         found.append((Channel.SMS, person, ""))

@@ -326,6 +326,16 @@ def test_an_escalation_that_reaches_nobody_is_recorded(clinics, django_capture_o
     }
 
 
+def test_a_closed_supervisor_account_is_not_notified(reachable, django_capture_on_commit_callbacks):
+    raised = _alert_raised_at(reachable, django_capture_on_commit_callbacks)
+    reachable.supervisor.is_active = False
+    reachable.supervisor.save()
+    delivery.send_due(raised + datetime.timedelta(hours=2))
+    notice = SafetyNotice.objects.get(step=NoticeStep.SUPERVISOR)
+    assert (notice.status, notice.last_error) == (MessageStatus.SKIPPED, "the account is closed")
+    assert mail.outbox == []
+
+
 def test_staff_see_each_notices_status_on_the_client_page(
     reachable, client, django_capture_on_commit_callbacks
 ):
