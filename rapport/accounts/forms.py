@@ -158,7 +158,19 @@ class TemporaryPasswordForm(SetPasswordForm):
 
 # --- staff accounts (clinic admins) -----------------------------------------------------
 
-STAFF_FIELDS = ("first_name", "last_name", "email", "role", "supervisor")
+STAFF_FIELDS = ("first_name", "last_name", "email", "mobile_phone", "role", "supervisor")
+
+_PHONE_NUMBER = re.compile(r"\+?[0-9][0-9 ()./-]{5,38}")
+
+
+def validate_phone_number(value: str) -> None:
+    """A phone number a text-message provider can dial: digits, an optional leading ``+``
+    and the usual separators; raises ``ValidationError`` otherwise."""
+    if value and not _PHONE_NUMBER.fullmatch(value.strip()):
+        raise forms.ValidationError(
+            "Enter a phone number of digits, with an optional leading + "
+            "(spaces, dashes and brackets are fine)."
+        )
 
 
 class _StaffRules:
@@ -178,6 +190,11 @@ class _StaffRules:
         self.fields["supervisor"].queryset = supervisors
         self.fields["supervisor"].required = False
         self.fields["supervisor"].help_text = "Therapists only: who reviews their caseload."
+
+    def clean_mobile_phone(self) -> str:
+        value = self.cleaned_data.get("mobile_phone", "").strip()
+        validate_phone_number(value)
+        return value
 
     def clean(self):
         cleaned = super().clean()

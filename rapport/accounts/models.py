@@ -7,6 +7,8 @@ import uuid
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 
+from rapport.security.fields import EncryptedTextField
+
 
 class Role(models.TextChoices):
     THERAPIST = "therapist", "Therapist"
@@ -42,6 +44,13 @@ class User(AbstractUser):
             "The password was set by a clinic admin, so someone else knows it: at the next "
             "sign-in the member chooses a new one before anything else (passwords.py)."
         ),
+    )
+    # For urgent safety notices by text message (docs/safety.md); encrypted like clients'
+    # contact details, since a personal number identifies its holder outside the clinic.
+    mobile_phone = EncryptedTextField(
+        max_length=40,
+        blank=True,
+        help_text="For urgent safety notices by text message, where the clinic sends them.",
     )
 
     class Meta:

@@ -11,6 +11,8 @@ request, so a slow or failing mail server cannot block a page. Each run
    revokes that link, records the error, and retries with exponential backoff up to
    :data:`MAX_ATTEMPTS`; then the message is marked failed, which staff see in the
    worklist (:func:`rapport.checkin.worklist.worklist_for`).
+3. escalates unacknowledged safety alerts and sends due safety notices, through the same
+   :func:`attempt` (:mod:`rapport.checkin.safety_notices`).
 
 Text messages go through an :class:`SmsSender`, chosen by ``RAPPORT_SMS_SENDER``
 (dotted path). :class:`ConsoleSmsSender` prints them; see docs/checkin.md for plugging
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import datetime
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol, TextIO
 
@@ -39,6 +42,7 @@ from rapport.checkin.models import (
     CheckinPreference,
     MessageKind,
     MessageStatus,
+    SafetyNotice,
 )
 from rapport.clinic.models import (
     Administration,
@@ -222,23 +226,46 @@ def _deliver(pk: int, now: datetime.datetime, report: DeliveryReport) -> None:
             report.skipped += 1
             return
         issued = issue_link(message.session, channel=message.channel)
-        message.attempts += 1
         message.link = issued.link
-        try:
-            _send(message, issued.url, issued.link.expires_at)
-        except Exception as error:  # any sender failure is recorded and retried
-            revoke_link(issued.link, reason="send_failed")
-            message.last_error = f"{type(error).__name__}: {error}"[:300]
-            if message.attempts >= MAX_ATTEMPTS:
-                message.status = MessageStatus.FAILED
-                report.failed += 1
-            else:
-                message.next_attempt_at = now + FIRST_RETRY * 2 ** (message.attempts - 1)
-                report.retrying += 1
+        attempt(
+            message,
+            lambda: _send(message, issued.url, issued.link.expires_at),
+            now=now,
+            report=report,
+            on_failure=lambda: revoke_link(issued.link, reason="send_failed"),
+        )
+
+
+def attempt(
+    record: CheckinMessage | SafetyNotice,
+    send: Callable[[], None],
+    *,
+    now: datetime.datetime,
+    report: DeliveryReport,
+    on_failure: Callable[[], None] | None = None,
+) -> None:
+    """One delivery attempt of a pending ``record`` (locked by the caller), saved.
+
+    ``send`` raising anything counts as a failure: the error is recorded and the record
+    retried with exponential backoff, until :data:`MAX_ATTEMPTS` marks it failed.
+    """
+    record.attempts += 1
+    try:
+        send()
+    except Exception as error:  # any sender failure is recorded and retried
+        if on_failure is not None:
+            on_failure()
+        record.last_error = f"{type(error).__name__}: {error}"[:300]
+        if record.attempts >= MAX_ATTEMPTS:
+            record.status = MessageStatus.FAILED
+            report.failed += 1
         else:
-            message.status, message.sent_at, message.last_error = MessageStatus.SENT, now, ""
-            report.sent += 1
-        message.save()
+            record.next_attempt_at = now + FIRST_RETRY * 2 ** (record.attempts - 1)
+            report.retrying += 1
+    else:
+        record.status, record.sent_at, record.last_error = MessageStatus.SENT, now, ""
+        report.sent += 1
+    record.save()
 
 
 def resend_invitation(session: Session, now: datetime.datetime | None = None) -> DeliveryReport:
@@ -276,9 +303,15 @@ def resend_invitation(session: Session, now: datetime.datetime | None = None) ->
 
 
 def send_due(now: datetime.datetime | None = None) -> DeliveryReport:
-    """Schedule and send whatever is due at ``now``; see the module docstring."""
+    """Schedule and send whatever is due at ``now``, safety notices and their escalation
+    included (:mod:`rapport.checkin.safety_notices`); see the module docstring."""
     now = now or timezone.now()
     report = DeliveryReport()
     report.scheduled = schedule_due(now)
     deliver_pending(now, report)
+    # Imported here: safety notices send through this module's attempt() and senders.
+    from rapport.checkin import safety_notices
+
+    safety_notices.escalate_due(now)
+    safety_notices.deliver_pending(now, report)
     return report

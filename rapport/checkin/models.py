@@ -214,3 +214,78 @@ class CheckinSettings(models.Model):
 
     def __str__(self) -> str:
         return f"check-in settings of {self.organisation}"
+
+
+class NoticeStep(models.TextChoices):
+    """Who an urgent alert's notice goes to, in escalation order."""
+
+    THERAPIST = "therapist", "Treating therapist"
+    SUPERVISOR = "supervisor", "Supervisor"
+    FALLBACK = "fallback", "Clinic fallback contact"
+
+
+class SafetyNotice(models.Model):
+    """One notice of an urgent alert to one recipient by one channel, with its delivery history.
+
+    The message names no client and quotes no answer: it says that a check-in result needs
+    review, with the record number, the time and a sign-in link (docs/safety.md). Addresses
+    are read at send time, from the recipient's account or the clinic's settings, and are
+    never stored here. The unique (alert, step, channel) is the guard against a second
+    ``send-due`` run queueing the same step twice.
+    """
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="notices")
+    step = models.CharField(max_length=12, choices=NoticeStep.choices)
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    # The therapist or supervisor; empty for the clinic's fallback contact.
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    status = models.CharField(
+        max_length=10, choices=MessageStatus.choices, default=MessageStatus.PENDING
+    )
+    scheduled_for = models.DateTimeField()
+    next_attempt_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    # An exception class and message, or why it was skipped; never the body or address.
+    last_error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["alert", "step", "channel"], name="one_safety_notice_per_step_and_channel"
+            )
+        ]
+        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.step} notice of {self.alert} by {self.channel}"
+
+
+class SafetyNoticeSettings(models.Model):
+    """Per-clinic settings of safety notices: text messages, escalation times, fallback.
+
+    A clinic without a row uses the defaults (:func:`safety_notice_settings_for`).
+    """
+
+    organisation = models.OneToOneField(
+        Organisation, on_delete=models.CASCADE, related_name="safety_notice_settings"
+    )
+    sms_enabled = models.BooleanField(default=False)
+    supervisor_after_minutes = models.PositiveIntegerField(default=120)
+    fallback_after_minutes = models.PositiveIntegerField(default=120)
+    # A duty phone or inbox of the clinic; may be a person's own, hence encrypted.
+    fallback_email = EncryptedTextField(max_length=320, blank=True)
+    fallback_phone = EncryptedTextField(max_length=40, blank=True)
+    changed_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"safety notice settings of {self.organisation}"
+
+
+def safety_notice_settings_for(organisation_id: int) -> SafetyNoticeSettings:
+    """The clinic's saved settings, or unsaved defaults when the admin never saved any."""
+    found = SafetyNoticeSettings.objects.filter(organisation_id=organisation_id).first()
+    return found or SafetyNoticeSettings(organisation_id=organisation_id)

@@ -4,7 +4,8 @@ The final submission is one transaction: lock the link row (``SELECT ... FOR UPD
 the session row, check the link is still open, score and store every due questionnaire,
 record the :class:`CheckinSubmission` (unique per link: the last line of defence), close
 the link and any sibling links of the session, delete the draft, write the audit entry
-(in a lane of the audit chain locked along with the link) and raise alerts. A
+(in a lane of the audit chain locked along with the link) and raise alerts, queueing
+their safety notices, which are sent once the transaction commits (safety_notices.py). A
 second or concurrent submission waits on the lock, then finds the link closed and
 stores nothing. On SQLite the transaction takes the write lock at BEGIN
 (``transaction_mode=IMMEDIATE``), which serialises submissions the same way.
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 from django.db import connection, transaction
 from django.utils import timezone
 
+from rapport.checkin import safety_notices
 from rapport.checkin.answers import Answers, read_language, unanswered_required
 from rapport.checkin.links import OPEN_STATUSES
 from rapport.checkin.models import Alert, AlertKind, CheckinDraft, CheckinLink, CheckinSubmission
@@ -417,6 +419,7 @@ def submit_checkin(
             detail={"count": len(due), "via": link.channel},
             reserved=lane,
         )
+        alerts = []
         for code in critical_codes:
             alert = Alert.objects.create(
                 organisation_id=link.organisation_id,
@@ -428,6 +431,9 @@ def submit_checkin(
                 raised_at=now,
             )
             audit.record("alert.raise", obj=alert, detail={"reason": AlertKind.CRITICAL_ITEM})
+            alerts.append(alert)
+        # Queued with the alerts, sent after COMMIT: a rollback tells nobody.
+        safety_notices.queue_for_new_alerts(alerts, now)
         _commit_now(own_transaction)
     return SubmitResult(
         Outcome.STORED,

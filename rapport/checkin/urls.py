@@ -1,6 +1,6 @@
 from django.urls import path
 
-from rapport.checkin import views
+from rapport.checkin import safety_settings, views
 
 # Client pages carry the link token in the path (/q/...); staff actions take public UUIDs.
 urlpatterns = [
@@ -13,5 +13,10 @@ urlpatterns = [
     path("checkin/clients/<uuid:public_id>/kiosk/", views.kiosk_start, name="checkin-kiosk-start"),
     path("checkin/clients/<uuid:public_id>/link/", views.link_create, name="checkin-link-create"),
     path("checkin/links/<uuid:public_id>/revoke/", views.link_revoke, name="checkin-link-revoke"),
+    path(
+        "checkin/clinics/<uuid:public_id>/safety-notices/",
+        safety_settings.safety_notice_settings,
+        name="checkin-safety-settings",
+    ),
     path("robots.txt", views.robots, name="robots"),
 ]

@@ -103,6 +103,7 @@ def _create_staff(
     for member in staff:
         user = User.objects.create(
             username=prefix + member.username,
+            email=prefix + member.email,
             first_name=member.first_name,
             last_name=member.last_name,
             role=member.role,

@@ -279,3 +279,21 @@ def get_staff_member_or_404(
         raise Http404
     audit.record(action, request=request, obj=member, object_type="user")
     return member
+
+
+def get_managed_organisation_or_404(
+    request: HttpRequest, public_id: uuid.UUID | str, *, action: str
+) -> Organisation:
+    """The clinic ``public_id`` if ``request.user`` administers it; audited as ``action``.
+
+    For the clinic admin's settings pages. Wrong role: 403 before any lookup. Another
+    clinic, or no such id: 404, so a settings page never confirms that a clinic exists.
+    """
+    require_permission(request.user, MANAGE_CLINIC)
+    organisation = Organisation.objects.filter(
+        pk=request.user.organisation_id, public_id=_parse_public_id(public_id)
+    ).first()
+    if organisation is None:
+        raise Http404
+    audit.record(action, request=request, obj=organisation)
+    return organisation

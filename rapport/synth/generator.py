@@ -92,6 +92,12 @@ class StaffMember:
     role: str
     supervisor: str | None = None
 
+    @property
+    def email(self) -> str:
+        """An example.org address (reserved, RFC 2606): safety notices show in the demo's
+        console e-mail and can reach nobody."""
+        return f"{self.username}@example.org"
+
 
 @dataclass
 class ClinicChunk:

@@ -245,3 +245,14 @@ def test_a_caseload_cannot_move_to_another_clinic_or_a_non_therapist(admin_clien
     clinics.owner_episode.refresh_from_db()
     assert clinics.owner_episode.therapist == clinics.owner
     assert not AuditEvent.objects.filter(action__startswith="caseload.").exists()
+
+
+def test_an_admin_records_a_mobile_number_for_safety_notices(admin_client, clinics):
+    url = reverse("staff-edit", args=[clinics.owner.public_id])
+    refused = admin_client.post(url, edit_data(clinics.owner, mobile_phone="call me maybe"))
+    assert refused.status_code == 200 and "mobile_phone" in refused.context["form"].errors
+    response = admin_client.post(url, edit_data(clinics.owner, mobile_phone=" +1 202-555-0100 "))
+    assert response.status_code == 302
+    assert User.objects.get(pk=clinics.owner.pk).mobile_phone == "+1 202-555-0100"
+    event = AuditEvent.objects.filter(action="staff.update").latest("pk")
+    assert "mobile_phone" in event.detail["fields"] and "555" not in str(event.detail)

@@ -113,7 +113,8 @@ def test_keys_rotate_command_is_audited(monkeypatch):
     use_field_keys(monkeypatch, KEY_NEW, KEY_OLD)
     call_command("keys", "rotate")
     event = AuditEvent.objects.get(action="keys.rotate")
-    assert event.detail["rows"] == 1
+    # The identity, and its therapist's account (the mobile number, even empty, is encrypted).
+    assert event.detail["rows"] == 2
     assert event.detail["to_key_id"] == crypto.field_keyring().current.key_id
 
 

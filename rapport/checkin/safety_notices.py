@@ -1,0 +1,256 @@
+"""Telling people about an urgent check-in result, and escalating until someone responds.
+
+When a client's check-in raises a critical-item alert (PHQ-9 item 9 above 0, or any
+critical item of a symptom measure), :func:`queue_for_new_alerts` queues a notice to the
+treating therapist inside the submission's transaction and sends it once that
+transaction commits: a rolled-back submission tells nobody, and a failed send never
+fails the submission (it is recorded and retried by ``rapport checkin send-due``).
+
+While the alert stays unacknowledged, :func:`escalate_due` (run by ``send-due``) queues
+a notice to the therapist's supervisor after the clinic's first interval and to the
+clinic's fallback contact after the second (:class:`SafetyNoticeSettings`, default two
+hours each). Acknowledging the alert stops whatever has not been sent yet.
+
+Notices travel through the check-in delivery path (:func:`rapport.checkin.delivery.attempt`:
+retries, backoff, recorded status) by e-mail, and by text message where the clinic turned
+text messages on and the recipient has a number. A notice carries no client name and no
+answer: only that a result needs review, the record number, when, and a sign-in link.
+Imported and synthetic data raise no :class:`Alert` rows, so they send nothing.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from collections.abc import Iterable
+from functools import partial
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from rapport.accounts.models import User
+from rapport.checkin import delivery
+from rapport.checkin.models import (
+    Alert,
+    AlertKind,
+    Channel,
+    MessageStatus,
+    NoticeStep,
+    SafetyNotice,
+    SafetyNoticeSettings,
+    safety_notice_settings_for,
+)
+
+logger = logging.getLogger(__name__)
+
+# A recipient: the channel, the staff account (None for the fallback contact), and why
+# nothing can be sent ("" when it can).
+_Recipient = tuple[str, User | None, str]
+
+
+def queue_for_new_alerts(alerts: Iterable[Alert], now: datetime.datetime) -> None:
+    """Queue the therapist's notices of ``alerts`` and send them once the transaction commits.
+
+    Call inside the transaction that created the alerts. The sending runs after COMMIT
+    (``transaction.on_commit``), robustly: an exception there is logged, never raised
+    into the client's submission, and the notice stays pending for ``send-due``.
+    """
+    ids = []
+    for alert in alerts:
+        chosen = safety_notice_settings_for(alert.organisation_id)
+        queued = _queue_step(alert, NoticeStep.THERAPIST, chosen, scheduled_for=now)
+        ids += [notice.pk for notice, _created in queued if notice.status == MessageStatus.PENDING]
+    if ids:
+        transaction.on_commit(partial(send_now, ids), robust=True)
+
+
+def send_now(notice_ids: list[int]) -> delivery.DeliveryReport:
+    """Deliver the given pending notices at once (after the submission committed)."""
+    report = delivery.DeliveryReport()
+    for pk in notice_ids:
+        _deliver(pk, timezone.now(), report)
+    return report
+
+
+def escalate_due(now: datetime.datetime) -> int:
+    """Queue the supervisor and fallback notices that are due at ``now``; returns new rows.
+
+    Only alerts that notified a therapist escalate (imports never did), and only while
+    unacknowledged. Intervals are the clinic's current settings, counted from when the
+    alert was raised. A step already queued is not queued again: the unique
+    (alert, step, channel) lets a concurrent ``send-due`` run find the other's row.
+    """
+    alerts = (
+        Alert.objects.filter(
+            kind=AlertKind.CRITICAL_ITEM,
+            acknowledged_at__isnull=True,
+            notices__step=NoticeStep.THERAPIST,
+        )
+        .exclude(notices__step=NoticeStep.FALLBACK)
+        .select_related("episode__therapist__supervisor")
+        .distinct()
+    )
+    clinic_settings: dict[int, SafetyNoticeSettings] = {}
+    created = 0
+    for alert in alerts:
+        if alert.organisation_id not in clinic_settings:
+            clinic_settings[alert.organisation_id] = safety_notice_settings_for(
+                alert.organisation_id
+            )
+        chosen = clinic_settings[alert.organisation_id]
+        to_supervisor = alert.raised_at + datetime.timedelta(
+            minutes=chosen.supervisor_after_minutes
+        )
+        to_fallback = to_supervisor + datetime.timedelta(minutes=chosen.fallback_after_minutes)
+        for step, due_at in (
+            (NoticeStep.SUPERVISOR, to_supervisor),
+            (NoticeStep.FALLBACK, to_fallback),
+        ):
+            if due_at <= now:
+                queued = _queue_step(alert, step, chosen, scheduled_for=due_at, now=now)
+                created += sum(was_created for _notice, was_created in queued)
+    return created
+
+
+def deliver_pending(now: datetime.datetime, report: delivery.DeliveryReport) -> None:
+    """Send every pending notice whose (next) attempt is due at ``now``."""
+    due_ids = list(
+        SafetyNotice.objects.filter(
+            status=MessageStatus.PENDING, next_attempt_at__lte=now
+        ).values_list("pk", flat=True)
+    )
+    for pk in due_ids:
+        _deliver(pk, now, report)
+
+
+def _queue_step(
+    alert: Alert,
+    step: str,
+    chosen: SafetyNoticeSettings,
+    *,
+    scheduled_for: datetime.datetime,
+    now: datetime.datetime | None = None,
+) -> list[tuple[SafetyNotice, bool]]:
+    """The notices of ``step`` for ``alert``, one per channel, created when missing
+    (each with whether this call created it).
+
+    A step nobody can receive (no supervisor, no address) still gets a skipped row with
+    the reason, so staff see on the client page that the escalation went nowhere.
+    """
+    notices = []
+    for channel, recipient, problem in _recipients(alert, step, chosen):
+        notice, created = SafetyNotice.objects.get_or_create(
+            alert=alert,
+            step=step,
+            channel=channel,
+            defaults={
+                "recipient": recipient,
+                "status": MessageStatus.SKIPPED if problem else MessageStatus.PENDING,
+                "last_error": problem,
+                "scheduled_for": scheduled_for,
+                "next_attempt_at": max(scheduled_for, now or scheduled_for),
+            },
+        )
+        notices.append((notice, created))
+    return notices
+
+
+def _recipients(alert: Alert, step: str, chosen: SafetyNoticeSettings) -> list[_Recipient]:
+    """Who gets ``step``'s notice of ``alert``, by which channels, under the clinic's
+    settings ``chosen`` (see the module docstring)."""
+    if step == NoticeStep.FALLBACK:
+        found: list[_Recipient] = []
+        if chosen.fallback_email:
+            found.append((Channel.EMAIL, None, ""))
+        if chosen.sms_enabled and chosen.fallback_phone:
+            found.append((Channel.SMS, None, ""))
+        return found or [(Channel.EMAIL, None, "no fallback contact set")]
+    therapist = alert.episode.therapist if alert.episode_id else None
+    person = therapist.supervisor if therapist and step == NoticeStep.SUPERVISOR else therapist
+    if person is None:
+        problem = "the therapist has no supervisor" if therapist else "no treating therapist"
+        return [(Channel.EMAIL, None, problem)]
+    if not person.is_active:
+        return [(Channel.EMAIL, person, "the account is closed")]
+    found = [(Channel.EMAIL, person, "" if person.email else "no e-mail address on the account")]
+    if chosen.sms_enabled and person.mobile_phone:
+        found.append((Channel.SMS, person, ""))
+    return found
+
+
+def _deliver(pk: int, now: datetime.datetime, report: delivery.DeliveryReport) -> None:
+    """Send one pending notice, or record why not; a concurrent run skips a locked row."""
+    with transaction.atomic():
+        notice = (
+            SafetyNotice.objects.select_for_update(skip_locked=True)
+            .filter(pk=pk, status=MessageStatus.PENDING)
+            .first()
+        )
+        if notice is None:
+            return  # another send-due run has it, or it was sent meanwhile
+        alert = Alert.objects.select_related("client__organisation").get(pk=notice.alert_id)
+        if alert.acknowledged_at is not None:
+            notice.status, notice.last_error = MessageStatus.SKIPPED, "alert acknowledged"
+            notice.save(update_fields=["status", "last_error"])
+            report.skipped += 1
+            return
+        delivery.attempt(notice, partial(_send, notice, alert), now=now, report=report)
+
+
+def _address(notice: SafetyNotice, alert: Alert) -> str:
+    if notice.recipient_id is not None:
+        person = User.objects.get(pk=notice.recipient_id)
+        return person.mobile_phone if notice.channel == Channel.SMS else person.email
+    chosen = safety_notice_settings_for(alert.organisation_id)
+    return chosen.fallback_phone if notice.channel == Channel.SMS else chosen.fallback_email
+
+
+def _send(notice: SafetyNotice, alert: Alert) -> None:
+    address = _address(notice, alert)
+    if not address:
+        raise ValueError("no address on file for this recipient")
+    subject, body = notice_text(notice, alert)
+    if notice.channel == Channel.SMS:
+        delivery.sms_sender().send(address, body)
+    else:
+        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [address], fail_silently=False)
+
+
+def notice_text(notice: SafetyNotice, alert: Alert) -> tuple[str, str]:
+    """(subject, body) of a notice: no client name, no answers, a sign-in link.
+
+    In the installation's language: staff read the clinic's language, not the client's.
+    """
+    url = settings.SITE_URL + reverse("client-detail", args=[alert.client.public_id])
+    when = timezone.localtime(alert.raised_at).strftime("%d %b %Y %H:%M")
+    values = {"record": alert.client.record_number, "when": when, "url": url}
+    with translation.override(settings.LANGUAGE_CODE):
+        subject = _("Urgent: a check-in result needs review")
+        if notice.channel == Channel.SMS:
+            return subject, _(
+                "Rapport: an urgent check-in result needs review. Record %(record)s, "
+                "%(when)s. Sign in: %(url)s"
+            ) % values
+        reason = {
+            NoticeStep.THERAPIST: _("You are the client's therapist."),
+            NoticeStep.SUPERVISOR: _(
+                "You receive this as the therapist's supervisor: the alert has not been "
+                "acknowledged yet."
+            ),
+            NoticeStep.FALLBACK: _(
+                "You receive this as the clinic's fallback contact: neither the therapist "
+                "nor their supervisor has acknowledged the alert yet."
+            ),
+        }[notice.step]
+        body = _(
+            "A client's check-in result needs urgent review.\n\n"
+            "Record number: %(record)s\nRaised: %(when)s\n\n%(reason)s\n\n"
+            "Sign in to see it and record what was done:\n%(url)s\n\n"
+            "This message holds no answers on purpose. Do not reply to it.\n"
+            "%(clinic)s"
+        ) % {**values, "reason": reason, "clinic": alert.client.organisation.name}
+    return subject, body
