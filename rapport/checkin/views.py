@@ -31,8 +31,6 @@ from rapport.checkin.answers import (
 )
 from rapport.checkin.crisis import crisis_resources
 from rapport.checkin.links import (
-    NoDueSessionError,
-    active_episode,
     due_session,
     ensure_due_administrations,
     find_open_link,
@@ -55,7 +53,7 @@ from rapport.security import audit
 from rapport.security.access import (
     READ_CLINICAL,
     episodes_for,
-    get_client_or_404,
+    get_active_episode_or_404,
     public,
     require_permission,
 )
@@ -317,11 +315,8 @@ def robots(request: HttpRequest) -> HttpResponse:
 @require_POST
 def kiosk_start(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     """Start the client's check-in on this device and sign the staff member out of it."""
-    client = get_client_or_404(request, public_id, action="checkin.kiosk_start")
-    try:
-        session = due_session(active_episode(client))
-    except NoDueSessionError:
-        raise Http404 from None
+    episode = get_active_episode_or_404(request, public_id, action="checkin.kiosk_start")
+    session = due_session(episode)
     issued = issue_link(
         session,
         channel=Channel.KIOSK,
@@ -367,14 +362,11 @@ def link_create(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     """Create a link for the client's next due session and show it once, with a QR code."""
     import segno
 
-    client = get_client_or_404(request, public_id, action="checkin.link_issue")
-    try:
-        session = due_session(active_episode(client))
-    except NoDueSessionError:
-        raise Http404 from None
+    episode = get_active_episode_or_404(request, public_id, action="checkin.link_issue")
+    session = due_session(episode)
     issued = issue_link(session, channel=Channel.PRINT, created_by=request.user, request=request)
     qr = segno.make(issued.url, error="m").svg_data_uri(scale=6)
-    context = {"client": client, "issued": issued, "qr_data_uri": qr, "session": session}
+    context = {"client": episode.client, "issued": issued, "qr_data_uri": qr, "session": session}
     return render(request, "checkin/link_created.html", context)
 
 
