@@ -110,7 +110,7 @@ def _render_step(
     }
     with translation.override(language):
         if screen_number == len(screens):
-            draft = CheckinDraft.objects.filter(session_id=link.session_id).first()
+            draft = CheckinDraft.objects.filter(link_id=link.pk).first()
             context["comment"] = draft.comment if draft else ""
             return render(request, "checkin/final.html", context, status=status)
         screen = screens[screen_number]
@@ -148,7 +148,7 @@ def checkin_form(request: HttpRequest, token: str) -> HttpResponse:
     link = find_open_link(token)
     if link is None:
         return closed_page(request)
-    draft = CheckinDraft.objects.filter(session_id=link.session_id).first()
+    draft = CheckinDraft.objects.filter(link_id=link.pk).first()
     language = _language(request, draft, link)
     steps = len(ensure_due_administrations(link.session))
     if request.method != "POST":
@@ -200,7 +200,7 @@ def checkin_draft(request: HttpRequest, token: str) -> HttpResponse:
         posted = _posted_answers(request.POST)
     except AnswerInputError:
         return JsonResponse({"saved": False}, status=400)
-    draft = CheckinDraft.objects.filter(session_id=link.session_id).first()
+    draft = CheckinDraft.objects.filter(link_id=link.pk).first()
     try:
         save_draft(
             link,
@@ -242,7 +242,7 @@ def checkin_submit(request: HttpRequest, token: str) -> HttpResponse:
             save_draft(link, posted, comment=comment, language=language)
         except LinkClosedError:
             return closed_page(request)
-        draft = CheckinDraft.objects.get(session_id=link.session_id)
+        draft = CheckinDraft.objects.get(link_id=link.pk)
         return _render_step(
             request,
             token,
@@ -284,7 +284,7 @@ def checkin_preferences(request: HttpRequest, token: str) -> HttpResponse:
     link = find_open_link(token)
     if link is None:
         return closed_page(request)
-    draft = CheckinDraft.objects.filter(session_id=link.session_id).first()
+    draft = CheckinDraft.objects.filter(link_id=link.pk).first()
     language = _language(request, draft, link)
     client = link.session.episode.client
     context = {"token": token, "lang": language, "saved": None}
