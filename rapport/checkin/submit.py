@@ -32,6 +32,7 @@ from rapport.checkin.models import (
     STAFF_OPENED_CHANNELS,
     Alert,
     AlertKind,
+    Channel,
     CheckinDraft,
     CheckinLink,
     CheckinSubmission,
@@ -380,11 +381,14 @@ def submit_checkin(
     *,
     comment: str | None,
     language: str | None = None,
+    kiosk_link_id: str | None = None,
 ) -> SubmitResult:
     """Store the check-in behind ``token`` once; see the module docstring.
 
     ``language`` is the one the client chose on the page; without it the draft's, else
     the client's preferred language is recorded (the result says which).
+    ``kiosk_link_id`` is the kiosk link this device was started with: a kiosk link is
+    sent only from its own tablet (rapport.checkin.kiosk).
     """
     if not looks_like_token(token):
         return SubmitResult(Outcome.CLOSED)
@@ -393,7 +397,7 @@ def submit_checkin(
     with transaction.atomic(), _pipelined(own_transaction), ExitStack() as cleanup:
         link, due_rows, lane = _lock_open_link(token, now)
         cleanup.callback(lane.release)
-        if link is None:
+        if link is None or (link.channel == Channel.KIOSK and link.public_id != kiosk_link_id):
             return SubmitResult(Outcome.CLOSED)
         # Links are issued only after the plan's administrations exist (links.py).
         due, draft = _due_and_draft(link.id, due_rows)

@@ -76,6 +76,12 @@ def _language(request: HttpRequest, draft: CheckinDraft | None, link: CheckinLin
     return read_language([demographics.values_list("preferred_language", flat=True).first()])
 
 
+def _link_for_this_device(token: str, request: HttpRequest) -> CheckinLink | None:
+    """The open link behind ``token`` if this device may use it (a kiosk link: its tablet)."""
+    link = find_open_link(token)
+    return link if link is not None and kiosk.opens_here(request, link) else None
+
+
 def _screen_number(raw: str | None, default: int, last: int) -> int:
     try:
         number = int(raw) if raw not in (None, "") else default
@@ -106,6 +112,7 @@ def _render_step(
         "steps": len(screens) + 1,
         "screen_number": screen_number,
         "kiosk": kiosk.is_kiosk(request),
+        "kiosk_idle_seconds": int(kiosk.idle_limit().total_seconds()),
         "missing_any": bool(missing),
     }
     with translation.override(language):
@@ -145,7 +152,9 @@ def _posted_answers(data) -> dict:
 @require_http_methods(["GET", "HEAD", "POST"])
 def checkin_form(request: HttpRequest, token: str) -> HttpResponse:
     """GET shows a screen; POST (the no-JavaScript path) saves it and moves on or back."""
-    link = find_open_link(token)
+    if kiosk.end_if_idle(request):
+        return redirect("checkin-kiosk-locked")
+    link = _link_for_this_device(token, request)
     if link is None:
         return closed_page(request)
     draft = CheckinDraft.objects.filter(link_id=link.pk).first()
@@ -193,7 +202,8 @@ def checkin_form(request: HttpRequest, token: str) -> HttpResponse:
 @require_POST
 def checkin_draft(request: HttpRequest, token: str) -> HttpResponse:
     """Autosave (fetch from checkin.js): merge the posted answers into the draft."""
-    link = find_open_link(token)
+    kiosk.end_if_idle(request)
+    link = _link_for_this_device(token, request)
     if link is None:
         return closed_page(request)
     try:
@@ -228,12 +238,19 @@ def checkin_submit(request: HttpRequest, token: str) -> HttpResponse:
         # A closed link answers 410 whatever was posted, as it did before any parsing.
         return HttpResponse(status=400) if find_open_link(token) else closed_page(request)
     comment = read_comment(request.POST)
-    result = submit_checkin(token, posted, comment=comment, language=_requested_language(request))
+    kiosk.end_if_idle(request)
+    result = submit_checkin(
+        token,
+        posted,
+        comment=comment,
+        language=_requested_language(request),
+        kiosk_link_id=kiosk.current_link_id(request),
+    )
     if result.outcome is Outcome.CLOSED:
         return closed_page(request)
     language = result.language
     if result.outcome is Outcome.INCOMPLETE:
-        link = find_open_link(token)
+        link = _link_for_this_device(token, request)
         if link is None:
             return closed_page(request)
         screens = screens_for(ensure_due_administrations(link.session))
@@ -281,7 +298,8 @@ def _thank_you_page(language: str, in_kiosk: bool) -> str:
 @require_http_methods(["GET", "HEAD", "POST"])
 def checkin_preferences(request: HttpRequest, token: str) -> HttpResponse:
     """The client turns reminders off, or stops check-ins (which tells the therapist)."""
-    link = find_open_link(token)
+    kiosk.end_if_idle(request)
+    link = _link_for_this_device(token, request)
     if link is None:
         return closed_page(request)
     draft = CheckinDraft.objects.filter(link_id=link.pk).first()
@@ -334,7 +352,13 @@ def kiosk_start(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
 @checkin_page
 @require_GET
 def kiosk_locked(request: HttpRequest) -> HttpResponse:
-    """The neutral screen a kiosk shows between clients; nothing about anyone."""
+    """The neutral screen a kiosk shows between clients; nothing about anyone.
+
+    On a kiosk it also ends a check-in left unfinished (the idle timer of the check-in
+    pages comes here): nobody can go back to its answers.
+    """
+    if kiosk.is_kiosk(request):
+        kiosk.end_unfinished(request)
     language = read_language([request.GET.get("lang")])
     with translation.override(language):
         return render(request, "checkin/kiosk_locked.html", {"lang": language})
