@@ -95,6 +95,11 @@ def merged_answers(
     return merged
 
 
+def draft_of(link: CheckinLink) -> CheckinDraft | None:
+    """The draft saved through ``link``; never another link's draft for the same session."""
+    return CheckinDraft.objects.filter(link_id=link.pk).first()
+
+
 def save_draft(
     link: CheckinLink,
     submitted: Mapping[str, Answers],

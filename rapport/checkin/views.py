@@ -44,6 +44,7 @@ from rapport.checkin.screens import screen_context, screens_for
 from rapport.checkin.submit import (
     LinkClosedError,
     Outcome,
+    draft_of,
     merged_answers,
     save_draft,
     submit_checkin,
@@ -117,7 +118,7 @@ def _render_step(
     }
     with translation.override(language):
         if screen_number == len(screens):
-            draft = CheckinDraft.objects.filter(link_id=link.pk).first()
+            draft = draft_of(link)
             context["comment"] = draft.comment if draft else ""
             return render(request, "checkin/final.html", context, status=status)
         screen = screens[screen_number]
@@ -157,7 +158,7 @@ def checkin_form(request: HttpRequest, token: str) -> HttpResponse:
     link = _link_for_this_device(token, request)
     if link is None:
         return closed_page(request)
-    draft = CheckinDraft.objects.filter(link_id=link.pk).first()
+    draft = draft_of(link)
     language = _language(request, draft, link)
     steps = len(ensure_due_administrations(link.session))
     if request.method != "POST":
@@ -210,7 +211,7 @@ def checkin_draft(request: HttpRequest, token: str) -> HttpResponse:
         posted = _posted_answers(request.POST)
     except AnswerInputError:
         return JsonResponse({"saved": False}, status=400)
-    draft = CheckinDraft.objects.filter(link_id=link.pk).first()
+    draft = draft_of(link)
     try:
         save_draft(
             link,
@@ -259,7 +260,7 @@ def checkin_submit(request: HttpRequest, token: str) -> HttpResponse:
             save_draft(link, posted, comment=comment, language=language)
         except LinkClosedError:
             return closed_page(request)
-        draft = CheckinDraft.objects.get(link_id=link.pk)
+        draft = draft_of(link)
         return _render_step(
             request,
             token,
@@ -302,7 +303,7 @@ def checkin_preferences(request: HttpRequest, token: str) -> HttpResponse:
     link = _link_for_this_device(token, request)
     if link is None:
         return closed_page(request)
-    draft = CheckinDraft.objects.filter(link_id=link.pk).first()
+    draft = draft_of(link)
     language = _language(request, draft, link)
     client = link.session.episode.client
     context = {"token": token, "lang": language, "saved": None}
