@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import uuid
 
+from django.contrib import messages
 from django.contrib.auth import logout as auth_logout
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -18,6 +19,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
 from django.utils.http import urlencode
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from rapport.checkin import kiosk, preferences
@@ -31,6 +33,7 @@ from rapport.checkin.answers import (
 )
 from rapport.checkin.crisis import crisis_resources
 from rapport.checkin.links import (
+    NoDueSessionError,
     due_session,
     ensure_due_administrations,
     find_open_link,
@@ -335,7 +338,10 @@ def robots(request: HttpRequest) -> HttpResponse:
 def kiosk_start(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     """Start the client's check-in on this device and sign the staff member out of it."""
     episode = get_active_episode_or_404(request, public_id, action="checkin.kiosk_start")
-    session = due_session(episode)
+    try:
+        session = due_session(episode)
+    except NoDueSessionError:
+        return _schedule_first(request, episode)
     issued = issue_link(
         session,
         channel=Channel.KIOSK,
@@ -382,13 +388,28 @@ def kiosk_exit(request: HttpRequest) -> HttpResponse:
 # --- staff: links for a client ------------------------------------------------------
 
 
+def _schedule_first(request: HttpRequest, episode) -> HttpResponse:
+    """Back to the client page: a check-in needs a real session, which staff schedule."""
+    messages.error(
+        request,
+        gettext(
+            "There is no session with questionnaires due: schedule the session first "
+            "(Next session), then start the check-in."
+        ),
+    )
+    return redirect("client-detail", public_id=episode.client.public_id)
+
+
 @require_POST
 def link_create(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     """Create a link for the client's next due session and show it once, with a QR code."""
     import segno
 
     episode = get_active_episode_or_404(request, public_id, action="checkin.link_issue")
-    session = due_session(episode)
+    try:
+        session = due_session(episode)
+    except NoDueSessionError:
+        return _schedule_first(request, episode)
     issued = issue_link(session, channel=Channel.PRINT, created_by=request.user, request=request)
     qr = segno.make(issued.url, error="m").svg_data_uri(scale=6)
     context = {"client": episode.client, "issued": issued, "qr_data_uri": qr, "session": session}

@@ -19,7 +19,7 @@ from rapport.api.models import Scope
 from rapport.api.pagination import PageParams, page_schema, paginate
 from rapport.api.request_audit import record_request
 from rapport.api.routes.common import clinical_read, date_range, get_in_scope
-from rapport.checkin.links import due_session, issue_link
+from rapport.checkin.links import NoDueSessionError, due_session, issue_link
 from rapport.checkin.models import Alert, AlertKind, Channel
 from rapport.security.access import (
     READ_CLINICAL,
@@ -110,7 +110,10 @@ def create_checkin_link(request: HttpRequest, client_id: uuid.UUID) -> Status:
     episode = active_episode_of_client(request.user, client)
     if episode is None:
         raise ApiError(409, f"client {client.record_number} has no active episode in your caseload")
-    session = due_session(episode)
+    try:
+        session = due_session(episode)
+    except NoDueSessionError as error:
+        raise ApiError(409, str(error)) from None
     issued = issue_link(session, channel=Channel.PRINT, created_by=request.user, request=request)
     record_request(request, obj=issued.link, status_code=201)
     return Status(

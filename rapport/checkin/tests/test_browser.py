@@ -21,7 +21,12 @@ from rapport.browser_testing import WCAG_21_AA, require_browser_tools, save_scre
 from rapport.browser_testing import check_accessibility as check_page
 from rapport.checkin.models import CheckinDraft, CheckinLink, CheckinSubmission
 from rapport.clinic.models import AdministrationStatus
-from rapport.testing import issue_checkin_link, login_verified, make_two_clinics
+from rapport.testing import (
+    issue_checkin_link,
+    login_verified,
+    make_two_clinics,
+    schedule_next_session,
+)
 
 PHONE = {"width": 390, "height": 844}
 SCREENSHOTS = os.environ.get("RAPPORT_CHECKIN_SCREENSHOTS")
@@ -189,6 +194,7 @@ def start_kiosk(browser, live_server, clinics):
     """A tablet-sized browser where the owner started a kiosk check-in: (context, page)."""
     from django.conf import settings
 
+    schedule_next_session(clinics.owner_episode)
     staff = Client()
     login_verified(staff, clinics.owner)
     cookie = staff.cookies[settings.SESSION_COOKIE_NAME].value

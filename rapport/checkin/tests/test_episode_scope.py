@@ -15,7 +15,13 @@ from django.urls import reverse
 
 from rapport.checkin.models import Alert, AlertKind, CheckinLink
 from rapport.clinic.models import Episode, EpisodeStatus
-from rapport.testing import api_token, bearer, issue_checkin_link, login_verified
+from rapport.testing import (
+    api_token,
+    bearer,
+    issue_checkin_link,
+    login_verified,
+    schedule_next_session,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -52,6 +58,7 @@ def test_former_therapist_cannot_issue_links_for_the_new_episode(
 
 
 def test_the_new_therapist_issues_links_for_their_episode(client, clinics, new_episode):
+    schedule_next_session(new_episode)
     login_verified(client, clinics.colleague)
     response = client.post(reverse("checkin-link-create", args=[clinics.owner_client.public_id]))
     assert response.status_code == 200

@@ -13,12 +13,14 @@ from rapport.checkin.kiosk import SESSION_KEY
 from rapport.checkin.models import CheckinDraft, CheckinLink, CheckinSubmission
 from rapport.checkin.tests.helpers import full_answers
 from rapport.security.models import AuditEvent
-from rapport.testing import issue_checkin_link, login_verified
+from rapport.testing import issue_checkin_link, login_verified, schedule_next_session
 
 pytestmark = pytest.mark.django_db
 
 
 def start(client, clinics):
+    """The owner starts the check-in of their client's next session on this device."""
+    schedule_next_session(clinics.owner_episode)
     login_verified(client, clinics.owner)
     return client.post(reverse("checkin-kiosk-start", args=[clinics.owner_client.public_id]))
 
