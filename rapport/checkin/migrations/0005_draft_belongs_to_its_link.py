@@ -16,10 +16,11 @@ def attach_drafts_to_links(apps, schema_editor):
     CheckinDraft = apps.get_model("checkin", "CheckinDraft")
     CheckinLink = apps.get_model("checkin", "CheckinLink")
     now = timezone.now()
-    for draft in CheckinDraft.objects.all():
+    # Ids only: the encrypted comment is neither decrypted nor rewritten.
+    for draft_id, session_id in CheckinDraft.objects.values_list("pk", "session_id"):
         link = (
             CheckinLink.objects.filter(
-                session_id=draft.session_id,
+                session_id=session_id,
                 channel__in=CLIENT_CHANNELS,
                 used_at__isnull=True,
                 revoked_at__isnull=True,
@@ -28,11 +29,11 @@ def attach_drafts_to_links(apps, schema_editor):
             .order_by("created_at", "pk")
             .first()
         )
+        drafts = CheckinDraft.objects.filter(pk=draft_id)
         if link is None:
-            draft.delete()
+            drafts.delete()
         else:
-            draft.link_id = link.pk
-            draft.save(update_fields=["link"])
+            drafts.update(link_id=link.pk)
 
 
 def delete_drafts(apps, schema_editor):
@@ -57,8 +58,9 @@ class Migration(migrations.Migration):
             ),
         ),
         migrations.RunPython(attach_drafts_to_links, migrations.RunPython.noop),
-        migrations.RunPython(migrations.RunPython.noop, delete_drafts),
         migrations.RemoveField(model_name="checkindraft", name="session"),
+        # Backwards this runs before the session column comes back (which needs no rows).
+        migrations.RunPython(migrations.RunPython.noop, delete_drafts),
         migrations.AlterField(
             model_name="checkindraft",
             name="link",
