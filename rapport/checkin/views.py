@@ -240,7 +240,8 @@ def checkin_submit(request: HttpRequest, token: str) -> HttpResponse:
         posted = _posted_answers(request.POST)
     except AnswerInputError:
         # A closed link answers 410 whatever was posted, as it did before any parsing.
-        return HttpResponse(status=400) if find_open_link(token) else closed_page(request)
+        usable = _link_for_this_device(token, request)
+        return HttpResponse(status=400) if usable else closed_page(request)
     comment = read_comment(request.POST)
     kiosk.end_if_idle(request)
     result = submit_checkin(
