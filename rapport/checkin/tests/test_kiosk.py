@@ -96,6 +96,7 @@ def test_a_kiosk_link_works_only_on_the_kiosk(client, clinics):
     assert elsewhere.get(form_url).status_code == 410
     assert elsewhere.post(f"{form_url}draft/", {"rapport_trust.trust_safe": "1"}).status_code == 410
     assert elsewhere.post(f"{form_url}submit/", full_answers()).status_code == 410
+    assert elsewhere.post(f"{form_url}submit/", {"phq9.phq9_1": "7"}).status_code == 410
     assert elsewhere.get(f"{form_url}preferences/").status_code == 410
     assert not CheckinSubmission.objects.exists()
     assert CheckinDraft.objects.get().answers == {"rapport_trust": {"trust_safe": 6}}
