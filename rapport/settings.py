@@ -232,6 +232,9 @@ OTP_TOTP_ISSUER = "Rapport"
 SITE_URL = (env_str("RAPPORT_SITE_URL") or "http://127.0.0.1:8000").rstrip("/")
 CHECKIN_LINK_HOURS = env_int("RAPPORT_CHECKIN_LINK_HOURS", 72, minimum=1)
 CHECKIN_KIOSK_MINUTES = env_int("RAPPORT_CHECKIN_KIOSK_MINUTES", 60, minimum=5)
+# A kiosk check-in left this long without an answer ends: the draft is discarded, the
+# link closed and the tablet shows its locked screen (an abandoned tablet in a waiting room).
+CHECKIN_KIOSK_IDLE_MINUTES = env_int("RAPPORT_CHECKIN_KIOSK_IDLE_MINUTES", 10, minimum=1)
 CHECKIN_INVITE_HOURS_BEFORE = env_int("RAPPORT_CHECKIN_INVITE_HOURS_BEFORE", 24, minimum=0)
 CHECKIN_REMINDER_HOURS_BEFORE = env_int("RAPPORT_CHECKIN_REMINDER_HOURS_BEFORE", 2, minimum=0)
 # Requests per minute to check-in pages, counted in the database across all workers.

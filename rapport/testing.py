@@ -182,11 +182,28 @@ def totp_code(device) -> str:
     return f"{code:0{device.digits}d}"
 
 
-def issue_checkin_link(episode: Episode, *, channel: str = "cli", **kwargs):
-    """A fresh check-in link (with its token) for ``episode``'s next due session."""
-    from rapport.checkin.links import due_session, issue_link
+def schedule_next_session(episode: Episode, when: datetime.datetime | None = None) -> Session:
+    """Schedule ``episode``'s next session (in an hour unless ``when``), as staff would."""
+    number = (
+        episode.sessions.order_by("-number").values_list("number", flat=True).first() or 0
+    ) + 1
+    when = when or timezone.now() + datetime.timedelta(hours=1)
+    return Session.objects.create(episode=episode, number=number, scheduled_at=when)
 
-    return issue_link(due_session(episode), channel=channel, **kwargs)
+
+def issue_checkin_link(episode: Episode, *, channel: str = "cli", **kwargs):
+    """A fresh check-in link (with its token) for ``episode``'s next due session.
+
+    Schedules the next session first when none is due (check-ins never invent one).
+    """
+    from rapport.checkin.links import NoDueSessionError, due_session, issue_link
+
+    try:
+        session = due_session(episode)
+    except NoDueSessionError:
+        schedule_next_session(episode)
+        session = due_session(episode)  # creates its due questionnaires from the plan
+    return issue_link(session, channel=channel, **kwargs)
 
 
 def add_checkin_link(clinics: TwoClinics):

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Max, Q
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -27,10 +27,13 @@ from rapport.security import audit
 OPEN_STATUSES = (AdministrationStatus.PENDING, AdministrationStatus.IN_PROGRESS)
 # A session is still "due" for its check-in up to this long after its start.
 DUE_GRACE = datetime.timedelta(days=7)
+# Sessions store their start only; a link stays open at least this long after it, so it
+# never closes before the session it is for has ended.
+SESSION_LENGTH = datetime.timedelta(hours=1)
 
 
 class NoDueSessionError(LookupError):
-    """The client has no active episode to check in for."""
+    """No session to check in for: no active episode, or no session scheduled."""
 
 
 @dataclass(frozen=True)
@@ -88,12 +91,13 @@ def active_episode(client) -> Episode:
 
 
 def due_session(episode: Episode, now: datetime.datetime | None = None) -> Session:
-    """The session a check-in started now is for, scheduling one now if there is none.
+    """The session a check-in started now is for; raises NoDueSessionError if none.
 
     That is the earliest session of ``episode`` that started at most a week ago, is
-    scheduled or attended, and still has due questionnaires open. When there is none (the
-    client is in the room for a session nobody has entered yet), the next session number
-    is scheduled at ``now``.
+    scheduled or attended, and still has due questionnaires open. A session is never
+    invented here: when the client is in the room for a session nobody has entered yet,
+    staff schedule it first (client page, "Next session"), so its date and number are
+    the clinician's.
     """
     now = now or timezone.now()
     candidates = episode.sessions.filter(
@@ -103,11 +107,10 @@ def due_session(episode: Episode, now: datetime.datetime | None = None) -> Sessi
     for session in candidates:
         if ensure_due_administrations(session):
             return session
-    with transaction.atomic():
-        last = episode.sessions.aggregate(last=Max("number"))["last"] or 0
-        session = Session.objects.create(episode=episode, number=last + 1, scheduled_at=now)
-        ensure_due_administrations(session)
-    return session
+    raise NoDueSessionError(
+        f"client {episode.client.record_number} has no session with questionnaires due: "
+        "schedule the session first"
+    )
 
 
 def issue_link(
@@ -118,10 +121,17 @@ def issue_link(
     lifetime: datetime.timedelta | None = None,
     request=None,
 ) -> IssuedLink:
-    """Create a link for ``session`` and return it with its token (audited, no health data)."""
+    """Create a link for ``session`` and return it with its token (audited, no health data).
+
+    The link lasts ``lifetime`` (``RAPPORT_CHECKIN_LINK_HOURS``), and at least until the
+    session has ended. A kiosk link lasts only its own lifetime: it ends with the kiosk.
+    """
     if channel not in Channel.values:
         raise ValueError(f"channel {channel!r} must be one of {Channel.values}")
     lifetime = lifetime or datetime.timedelta(hours=settings.CHECKIN_LINK_HOURS)
+    expires_at = timezone.now() + lifetime
+    if channel != Channel.KIOSK:
+        expires_at = max(expires_at, session.scheduled_at + SESSION_LENGTH)
     token = new_token()
     with transaction.atomic():
         link = CheckinLink.objects.create(
@@ -129,7 +139,7 @@ def issue_link(
             token_hash=token_hash(token),
             channel=channel,
             created_by=created_by,
-            expires_at=timezone.now() + lifetime,
+            expires_at=expires_at,
         )
         audit.record(
             "checkin.link_create",

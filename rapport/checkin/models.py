@@ -79,14 +79,21 @@ class CheckinLink(models.Model):
         return "open"
 
 
-class CheckinDraft(models.Model):
-    """Answers saved as the client goes (autosave), per session so any open link resumes.
+# Links staff issue and hold (the clinic's tablet, a link or QR code shown on the staff
+# screen, the command line), as opposed to links delivered to the client's own address.
+STAFF_OPENED_CHANNELS = frozenset({Channel.KIOSK, Channel.PRINT, Channel.CLI})
 
+
+class CheckinDraft(models.Model):
+    """Answers saved as the client goes (autosave), on the link (the device) that saved them.
+
+    Never per session: another link for the same session (a staff member's, the tablet's)
+    must neither show nor submit answers the client saved on their own device.
     ``answers`` maps instrument id -> item id -> chosen option value, like
     ``Administration.answers``; the free-text comment is encrypted.
     """
 
-    session = models.OneToOneField(Session, on_delete=models.CASCADE, related_name="checkin_draft")
+    link = models.OneToOneField(CheckinLink, on_delete=models.CASCADE, related_name="draft")
     answers = models.JSONField(default=dict, blank=True)
     comment = EncryptedTextField(blank=True, default="")
     language = models.CharField(max_length=10, default="en")
@@ -94,7 +101,7 @@ class CheckinDraft(models.Model):
     updated_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
-        return f"draft for {self.session}"
+        return f"draft of {self.link}"
 
 
 class CheckinSubmission(models.Model):
@@ -108,6 +115,9 @@ class CheckinSubmission(models.Model):
     language = models.CharField(max_length=10, default="en")
     # "Is there anything that would make our sessions work better for you?" (optional).
     comment = EncryptedTextField(blank=True, default="")
+    # Sent through a link staff issued and held (STAFF_OPENED_CHANNELS), not the client's
+    # own: staff read such answers knowing they were given on a clinic device.
+    staff_opened = models.BooleanField(default=False)
 
     def __str__(self) -> str:
         return f"submission of {self.link}"

@@ -1,13 +1,17 @@
 """Saving drafts and the final submission of a check-in.
 
+A draft belongs to the link that saved it: a submission reads only its own link's draft,
+never answers saved on another device for the same session. The first submission for a
+session wins: it closes every other link of the session, which then stores nothing.
+
 The final submission is one transaction: lock the link row (``SELECT ... FOR UPDATE``) and
 the session row, check the link is still open, score and store every due questionnaire,
 record the :class:`CheckinSubmission` (unique per link: the last line of defence), close
-the link and any sibling links of the session, delete the draft, write the audit entry
-(in a lane of the audit chain locked along with the link) and raise alerts, queueing
-their safety notices, which are sent once the transaction commits (safety_notices.py). A
-second or concurrent submission waits on the lock, then finds the link closed and
-stores nothing. On SQLite the transaction takes the write lock at BEGIN
+the link and any sibling links of the session, delete the session's drafts (none can be
+sent any more), write the audit entry (in a lane of the audit chain locked along with the
+link) and raise alerts, queueing their safety notices, which are sent once the transaction
+commits (safety_notices.py). A second or concurrent submission waits on the lock, then
+finds the link closed and stores nothing. On SQLite the transaction takes the write lock at BEGIN
 (``transaction_mode=IMMEDIATE``), which serialises submissions the same way.
 """
 
@@ -25,7 +29,15 @@ from django.utils import timezone
 from rapport.checkin import safety_notices
 from rapport.checkin.answers import Answers, read_language, unanswered_required
 from rapport.checkin.links import OPEN_STATUSES
-from rapport.checkin.models import Alert, AlertKind, CheckinDraft, CheckinLink, CheckinSubmission
+from rapport.checkin.models import (
+    STAFF_OPENED_CHANNELS,
+    Alert,
+    AlertKind,
+    Channel,
+    CheckinDraft,
+    CheckinLink,
+    CheckinSubmission,
+)
 from rapport.checkin.registry import instrument_for
 from rapport.checkin.tokens import looks_like_token, token_hash
 from rapport.clinic.models import (
@@ -84,6 +96,11 @@ def merged_answers(
     return merged
 
 
+def draft_of(link: CheckinLink) -> CheckinDraft | None:
+    """The draft saved through ``link``; never another link's draft for the same session."""
+    return CheckinDraft.objects.filter(link_id=link.pk).first()
+
+
 def save_draft(
     link: CheckinLink,
     submitted: Mapping[str, Answers],
@@ -92,15 +109,15 @@ def save_draft(
     language: str | None = None,
     screen: int | None = None,
 ) -> CheckinDraft:
-    """Merge ``submitted`` answers into the session's draft (autosave and "Next")."""
+    """Merge ``submitted`` answers into this link's draft (autosave and "Next")."""
     now = timezone.now()
     with transaction.atomic():
         # Waits for a submission in progress; a draft for a closed link is not kept.
         if not _locked_open_link_by_pk(link.pk):
             raise LinkClosedError
-        draft = CheckinDraft.objects.select_for_update().filter(session_id=link.session_id).first()
+        draft = CheckinDraft.objects.select_for_update().filter(link_id=link.pk).first()
         if draft is None:
-            draft = CheckinDraft(session_id=link.session_id)
+            draft = CheckinDraft(link_id=link.pk)
             # The client has started: the worklist shows these questionnaires in progress.
             Administration.objects.filter(
                 session_id=link.session_id, status=AdministrationStatus.PENDING
@@ -166,14 +183,15 @@ _LOCK_OPEN_LINK = f"""
 """  # noqa: S608 - table names from the models, values as parameters
 # Sent right behind the lock statement (one round trip on PostgreSQL, in the pipeline)
 # and so executed after the locks are held: a draft saved just before is seen. It finds
-# the session by the token's hash itself; its rows are ignored when the link is closed.
+# the link by the token's hash itself; its rows are ignored when the link is closed. The
+# draft is this link's own: another link's draft for the session is never read.
 _OPEN_ADMINISTRATIONS_AND_DRAFT = f"""
     SELECT a.id, a.instrument_id, a.instrument_version,
            draft.id, draft.answers, draft.comment, draft.language
-    FROM {_ADMINISTRATION} a
-    LEFT JOIN {_DRAFT} draft ON draft.session_id = a.session_id
-    WHERE a.session_id = (SELECT session_id FROM {_LINK} WHERE token_hash = %s)
-      AND a.status IN (%s, %s)
+    FROM {_LINK} link
+    JOIN {_ADMINISTRATION} a ON a.session_id = link.session_id
+    LEFT JOIN {_DRAFT} draft ON draft.link_id = link.id
+    WHERE link.token_hash = %s AND a.status IN (%s, %s)
     ORDER BY a.id
 """  # noqa: S608
 _STORE_SCORES = f"""
@@ -198,8 +216,8 @@ _STORE_ALL_SCORES = f"""
 """  # noqa: S608
 _INSERT_SUBMISSION = f"""
     INSERT INTO {CheckinSubmission._meta.db_table}
-        (link_id, session_id, submitted_at, language, comment)
-    VALUES (%s, %s, %s, %s, %s)
+        (link_id, session_id, submitted_at, language, comment, staff_opened)
+    VALUES (%s, %s, %s, %s, %s, %s)
 """  # noqa: S608
 # The used link is closed as used, every other open link of the session as revoked.
 _CLOSE_SESSION_LINKS = f"""
@@ -208,13 +226,16 @@ _CLOSE_SESSION_LINKS = f"""
         revoked_at = CASE WHEN id = %s THEN NULL ELSE %s END
     WHERE session_id = %s AND used_at IS NULL AND revoked_at IS NULL
 """  # noqa: S608
-_DELETE_DRAFT = f"DELETE FROM {_DRAFT} WHERE session_id = %s"  # noqa: S608
+# Every draft of the session: once its check-in is stored, none can be sent.
+_DELETE_DRAFTS = f"""
+    DELETE FROM {_DRAFT} WHERE link_id IN (SELECT id FROM {_LINK} WHERE session_id = %s)
+"""  # noqa: S608
 # PostgreSQL: all of the above as one statement (data-modifying CTEs; the parts touch
 # different tables, so none needs to see another's effect), one execution instead of four.
 _WRITE_SUBMISSION = f"""
     WITH scored AS ({_STORE_ALL_SCORES}),
          closed AS ({_CLOSE_SESSION_LINKS}),
-         dropped AS ({_DELETE_DRAFT})
+         dropped AS ({_DELETE_DRAFTS})
     {_INSERT_SUBMISSION}
 """
 
@@ -258,14 +279,14 @@ def _lock_open_link(
     return _LockedLink(row[0], public_id, *row[2:]), due_rows, lane
 
 
-def _due_and_draft(session_id: int, rows: list[tuple]) -> tuple[list[_Due], CheckinDraft | None]:
+def _due_and_draft(link_id: int, rows: list[tuple]) -> tuple[list[_Due], CheckinDraft | None]:
     due = [_Due(row[0], row[1], row[2]) for row in rows]
     draft_id, answers, comment, language = rows[0][3:] if rows else (None,) * 4
     if draft_id is None:
         return due, None
     draft = CheckinDraft(
         id=draft_id,
-        session_id=session_id,
+        link_id=link_id,
         answers=_from_db(CheckinDraft, "answers", answers),
         comment=_from_db(CheckinDraft, "comment", comment),
         language=language,
@@ -275,7 +296,7 @@ def _due_and_draft(session_id: int, rows: list[tuple]) -> tuple[list[_Due], Chec
 
 def _write(link: _LockedLink, due: list[_Due], *, now, language: str, comment: str) -> None:
     """Store the scored questionnaires and the submission, close the session's links and
-    delete its draft: one statement on PostgreSQL, one per row and table elsewhere."""
+    delete its drafts: one statement on PostgreSQL, one per row and table elsewhere."""
     scored = [item for item in due if item.result is not None]
     when = _to_db(Administration, "completed_at", now)
     completed = AdministrationStatus.COMPLETED.value
@@ -285,6 +306,7 @@ def _write(link: _LockedLink, due: list[_Due], *, now, language: str, comment: s
         _to_db(CheckinSubmission, "submitted_at", now),
         language,
         _to_db(CheckinSubmission, "comment", comment),
+        link.channel in STAFF_OPENED_CHANNELS,
     ]
     close_links = [link.id, submission[2], link.id, submission[2], link.session_id]
     with hotpath.cursor() as cursor:
@@ -324,7 +346,7 @@ def _write(link: _LockedLink, due: list[_Due], *, now, language: str, comment: s
         )
         cursor.execute(_INSERT_SUBMISSION, submission)
         cursor.execute(_CLOSE_SESSION_LINKS, close_links)
-        cursor.execute(_DELETE_DRAFT, [link.session_id])
+        cursor.execute(_DELETE_DRAFTS, [link.session_id])
 
 
 def _pipelined(own_transaction: bool) -> AbstractContextManager:
@@ -365,11 +387,14 @@ def submit_checkin(
     *,
     comment: str | None,
     language: str | None = None,
+    kiosk_link_id: str | None = None,
 ) -> SubmitResult:
     """Store the check-in behind ``token`` once; see the module docstring.
 
     ``language`` is the one the client chose on the page; without it the draft's, else
     the client's preferred language is recorded (the result says which).
+    ``kiosk_link_id`` is the kiosk link this device was started with: a kiosk link is
+    sent only from its own tablet (rapport.checkin.kiosk).
     """
     if not looks_like_token(token):
         return SubmitResult(Outcome.CLOSED)
@@ -378,10 +403,10 @@ def submit_checkin(
     with transaction.atomic(), _pipelined(own_transaction), ExitStack() as cleanup:
         link, due_rows, lane = _lock_open_link(token, now)
         cleanup.callback(lane.release)
-        if link is None:
+        if link is None or (link.channel == Channel.KIOSK and link.public_id != kiosk_link_id):
             return SubmitResult(Outcome.CLOSED)
         # Links are issued only after the plan's administrations exist (links.py).
-        due, draft = _due_and_draft(link.session_id, due_rows)
+        due, draft = _due_and_draft(link.id, due_rows)
         if not due:
             return SubmitResult(Outcome.CLOSED)
         chosen_language = read_language(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import uuid
 
+from django.contrib import messages
 from django.contrib.auth import logout as auth_logout
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -18,6 +19,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
 from django.utils.http import urlencode
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from rapport.checkin import kiosk, preferences
@@ -32,7 +34,6 @@ from rapport.checkin.answers import (
 from rapport.checkin.crisis import crisis_resources
 from rapport.checkin.links import (
     NoDueSessionError,
-    active_episode,
     due_session,
     ensure_due_administrations,
     find_open_link,
@@ -46,6 +47,7 @@ from rapport.checkin.screens import screen_context, screens_for
 from rapport.checkin.submit import (
     LinkClosedError,
     Outcome,
+    draft_of,
     merged_answers,
     save_draft,
     submit_checkin,
@@ -55,7 +57,7 @@ from rapport.security import audit
 from rapport.security.access import (
     READ_CLINICAL,
     episodes_for,
-    get_client_or_404,
+    get_active_episode_or_404,
     public,
     require_permission,
 )
@@ -76,6 +78,12 @@ def _language(request: HttpRequest, draft: CheckinDraft | None, link: CheckinLin
         return read_language(chosen)
     demographics = ClientDemographics.objects.filter(client_id=link.session.episode.client_id)
     return read_language([demographics.values_list("preferred_language", flat=True).first()])
+
+
+def _link_for_this_device(token: str, request: HttpRequest) -> CheckinLink | None:
+    """The open link behind ``token`` if this device may use it (a kiosk link: its tablet)."""
+    link = find_open_link(token)
+    return link if link is not None and kiosk.opens_here(request, link) else None
 
 
 def _screen_number(raw: str | None, default: int, last: int) -> int:
@@ -108,11 +116,12 @@ def _render_step(
         "steps": len(screens) + 1,
         "screen_number": screen_number,
         "kiosk": kiosk.is_kiosk(request),
+        "kiosk_idle_seconds": int(kiosk.idle_limit().total_seconds()),
         "missing_any": bool(missing),
     }
     with translation.override(language):
         if screen_number == len(screens):
-            draft = CheckinDraft.objects.filter(session_id=link.session_id).first()
+            draft = draft_of(link)
             context["comment"] = draft.comment if draft else ""
             return render(request, "checkin/final.html", context, status=status)
         screen = screens[screen_number]
@@ -147,10 +156,12 @@ def _posted_answers(data) -> dict:
 @require_http_methods(["GET", "HEAD", "POST"])
 def checkin_form(request: HttpRequest, token: str) -> HttpResponse:
     """GET shows a screen; POST (the no-JavaScript path) saves it and moves on or back."""
-    link = find_open_link(token)
+    if kiosk.end_if_idle(request):
+        return redirect("checkin-kiosk-locked")
+    link = _link_for_this_device(token, request)
     if link is None:
         return closed_page(request)
-    draft = CheckinDraft.objects.filter(session_id=link.session_id).first()
+    draft = draft_of(link)
     language = _language(request, draft, link)
     steps = len(ensure_due_administrations(link.session))
     if request.method != "POST":
@@ -195,14 +206,15 @@ def checkin_form(request: HttpRequest, token: str) -> HttpResponse:
 @require_POST
 def checkin_draft(request: HttpRequest, token: str) -> HttpResponse:
     """Autosave (fetch from checkin.js): merge the posted answers into the draft."""
-    link = find_open_link(token)
+    kiosk.end_if_idle(request)
+    link = _link_for_this_device(token, request)
     if link is None:
         return closed_page(request)
     try:
         posted = _posted_answers(request.POST)
     except AnswerInputError:
         return JsonResponse({"saved": False}, status=400)
-    draft = CheckinDraft.objects.filter(session_id=link.session_id).first()
+    draft = draft_of(link)
     try:
         save_draft(
             link,
@@ -228,14 +240,22 @@ def checkin_submit(request: HttpRequest, token: str) -> HttpResponse:
         posted = _posted_answers(request.POST)
     except AnswerInputError:
         # A closed link answers 410 whatever was posted, as it did before any parsing.
-        return HttpResponse(status=400) if find_open_link(token) else closed_page(request)
+        usable = _link_for_this_device(token, request)
+        return HttpResponse(status=400) if usable else closed_page(request)
     comment = read_comment(request.POST)
-    result = submit_checkin(token, posted, comment=comment, language=_requested_language(request))
+    kiosk.end_if_idle(request)
+    result = submit_checkin(
+        token,
+        posted,
+        comment=comment,
+        language=_requested_language(request),
+        kiosk_link_id=kiosk.current_link_id(request),
+    )
     if result.outcome is Outcome.CLOSED:
         return closed_page(request)
     language = result.language
     if result.outcome is Outcome.INCOMPLETE:
-        link = find_open_link(token)
+        link = _link_for_this_device(token, request)
         if link is None:
             return closed_page(request)
         screens = screens_for(ensure_due_administrations(link.session))
@@ -244,7 +264,7 @@ def checkin_submit(request: HttpRequest, token: str) -> HttpResponse:
             save_draft(link, posted, comment=comment, language=language)
         except LinkClosedError:
             return closed_page(request)
-        draft = CheckinDraft.objects.get(session_id=link.session_id)
+        draft = draft_of(link)
         return _render_step(
             request,
             token,
@@ -283,10 +303,11 @@ def _thank_you_page(language: str, in_kiosk: bool) -> str:
 @require_http_methods(["GET", "HEAD", "POST"])
 def checkin_preferences(request: HttpRequest, token: str) -> HttpResponse:
     """The client turns reminders off, or stops check-ins (which tells the therapist)."""
-    link = find_open_link(token)
+    kiosk.end_if_idle(request)
+    link = _link_for_this_device(token, request)
     if link is None:
         return closed_page(request)
-    draft = CheckinDraft.objects.filter(session_id=link.session_id).first()
+    draft = draft_of(link)
     language = _language(request, draft, link)
     client = link.session.episode.client
     context = {"token": token, "lang": language, "saved": None}
@@ -317,11 +338,11 @@ def robots(request: HttpRequest) -> HttpResponse:
 @require_POST
 def kiosk_start(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     """Start the client's check-in on this device and sign the staff member out of it."""
-    client = get_client_or_404(request, public_id, action="checkin.kiosk_start")
+    episode = get_active_episode_or_404(request, public_id, action="checkin.kiosk_start")
     try:
-        session = due_session(active_episode(client))
+        session = due_session(episode)
     except NoDueSessionError:
-        raise Http404 from None
+        return _schedule_first(request, episode)
     issued = issue_link(
         session,
         channel=Channel.KIOSK,
@@ -339,7 +360,13 @@ def kiosk_start(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
 @checkin_page
 @require_GET
 def kiosk_locked(request: HttpRequest) -> HttpResponse:
-    """The neutral screen a kiosk shows between clients; nothing about anyone."""
+    """The neutral screen a kiosk shows between clients; nothing about anyone.
+
+    On a kiosk it also ends a check-in left unfinished (the idle timer of the check-in
+    pages comes here): nobody can go back to its answers.
+    """
+    if kiosk.is_kiosk(request):
+        kiosk.end_unfinished(request)
     language = read_language([request.GET.get("lang")])
     with translation.override(language):
         return render(request, "checkin/kiosk_locked.html", {"lang": language})
@@ -362,19 +389,31 @@ def kiosk_exit(request: HttpRequest) -> HttpResponse:
 # --- staff: links for a client ------------------------------------------------------
 
 
+def _schedule_first(request: HttpRequest, episode) -> HttpResponse:
+    """Back to the client page: a check-in needs a real session, which staff schedule."""
+    messages.error(
+        request,
+        gettext(
+            "There is no session with questionnaires due: schedule the session first "
+            "(Next session), then start the check-in."
+        ),
+    )
+    return redirect("client-detail", public_id=episode.client.public_id)
+
+
 @require_POST
 def link_create(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     """Create a link for the client's next due session and show it once, with a QR code."""
     import segno
 
-    client = get_client_or_404(request, public_id, action="checkin.link_issue")
+    episode = get_active_episode_or_404(request, public_id, action="checkin.link_issue")
     try:
-        session = due_session(active_episode(client))
+        session = due_session(episode)
     except NoDueSessionError:
-        raise Http404 from None
+        return _schedule_first(request, episode)
     issued = issue_link(session, channel=Channel.PRINT, created_by=request.user, request=request)
     qr = segno.make(issued.url, error="m").svg_data_uri(scale=6)
-    context = {"client": client, "issued": issued, "qr_data_uri": qr, "session": session}
+    context = {"client": episode.client, "issued": issued, "qr_data_uri": qr, "session": session}
     return render(request, "checkin/link_created.html", context)
 
 

@@ -206,6 +206,40 @@ def get_episode_or_404(
     return _clinical_record_or_404(request, episodes, public_id, action)
 
 
+def active_episode_of_client(user: User, client: Client) -> Episode | None:
+    """``client``'s active episode if ``user`` treats or supervises it, else None.
+
+    Seeing the client is not enough: a former therapist still sees them through the old,
+    closed episode, but the new episode (another therapist's, after a hand-over or a
+    return to the clinic) and its check-ins are not theirs.
+    """
+    return _newest_active_episode(user, client=client)
+
+
+def _newest_active_episode(user: User, **client_filter) -> Episode | None:
+    # One active episode per client is the rule (reopening checks it); newest first
+    # keeps the answer defined if a data import ever broke it.
+    episodes = active_caseload(user).filter(**client_filter)
+    newest_first = episodes.order_by("-started_on", "-pk")
+    return newest_first.select_related("client", "plan", "therapist").first()
+
+
+def get_active_episode_or_404(
+    request: HttpRequest, client_public_id: uuid.UUID | str, *, action: str
+) -> Episode:
+    """The active episode of client ``client_public_id`` that ``request.user`` treats or
+    supervises; audited as ``action``. For what acts on the client's current care (check-in
+    links, the kiosk): 404 when the client's active episode is another therapist's."""
+    require_permission(request.user, READ_CLINICAL)
+    episode = _newest_active_episode(
+        request.user, client__public_id=_parse_public_id(client_public_id)
+    )
+    if episode is None:
+        raise Http404
+    audit.record(action, request=request, obj=episode)
+    return episode
+
+
 def get_session_or_404(
     request: HttpRequest, public_id: uuid.UUID | str, *, action: str = "session.read"
 ) -> Session:

@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext
 
 from rapport.accounts.models import User
-from rapport.checkin.models import CheckinSubmission
+from rapport.checkin.models import Channel, CheckinSubmission
 from rapport.clinic.models import Episode, EpisodeStatus, PlanEntry
 from rapport.instruments import Instrument
 from rapport.workspace.caseload import expected_response_for
@@ -131,10 +132,17 @@ class EpisodeView:
     comments: list[Comment]
     plan_entries: list[PlanEntry]
     hidden: frozenset[str]
+    # Session number -> where a check-in sent through a staff-opened link was completed.
+    staff_opened: dict[int, str] = field(default_factory=dict)
 
     @property
     def sessions(self) -> list[SessionRow]:
         return self.record.sessions
+
+    @property
+    def sessions_with_place(self) -> list[tuple[SessionRow, str]]:
+        """Each session with where its check-in was completed, if on a staff-opened link."""
+        return [(session, self.staff_opened.get(session.number, "")) for session in self.sessions]
 
     @property
     def open_flags(self) -> list[ShownFlag]:
@@ -164,7 +172,7 @@ def episode_views(episodes: QuerySet[Episode], user: User) -> list[EpisodeView]:
     hidden = hidden_instrument_ids(user)
     visible = visible_instruments(hidden)
     records = load_records(episodes, hidden, all_answers=True)
-    comments = _comments(episodes)
+    comments, staff_opened = _submissions(episodes)
     model = expected_response_for(user.organisation)
     rules = flag_rules()
     views = []
@@ -179,6 +187,7 @@ def episode_views(episodes: QuerySet[Episode], user: User) -> list[EpisodeView]:
                 comments=comments.get(episode.pk, []),
                 plan_entries=list(episode.plan.entries.all()),
                 hidden=hidden,
+                staff_opened=staff_opened.get(episode.pk, {}),
             )
         )
     return views
@@ -245,19 +254,41 @@ def _answer_label(item: Any, value: Any) -> str:
     return f"{fmt(value)} ({label})" if label and label != str(value) else fmt(value)
 
 
-def _comments(episodes: list[Episode]) -> dict[int, list[Comment]]:
+def _submissions(
+    episodes: list[Episode],
+) -> tuple[dict[int, list[Comment]], dict[int, dict[int, str]]]:
+    """Per episode: the clients' comments, and the sessions completed on staff-opened links."""
     # Comments are encrypted, so empty ones can only be skipped after decryption.
-    found: dict[int, list[Comment]] = {}
+    comments: dict[int, list[Comment]] = {}
+    staff_opened: dict[int, dict[int, str]] = {}
     submissions = (
         CheckinSubmission.objects.filter(session__episode__in=[e.pk for e in episodes])
-        .select_related("session")
-        .only("comment", "submitted_at", "session__number", "session__episode_id")
+        .select_related("session", "link")
+        .only(
+            "comment",
+            "submitted_at",
+            "staff_opened",
+            "session__number",
+            "session__episode_id",
+            "link__channel",
+        )
         .order_by("submitted_at", "pk")
     )
     for submission in submissions:
+        episode_id, number = submission.session.episode_id, submission.session.number
         text = (submission.comment or "").strip()
         if text:
-            found.setdefault(submission.session.episode_id, []).append(
-                Comment(submission.session.number, submission.submitted_at, text)
+            comments.setdefault(episode_id, []).append(
+                Comment(number, submission.submitted_at, text)
             )
-    return found
+        if submission.staff_opened:
+            staff_opened.setdefault(episode_id, {})[number] = _staff_opened_place(
+                submission.link.channel
+            )
+    return comments, staff_opened
+
+
+def _staff_opened_place(channel: str) -> str:
+    if channel == Channel.KIOSK:
+        return gettext("completed on the clinic tablet")
+    return gettext("completed on a link opened by staff")

@@ -19,9 +19,15 @@ from rapport.api.models import Scope
 from rapport.api.pagination import PageParams, page_schema, paginate
 from rapport.api.request_audit import record_request
 from rapport.api.routes.common import clinical_read, date_range, get_in_scope
-from rapport.checkin.links import NoDueSessionError, active_episode, due_session, issue_link
+from rapport.checkin.links import NoDueSessionError, due_session, issue_link
 from rapport.checkin.models import Alert, AlertKind, Channel
-from rapport.security.access import READ_CLINICAL, clients_for, require_permission
+from rapport.security.access import (
+    READ_CLINICAL,
+    active_episode_of_client,
+    clients_for,
+    episodes_for,
+    require_permission,
+)
 
 router = Router(tags=["check-ins and alerts"])
 
@@ -72,7 +78,7 @@ def list_alerts(
     alerts = (
         Alert.objects.filter(
             organisation_id=request.user.organisation_id,
-            client__in=clients_for(request.user),
+            episode__in=episodes_for(request.user),
         )
         .select_related("client", "episode", "session")
         .order_by("raised_at", "pk")
@@ -99,8 +105,13 @@ def create_checkin_link(request: HttpRequest, client_id: uuid.UUID) -> Status:
     require_scope(request, Scope.WRITE)
     require_permission(request.user, READ_CLINICAL)
     client = get_in_scope(clients_for(request.user), client_id)
+    # Only an active episode the user treats or supervises: a former therapist still
+    # sees the client, not their new episode with someone else.
+    episode = active_episode_of_client(request.user, client)
+    if episode is None:
+        raise ApiError(409, f"client {client.record_number} has no active episode in your caseload")
     try:
-        session = due_session(active_episode(client))
+        session = due_session(episode)
     except NoDueSessionError as error:
         raise ApiError(409, str(error)) from None
     issued = issue_link(session, channel=Channel.PRINT, created_by=request.user, request=request)

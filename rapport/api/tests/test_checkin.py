@@ -7,7 +7,7 @@ import pytest
 from rapport.checkin.links import find_open_link
 from rapport.checkin.models import Alert, AlertKind, CheckinLink
 from rapport.clinic.models import EpisodeStatus
-from rapport.testing import api_token, bearer
+from rapport.testing import api_token, bearer, schedule_next_session
 
 pytestmark = pytest.mark.django_db
 
@@ -17,6 +17,7 @@ def url(client) -> str:
 
 
 def test_write_scope_creates_a_link_shown_once(client, clinics):
+    schedule_next_session(clinics.owner_episode)
     raw = api_token(clinics.owner, ("read", "write"))
     response = client.post(url(clinics.owner_client), headers=bearer(raw))
     assert response.status_code == 201, response.content

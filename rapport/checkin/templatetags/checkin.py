@@ -6,20 +6,23 @@ Only for pages whose view already loaded ``client`` through the access layer.
 from __future__ import annotations
 
 from django import template
+from django.db.models import Q
 
 from rapport.checkin.links import open_links
 from rapport.checkin.models import CheckinPreference
 from rapport.clinic.models import Client
+from rapport.security.access import episodes_for
 
 register = template.Library()
 
 
 @register.inclusion_tag("checkin/_client_panel.html", takes_context=True)
 def checkin_panel(context, client: Client) -> dict:
-    from django.db.models import Q
-
+    # Only the episodes this user treats or supervises: a former therapist sees the
+    # client through the old episode, not the links of a new episode with someone else.
+    episodes = episodes_for(context["request"].user).filter(client=client)
     links = (
-        open_links(Q(session__episode__client=client))
+        open_links(Q(session__episode__in=episodes))
         .select_related("session")
         .order_by("-created_at")
     )

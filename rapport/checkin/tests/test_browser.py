@@ -19,9 +19,14 @@ from django.utils import timezone
 
 from rapport.browser_testing import WCAG_21_AA, require_browser_tools, save_screenshot
 from rapport.browser_testing import check_accessibility as check_page
-from rapport.checkin.models import CheckinLink, CheckinSubmission
+from rapport.checkin.models import CheckinDraft, CheckinLink, CheckinSubmission
 from rapport.clinic.models import AdministrationStatus
-from rapport.testing import issue_checkin_link, login_verified, make_two_clinics
+from rapport.testing import (
+    issue_checkin_link,
+    login_verified,
+    make_two_clinics,
+    schedule_next_session,
+)
 
 PHONE = {"width": 390, "height": 844}
 SCREENSHOTS = os.environ.get("RAPPORT_CHECKIN_SCREENSHOTS")
@@ -185,9 +190,11 @@ def test_expired_link(page, live_server, clinics):
     shot(page, "closed")
 
 
-def test_kiosk_check_in_ends_on_the_locked_screen(browser, live_server, clinics):
+def start_kiosk(browser, live_server, clinics):
+    """A tablet-sized browser where the owner started a kiosk check-in: (context, page)."""
     from django.conf import settings
 
+    schedule_next_session(clinics.owner_episode)
     staff = Client()
     login_verified(staff, clinics.owner)
     cookie = staff.cookies[settings.SESSION_COOKIE_NAME].value
@@ -200,6 +207,11 @@ def test_kiosk_check_in_ends_on_the_locked_screen(browser, live_server, clinics)
     page.get_by_role("button", name="Start check-in on this tablet").click()
     page.wait_for_load_state()
     assert "/q/" in page.url
+    return context, page
+
+
+def test_kiosk_check_in_ends_on_the_locked_screen(browser, live_server, clinics):
+    context, page = start_kiosk(browser, live_server, clinics)
     complete(page)
     assert page.locator("h1").inner_text() == "Thank you"
     page.get_by_role("link", name="Finish").click()
@@ -213,4 +225,19 @@ def test_kiosk_check_in_ends_on_the_locked_screen(browser, live_server, clinics)
     # The staff session is gone from the tablet: staff pages ask for a sign-in.
     page.goto(f"{live_server.url}/clients/{clinics.owner_client.public_id}/")
     assert "/accounts/login/" in page.url
+    context.close()
+
+
+def test_an_idle_kiosk_returns_to_the_locked_screen(browser, live_server, clinics, settings):
+    settings.CHECKIN_KIOSK_IDLE_MINUTES = 0.05  # 3 seconds
+    context, page = start_kiosk(browser, live_server, clinics)
+    form_url = page.url
+    answer_screen(page)
+    page.wait_for_url("**/kiosk/**", timeout=15_000)
+    assert page.locator("h1").inner_text() == "This tablet is locked"
+    link = CheckinLink.objects.get(channel="kiosk")
+    assert link.revoked_at is not None and not CheckinDraft.objects.exists()
+    # Going back to the form finds nothing left of the answers.
+    page.goto(form_url)
+    assert page.locator("input:checked").count() == 0
     context.close()

@@ -9,11 +9,13 @@ from django.core.management import CommandError, call_command
 
 from rapport.checkin.models import CheckinLink
 from rapport.checkin.tokens import token_hash
+from rapport.testing import schedule_next_session
 
 pytestmark = pytest.mark.django_db
 
 
 def test_create_prints_a_working_link(client, clinics):
+    schedule_next_session(clinics.owner_episode)
     out, err = io.StringIO(), io.StringIO()
     call_command(
         "checkin",

@@ -26,7 +26,7 @@ def test_next_saves_the_screen_and_moves_on(client, issued):
         issued.path, {"screen": "0", "action": "next", "rapport_trust.trust_safe": "6"}
     )
     assert response.status_code == 302 and "screen=1" in response.url
-    draft = CheckinDraft.objects.get(session=issued.link.session)
+    draft = CheckinDraft.objects.get(link=issued.link)
     assert draft.answers == {"rapport_trust": {"trust_safe": 6}}
     statuses = set(issued.link.session.administrations.values_list("status", flat=True))
     assert statuses == {AdministrationStatus.IN_PROGRESS}

@@ -7,12 +7,13 @@ from django.urls import reverse
 
 from rapport.checkin.models import CheckinLink
 from rapport.checkin.tokens import token_hash
-from rapport.testing import issue_checkin_link, login_verified
+from rapport.testing import issue_checkin_link, login_verified, schedule_next_session
 
 pytestmark = pytest.mark.django_db
 
 
 def test_create_shows_the_link_once_with_a_qr_code(client, clinics):
+    schedule_next_session(clinics.owner_episode)
     login_verified(client, clinics.owner)
     response = client.post(reverse("checkin-link-create", args=[clinics.owner_client.public_id]))
     page = response.content.decode()

@@ -32,14 +32,14 @@ def test_the_clients_preferred_language_is_recorded_without_a_choice(clinics, is
 
 def test_the_drafts_language_beats_the_preferred_one(clinics, issued):
     set_demographics(clinics.owner_client, language="es")
-    CheckinDraft.objects.create(session=issued.link.session, language="en")
+    CheckinDraft.objects.create(link=issued.link, language="en")
     assert submit(issued).language == "en"
     assert not CheckinDraft.objects.exists()  # the draft is gone with the submission
 
 
 def test_the_pages_language_beats_both(clinics, issued):
     set_demographics(clinics.owner_client, language="en")
-    CheckinDraft.objects.create(session=issued.link.session, language="en")
+    CheckinDraft.objects.create(link=issued.link, language="en")
     assert submit(issued, language="es").language == "es"
 
 

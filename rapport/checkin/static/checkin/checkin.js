@@ -1,5 +1,6 @@
 // Check-in pages: autosave answers to the server-side draft as the client goes, keep the
-// "Send" button from being pressed twice, and return a kiosk to its locked screen.
+// "Send" button from being pressed twice, and return a kiosk to its locked screen (after
+// sending, or when left idle).
 // Everything also works without JavaScript: each "Next" saves the screen.
 (function () {
   "use strict";
@@ -76,7 +77,25 @@
     }
   }
 
+  // A kiosk check-in nobody touches for a while goes to the locked screen, which ends it
+  // on the server (draft discarded, link closed): the next person finds nothing.
+  function kioskIdle(body) {
+    var seconds = parseInt(body.getAttribute("data-kiosk-idle"), 10);
+    var target = body.getAttribute("data-kiosk-locked");
+    if (!(seconds > 0) || !target) { return; }
+    var timer = null;
+    function restart() {
+      if (timer) { clearTimeout(timer); }
+      timer = setTimeout(function () { window.location.assign(target); }, seconds * 1000);
+    }
+    ["change", "input", "keydown", "pointerdown"].forEach(function (name) {
+      document.addEventListener(name, restart, true);
+    });
+    restart();
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    if (document.body.hasAttribute("data-kiosk-idle")) { kioskIdle(document.body); }
     Array.prototype.forEach.call(document.querySelectorAll("form[data-autosave]"), autosave);
     Array.prototype.forEach.call(document.querySelectorAll("button[data-once]"), sendOnce);
     Array.prototype.forEach.call(document.querySelectorAll("a[data-kiosk-return]"), kioskReturn);
