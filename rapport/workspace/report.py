@@ -98,10 +98,12 @@ def progress_report(view: EpisodeView, user: User) -> bytes:
     pdf.ln(3)
 
     heading("Flags")
+    for marker in view.markers:
+        line(f"- Risk reviewed: {marker.message}")
     for flag in view.flags or ():
         state = " (acknowledged)" if flag.acknowledged else ""
         line(f"- {flag.label}{state}: {flag.message}")
-    if not view.flags:
+    if not view.flags and not view.markers:
         line("No flags.")
     pdf.ln(3)
 

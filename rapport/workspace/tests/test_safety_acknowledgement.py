@@ -7,11 +7,13 @@ check-in answers it 0 or a clinician records the risk as resolved.
 """
 
 import datetime
+import io
 import re
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
+from pypdf import PdfReader
 
 from rapport.checkin.acknowledgement import AcknowledgementError, acknowledge_alert
 from rapport.checkin.models import Alert, AlertKind, CheckinPreference
@@ -185,6 +187,9 @@ def test_the_marker_stays_on_the_caseload_while_item_9_is_still_endorsed(client,
     )
     row = row_of(team["therapist"], "R-RISK")
     assert row.open_flags == [] and row.urgency == 1
+    report = client.get(reverse("episode-report", args=[at_risk.public_id])).content
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(report)).pages)
+    assert "Risk reviewed: Risk reviewed on" in text
     # A later check-in that leaves item 9 unanswered does not take the risk back either.
     add_phq9(at_risk, 3, None)
     (marker,) = row_of(team["therapist"], "R-RISK").markers
