@@ -28,6 +28,7 @@ from rapport.workspace.flags import (
     ShownFlag,
     risk_item,
     risk_markers,
+    risk_severity,
     shown_flags,
     urgency,
 )
@@ -116,6 +117,9 @@ class CaseloadRow:
     flags: list[ShownFlag]
     headlines: dict[str, Headline]
     markers: list[RiskMarker] = field(default_factory=list)
+    # How far the standing risk answers lie into their risk range (PHQ-9 item 9: its
+    # answer, 0-3); see rapport.workspace.flags.risk_severity.
+    risk_severity: float = 0
 
     @property
     def urgency(self) -> int:
@@ -134,15 +138,6 @@ class CaseloadRow:
     def awaiting_acknowledgement(self) -> bool:
         """Whether the tier holds something nobody has acknowledged (not just a marker)."""
         return bool(self._tier_flags)
-
-    @property
-    def critical_value(self) -> float:
-        """The highest answer to a critical item still standing (PHQ-9 item 9: 0-3)."""
-        values = [
-            flag.details.get("value") for flag in self.open_flags if flag.kind == FlagKind.SAFETY
-        ]
-        values = [value for value in values if isinstance(value, int | float)]
-        return max([*values, *(marker.severity for marker in self.markers)], default=0)
 
     @property
     def flag_count(self) -> int:
@@ -197,13 +192,15 @@ def build_rows(
             for column, instrument_id in columns.items()
         }
         flags = shown_flags(record, visible, rules, expected_response)
+        markers = risk_markers(record, visible, flags)
         rows.append(
             CaseloadRow(
                 episode=record.episode,
                 record=record,
                 flags=flags,
                 headlines=headlines,
-                markers=risk_markers(record, visible, flags),
+                markers=markers,
+                risk_severity=risk_severity(flags, markers, visible),
             )
         )
     return rows
@@ -232,7 +229,7 @@ def urgency_key(row: CaseloadRow) -> tuple:
     return (
         row.urgency,
         not row.awaiting_acknowledgement,
-        -row.critical_value,
+        -row.risk_severity,
         -row.flag_count,
         flagged_at is None,
         -flagged_at.timestamp() if flagged_at else 0,

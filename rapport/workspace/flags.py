@@ -135,8 +135,23 @@ def urgency(flags: list[ShownFlag], markers: list[RiskMarker] = ()) -> int:
     endorses keeps the client in the safety tier (below the unacknowledged ones).
     """
     ranks = [flag.kind for flag in flags if flag.is_open]
-    ranks += [FlagKind.SAFETY for _marker in markers]
+    if markers:
+        ranks.append(FlagKind.SAFETY)
     return min(ranks, default=NO_OPEN_FLAG)
+
+
+def risk_severity(
+    flags: list[ShownFlag], markers: list[RiskMarker], instruments: Mapping[str, Instrument]
+) -> float:
+    """How severe the standing risk answers are: the highest :meth:`RiskItem.severity`
+    among open safety flags and markers (0 when there is none)."""
+    severities = [marker.severity for marker in markers]
+    for flag in flags:
+        if flag.kind == FlagKind.SAFETY and flag.is_open and flag.code:
+            found = risk_item(flag.code, instruments)
+            if found is not None:
+                severities.append(found.severity(flag.details.get("value")))
+    return max(severities, default=0)
 
 
 def _alert_key(flag: Flag) -> tuple[str, int | None]:
@@ -184,6 +199,22 @@ class RiskItem:
             "number": self.position,
         }
 
+    def severity(self, value: Any) -> float:
+        """How far ``value`` lies into the risk range: 1 at its edge, more beyond it.
+
+        PHQ-9 item 9 (risk above 0) gives 1 for "Several days" and 3 for "Nearly every
+        day"; "I felt safe" (risk at 2 or below) gives 1 for 2 and 2 for 1. 0 for an
+        answer outside the range or no answer.
+        """
+        rule = next((c for c in self.instrument.critical_items if c.item_id == self.item.id), None)
+        if rule is None or not isinstance(value, int | float) or not rule.matches(value):
+            return 0
+        if rule.operator in (">", ">="):
+            return value - rule.value + (1 if rule.operator == ">=" else 0)
+        if rule.operator in ("<", "<="):
+            return rule.value - value + (1 if rule.operator == "<=" else 0)
+        return 1
+
     def answer_words(self, value: Any) -> str:
         """The answer as the client saw it ("Several days"); "not answered" for None."""
         if value is None:
@@ -218,7 +249,7 @@ class RiskMarker:
 
     @property
     def severity(self) -> float:
-        return self.value if isinstance(self.value, int | float) else 0
+        return self.item.severity(self.value)
 
 
 def risk_markers(

@@ -22,6 +22,7 @@ from rapport.security.access import active_caseload
 from rapport.security.models import AuditEvent
 from rapport.testing import add_answers, add_session, login_verified, make_organisation, make_user
 from rapport.workspace.caseload import caseload
+from rapport.workspace.flags import risk_item
 from rapport.workspace.tests.conftest import answers_for
 
 pytestmark = pytest.mark.django_db
@@ -303,6 +304,14 @@ def make_episode_with_phq9(therapist, record_number, item9):
 
 def order(user):
     return [row.episode.client.record_number for row in caseload(active_caseload(user), user).rows]
+
+
+def test_severity_is_how_far_an_answer_lies_into_the_risk_range():
+    item9 = risk_item("critical:phq9_9", instruments())
+    assert [item9.severity(value) for value in (0, 1, 3, None)] == [0, 1, 3, 0]
+    # "I felt safe" is a risk at 2 or below: 1 is the more severe answer.
+    felt_safe = risk_item("critical:trust_safe", instruments())
+    assert [felt_safe.severity(value) for value in (3, 2, 1)] == [0, 1, 2]
 
 
 def test_a_new_unacknowledged_safety_alert_sorts_above_an_older_acknowledged_one(team, trajectory):
