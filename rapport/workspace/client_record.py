@@ -16,7 +16,7 @@ from typing import Any
 from django.db.models import QuerySet
 
 from rapport.accounts.models import User
-from rapport.checkin.models import AlertKind, CheckinSubmission
+from rapport.checkin.models import Alert, AlertKind, CheckinSubmission
 from rapport.clinic.models import Episode, EpisodeStatus, PlanEntry
 from rapport.instruments import Instrument
 from rapport.workspace.caseload import expected_response_for
@@ -197,7 +197,7 @@ class EpisodeView:
         return [flag for flag in self.flags if flag.is_open]
 
     @property
-    def acknowledged_alerts(self) -> list:
+    def acknowledged_alerts(self) -> list[Alert]:
         """The episode's acknowledged risk alerts, newest first: the clinical record."""
         alerts = [
             alert

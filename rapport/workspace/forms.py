@@ -15,7 +15,14 @@ from rapport.clinic.models import EndReason, SessionStatus
 from rapport.workspace.flags import short_title
 
 
-class AcknowledgeForm(forms.Form):
+class OneLineErrors:
+    """Forms posted from the client page report back in one message, not beside fields."""
+
+    def error_sentence(self) -> str:
+        return " ".join(str(error) for errors in self.errors.values() for error in errors)
+
+
+class AcknowledgeForm(OneLineErrors, forms.Form):
     """The clinical record of an acknowledgement (docs/safety.md).
 
     For a safety alert (``risk_review``) how the client was reached and what the risk
@@ -64,12 +71,8 @@ class AcknowledgeForm(forms.Form):
             self.add_error("note", _("Write a short note."))
         return data
 
-    def error_sentence(self) -> str:
-        """Every error in one line, for the message shown back on the client page."""
-        return " ".join(str(error) for errors in self.errors.values() for error in errors)
 
-
-class ResolveRiskForm(forms.Form):
+class ResolveRiskForm(OneLineErrors, forms.Form):
     """Recording a reviewed risk as resolved: which alert, and why (required)."""
 
     alert = forms.UUIDField(widget=forms.HiddenInput)
@@ -77,14 +80,9 @@ class ResolveRiskForm(forms.Form):
         label=_("Why the risk is resolved"),
         max_length=NOTE_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 2}),
+        # Blank or white space only: CharField strips, so both are "required".
         error_messages={"required": _("Write a short note on why the risk is resolved.")},
     )
-
-    def clean_note(self) -> str:
-        note = self.cleaned_data["note"].strip()
-        if not note:
-            raise forms.ValidationError(_("Write a short note on why the risk is resolved."))
-        return note
 
 
 def instrument_choices() -> list[tuple[str, str]]:

@@ -200,8 +200,7 @@ def resolve_risk(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     form = ResolveRiskForm(request.POST)
     back = reverse("client-detail", args=[view.episode.client.public_id]) + "#alerts"
     if not form.is_valid():
-        errors = " ".join(str(e) for errors in form.errors.values() for e in errors)
-        messages.error(request, _("Not recorded: %s") % errors)
+        messages.error(request, _("Not recorded: %s") % form.error_sentence())
         return redirect(back)
     marker = actions.resolvable_marker(view, str(form.cleaned_data["alert"]))
     if marker is None:
