@@ -116,11 +116,20 @@ class InstrumentPanel:
             how = "unchanged"
         else:
             direction = "up" if change > 0 else "down"
-            how = f"{direction} {fmt(abs(change))}, {'worse' if self.fell else 'better'}"
+            # The difference of the two numbers as shown (5.8 -> 4.1 is "down 1.7"), not of
+            # the unrounded scores, so the sentence adds up for the reader.
+            shown = abs(_shown(self.latest.total) - _shown(self.previous.total))
+            size = fmt(round(shown, 1)) if shown else "less than 0.1"
+            how = f"{direction} {size}, {'worse' if self.fell else 'better'}"
         return (
             f"{self.name}: {fmt(self.previous.total)} at session {self.previous.session} "
             f"\u2192 {fmt(self.latest.total)} at session {self.latest.session} ({how})."
         )
+
+
+def _shown(value: float) -> float:
+    """``value`` as :func:`~rapport.workspace.charts.fmt` displays it."""
+    return float(fmt(value))
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,14 @@ import pytest
 from django.urls import reverse
 
 from rapport.checkin.models import Alert, AlertKind
-from rapport.testing import login_verified, make_organisation, make_user
+from rapport.testing import (
+    add_score,
+    add_session,
+    login_verified,
+    make_episode,
+    make_organisation,
+    make_user,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -101,3 +108,13 @@ def test_no_safety_section_without_a_risk(client, therapist, trajectory):
     episode = trajectory(therapist, "R-CALM", trust=[6, 6], phq9=[8, 6])
     page = brief_of(client, therapist, episode)
     assert "Safety first" not in page and "Sources" not in page
+
+
+def test_a_change_adds_up_with_the_scores_as_shown(client, therapist):
+    # 5.75 and 4.14 show as 5.8 and 4.1: the change reads 1.7, not the unrounded 1.61.
+    episode = make_episode(therapist, record_number="R-ROUND")
+    for number, total in ((1, 5.75), (2, 4.14)):
+        add_score(add_session(episode, number), "rapport_trust", total)
+    page = brief_of(client, therapist, episode)
+    assert "5.8 at session 1 \u2192 4.1 at session 2 (down 1.7, worse)." in page
+    assert "Trust fell from 5.8 to 4.1 of 7 between sessions 1 and 2." in page
