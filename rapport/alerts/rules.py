@@ -241,11 +241,23 @@ def _rupture(
         level = sum(s.total for s in previous) / len(previous)
         if level - latest.total >= rules.rupture_drop:
             last = previous[-1].total
+            if latest.total < last:
+                message = (
+                    f"Alliance fell from {_fmt(last)} to {_fmt(latest.total)} since the last "
+                    f"session (recent level {level:.1f})."
+                )
+            else:
+                # Up (or level) since the last session but still far below the recent
+                # level: saying "fell from 28 to 30" would not be true.
+                message = (
+                    f"Alliance is {_fmt(latest.total)} at session {latest.session}, "
+                    f"{level - latest.total:.1f} below its recent level of {level:.1f} (mean "
+                    f"of the previous {len(previous)} scores)."
+                )
             return [
                 Flag(
                     FlagKind.RUPTURE,
-                    f"Alliance fell from {_fmt(last)} to {_fmt(latest.total)} since the last "
-                    f"session (recent level {level:.1f}).",
+                    message,
                     latest.session,
                     {"from": last, "to": latest.total, "level": level},
                 )

@@ -20,6 +20,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from rapport.clinic.models import Client, Episode, Organisation, Session
 from rapport.security.fields import EncryptedTextField
@@ -184,8 +185,34 @@ class AlertKind(models.TextChoices):
     CHECKINS_STOPPED = "checkins_stopped", "Client stopped check-ins"
 
 
+class ContactMethod(models.TextChoices):
+    """How the clinician reached the client about an alert (docs/safety.md)."""
+
+    IN_SESSION = "in_session", _("In session")
+    PHONE = "phone", _("By phone")
+    NOT_REACHED = "not_reached", _("Could not reach the client")
+
+
+class RiskOutcome(models.TextChoices):
+    """What the risk review found; the clinical record of an acknowledged safety alert."""
+
+    NO_CURRENT_RISK = "no_current_risk", _("No current risk")
+    RISK_PRESENT_PLAN_REVIEWED = (
+        "risk_present_plan_reviewed",
+        _("Risk present, safety plan reviewed"),
+    )
+    EMERGENCY_SERVICES = "emergency_services", _("Emergency services involved")
+
+
 class Alert(models.Model):
-    """Something the therapist must look at soon; open until acknowledged."""
+    """Something the therapist must look at soon; open until acknowledged.
+
+    Acknowledging a critical-item alert is a clinical record (how the client was reached,
+    what the risk review found, a note), written by
+    :func:`rapport.checkin.acknowledgement.acknowledge_alert`. The risk it reported stays
+    marked on the caseload until a later check-in answers the item below the risk
+    threshold or a clinician records the risk as resolved (``resolved_at``).
+    """
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
@@ -205,6 +232,15 @@ class Alert(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     acknowledgement_note = EncryptedTextField(blank=True, default="")
+    # Empty for alerts acknowledged before the structured record, and for alerts that are
+    # not about risk (a client who stopped check-ins).
+    contact_method = models.CharField(max_length=20, choices=ContactMethod.choices, blank=True)
+    risk_outcome = models.CharField(max_length=40, choices=RiskOutcome.choices, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    resolution_note = EncryptedTextField(blank=True, default="")
 
     class Meta:
         indexes = [models.Index(fields=["organisation", "acknowledged_at"])]

@@ -1,6 +1,10 @@
 """The workspace's writes: acknowledging an alert, changing an episode's plan, scheduling
 sessions, recording attendance and closing an episode.
 
+Acknowledging and resolving a risk themselves live in :mod:`rapport.checkin.acknowledgement`
+(one path for every caller); this module finds the episode's flag and raises the alert
+row a safety answer from imported data lacks.
+
 Each runs in one transaction with its audit entry, so a failed write leaves no event and
 an event never describes a write that did not happen.
 """
@@ -14,6 +18,7 @@ from django.db.models import Max
 from django.http import HttpRequest
 from django.utils import timezone
 
+from rapport.checkin.acknowledgement import acknowledge_alert
 from rapport.checkin.links import revoke_link
 from rapport.checkin.models import Alert, AlertKind, CheckinLink
 from rapport.clinic.models import (
@@ -27,32 +32,46 @@ from rapport.clinic.models import (
 )
 from rapport.security import audit
 from rapport.workspace.client_record import EpisodeView
-from rapport.workspace.flags import ShownFlag
+from rapport.workspace.flags import RiskMarker, ShownFlag
 
 
-def acknowledge(request: HttpRequest, view: EpisodeView, target: str, note: str) -> Alert | None:
-    """Acknowledge the open flag ``target`` (a :attr:`ShownFlag.ack_key`) with ``note``.
+def acknowledgeable_flag(view: EpisodeView, target: str) -> ShownFlag | None:
+    """The open flag ``target`` (a :attr:`ShownFlag.ack_key`) of this episode, if any."""
+    return next((f for f in view.flags if f.acknowledgeable and f.ack_key == target), None)
 
-    None if ``target`` is not an open, acknowledgeable flag of this episode (already
-    acknowledged, or never shown to this user). A safety answer without an alert row
-    (imported or synthetic data) gets its alert now, dated when the answer was given, so
-    time-to-acknowledge stays honest.
+
+def acknowledge(
+    request: HttpRequest,
+    view: EpisodeView,
+    flag: ShownFlag,
+    *,
+    contact_method: str = "",
+    risk_outcome: str = "",
+    note: str = "",
+) -> Alert:
+    """Acknowledge ``flag`` (from :func:`acknowledgeable_flag`) through
+    :func:`rapport.checkin.acknowledgement.acknowledge_alert`.
+
+    A safety answer without an alert row (imported or synthetic data) gets its alert now,
+    dated when the answer was given, so time-to-acknowledge stays honest; if the
+    acknowledgement is refused, neither is kept. Raises
+    :class:`~rapport.checkin.acknowledgement.AcknowledgementError`.
     """
-    flag = next((f for f in view.flags if f.acknowledgeable and f.ack_key == target), None)
-    if flag is None:
-        return None
-    episode = view.episode
     with transaction.atomic():
-        alert = flag.alert or _raise_alert(request, episode, view, flag)
-        alert = Alert.objects.select_for_update().get(pk=alert.pk)
-        if alert.acknowledged_at is not None:
-            return None
-        alert.acknowledged_at = timezone.now()
-        alert.acknowledged_by = request.user
-        alert.acknowledgement_note = note
-        alert.save(update_fields=["acknowledged_at", "acknowledged_by", "acknowledgement_note"])
-        audit.record("alert.acknowledge", request=request, obj=alert, detail={"reason": alert.kind})
-    return alert
+        alert = flag.alert or _raise_alert(request, view.episode, view, flag)
+        return acknowledge_alert(
+            alert,
+            request.user,
+            contact_method=contact_method,
+            risk_outcome=risk_outcome,
+            note=note,
+            request=request,
+        )
+
+
+def resolvable_marker(view: EpisodeView, alert_public_id: str) -> RiskMarker | None:
+    """The episode's risk marker for alert ``alert_public_id``, if it is shown."""
+    return next((m for m in view.markers if str(m.alert.public_id) == alert_public_id), None)
 
 
 def _raise_alert(

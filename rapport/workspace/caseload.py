@@ -8,19 +8,30 @@ and sorting are computed in Python on those rows.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+import datetime
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
 from django.db.models import QuerySet
 
 from rapport.accounts.models import User
+from rapport.alerts import FlagKind
 from rapport.checkin.registry import instruments
 from rapport.clinic.models import Episode, Organisation
 from rapport.instruments import Instrument
 from rapport.workspace.charts import fmt
-from rapport.workspace.flags import ShownFlag, shown_flags, urgency
+from rapport.workspace.flags import (
+    RiskItem,
+    RiskMarker,
+    ShownFlag,
+    risk_item,
+    risk_markers,
+    risk_severity,
+    shown_flags,
+    urgency,
+)
 from rapport.workspace.records import (
     EpisodeRecord,
     flag_rules,
@@ -105,14 +116,40 @@ class CaseloadRow:
     record: EpisodeRecord
     flags: list[ShownFlag]
     headlines: dict[str, Headline]
+    markers: list[RiskMarker] = field(default_factory=list)
+    # How far the standing risk answers lie into their risk range (PHQ-9 item 9: its
+    # answer, 0-3); see rapport.workspace.flags.risk_severity.
+    risk_severity: float = 0
 
     @property
     def urgency(self) -> int:
-        return urgency(self.flags)
+        """The tier: the rank of the most urgent open flag or risk marker (1 = safety)."""
+        return urgency(self.flags, self.markers)
 
     @property
     def open_flags(self) -> list[ShownFlag]:
         return [flag for flag in self.flags if flag.is_open]
+
+    @property
+    def _tier_flags(self) -> list[ShownFlag]:
+        return [flag for flag in self.open_flags if flag.kind == self.urgency]
+
+    @property
+    def awaiting_acknowledgement(self) -> bool:
+        """Whether the tier holds something nobody has acknowledged (not just a marker)."""
+        return bool(self._tier_flags)
+
+    @property
+    def flag_count(self) -> int:
+        return len(self.open_flags) + len(self.markers)
+
+    @property
+    def flagged_at(self) -> datetime.datetime | None:
+        """When the newest flag (or marked alert) of the row's tier was raised."""
+        times = [flag.raised_at for flag in self._tier_flags]
+        if self.urgency == FlagKind.SAFETY:
+            times += [marker.alert.raised_at for marker in self.markers]
+        return max((time for time in times if time is not None), default=None)
 
     @property
     def checkin(self) -> str:
@@ -154,12 +191,16 @@ def build_rows(
             column: _headline(record, instrument_id, hidden)
             for column, instrument_id in columns.items()
         }
+        flags = shown_flags(record, visible, rules, expected_response)
+        markers = risk_markers(record, visible, flags)
         rows.append(
             CaseloadRow(
                 episode=record.episode,
                 record=record,
-                flags=shown_flags(record, visible, rules, expected_response),
+                flags=flags,
                 headlines=headlines,
+                markers=markers,
+                risk_severity=risk_severity(flags, markers, visible),
             )
         )
     return rows
@@ -176,21 +217,38 @@ def _headline(record: EpisodeRecord, instrument_id: str, hidden: frozenset[str])
     return Headline(instrument, scores[-1].total, previous, scores[-1].session)
 
 
+def urgency_key(row: CaseloadRow) -> tuple:
+    """The caseload's default order (docs/safety.md).
+
+    By tier (safety, rupture, trust, not on track, engagement, nothing open); within a
+    tier, rows with something unacknowledged before rows holding only an acknowledged
+    risk, then the more severe (the critical answer, then the number of flags), then the
+    newest. The record number only breaks exact ties, so the order is stable.
+    """
+    flagged_at = row.flagged_at
+    return (
+        row.urgency,
+        not row.awaiting_acknowledgement,
+        -row.risk_severity,
+        -row.flag_count,
+        flagged_at is None,
+        -flagged_at.timestamp() if flagged_at else 0,
+        row.episode.client.record_number,
+    )
+
+
 def sort_rows(rows: list[CaseloadRow], order: str) -> list[CaseloadRow]:
     """Rows sorted by a :data:`SORT_KEYS` value, optionally with a leading ``-``.
 
-    Ties, and rows without a value (they always go last), fall back to urgency and then
-    the record number, so the order is stable and the most urgent come first.
+    Ties, and rows without a value (they always go last), fall back to
+    :func:`urgency_key`, so the order is stable and the most urgent come first.
     """
     descending = order.startswith("-")
     key = order.lstrip("-")
     if key not in SORT_KEYS.values():
         raise ValueError(f"cannot sort the caseload by {order!r}")
 
-    def tie_break(row: CaseloadRow) -> tuple:
-        return (row.urgency, row.episode.client.record_number)
-
-    rows = sorted(rows, key=tie_break)
+    rows = sorted(rows, key=urgency_key)
     if key == "urgency":
         return list(reversed(rows)) if descending else rows
     values = {id(row): _sort_value(row, key) for row in rows}
@@ -221,3 +279,40 @@ def caseload(episodes: QuerySet[Episode], user: User, order: str = "urgency") ->
     model = expected_response_for(user.organisation) if episodes else None
     rows = sort_rows(build_rows(episodes, user, expected_response=model), order)
     return Caseload(rows, model is not None)
+
+
+@dataclass(frozen=True)
+class OpenSafetyAlert:
+    """One risk answer still open on a caseload: unacknowledged, or acknowledged and marked."""
+
+    row: CaseloadRow
+    item: RiskItem | None
+    session: int | None
+    raised_at: datetime.datetime | None
+    alert: Any = None  # the Alert row; None for a risk answer that raised none (imports)
+
+    @property
+    def acknowledged(self) -> bool:
+        return self.alert is not None and self.alert.acknowledged_at is not None
+
+
+def open_safety_alerts(
+    rows: Iterable[CaseloadRow], instruments_seen: Mapping[str, Instrument]
+) -> list[OpenSafetyAlert]:
+    """The risk answers still open on ``rows``, oldest first (the longest waiting on top).
+
+    ``instruments_seen``: the instruments the reader may see, to name the items.
+    """
+    found = []
+    for row in rows:
+        for flag in row.open_flags:
+            if flag.kind == FlagKind.SAFETY:
+                item = risk_item(flag.code, instruments_seen) if flag.code else None
+                found.append(OpenSafetyAlert(row, item, flag.session, flag.raised_at, flag.alert))
+        for marker in row.markers:
+            alert = marker.alert
+            found.append(
+                OpenSafetyAlert(row, marker.item, alert.session_number, alert.raised_at, alert)
+            )
+    oldest_known = datetime.datetime.max.replace(tzinfo=datetime.UTC)
+    return sorted(found, key=lambda entry: entry.raised_at or oldest_known)

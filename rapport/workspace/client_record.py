@@ -17,12 +17,20 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext
 
 from rapport.accounts.models import User
-from rapport.checkin.models import Channel, CheckinSubmission
+from rapport.checkin.models import Alert, AlertKind, Channel, CheckinSubmission
 from rapport.clinic.models import Episode, EpisodeStatus, PlanEntry
 from rapport.instruments import Instrument
 from rapport.workspace.caseload import expected_response_for
 from rapport.workspace.charts import Chart, fmt, reliable_change, score_chart
-from rapport.workspace.flags import ShownFlag, short_title, shown_flags
+from rapport.workspace.flags import (
+    RiskItem,
+    RiskMarker,
+    ShownFlag,
+    risk_item,
+    risk_markers,
+    short_title,
+    shown_flags,
+)
 from rapport.workspace.records import (
     AdministrationRow,
     EpisodeRecord,
@@ -109,11 +117,20 @@ class InstrumentPanel:
             how = "unchanged"
         else:
             direction = "up" if change > 0 else "down"
-            how = f"{direction} {fmt(abs(change))}, {'worse' if self.fell else 'better'}"
+            # The difference of the two numbers as shown (5.8 -> 4.1 is "down 1.7"), not of
+            # the unrounded scores, so the sentence adds up for the reader.
+            shown = abs(_shown(self.latest.total) - _shown(self.previous.total))
+            size = fmt(round(shown, 1)) if shown else "less than 0.1"
+            how = f"{direction} {size}, {'worse' if self.fell else 'better'}"
         return (
             f"{self.name}: {fmt(self.previous.total)} at session {self.previous.session} "
             f"\u2192 {fmt(self.latest.total)} at session {self.latest.session} ({how})."
         )
+
+
+def _shown(value: float) -> float:
+    """``value`` as :func:`~rapport.workspace.charts.fmt` displays it."""
+    return float(fmt(value))
 
 
 @dataclass(frozen=True)
@@ -121,6 +138,52 @@ class Comment:
     session: int
     submitted_at: datetime.datetime
     text: str
+
+
+@dataclass(frozen=True)
+class RiskAnswer:
+    """One check-in's answer to a critical item, in words."""
+
+    session: int
+    completed_at: datetime.datetime | None
+    words: str
+    endorsed: bool
+
+
+@dataclass(frozen=True)
+class RiskItemHistory:
+    """Every answer to one critical item in the episode (e.g. PHQ-9 item 9), oldest first."""
+
+    item: RiskItem
+    answers: list[RiskAnswer]
+
+
+def risk_histories(record: EpisodeRecord, visible: dict[str, Instrument]) -> list[RiskItemHistory]:
+    """The history of each critical item the client ever answered as a risk.
+
+    Items never endorsed are left out: a table of "Not at all" rows would hide the ones
+    that matter. Needs the answers of every administration (``all_answers``).
+    """
+    histories = []
+    for instrument_id, rows in record.scores.items():
+        instrument = visible.get(instrument_id)
+        if instrument is None:
+            continue
+        for critical in instrument.critical_items:
+            if not any(critical.flag in row.flags for row in rows):
+                continue
+            item = risk_item(critical.flag, visible)
+            answers = [
+                RiskAnswer(
+                    row.session,
+                    row.completed_at,
+                    item.answer_words(row.answers.get(critical.item_id)),
+                    critical.flag in row.flags,
+                )
+                for row in rows
+            ]
+            histories.append(RiskItemHistory(item, answers))
+    return histories
 
 
 @dataclass
@@ -134,6 +197,8 @@ class EpisodeView:
     hidden: frozenset[str]
     # Session number -> where a check-in sent through a staff-opened link was completed.
     staff_opened: dict[int, str] = field(default_factory=dict)
+    markers: list[RiskMarker] = field(default_factory=list)
+    risk_histories: list[RiskItemHistory] = field(default_factory=list)
 
     @property
     def sessions(self) -> list[SessionRow]:
@@ -147,6 +212,16 @@ class EpisodeView:
     @property
     def open_flags(self) -> list[ShownFlag]:
         return [flag for flag in self.flags if flag.is_open]
+
+    @property
+    def acknowledged_alerts(self) -> list[Alert]:
+        """The episode's acknowledged risk alerts, newest first: the clinical record."""
+        alerts = [
+            alert
+            for alert in self.record.alerts
+            if alert.kind == AlertKind.CRITICAL_ITEM and alert.acknowledged_at is not None
+        ]
+        return alerts[::-1]
 
     @property
     def is_active(self) -> bool:
@@ -178,16 +253,19 @@ def episode_views(episodes: QuerySet[Episode], user: User) -> list[EpisodeView]:
     views = []
     for episode in episodes:
         record = records[episode.pk]
+        flags = shown_flags(record, visible, rules, model)
         views.append(
             EpisodeView(
                 episode=episode,
                 record=record,
-                flags=shown_flags(record, visible, rules, model),
+                flags=flags,
                 panels=_panels(record, visible, model, rules.not_on_track_instrument),
                 comments=comments.get(episode.pk, []),
                 plan_entries=list(episode.plan.entries.all()),
                 hidden=hidden,
                 staff_opened=staff_opened.get(episode.pk, {}),
+                markers=risk_markers(record, visible, flags),
+                risk_histories=risk_histories(record, visible),
             )
         )
     return views

@@ -6,15 +6,21 @@ acknowledged it. A safety flag is matched to its alert by session and item code,
 acknowledged safety answer stays visible (with who acknowledged it) but no longer counts
 as open; an open alert the rules no longer raise (a later check-in was clean) still
 shows until someone acknowledges it.
+
+Acknowledging is not the end of a risk: :func:`risk_markers` keeps a "risk reviewed"
+marker on an episode while the latest check-in still endorses the critical item (or left
+it unanswered) and nobody has recorded the risk as resolved (docs/safety.md).
 """
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.utils import formats
+from django.utils.translation import gettext as _
 
 from rapport.alerts import Flag, FlagKind, FlagRules, evaluate
 from rapport.checkin.models import Alert, AlertKind
@@ -34,6 +40,11 @@ class ShownFlag:
     # are not alerts (rupture, trust, ...), which are not acknowledged one by one.
     code: str = ""
     alert: Alert | None = None
+    # What the rule saw (e.g. {"value": 2} for a safety answer); see rapport.alerts.
+    details: Mapping[str, Any] = field(default_factory=dict)
+    # When the flag's alert was raised or, without one, its check-in completed (None when
+    # unknown): the caseload puts the newest first within a tier.
+    raised_at: datetime.datetime | None = None
 
     @property
     def name(self) -> str:
@@ -94,7 +105,10 @@ def shown_flags(
         alert = alerts.get((code, session)) if code else None
         if alert is not None:
             matched.add(alert.pk)
-        shown.append(ShownFlag(flag.kind, flag.message, flag.session, code, alert))
+        raised_at = alert.raised_at if alert is not None else record.checkin_time(flag.session)
+        shown.append(
+            ShownFlag(flag.kind, flag.message, flag.session, code, alert, flag.details, raised_at)
+        )
     for alert in record.alerts:
         if alert.pk in matched or alert.acknowledged_at is not None:
             continue
@@ -104,13 +118,40 @@ def shown_flags(
         # The client used "stop check-ins"; the check-in app raises an alert for it, but a
         # stop recorded without one (imports, older data) must not disappear silently.
         when = formats.date_format(record.checkins_stopped_at, "j M Y")
-        shown.append(ShownFlag(FlagKind.ENGAGEMENT, f"Stopped check-ins on {when}."))
+        shown.append(
+            ShownFlag(
+                FlagKind.ENGAGEMENT,
+                f"Stopped check-ins on {when}.",
+                raised_at=record.checkins_stopped_at,
+            )
+        )
     return sorted(shown, key=lambda flag: (flag.acknowledged, flag.kind))
 
 
-def urgency(flags: list[ShownFlag]) -> int:
-    """The rank of the most urgent open flag (1 = safety), or :data:`NO_OPEN_FLAG`."""
-    return min((flag.kind for flag in flags if flag.is_open), default=NO_OPEN_FLAG)
+def urgency(flags: list[ShownFlag], markers: list[RiskMarker] = ()) -> int:
+    """The rank of the most urgent open flag (1 = safety), or :data:`NO_OPEN_FLAG`.
+
+    A risk marker ranks as safety: an acknowledged risk that the latest check-in still
+    endorses keeps the client in the safety tier (below the unacknowledged ones).
+    """
+    ranks = [flag.kind for flag in flags if flag.is_open]
+    if markers:
+        ranks.append(FlagKind.SAFETY)
+    return min(ranks, default=NO_OPEN_FLAG)
+
+
+def risk_severity(
+    flags: list[ShownFlag], markers: list[RiskMarker], instruments: Mapping[str, Instrument]
+) -> float:
+    """How severe the standing risk answers are: the highest :meth:`RiskItem.severity`
+    among open safety flags and markers (0 when there is none)."""
+    severities = [marker.severity for marker in markers]
+    for flag in flags:
+        if flag.kind == FlagKind.SAFETY and flag.is_open and flag.code:
+            found = risk_item(flag.code, instruments)
+            if found is not None:
+                severities.append(found.severity(flag.details.get("value")))
+    return max(severities, default=0)
 
 
 def _alert_key(flag: Flag) -> tuple[str, int | None]:
@@ -128,16 +169,10 @@ def _from_alert(alert: Alert, instruments: Mapping[str, Instrument]) -> ShownFla
             alert.session_number,
             "",
             alert,
+            raised_at=alert.raised_at,
         )
-    item_id = alert.code.removeprefix("critical:")
-    where = next(
-        (
-            f"{short_title(instrument)} item {instrument.item_ids.index(item_id) + 1}"
-            for instrument in instruments.values()
-            if item_id in instrument.item_ids
-        ),
-        "A critical item",
-    )
+    found = risk_item(alert.code, instruments)
+    where = found.label if found else "A critical item"
     session = f" at session {alert.session_number}" if alert.session_number else ""
     return ShownFlag(
         FlagKind.SAFETY,
@@ -145,7 +180,128 @@ def _from_alert(alert: Alert, instruments: Mapping[str, Instrument]) -> ShownFla
         alert.session_number,
         alert.code,
         alert,
+        raised_at=alert.raised_at,
     )
+
+
+@dataclass(frozen=True)
+class RiskItem:
+    """A critical item named as clinicians say it ("PHQ-9 item 9"), from its flag code."""
+
+    instrument: Instrument
+    item: Any
+    position: int
+
+    @property
+    def label(self) -> str:
+        return _("%(instrument)s item %(number)d") % {
+            "instrument": short_title(self.instrument),
+            "number": self.position,
+        }
+
+    def severity(self, value: Any) -> float:
+        """How far ``value`` lies into the risk range: 1 at its edge, more beyond it.
+
+        PHQ-9 item 9 (risk above 0) gives 1 for "Several days" and 3 for "Nearly every
+        day"; "I felt safe" (risk at 2 or below) gives 1 for 2 and 2 for 1. 0 for an
+        answer outside the range or no answer.
+        """
+        rule = next((c for c in self.instrument.critical_items if c.item_id == self.item.id), None)
+        if rule is None or not isinstance(value, int | float) or not rule.matches(value):
+            return 0
+        if rule.operator in (">", ">="):
+            return value - rule.value + (1 if rule.operator == ">=" else 0)
+        if rule.operator in ("<", "<="):
+            return rule.value - value + (1 if rule.operator == "<=" else 0)
+        return 1
+
+    def answer_words(self, value: Any) -> str:
+        """The answer as the client saw it ("Several days"); "not answered" for None."""
+        if value is None:
+            return _("not answered")
+        label = next((o.label.get("en") for o in self.item.options if o.value == value), None)
+        return label or str(value)
+
+
+def risk_item(code: str, instruments: Mapping[str, Instrument]) -> RiskItem | None:
+    """The item a code such as ``critical:phq9_9`` names, if the user may see its instrument."""
+    item_id = code.removeprefix("critical:")
+    for instrument in instruments.values():
+        if item_id in instrument.item_ids:
+            position = instrument.item_ids.index(item_id) + 1
+            return RiskItem(instrument, instrument.item(item_id), position)
+    return None
+
+
+@dataclass(frozen=True)
+class RiskMarker:
+    """An acknowledged risk answer that the latest check-in has not taken back.
+
+    Shown on the caseload and the client page until a later check-in answers the item
+    below the risk threshold or a clinician records the risk as resolved.
+    """
+
+    alert: Alert
+    item: RiskItem
+    message: str
+    # The latest answer to the item (None when the latest check-in left it unanswered).
+    value: Any = None
+
+    @property
+    def severity(self) -> float:
+        return self.item.severity(self.value)
+
+
+def risk_markers(
+    record: EpisodeRecord, instruments: Mapping[str, Instrument], flags: list[ShownFlag]
+) -> list[RiskMarker]:
+    """The episode's "risk reviewed" markers, one per critical item at most.
+
+    Only each item's newest alert counts: an older acknowledged answer is superseded by a
+    newer alert, and an item that already has an open safety flag needs no marker.
+    """
+    open_codes = {flag.code for flag in flags if flag.kind == FlagKind.SAFETY and flag.is_open}
+    newest: dict[str, Alert] = {}
+    for alert in record.alerts:  # in the order they were raised
+        if alert.kind == AlertKind.CRITICAL_ITEM:
+            newest[alert.code] = alert
+    markers = []
+    for code, alert in newest.items():
+        if alert.acknowledged_at is None or alert.resolved_at is not None or code in open_codes:
+            continue
+        found = risk_item(code, instruments)
+        rows = record.scores.get(found.instrument.id, []) if found else []
+        if not rows:
+            continue
+        latest = rows[-1]
+        value = latest.answers.get(found.item.id)
+        later = latest.session > (alert.session_number or 0)
+        if later and value is not None and code not in latest.flags:
+            continue  # a later check-in answered the item below the risk threshold
+        reviewed = formats.date_format(alert.acknowledged_at, "j M Y")
+        if value is None:
+            message = _(
+                "Risk reviewed on %(date)s. %(item)s was not answered at the last check-in "
+                "(session %(session)d), so the risk answered at session %(alert_session)s "
+                "still stands."
+            ) % {
+                "date": reviewed,
+                "item": found.label,
+                "session": latest.session,
+                "alert_session": alert.session_number or "?",
+            }
+        else:
+            message = _(
+                "Risk reviewed on %(date)s — %(item)s still endorsed at the last "
+                "check-in (session %(session)d: “%(answer)s”)."
+            ) % {
+                "date": reviewed,
+                "item": found.label,
+                "session": latest.session,
+                "answer": found.answer_words(value),
+            }
+        markers.append(RiskMarker(alert, found, message, value))
+    return markers
 
 
 def short_title(instrument: Instrument) -> str:

@@ -1,34 +1,88 @@
-"""Forms for the workspace's state changes: acknowledging an alert, editing a plan."""
+"""Forms for the workspace's state changes: acknowledging an alert, resolving a risk, editing
+a plan."""
 
 from __future__ import annotations
 
 from django import forms
 from django.forms import formset_factory
+from django.utils.translation import gettext_lazy as _
 
 from rapport.accounts.forms import MoveCaseloadForm
+from rapport.checkin.acknowledgement import NOTE_MAX_LENGTH
+from rapport.checkin.models import ContactMethod, RiskOutcome
 from rapport.checkin.registry import instruments
 from rapport.clinic.models import EndReason, SessionStatus
 from rapport.workspace.flags import short_title
 
-NOTE_MAX_LENGTH = 500
+
+class OneLineErrors:
+    """Forms posted from the client page report back in one message, not beside fields."""
+
+    def error_sentence(self) -> str:
+        return " ".join(str(error) for errors in self.errors.values() for error in errors)
 
 
-class AcknowledgeForm(forms.Form):
+class AcknowledgeForm(OneLineErrors, forms.Form):
+    """The clinical record of an acknowledgement (docs/safety.md).
+
+    For a safety alert (``risk_review``) how the client was reached and what the risk
+    review found are required and the note optional; for other alerts (stopped check-ins)
+    only the note is asked for, and required. The rules themselves are
+    :func:`rapport.checkin.acknowledgement.acknowledge_alert`'s; the form repeats them
+    so the page can say what is missing next to the field.
+    """
+
     # Which flag: "alert:<uuid>" or "critical:<item>@<session>" (ShownFlag.ack_key); the
     # view only accepts a key among the episode's open flags, so nothing else can be named.
     target = forms.CharField(max_length=120, widget=forms.HiddenInput)
+    contact_method = forms.ChoiceField(
+        label=_("How was the client reached?"),
+        choices=ContactMethod.choices,
+        required=False,
+        widget=forms.RadioSelect,
+    )
+    risk_outcome = forms.ChoiceField(
+        label=_("Outcome of the risk review"),
+        choices=RiskOutcome.choices,
+        required=False,
+        widget=forms.RadioSelect,
+    )
     note = forms.CharField(
-        label="Note",
+        label=_("Note"),
         max_length=NOTE_MAX_LENGTH,
-        help_text="What you did or will do, in a sentence (seen by your supervisor).",
+        required=False,
+        help_text=_("What you did or will do, in a sentence (seen by your supervisor)."),
         widget=forms.Textarea(attrs={"rows": 2}),
     )
 
-    def clean_note(self) -> str:
-        note = self.cleaned_data["note"].strip()
-        if not note:
-            raise forms.ValidationError("Write a short note.")
-        return note
+    def __init__(self, *args, risk_review: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.risk_review = risk_review
+
+    def clean(self) -> dict:
+        data = super().clean()
+        data["note"] = (data.get("note") or "").strip()
+        if self.risk_review:
+            if not data.get("contact_method") and "contact_method" not in self.errors:
+                self.add_error("contact_method", _("Choose how the client was reached."))
+            if not data.get("risk_outcome") and "risk_outcome" not in self.errors:
+                self.add_error("risk_outcome", _("Choose the outcome of the risk review."))
+        elif not data["note"] and "note" not in self.errors:
+            self.add_error("note", _("Write a short note."))
+        return data
+
+
+class ResolveRiskForm(OneLineErrors, forms.Form):
+    """Recording a reviewed risk as resolved: which alert, and why (required)."""
+
+    alert = forms.UUIDField(widget=forms.HiddenInput)
+    note = forms.CharField(
+        label=_("Why the risk is resolved"),
+        max_length=NOTE_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        # Blank or white space only: CharField strips, so both are "required".
+        error_messages={"required": _("Write a short note on why the risk is resolved.")},
+    )
 
 
 def instrument_choices() -> list[tuple[str, str]]:

@@ -2,7 +2,7 @@
 
 :func:`load_records` reads the sessions, administrations, alerts and check-in stops of
 any number of episodes in a fixed number of queries (one per table, plus one for the
-answers of the few administrations that raised a critical item), so the caseload costs
+answers of each instrument's latest administration), so the caseload costs
 the same number of queries for 6 clients or 600. Everything after that is plain Python.
 
 Which instruments a user may see is decided by :func:`hidden_instrument_ids`: where the
@@ -157,6 +157,16 @@ class EpisodeRecord:
         with_checkin = [s for s in self.sessions if s.administrations]
         return with_checkin[-1] if with_checkin else None
 
+    def checkin_time(self, session: int | None) -> datetime.datetime | None:
+        """When the check-in of ``session`` was completed (latest scores only on the caseload)."""
+        times = [
+            row.completed_at
+            for rows in self.scores.values()
+            for row in rows
+            if row.session == session and row.completed_at is not None
+        ]
+        return max(times, default=None)
+
     def completed(self, instrument_id: str) -> list[AdministrationRow]:
         """Completed administrations of ``instrument_id`` that have a total, in order."""
         return [row for row in self.scores.get(instrument_id, ()) if row.total is not None]
@@ -167,9 +177,9 @@ def load_records(
 ) -> dict[int, EpisodeRecord]:
     """Records of ``episodes`` (already scoped by the access layer), by episode pk.
 
-    Four queries whatever the number of episodes, plus one when some latest score raised a
-    critical item (its answers name the item). With ``all_answers`` every completed
-    administration carries its answers and subscales (for one client's page).
+    Five queries whatever the number of episodes (the last one reads the answers and
+    completion time of each instrument's latest administration). With ``all_answers``
+    every completed administration carries its answers and subscales (one client's page).
     """
     records = {episode.pk: EpisodeRecord(episode) for episode in episodes}
     if not records:
@@ -231,7 +241,7 @@ def load_records(
             )
         )
     if not all_answers:
-        _load_flagged_answers(records.values())
+        _load_latest_answers(records.values())
     _load_alerts(records, ids)
     _load_checkin_stops(records)
     return records
@@ -260,21 +270,21 @@ def _plain_rows(queryset: QuerySet) -> list[tuple]:
         return cursor.fetchall()
 
 
-def _load_flagged_answers(records: Iterable[EpisodeRecord]) -> None:
-    # The safety rule names the answer it saw; only latest scores that raised a critical
-    # item need their answers, so the caseload does not read thousands of JSON blobs.
-    flagged = {
-        rows[-1].pk: rows[-1]
-        for record in records
-        for rows in record.scores.values()
-        if rows and rows[-1].flags
+def _load_latest_answers(records: Iterable[EpisodeRecord]) -> None:
+    # The safety rule names the answer it saw, the risk marker reads whether the latest
+    # check-in still endorses a critical item, and the caseload orders flags newest first:
+    # all three need only each instrument's latest administration, so the caseload reads
+    # a few hundred small JSON blobs, not the whole history.
+    latest = {
+        rows[-1].pk: rows[-1] for record in records for rows in record.scores.values() if rows
     }
-    if not flagged:
+    if not latest:
         return
-    for pk, answers in Administration.objects.filter(pk__in=list(flagged)).values_list(
-        "pk", "answers"
+    for pk, answers, completed_at in Administration.objects.filter(pk__in=list(latest)).values_list(
+        "pk", "answers", "completed_at"
     ):
-        flagged[pk].answers = answers or {}
+        latest[pk].answers = _json(answers)
+        latest[pk].completed_at = completed_at
 
 
 def _load_alerts(records: dict[int, EpisodeRecord], ids: Sequence[int]) -> None:

@@ -98,10 +98,12 @@ def progress_report(view: EpisodeView, user: User) -> bytes:
     pdf.ln(3)
 
     heading("Flags")
+    for marker in view.markers:
+        line(f"- Risk reviewed: {marker.message}")
     for flag in view.flags or ():
         state = " (acknowledged)" if flag.acknowledged else ""
         line(f"- {flag.label}{state}: {flag.message}")
-    if not view.flags:
+    if not view.flags and not view.markers:
         line("No flags.")
     pdf.ln(3)
 
@@ -109,7 +111,7 @@ def progress_report(view: EpisodeView, user: User) -> bytes:
     alerts = view.record.alerts
     if alerts:
         with pdf.table(col_widths=(22, 28, 28, 22, 50), text_align="LEFT") as table:
-            table.row(("Kind", "Raised", "Acknowledged", "By", "Note"))
+            table.row(("Kind", "Raised", "Acknowledged", "By", "Record"))
             for alert in alerts:
                 table.row(
                     (
@@ -119,7 +121,7 @@ def progress_report(view: EpisodeView, user: User) -> bytes:
                         if alert.acknowledged_at
                         else "open",
                         str(alert.acknowledged_by or "-"),
-                        str(alert.acknowledgement_note or "-"),
+                        _acknowledgement_record(alert),
                     )
                 )
     else:
@@ -132,3 +134,18 @@ def progress_report(view: EpisodeView, user: User) -> bytes:
         pdf.ln(2)
         line(panel.chart.description)
     return bytes(pdf.output())
+
+
+def _acknowledgement_record(alert) -> str:
+    """How the client was reached, the risk review, the note and any resolution."""
+    parts = [
+        str(label)
+        for label in (alert.get_contact_method_display(), alert.get_risk_outcome_display())
+        if label
+    ]
+    if alert.acknowledgement_note:
+        parts.append(alert.acknowledgement_note)
+    if alert.resolved_at:
+        when = f"{timezone.localtime(alert.resolved_at):%d %b %Y}"
+        parts.append(f"Risk resolved {when} by {alert.resolved_by or '-'}: {alert.resolution_note}")
+    return "; ".join(parts) or "-"

@@ -13,6 +13,11 @@ urlpatterns = [
         views.acknowledge_alert,
         name="episode-acknowledge",
     ),
+    path(
+        "episodes/<uuid:public_id>/resolve-risk/",
+        views.resolve_risk,
+        name="episode-resolve-risk",
+    ),
     path("episodes/<uuid:public_id>/plan/", views.episode_plan, name="episode-plan"),
     path("episodes/<uuid:public_id>/close/", views.episode_close, name="episode-close"),
     path("episodes/<uuid:public_id>/reopen/", views.episode_reopen, name="episode-reopen"),

@@ -17,9 +17,13 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from rapport.accounts.caseload_moves import CaseloadMoveError, hand_over_episode
+from rapport.alerts import FlagKind
+from rapport.checkin.acknowledgement import AcknowledgementError
+from rapport.checkin.acknowledgement import resolve_risk as resolve
 from rapport.checkin.delivery import resend_invitation
 from rapport.checkin.models import Alert
 from rapport.checkin.worklist import worklist_for
@@ -40,7 +44,12 @@ from rapport.security.access import (
 )
 from rapport.workspace import actions
 from rapport.workspace.brief import build_brief
-from rapport.workspace.caseload import SORT_KEYS, caseload, headline_instrument_ids
+from rapport.workspace.caseload import (
+    SORT_KEYS,
+    caseload,
+    headline_instrument_ids,
+    open_safety_alerts,
+)
 from rapport.workspace.client_record import EpisodeView, episode_views
 from rapport.workspace.forms import (
     AcknowledgeForm,
@@ -49,9 +58,11 @@ from rapport.workspace.forms import (
     HandOverForm,
     NewClientForm,
     PlanFormSet,
+    ResolveRiskForm,
     ScheduleSessionForm,
     SessionStatusForm,
 )
+from rapport.workspace.records import hidden_instrument_ids, visible_instruments
 from rapport.workspace.report import progress_report
 
 # The closed-episodes page lists this many, most recently ended first.
@@ -155,19 +166,51 @@ def episode_brief(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
 
 @require_POST
 def acknowledge_alert(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
-    """Acknowledge one open alert of the episode with a short note (audited)."""
+    """Acknowledge one open alert of the episode: how the client was reached, the outcome
+    of the risk review and a note (audited without the note)."""
     view = _episode_view(request, public_id, "episode.read")
-    form = AcknowledgeForm(request.POST)
+    flag = actions.acknowledgeable_flag(view, request.POST.get("target", ""))
+    form = AcknowledgeForm(request.POST, risk_review=flag is None or flag.kind == FlagKind.SAFETY)
     back = reverse("client-detail", args=[view.episode.client.public_id]) + "#alerts"
     if not form.is_valid():
-        messages.error(request, "Not acknowledged: " + " ".join(form.errors.get("note", [])))
+        messages.error(request, _("Not acknowledged: %s") % form.error_sentence())
         return redirect(back)
-    alert = actions.acknowledge(
-        request, view, form.cleaned_data["target"], form.cleaned_data["note"]
-    )
-    if alert is None:
+    if flag is None:
         raise Http404  # not an open alert of this episode (or already acknowledged)
-    messages.success(request, "Alert acknowledged. Your note is visible to your supervisor.")
+    try:
+        actions.acknowledge(
+            request,
+            view,
+            flag,
+            contact_method=form.cleaned_data["contact_method"],
+            risk_outcome=form.cleaned_data["risk_outcome"],
+            note=form.cleaned_data["note"],
+        )
+    except AcknowledgementError as error:
+        messages.error(request, _("Not acknowledged: %s") % error)
+        return redirect(back)
+    messages.success(request, _("Alert acknowledged. Your record is visible to your supervisor."))
+    return redirect(back)
+
+
+@require_POST
+def resolve_risk(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    """Record a reviewed risk as resolved, with a note (audited without the note)."""
+    view = _episode_view(request, public_id, "episode.read")
+    form = ResolveRiskForm(request.POST)
+    back = reverse("client-detail", args=[view.episode.client.public_id]) + "#alerts"
+    if not form.is_valid():
+        messages.error(request, _("Not recorded: %s") % form.error_sentence())
+        return redirect(back)
+    marker = actions.resolvable_marker(view, str(form.cleaned_data["alert"]))
+    if marker is None:
+        raise Http404  # no risk marker of this episode for that alert
+    try:
+        resolve(marker.alert, request.user, note=form.cleaned_data["note"], request=request)
+    except AcknowledgementError as error:
+        messages.error(request, _("Not recorded: %s") % error)
+        return redirect(back)
+    messages.success(request, _("Risk recorded as resolved."))
     return redirect(back)
 
 
@@ -373,6 +416,7 @@ def team(request: HttpRequest) -> HttpResponse:
             hours[alert.episode.therapist_id].append(
                 (alert.acknowledged_at - alert.raised_at).total_seconds() / 3600
             )
+    open_safety = open_safety_alerts(rows, visible_instruments(hidden_instrument_ids(request.user)))
     teams = [
         {
             "therapist": therapist,
@@ -382,4 +426,5 @@ def team(request: HttpRequest) -> HttpResponse:
         }
         for therapist in therapists
     ]
-    return render(request, "workspace/team.html", {"teams": teams, "alerts": alerts})
+    context = {"teams": teams, "alerts": alerts, "open_safety": open_safety}
+    return render(request, "workspace/team.html", context)

@@ -73,6 +73,17 @@ def test_alliance_drop_from_recent_level_is_a_rupture(instruments):
     assert flag.message == "Alliance fell from 35 to 27 since the last session (recent level 34.0)."
 
 
+def test_alliance_below_its_recent_level_after_a_rise_does_not_say_it_fell(instruments):
+    # Recent level (40+40+28)/3 = 36; 30 is 6 below it, but up from 28 at the last session.
+    history = ClientHistory(scores={"rapport_alliance": scores(40, 40, 28, 30)})
+    [flag] = evaluate(history, instruments)
+    assert flag.kind is FlagKind.RUPTURE
+    assert flag.message == (
+        "Alliance is 30 at session 4, 6.0 below its recent level of 36.0 (mean of the "
+        "previous 3 scores)."
+    )
+
+
 def test_alliance_drop_smaller_than_the_rule_is_not_a_rupture(instruments):
     history = ClientHistory(scores={"rapport_alliance": scores(33, 34, 35, 31)})
     assert evaluate(history, instruments) == []

@@ -1,8 +1,10 @@
 """Real-browser test of the workspace: Playwright driving Debian's Chromium.
 
 A therapist signs in with password and authenticator code, opens the most urgent client
-from the caseload, acknowledges the safety alert with a note, opens the brief and
-downloads the PDF report. Caseload, client page and brief are checked with axe-core.
+from the caseload, acknowledges the safety alert with how the client was reached, the
+outcome of the risk review and a note, sees the risk stay marked, opens the brief,
+records the risk as resolved and downloads the PDF report. Caseload, client page and
+brief are checked with axe-core.
 Set ``RAPPORT_WORKSPACE_SCREENSHOTS=docs/screenshots`` to write the screenshots used in
 docs/workspace.md.
 
@@ -78,14 +80,24 @@ def test_therapist_acknowledges_the_most_urgent_alert_and_downloads_the_report(
     check_accessibility(page)
     screenshot(page, "client")
 
+    # The acknowledgement is a clinical record: how the client was reached and what the
+    # risk review found are required; without them nothing is acknowledged.
     form = page.locator("form.acknowledge").first
-    form.locator("textarea").fill("Phoned the client; safety plan reviewed together.")
+    form.locator("textarea").fill("Safety plan reviewed together; sister aware.")
+    form.get_by_label("By phone").check()
+    form.get_by_label("Risk present, safety plan reviewed").check()
     form.locator("button").click()
     page.wait_for_selector("text=Alert acknowledged")
     assert "Safety (acknowledged)" in page.content()
     alert = Alert.objects.get(client__record_number=record_number)
     assert alert.acknowledged_by == therapist
-    assert alert.acknowledgement_note == "Phoned the client; safety plan reviewed together."
+    assert (alert.contact_method, alert.risk_outcome) == ("phone", "risk_present_plan_reviewed")
+    assert alert.acknowledgement_note == "Safety plan reviewed together; sister aware."
+    # Item 9 is still endorsed at the last check-in, so the risk stays marked.
+    marker = page.locator("li.flag-marker").first
+    assert "still endorsed at the last check-in" in marker.inner_text()
+    assert page.locator("table.risk-history").count() >= 1
+    check_accessibility(page)
 
     with page.expect_download() as download_info:
         page.click("text=Progress report (PDF)")
@@ -94,7 +106,18 @@ def test_therapist_acknowledges_the_most_urgent_alert_and_downloads_the_report(
 
     page.click("text=Pre-session brief")
     page.wait_for_selector("h1:has-text('Before the session')")
+    assert "Risk reviewed" in page.locator("section.brief-safety").inner_text()
     check_accessibility(page)
+
+    # Recording the risk as resolved takes the marker off.
+    page.go_back()
+    resolve = page.locator("form.resolve-risk").first
+    resolve.locator("textarea").fill("Seen with the GP; risk judged resolved.")
+    resolve.locator("button").click()
+    page.wait_for_selector("text=Risk recorded as resolved.")
+    assert page.locator("li.flag-marker").count() == 0
+    alert.refresh_from_db()
+    assert alert.resolved_by == therapist
 
     # The brief of a client whose trust fell: the comment and the relationship suggestions.
     page.goto(live_server.url + "/")

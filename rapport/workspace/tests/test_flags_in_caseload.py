@@ -89,7 +89,9 @@ def test_caseload_page_orders_clients_by_their_most_urgent_open_flag(client, the
     assert f"1{dash}7" in page and f"0{dash}27" in page
 
 
-def test_acknowledged_safety_flag_no_longer_counts_as_open(therapist, trajectory):
+def test_acknowledged_safety_flag_is_not_open_but_the_risk_stays_in_the_safety_tier(
+    therapist, trajectory
+):
     episode = trajectory(therapist, "R-ACK", phq9=[12, 13], unsafe_at=2)
     Alert.objects.create(
         organisation=therapist.organisation,
@@ -104,7 +106,11 @@ def test_acknowledged_safety_flag_no_longer_counts_as_open(therapist, trajectory
     )
     row = rows_by_record(therapist)["R-ACK"]
     assert row.flags[0].acknowledged and row.open_flags == []
-    assert row.urgency == 6
+    # Item 9 is still endorsed at the latest check-in: a "risk reviewed" marker keeps the
+    # client in the safety tier (issue #16), below unacknowledged safety alerts.
+    (marker,) = row.markers
+    assert "Risk reviewed on 1 Feb 2026" in marker.message
+    assert row.urgency == 1 and not row.awaiting_acknowledgement
 
 
 def test_supervisors_only_clinic_hides_relationship_scores_from_the_therapist(

@@ -87,7 +87,9 @@ def test_acknowledging_a_safety_flag_records_the_alert_note_and_audit(client, te
     target = re.search(r'name="target" value="([^"]+)"', page).group(1)
     assert target == "critical:phq9_9@3"
     url = reverse("episode-acknowledge", args=[unsafe.public_id])
-    response = client.post(url, {"target": target, "note": "Phoned; safety plan reviewed."})
+    record = {"contact_method": "phone", "risk_outcome": "risk_present_plan_reviewed"}
+    note = "Phoned; safety plan reviewed."
+    response = client.post(url, {"target": target, "note": note, **record})
     assert response.status_code == 302
     alert = Alert.objects.get(episode=unsafe)
     assert alert.acknowledged_by == team["therapist"]
@@ -100,21 +102,22 @@ def test_acknowledging_a_safety_flag_records_the_alert_note_and_audit(client, te
     report = client.get(reverse("episode-report", args=[unsafe.public_id]))
     assert report.content.startswith(b"%PDF")  # with the acknowledgement in its table
     # Twice is not possible, and the note is visible to the supervisor with the time taken.
-    assert client.post(url, {"target": target, "note": "again"}).status_code == 404
+    assert client.post(url, {"target": target, "note": "again", **record}).status_code == 404
     login_verified(client, team["supervisor"])
     team_page = client.get(reverse("team")).content.decode()
     assert "Phoned; safety plan reviewed." in team_page
     assert "median time to acknowledge" in team_page
 
 
-def test_acknowledging_needs_a_note_and_an_open_flag_of_this_episode(client, team, unsafe):
+def test_acknowledging_needs_a_record_and_an_open_flag_of_this_episode(client, team, unsafe):
     login_verified(client, team["therapist"])
     url = reverse("episode-acknowledge", args=[unsafe.public_id])
-    client.post(url, {"target": "critical:phq9_9@3", "note": "   "})
+    client.post(url, {"target": "critical:phq9_9@3", "note": "Phoned."})
     assert not Alert.objects.filter(acknowledged_at__isnull=False).exists()
-    assert client.post(url, {"target": "critical:phq9_9@2", "note": "x"}).status_code == 404
+    record = {"contact_method": "phone", "risk_outcome": "no_current_risk"}
+    assert client.post(url, {"target": "critical:phq9_9@2", **record}).status_code == 404
     login_verified(client, team["colleague"])
-    assert client.post(url, {"target": "critical:phq9_9@3", "note": "x"}).status_code == 404
+    assert client.post(url, {"target": "critical:phq9_9@3", **record}).status_code == 404
 
 
 def test_plan_edit_makes_an_episode_copy_and_validates(client, team, unsafe):
@@ -185,7 +188,8 @@ def test_pdf_report_keeps_notes_written_beyond_latin_1(client, team, unsafe):
     page = client_page(client, unsafe)
     target = re.search(r'name="target" value="([^"]+)"', page).group(1)
     acknowledge = reverse("episode-acknowledge", args=[unsafe.public_id])
-    client.post(acknowledge, {"target": target, "note": note})
+    record = {"contact_method": "in_session", "risk_outcome": "no_current_risk"}
+    client.post(acknowledge, {"target": target, "note": note, **record})
     report = client.get(reverse("episode-report", args=[unsafe.public_id]))
     pages = PdfReader(io.BytesIO(report.content)).pages
     text = "".join(pdf_page.extract_text() for pdf_page in pages)
