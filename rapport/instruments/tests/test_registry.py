@@ -25,23 +25,23 @@ def clinic_copy_of_phq9(folder: Path, version: str) -> Path:
 
 def test_newest_version_wins_and_older_ones_stay_reachable(tmp_path: Path) -> None:
     clinic_copy_of_phq9(tmp_path / "clinic", "10")
-    clinic_copy_of_phq9(tmp_path / "clinic", "2")
+    clinic_copy_of_phq9(tmp_path / "clinic", "3")
 
     registry = load_registry([tmp_path / "clinic"])
 
     assert registry["phq9"].version == "10"
     assert registry.get("phq9", version="1").version == "1"
-    assert registry.get("phq9", version=2).version == "2"
+    assert registry.get("phq9", version=3).version == "3"
     assert registry.get("phq9", version="7") is None
-    assert [item.version for item in registry.versions("phq9")] == ["1", "2", "10"]
+    assert [item.version for item in registry.versions("phq9")] == ["1", "2", "3", "10"]
     assert len(registry) == 5
-    assert len(registry.all_versions()) == 7
+    assert len(registry.all_versions()) == 11
 
 
 def test_a_single_path_is_accepted(tmp_path: Path) -> None:
-    clinic_copy_of_phq9(tmp_path, "2")
+    clinic_copy_of_phq9(tmp_path, "3")
 
-    assert load_registry(str(tmp_path))["phq9"].version == "2"
+    assert load_registry(str(tmp_path))["phq9"].version == "3"
 
 
 def test_duplicates_across_directories_name_both_files(tmp_path: Path) -> None:
