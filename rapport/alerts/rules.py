@@ -239,12 +239,12 @@ def _unanswered_risk_items(instrument_id: str, instrument: Any, latest: Score) -
     for critical in instrument.critical_items:
         if not critical.flag_if_missing or critical.missing_flag not in latest.flags:
             continue
-        item = instrument.item(critical.item_id)
+        text = instrument.item(critical.item_id).text.get("en", critical.item_id)
         position = instrument.item_ids.index(critical.item_id) + 1
         flags.append(
             Flag(
                 FlagKind.SAFETY,
-                f"{_title(instrument)} item {position} (\u201c{item.text.get('en', item.id)}\u201d) "
+                f"{_title(instrument)} item {position} (\u201c{text}\u201d) "
                 f"was not answered at session {latest.session}, so the risk it asks about is "
                 "unknown: ask about it before or at the next contact.",
                 latest.session,
