@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 from rapport.checkin.registry import load_installed_instruments
@@ -30,3 +34,26 @@ def test_a_value_for_an_instrument_that_is_not_installed_is_refused(settings) ->
 
     with pytest.raises(ValueError, match="unknown instrument"):
         load_installed_instruments()
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (
+            "rapport_trust=0.7, rapport_alliance=5",
+            "{'rapport_trust': 0.7, 'rapport_alliance': 5.0}",
+        ),
+        ("rapport_trust=abc", "RAPPORT_RELIABLE_CHANGE: 'rapport_trust=abc' is not"),
+    ],
+)
+def test_the_setting_is_read_from_the_environment_and_a_bad_value_stops_start_up(
+    value, expected
+) -> None:
+    environment = os.environ | {"RAPPORT_RELIABLE_CHANGE": value}
+    script = "import rapport.settings_for_tests as s; print(s.RELIABLE_CHANGE)"
+    run = subprocess.run(
+        [sys.executable, "-c", script], env=environment, capture_output=True, text=True
+    )
+
+    assert expected in run.stdout + run.stderr
+    assert (run.returncode == 0) == ("is not" not in expected)
