@@ -12,6 +12,7 @@ from pathlib import Path
 import dj_database_url
 
 from rapport.env import ConfigurationError, env_bool, env_int, env_list, env_str
+from rapport.instruments.registry import parse_reliable_change
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 DATA_DIR = Path(env_str("RAPPORT_DATA_DIR", "var")).resolve()
@@ -263,6 +264,12 @@ API_RATE_LIMIT = env_int("RAPPORT_API_RATE_LIMIT", 120, minimum=1)
 
 # Clinic-supplied (licensed) instrument definitions are loaded from this folder.
 INSTRUMENTS_DIR = env_str("RAPPORT_INSTRUMENTS_DIR")
+# The clinic's own reliable-change thresholds, replacing shipped placeholders
+# ("rapport_trust=0.7,rapport_alliance=5"; docs/instruments.md).
+try:
+    RELIABLE_CHANGE = parse_reliable_change(env_str("RAPPORT_RELIABLE_CHANGE") or "")
+except ValueError as error:
+    raise ConfigurationError(f"RAPPORT_RELIABLE_CHANGE: {error}") from None
 
 # --- Therapist workspace (docs/workspace.md) ---
 # A clinic's own caseload flag thresholds (same shape as rapport/alerts/defaults.yaml);

@@ -225,6 +225,32 @@ def _safety(history: ClientHistory, instruments: Mapping[str, Any]) -> list[Flag
                     {"instrument": instrument_id, "item": critical.item_id, "value": value},
                 )
             )
+        flags += _unanswered_risk_items(instrument_id, instrument, latest)
+    return flags
+
+
+def _unanswered_risk_items(instrument_id: str, instrument: Any, latest: Score) -> list[Flag]:
+    """A risk item left blank (imports, the API) is unknown risk, not an all-clear.
+
+    Not acknowledgeable like an answer (no ``item`` detail): it clears when a later
+    administration answers the item.
+    """
+    flags = []
+    for critical in instrument.critical_items:
+        if not critical.flag_if_missing or critical.missing_flag not in latest.flags:
+            continue
+        text = instrument.item(critical.item_id).text.get("en", critical.item_id)
+        position = instrument.item_ids.index(critical.item_id) + 1
+        flags.append(
+            Flag(
+                FlagKind.SAFETY,
+                f"{_title(instrument)} item {position} (\u201c{text}\u201d) "
+                f"was not answered at session {latest.session}, so the risk it asks about is "
+                "unknown: ask about it before or at the next contact.",
+                latest.session,
+                {"instrument": instrument_id, "unanswered_item": critical.item_id},
+            )
+        )
     return flags
 
 

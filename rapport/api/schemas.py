@@ -97,7 +97,21 @@ class AdministrationOut(Schema):
     completed_at: datetime.datetime | None
     answers: dict[str, float | None]
     total: float | None
+    total_estimated: bool = Field(
+        ...,
+        alias="total_is_estimated",
+        description=(
+            "true when the total was computed despite missing items (prorated, or the "
+            "mean of the answered items): an estimate, not the respondent's full answer"
+        ),
+    )
     subscales: dict[str, float | None]
     band: str
-    flags: list[str]
+    flags: list[str] = Field(
+        ...,
+        description=(
+            "scoring flags: critical:<item> (a risk answer) and unanswered:<item> (a risk "
+            "item left unanswered)"
+        ),
+    )
     missing: list[str]

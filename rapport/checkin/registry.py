@@ -19,8 +19,15 @@ _loaded: list[Registry] = []
 
 def load_installed_instruments() -> Registry:
     """The shipped instruments plus the clinic's folder (``RAPPORT_INSTRUMENTS_DIR``),
-    read now; raises :class:`~rapport.instruments.DefinitionError` naming a bad file."""
-    return load_registry([settings.INSTRUMENTS_DIR] if settings.INSTRUMENTS_DIR else [])
+    read now, with the clinic's reliable-change values (``RAPPORT_RELIABLE_CHANGE``);
+    raises :class:`~rapport.instruments.DefinitionError` naming a bad file, or
+    ``ValueError`` for a reliable-change value of an instrument that is not installed."""
+    registry = load_registry([settings.INSTRUMENTS_DIR] if settings.INSTRUMENTS_DIR else [])
+    if settings.RELIABLE_CHANGE:
+        registry = registry.with_reliable_change(
+            settings.RELIABLE_CHANGE, "The clinic's own value (RAPPORT_RELIABLE_CHANGE)"
+        )
+    return registry
 
 
 def instruments() -> Registry:

@@ -16,6 +16,7 @@ from django.db import models
 from django.utils import timezone
 
 from rapport.clinic import demographics
+from rapport.instruments.model import total_is_estimated
 from rapport.security.fields import EncryptedDateField, EncryptedTextField
 
 
@@ -296,6 +297,14 @@ class Administration(models.Model):
 
     def __str__(self) -> str:
         return f"{self.instrument_id} v{self.instrument_version} at {self.session}"
+
+    @property
+    def total_is_estimated(self) -> bool:
+        """Whether the total stands in for unanswered items (prorated, or a partial mean).
+
+        ``missing`` lists only scored items, so any entry next to a total means one.
+        """
+        return total_is_estimated(self.total, self.missing)
 
     def apply_scores(self, result) -> None:
         """Store a :class:`rapport.instruments.ScoreResult` computed from ``self.answers``."""

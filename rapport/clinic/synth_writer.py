@@ -317,10 +317,11 @@ def _scores(instrument: Instrument, rows: pd.DataFrame) -> list[dict[str, Any]]:
         return result
     answers = pd.DataFrame(list(rows["answers"][completed]), columns=list(instrument.item_ids))
     scored = instrument.score_frame(answers.astype(float))
-    missing = answers.isna().to_numpy()
+    # Only scored items count as missing (an unscored question left blank is not a gap).
+    item_ids = list(instrument.scored_item_ids)
+    missing = answers[item_ids].isna().to_numpy()
     subscale_columns = {s.id: f"subscale_{s.id}" for s in instrument.subscales}
-    critical_columns = {c.flag: f"critical_{c.item_id}" for c in instrument.critical_items}
-    item_ids = list(instrument.item_ids)
+    flag_columns = {flag: flag.replace(":", "_") for flag in instrument.flag_codes}
     for position, (index, values) in zip(
         np.flatnonzero(completed), enumerate(scored.to_dict("records")), strict=True
     ):
@@ -328,7 +329,7 @@ def _scores(instrument: Instrument, rows: pd.DataFrame) -> list[dict[str, Any]]:
             "total": _number(values["total"]),
             "subscales": {s: _number(values[c]) for s, c in subscale_columns.items()},
             "band": "" if pd.isna(values["band"]) else str(values["band"]),
-            "flags": [flag for flag, column in critical_columns.items() if values[column]],
+            "flags": [flag for flag, column in flag_columns.items() if values[column]],
             "missing": [item for item, gone in zip(item_ids, missing[index], strict=True) if gone],
         }
     return result

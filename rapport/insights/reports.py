@@ -237,7 +237,8 @@ def instrument_health(
     """
     summary_rows, item_tables, readings = [], [], []
     for instrument in instruments:
-        items = list(instrument.item_ids)
+        # An unscored question (the PHQ-9's "how difficult") is not part of the scale.
+        items = list(instrument.scored_item_ids)
         frame = answers[instrument.id][items].dropna(how="all")
         published, source = published_alpha(instrument)
         row: dict[str, Any] = {

@@ -46,17 +46,38 @@ def answer_values(
     return values
 
 
+def answer_list_lengths(instrument: Instrument) -> tuple[int, ...]:
+    """The numbers of fields an answer list may have: every item, or up to the last scored one.
+
+    Unscored items placed last (the PHQ-9's "how difficult" question) may be left off, so
+    answer lists written for an instrument's scored items (older files, the nine PHQ-9
+    answers) still read.
+    """
+    last_scored = max(p for p, item in enumerate(instrument.items) if item.scored) + 1
+    return tuple(sorted({last_scored, len(instrument.items)}))
+
+
+def describe_answer_list_lengths(instrument: Instrument) -> str:
+    """``"10"`` or ``"9 or 10 (the last 1 unscored and optional)"``, for messages."""
+    lengths = answer_list_lengths(instrument)
+    if len(lengths) == 1:
+        return str(lengths[0])
+    return (
+        f"{lengths[0]} or {lengths[1]} (the last {lengths[1] - lengths[0]} unscored and optional)"
+    )
+
+
 def parse_answer_list(instrument: Instrument, text: str) -> dict[str, Number | None]:
     """Parse ``"0,1,,3"`` (item order, empty field = missing) into validated answers."""
     fields = text.split(",")
-    if len(fields) != len(instrument.items):
+    if len(fields) not in answer_list_lengths(instrument):
         raise AnswerError(
-            f"{instrument.id}: expected {len(instrument.items)} comma-separated answers "
-            f"(one per item, empty for a missing item), got {len(fields)}"
+            f"{instrument.id}: expected {describe_answer_list_lengths(instrument)} "
+            f"comma-separated answers (one per item, empty for a missing item), got {len(fields)}"
         )
     parsed = {
         item.id: _parse_number(instrument, item, field.strip())
-        for item, field in zip(instrument.items, fields, strict=True)
+        for item, field in zip(instrument.items, fields, strict=False)
     }
     answer_values(instrument, parsed)  # validates the values
     return parsed

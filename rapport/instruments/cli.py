@@ -122,7 +122,8 @@ def _as_text(instrument: Instrument, result: ScoreResult) -> str:
 
     title = instrument.title.get("en") or next(iter(instrument.title.values()))
     lines = [f"{title} ({instrument.id} v{instrument.version})"]
-    band = f" ({result.band})" if result.band else ""
+    notes = [note for note in (result.band, "estimated" if result.estimated else "") if note]
+    band = f" ({', '.join(notes)})" if notes else ""
     lines.append(f"total: {number(result.total)}{band}")
     lines.extend(f"subscale {name}: {number(value)}" for name, value in result.subscales.items())
     lines.append(f"flags: {', '.join(result.flags) or 'none'}")

@@ -193,7 +193,10 @@ def _build_instrument(document: Any, context: _Context) -> Instrument:
     option_sets = _option_sets(context, fields.get("option_sets", {}))
     items = _items(context, fields["items"], option_sets)
     item_ids = tuple(item.id for item in items)
-    method, decimals, scale_factor, missing_rule = _scoring(context, fields["scoring"], len(items))
+    scored_ids = tuple(item.id for item in items if item.scored)
+    method, decimals, scale_factor, missing_rule = _scoring(
+        context, fields["scoring"], len(scored_ids)
+    )
     higher_is_better = _boolean(context, fields["higher_is_better"], "higher_is_better")
     reliable_change, reliable_change_source = _reliable_change(
         context, fields.get("reliable_change")
@@ -214,7 +217,7 @@ def _build_instrument(document: Any, context: _Context) -> Instrument:
         audience=_choice(context, fields["audience"], "audience", AUDIENCES),
         validated=_boolean(context, fields["validated"], "validated"),
         instructions=_optional_text(context, fields.get("instructions"), "instructions"),
-        subscales=_subscales(context, fields.get("subscales", []), item_ids),
+        subscales=_subscales(context, fields.get("subscales", []), item_ids, scored_ids),
         reliable_change=reliable_change,
         reliable_change_source=reliable_change_source,
         critical_items=_critical_items(context, fields.get("critical_items", []), items),
@@ -240,6 +243,7 @@ _ITEM_FIELDS = {
     "reverse": False,
     "loinc": False,
     "skippable": False,
+    "scored": False,
 }
 _OPTION_FIELDS = {"value": True, "label": True, "loinc": False}
 _SCALE_FIELDS = {"min": True, "max": True, "step": False, "anchors": False}
@@ -271,6 +275,9 @@ def _items(
             context.fail(f"{where}.id", f"duplicate item id {item_id!r}")
         options = _item_options(context, fields, where, option_sets)
         reverse = _boolean(context, fields.get("reverse", False), f"{where}.reverse")
+        scored = _boolean(context, fields.get("scored", True), f"{where}.scored")
+        if reverse and not scored:
+            context.fail(f"{where}.reverse", "an unscored item cannot be reverse-keyed")
         if reverse and len({option.value for option in options}) < 2:
             context.fail(
                 f"{where}.reverse",
@@ -284,8 +291,11 @@ def _items(
                 reverse=reverse,
                 loinc=_optional_string(context, fields.get("loinc"), f"{where}.loinc"),
                 skippable=_boolean(context, fields.get("skippable", False), f"{where}.skippable"),
+                scored=scored,
             )
         )
+    if not any(item.scored for item in items):
+        context.fail("items", "must include at least one scored item")
     return tuple(items)
 
 
@@ -409,7 +419,9 @@ def _scoring(
 _SUBSCALE_FIELDS = {"id": True, "title": True, "items": True, "max_missing": False}
 
 
-def _subscales(context: _Context, raw: Any, item_ids: Sequence[str]) -> tuple[Subscale, ...]:
+def _subscales(
+    context: _Context, raw: Any, item_ids: Sequence[str], scored_ids: Sequence[str]
+) -> tuple[Subscale, ...]:
     subscales: list[Subscale] = []
     for index, entry in enumerate(_list(context, raw, "subscales")):
         where = f"subscales[{index}]"
@@ -424,6 +436,10 @@ def _subscales(context: _Context, raw: Any, item_ids: Sequence[str]) -> tuple[Su
         for position, member in enumerate(members):
             if member not in item_ids:
                 context.fail(f"{where}.items[{position}]", f"unknown item {member!r}")
+            if member not in scored_ids:
+                context.fail(
+                    f"{where}.items[{position}]", f"item {member!r} is unscored (scored: false)"
+                )
             if members.index(member) != position:
                 context.fail(f"{where}.items[{position}]", f"item {member!r} is listed twice")
         subscales.append(
@@ -534,7 +550,7 @@ def _reliable_change(context: _Context, raw: Any) -> tuple[float | None, str | N
     return reliable_change_from(reliability, sd), source
 
 
-_CRITICAL_FIELDS = {"item": True, "operator": True, "value": True}
+_CRITICAL_FIELDS = {"item": True, "operator": True, "value": True, "flag_if_missing": False}
 
 
 def _critical_items(context: _Context, raw: Any, items: Sequence[Item]) -> tuple[CriticalItem, ...]:
@@ -554,6 +570,9 @@ def _critical_items(context: _Context, raw: Any, items: Sequence[Item]) -> tuple
                     context, fields["operator"], f"{where}.operator", tuple(OPERATORS)
                 ),
                 value=_number(context, fields["value"], f"{where}.value"),
+                flag_if_missing=_boolean(
+                    context, fields.get("flag_if_missing", False), f"{where}.flag_if_missing"
+                ),
             )
         )
     return tuple(critical)

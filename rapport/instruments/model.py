@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import operator
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -34,6 +34,8 @@ OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
     "==": operator.eq,
 }
 
+UNANSWERED_FLAG_PREFIX = "unanswered:"
+
 # Jacobson & Truax (1991): a change is reliable at p < .05 when it exceeds
 # 1.96 standard errors of the difference between two scores.
 RELIABLE_CHANGE_Z = 1.96
@@ -51,7 +53,11 @@ class ResponseOption:
 
 @dataclass(frozen=True)
 class Item:
-    """One question. ``reverse`` items are scored as ``min + max - value``."""
+    """One question. ``reverse`` items are scored as ``min + max - value``.
+
+    An item with ``scored`` false (the PHQ-9's "how difficult" question) is asked and
+    stored but counts towards no score: not the total, its prorating or any subscale.
+    """
 
     id: str
     text: Text
@@ -59,6 +65,7 @@ class Item:
     reverse: bool = False
     loinc: str | None = None
     skippable: bool = False
+    scored: bool = True
 
     @cached_property
     def option_values(self) -> tuple[Number, ...]:
@@ -107,11 +114,19 @@ class CriticalItem:
     item_id: str
     operator: str
     value: Number
+    # Raise :attr:`missing_flag` when the item is not answered: a risk question left blank
+    # (an import, the API) must not look like a clean answer.
+    flag_if_missing: bool = False
 
     @property
     def flag(self) -> str:
         """The flag text reported in :attr:`ScoreResult.flags`, e.g. ``critical:phq9_9``."""
         return f"critical:{self.item_id}"
+
+    @property
+    def missing_flag(self) -> str:
+        """The flag raised when the item is unanswered, e.g. ``unanswered:phq9_9``."""
+        return f"{UNANSWERED_FLAG_PREFIX}{self.item_id}"
 
     def matches(self, answers: Any) -> Any:
         """Return whether raw answers meet the condition (a bool, or a bool array for arrays)."""
@@ -172,8 +187,10 @@ class ScoreResult:
     """The score of one administration.
 
     ``total`` and subscale values are ``None`` when too many items are missing.
-    ``missing`` lists item ids in item order; ``flags`` lists raised flags such
-    as ``critical:phq9_9``.
+    ``missing`` lists the scored items not answered, in item order (an unscored
+    item is never "missing"); ``flags`` lists raised flags such as
+    ``critical:phq9_9`` or ``unanswered:phq9_9``. ``answered`` counts the
+    answered scored items.
     """
 
     instrument: str
@@ -185,17 +202,32 @@ class ScoreResult:
     missing: list[str]
     answered: int
 
+    @property
+    def estimated(self) -> bool:
+        """Whether the total was computed despite missing items (prorated or a partial mean)."""
+        return total_is_estimated(self.total, self.missing)
+
     def as_dict(self) -> dict[str, Any]:
         """Return a JSON-serialisable dict of the result (without ``answered``)."""
         return {
             "instrument": self.instrument,
             "version": self.version,
             "total": self.total,
+            "estimated": self.estimated,
             "subscales": dict(self.subscales),
             "band": self.band,
             "flags": list(self.flags),
             "missing": list(self.missing),
         }
+
+
+def total_is_estimated(total: float | None, missing: Sequence[str]) -> bool:
+    """Whether a stored total stands in for unanswered items.
+
+    ``missing`` lists only scored items, so a total with any missing item was
+    prorated (sum scoring) or is the mean of fewer items than the scale has.
+    """
+    return total is not None and bool(missing)
 
 
 @dataclass(frozen=True)
@@ -241,6 +273,18 @@ class Instrument:
         return tuple(item.id for item in self.items)
 
     @cached_property
+    def scored_item_ids(self) -> tuple[str, ...]:
+        """Ids of the items that count towards the scores, in administration order."""
+        return tuple(item.id for item in self.items if item.scored)
+
+    @cached_property
+    def flag_codes(self) -> tuple[str, ...]:
+        """Every flag this instrument can raise, in definition order, without repeats."""
+        codes = [critical.flag for critical in self.critical_items]
+        codes += [c.missing_flag for c in self.critical_items if c.flag_if_missing]
+        return tuple(dict.fromkeys(codes))
+
+    @cached_property
     def scoring_layout(self) -> scoring.Layout:
         """Item positions, keys and bounds the scorer reads (derived once per instrument)."""
         return scoring.Layout.of(self)
@@ -248,7 +292,7 @@ class Instrument:
     @property
     def score_range(self) -> tuple[float, float]:
         """The lowest and highest possible total (reverse keying keeps each item's range)."""
-        return scoring.total_range(self, self.item_ids)
+        return scoring.total_range(self, self.scored_item_ids)
 
     def item(self, item_id: str) -> Item:
         """Return the item with ``item_id``; raise :class:`KeyError` if there is none."""
@@ -336,11 +380,13 @@ class Instrument:
         Returns
         -------
         pandas.DataFrame
-            Same index, with columns ``total``, ``subscale_<id>`` per subscale,
-            ``band`` (ordered categorical of band labels; missing where no band
-            applies), ``n_answered``, ``n_missing`` and a
-            boolean ``critical_<item id>`` per critical item. Values equal
-            :meth:`score` row by row.
+            Same index, with columns ``total``, ``estimated`` (a total despite
+            missing items), ``subscale_<id>`` per subscale, ``band`` (ordered
+            categorical of band labels; missing where no band applies),
+            ``n_answered`` and ``n_missing`` (scored items only), a boolean
+            ``critical_<item id>`` per critical item and ``unanswered_<item id>``
+            per critical item flagged when missing. Values equal :meth:`score`
+            row by row.
 
         Raises
         ------

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import replace
 from pathlib import Path
 
 from rapport.instruments.loader import load_directory, reject_duplicate_versions
@@ -73,6 +75,78 @@ class Registry(Mapping[str, Instrument]):
     def all_versions(self) -> tuple[Instrument, ...]:
         """Return every loaded instrument version, grouped by id."""
         return tuple(item for versions in self._versions.values() for item in versions)
+
+    def with_reliable_change(self, thresholds: Mapping[str, float], source: str) -> Registry:
+        """Return a registry whose listed instruments use the clinic's reliable-change values.
+
+        Parameters
+        ----------
+        thresholds : Mapping[str, float]
+            Instrument id to a reliable-change threshold in score points, for every
+            version of that instrument (see :func:`parse_reliable_change`).
+        source : str
+            Where the values come from, kept as ``reliable_change_source``.
+
+        Raises
+        ------
+        ValueError
+            An id that is not loaded, or a threshold that is not a positive number.
+
+        Notes
+        -----
+        The shipped values of Rapport's own check-ins are placeholders borrowed from
+        other scales; a clinic replaces them with values estimated on its own clients
+        (the instrument-health page reports their reliability).
+        """
+        unknown = sorted(set(thresholds) - set(self._versions))
+        if unknown:
+            raise ValueError(
+                f"reliable change for unknown instrument(s) {', '.join(unknown)} "
+                f"(known: {', '.join(self._versions)})"
+            )
+        for instrument_id, value in thresholds.items():
+            if isinstance(value, bool) or not math.isfinite(value) or value <= 0:
+                raise ValueError(f"reliable change for {instrument_id} must be positive")
+        return Registry(
+            replace(
+                instrument,
+                reliable_change=float(thresholds[instrument.id]),
+                reliable_change_source=source,
+            )
+            if instrument.id in thresholds
+            else instrument
+            for instrument in self.all_versions()
+        )
+
+
+def parse_reliable_change(text: str) -> dict[str, float]:
+    """Parse ``"rapport_trust=0.7,rapport_alliance=5"`` into instrument id to threshold.
+
+    Raises
+    ------
+    ValueError
+        A part that is not ``id=number``, a repeated id, or a number that is not positive.
+
+    Examples
+    --------
+    >>> parse_reliable_change("rapport_trust=0.7, rapport_alliance=5")
+    {'rapport_trust': 0.7, 'rapport_alliance': 5.0}
+    >>> parse_reliable_change("")
+    {}
+    """
+    thresholds: dict[str, float] = {}
+    for part in filter(None, (piece.strip() for piece in text.split(","))):
+        instrument_id, equals, number = (piece.strip() for piece in part.partition("="))
+        try:
+            value = float(number) if equals and instrument_id else math.nan
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value) or value <= 0:
+            raise ValueError(f"{part!r} is not instrument_id=positive number")
+        if instrument_id in thresholds:
+            raise ValueError(f"{instrument_id} is given twice")
+        thresholds[instrument_id] = value
+    return thresholds
 
 
 def load_registry(extra_dirs: Iterable[PathLike] | PathLike = ()) -> Registry:

@@ -45,6 +45,7 @@ class Layout:
     scales: tuple[tuple[tuple[int, ...], int, int], ...]
     subscale_ids: tuple[str, ...]
     critical_columns: tuple[tuple[CriticalItem, int], ...]
+    scored_positions: tuple[int, ...]  # the items that count towards any score
     offered: tuple[frozenset[float], ...]  # the option values of each item, as floats
     # The same as arrays, for score_matrix. Column j of ``scale_items`` is 1 for the
     # items of scale j, so one matrix product sums every scale at once.
@@ -59,12 +60,13 @@ class Layout:
     @classmethod
     def of(cls, instrument: Instrument) -> Layout:
         positions = {item.id: position for position, item in enumerate(instrument.items)}
+        scored = tuple(positions[item_id] for item_id in instrument.scored_item_ids)
         reverse_sum_by_item = tuple(
             float(item.min_value + item.max_value) if item.reverse else None
             for item in instrument.items
         )
         scales = (
-            (tuple(positions.values()), len(positions), instrument.missing_rule.max_missing),
+            (scored, len(scored), instrument.missing_rule.max_missing),
             *(
                 (
                     tuple(positions[item_id] for item_id in subscale.item_ids),
@@ -86,6 +88,7 @@ class Layout:
             critical_columns=tuple(
                 (critical, positions[critical.item_id]) for critical in instrument.critical_items
             ),
+            scored_positions=scored,
             offered=tuple(
                 frozenset(float(value) for value in item.option_values) for item in instrument.items
             ),
@@ -164,6 +167,8 @@ def score_matrix(instrument: Instrument, values: np.ndarray) -> MatrixScores:
         with np.errstate(invalid="ignore"):
             hit = critical.matches(column) & answered[:, position]
         flags[critical.flag] = flags.get(critical.flag, False) | hit
+        if critical.flag_if_missing:
+            flags[critical.missing_flag] = ~answered[:, position]
     return MatrixScores(totals, subscales, _band_index(layout, totals), flags, answered)
 
 
@@ -197,20 +202,25 @@ def score_one(instrument: Instrument, values: Sequence[float | None]) -> ScoreRe
         total=total,
         subscales=dict(zip(layout.subscale_ids, scores[1:], strict=True)),
         band=band.label if band is not None else None,
-        flags=list(
-            dict.fromkeys(
-                critical.flag
-                for critical, position in layout.critical_columns
-                if values[position] is not None and critical.matches(values[position])
-            )
-        ),
-        missing=[
-            item_id
-            for item_id, value in zip(instrument.item_ids, values, strict=True)
-            if value is None
-        ],
-        answered=sum(value is not None for value in values),
+        flags=_raised_flags(layout, values),
+        missing=[instrument.item_ids[p] for p in layout.scored_positions if values[p] is None],
+        answered=sum(values[p] is not None for p in layout.scored_positions),
     )
+
+
+def _raised_flags(layout: Layout, values: Sequence[float | None]) -> list[str]:
+    """The critical flags met by the raw answers, then those of risk items left unanswered."""
+    raised = [
+        critical.flag
+        for critical, position in layout.critical_columns
+        if values[position] is not None and critical.matches(values[position])
+    ]
+    raised += [
+        critical.missing_flag
+        for critical, position in layout.critical_columns
+        if critical.flag_if_missing and values[position] is None
+    ]
+    return list(dict.fromkeys(raised))
 
 
 def _one_scale_score(
@@ -235,16 +245,23 @@ def score_frame(instrument: Instrument, frame: pd.DataFrame) -> pd.DataFrame:
     """Score every row of ``frame`` (item-id columns) without a Python loop over rows."""
     import pandas as pd
 
-    absent = [item_id for item_id in instrument.item_ids if item_id not in frame.columns]
+    absent = [item_id for item_id in instrument.scored_item_ids if item_id not in frame.columns]
     if absent:
         raise AnswerError(f"{instrument.id}: missing item column(s) {', '.join(absent)}")
+    # An unscored item's column may be left out (frames made for the scored items only).
+    present = frame.reindex(columns=list(instrument.item_ids))
     try:
-        values = frame.loc[:, list(instrument.item_ids)].to_numpy(dtype=float, na_value=np.nan)
+        values = present.to_numpy(dtype=float, na_value=np.nan)
     except (TypeError, ValueError) as exc:
         raise AnswerError(f"{instrument.id}: item columns must hold numbers: {exc}") from None
     check_matrix(instrument, values)
     scores = score_matrix(instrument, values)
-    columns: dict[str, object] = {"total": scores.totals}
+    scored_answered = scores.answered[:, list(instrument.scoring_layout.scored_positions)]
+    n_missing = (~scored_answered).sum(axis=1)
+    columns: dict[str, object] = {
+        "total": scores.totals,
+        "estimated": ~np.isnan(scores.totals) & (n_missing > 0),
+    }
     for name, subscale_values in scores.subscales.items():
         columns[f"subscale_{name}"] = subscale_values
     columns["band"] = pd.Categorical.from_codes(
@@ -252,8 +269,8 @@ def score_frame(instrument: Instrument, frame: pd.DataFrame) -> pd.DataFrame:
         categories=pd.Index([band.label for band in instrument.bands], dtype=object),
         ordered=True,
     )
-    columns["n_answered"] = scores.answered.sum(axis=1)
-    columns["n_missing"] = (~scores.answered).sum(axis=1)
+    columns["n_answered"] = scored_answered.sum(axis=1)
+    columns["n_missing"] = n_missing
     for flag, hits in scores.flags.items():
         columns[flag.replace(":", "_")] = hits
     return pd.DataFrame(columns, index=frame.index)

@@ -47,6 +47,7 @@ from rapport.clinic.models import (
 )
 from rapport.insights.summaries import refresh_stale
 from rapport.instruments import AnswerError, Instrument, Registry
+from rapport.instruments.answers import answer_list_lengths, describe_answer_list_lengths
 from rapport.security import audit
 
 REQUIRED_COLUMNS = (
@@ -346,11 +347,12 @@ class CsvImport:
 
     def _answers(self, row: _Row, instrument: Instrument, text: str) -> dict[str, Any]:
         count = len(text.split(","))
-        if count != len(instrument.items):
+        if count not in answer_list_lengths(instrument):
             row.problem(
                 "answers",
                 "wrong_answer_count",
-                f"{instrument.id} has {len(instrument.items)} items; the row has {count} answers",
+                f"{instrument.id} takes {describe_answer_list_lengths(instrument)} answers; "
+                f"the row has {count}",
             )
             return {}
         try:

@@ -73,6 +73,11 @@ def reliable_change(instrument: Instrument, intake: float | None, score: float |
     return "improved" if (change > 0) == instrument.higher_is_better else "deteriorated"
 
 
+def score_text(row: AdministrationRow) -> str:
+    """A stored total as shown to staff, marked when it was estimated from missing items."""
+    return f"{fmt(row.total)} (estimated)" if row.estimated else fmt(row.total)
+
+
 def fmt(value: float | None) -> str:
     if value is None:
         return "—"
@@ -215,7 +220,7 @@ def _table_rows(
     return [
         (
             str(row.session),
-            fmt(row.total),
+            score_text(row),
             expected.get(row.session, "—"),
             reliable_change(instrument, intake, row.total) or "within error",
         )

@@ -38,6 +38,7 @@ from rapport.clinic.models import (
     TrustAnswersAudience,
 )
 from rapport.instruments import Instrument
+from rapport.instruments.model import total_is_estimated
 
 # The constructs a client may be told only supervisors read (rapport.checkin.screens).
 RELATIONSHIP_CONSTRUCTS = frozenset({"trust", "alliance", "openness"})
@@ -111,6 +112,8 @@ class AdministrationRow:
     flags: tuple[str, ...]
     answers: Mapping[str, Any] = field(default_factory=dict)
     subscales: Mapping[str, Any] = field(default_factory=dict)
+    # The total stands in for unanswered items (prorated); read for one client's page only.
+    estimated: bool = False
 
 
 @dataclass
@@ -199,7 +202,7 @@ def load_records(
         sessions[episode_id][number] = {}
     # Only the one-client page needs answers and completion times; the caseload reads the
     # critical-item flags as text and decodes just the few that are not "[]".
-    extra = ("completed_at", "answers", "subscales") if all_answers else ()
+    extra = ("completed_at", "answers", "subscales", "missing") if all_answers else ()
     administrations = (
         Administration.objects.filter(session__episode_id__in=ids)
         .exclude(instrument_id__in=hidden)
@@ -229,6 +232,7 @@ def load_records(
         row = AdministrationRow(pk, number, None, total, flags)
         if more:
             row.completed_at, row.answers, row.subscales = more[0], _json(more[1]), _json(more[2])
+            row.estimated = total_is_estimated(total, _json(more[3]))
         records[episode_id].scores.setdefault(instrument_id, []).append(row)
     for episode_id, number, status, past, *when in session_info:
         records[episode_id].sessions.append(

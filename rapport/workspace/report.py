@@ -20,7 +20,7 @@ from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
 from rapport.accounts.models import User
-from rapport.workspace.charts import fmt
+from rapport.workspace.charts import score_text
 from rapport.workspace.client_record import EpisodeView
 
 FONT = "DejaVu"
@@ -85,8 +85,8 @@ def progress_report(view: EpisodeView, user: User) -> bytes:
                 table.row(
                     (
                         str(panel.name),
-                        f"{fmt(first.total)} (s{first.session})",
-                        f"{fmt(latest.total)} (s{latest.session})",
+                        f"{score_text(first)} (s{first.session})",
+                        f"{score_text(latest)} (s{latest.session})",
                         panel.band or "-",
                         panel.reliable_change or "within error",
                     )

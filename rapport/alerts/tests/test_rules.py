@@ -65,6 +65,28 @@ def test_an_earlier_critical_answer_no_longer_raises_a_new_flag(instruments):
     assert evaluate(history, instruments) == []
 
 
+def test_an_unanswered_risk_item_is_a_safety_flag_in_plain_words(instruments):
+    blank_nine = Score(4, 12, flags=("unanswered:phq9_9",), answers={"phq9_1": 3})
+    history = ClientHistory(scores={"phq9": [*scores(14, 13, 12), blank_nine]})
+
+    [flag] = evaluate(history, instruments)
+
+    assert flag.kind is FlagKind.SAFETY
+    assert flag.message == (
+        "PHQ-9 item 9 (\u201cThoughts that you would be better off dead or of hurting yourself "
+        "in some way\u201d) was not answered at session 4, so the risk it asks about is unknown: "
+        "ask about it before or at the next contact."
+    )
+    assert "item" not in flag.details  # not an answer to acknowledge: the next one clears it
+
+
+def test_a_risk_item_answered_later_clears_the_unanswered_flag(instruments):
+    blank_nine = Score(1, 12, flags=("unanswered:phq9_9",))
+    history = ClientHistory(scores={"phq9": [blank_nine, *scores(12, 11, start=2)]})
+
+    assert evaluate(history, instruments) == []
+
+
 def test_alliance_drop_from_recent_level_is_a_rupture(instruments):
     # Recent level (33+34+35)/3 = 34; 27 is 7 below it, more than the 6-point rule.
     history = ClientHistory(scores={"rapport_alliance": scores(33, 34, 35, 27)})

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from rapport.clinic.models import EpisodeStatus, TrustAnswersAudience
-from rapport.testing import add_score, api_token, bearer, make_episode
+from rapport.instruments import load_registry
+from rapport.testing import add_answers, add_score, api_token, bearer, make_episode
 
 pytestmark = pytest.mark.django_db
 
@@ -59,6 +60,32 @@ def test_administrations_with_scores(client, clinics):
     assert item["client"] == str(clinics.owner_client.public_id)
     assert get(client, raw, f"/api/v1/administrations/{item['id']}")["id"] == item["id"]
     assert get(client, raw, "/api/v1/administrations?completed_to=2026-01-01")["total"] == 0
+
+
+def test_a_prorated_total_is_marked_as_estimated(client, clinics):
+    phq9 = load_registry()["phq9"]
+    complete = dict.fromkeys(phq9.scored_item_ids, 1)
+    add_answers(clinics.owner_episode.sessions.get(number=1), phq9, complete)
+    add_answers(clinics.owner_episode.sessions.get(number=2), phq9, complete | {"phq9_3": None})
+    raw = api_token(clinics.owner)
+
+    items = get(client, raw, "/api/v1/administrations?instrument=phq9")["items"]
+
+    by_session = {item["session_number"]: item for item in items}
+    assert (by_session[1]["total"], by_session[1]["total_estimated"]) == (9, False)
+    assert (by_session[2]["total"], by_session[2]["total_estimated"]) == (9, True)
+    assert by_session[2]["missing"] == ["phq9_3"]
+
+
+def test_an_unanswered_risk_item_is_a_flag_in_the_api(client, clinics):
+    phq9 = load_registry()["phq9"]
+    session = clinics.owner_episode.sessions.get(number=1)
+    add_answers(session, phq9, dict.fromkeys(phq9.scored_item_ids[:8], 0))
+    raw = api_token(clinics.owner)
+
+    (item,) = get(client, raw, "/api/v1/administrations?instrument=phq9")["items"]
+
+    assert item["flags"] == ["unanswered:phq9_9"]
 
 
 @pytest.mark.parametrize("instrument", ["phq9%00", "PHQ9", "phq9;drop", "x" * 65])

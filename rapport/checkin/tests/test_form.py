@@ -16,7 +16,12 @@ def test_one_questionnaire_per_screen_with_progress(client, issued):
     first = client.get(issued.path).content.decode()
     assert "Step 1 of 4" in first and "Trust &amp; Respect check-in" in first
     assert "Who sees these answers" in first
-    assert client.get(f"{issued.path}?screen=2").content.decode().count("<fieldset") == 9
+    phq9_screen = client.get(f"{issued.path}?screen=2").content.decode()
+    # Nine symptoms plus the unscored functioning question, which may be left blank.
+    assert phq9_screen.count("<fieldset") == 10
+    assert "If you checked off any problems, how difficult have these problems made it" in (
+        phq9_screen
+    )
     final = client.get(f"{issued.path}?screen=3").content.decode()
     assert "Is there anything that would make our sessions work better for you?" in final
 
@@ -100,7 +105,7 @@ def test_spanish_interface_and_items(client, issued):
     page = client.get(f"{issued.path}?lang=es").content.decode()
     assert '<html lang="es">' in page
     assert "Paso 1 de 4" in page
-    assert "Hoy me sentí en un espacio seguro con mi terapeuta." in page
+    assert "Hoy me sentí seguro(a) con mi terapeuta." in page
     assert "Totalmente de acuerdo" in page
     assert "Siguiente" in page
     # The choice sticks through a saved draft.
@@ -164,3 +169,16 @@ def test_submission_is_audited_without_health_data(client, issued):
 
 def test_robots_txt_disallows_links(client):
     assert "Disallow: /q/" in client.get("/robots.txt").content.decode()
+
+
+def test_the_functioning_question_may_be_left_blank_and_is_never_scored(client, issued):
+    data = full_answers()
+    del data["phq9.phq9_difficulty"]
+
+    assert client.post(f"{issued.path}submit/", data).status_code == 200
+
+    phq9 = issued.link.session.administrations.get(instrument_id="phq9")
+    assert phq9.instrument_version == "2"
+    assert (phq9.total, phq9.missing, phq9.flags) == (0, [], [])
+    assert phq9.total_is_estimated is False
+    assert "phq9_difficulty" not in phq9.answers

@@ -67,6 +67,18 @@ def test_alpha_equals_reliability_on_each_clients_first_answers(synth_clinic, co
     assert (row["ci_low"], row["ci_high"]) == pytest.approx(expected.feldt_ci, abs=1e-12)
 
 
+@pytest.mark.django_db
+def test_reliability_leaves_out_the_unscored_functioning_question(synth_clinic, computed):
+    phq9 = REGISTRY["phq9"]
+    row = next(
+        r
+        for r in _page_table(computed, "instruments", "reliability")["rows"]
+        if r["instrument"] == phq9.title["en"]
+    )
+    assert row["k"] == len(phq9.scored_item_ids) == 9
+    assert "phq9_difficulty" in phq9.item_ids
+
+
 def _episode_scores(organisation, instrument_id):
     scores: dict[int, dict[int, float]] = defaultdict(dict)
     for administration in _completed(organisation, instrument_id):

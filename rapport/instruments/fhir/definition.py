@@ -70,6 +70,7 @@ def instrument_definition(instrument: Instrument) -> dict[str, Any]:
         else None,
         "critical_items": [
             {"item": rule.item_id, "operator": rule.operator, "value": rule.value}
+            | ({"flag_if_missing": True} if rule.flag_if_missing else {})
             for rule in instrument.critical_items
         ],
         "reference": _without_none(vars(instrument.reference))
@@ -105,6 +106,8 @@ def _item(item: Item) -> dict[str, Any]:
         entry["reverse"] = True
     if item.skippable:
         entry["skippable"] = True
+    if not item.scored:
+        entry["scored"] = False
     entry["options"] = [
         {"value": option.value, "label": dict(option.label)}
         | ({"loinc": option.loinc} if option.loinc else {})

@@ -57,8 +57,10 @@ def score_observations(
         where there is one (PHQ-9 44261-6, GAD-7 70274-6), else
         ``<instrument>.total`` / ``<instrument>.<subscale>`` in Rapport's
         scores code system; ``valueQuantity`` in UCUM ``{score}``, or
-        ``dataAbsentReason`` ``error`` when too many items were missing. The
-        total's ``interpretation`` lists the band, ``clinical-range`` when the
+        ``dataAbsentReason`` ``error`` when too many items were missing. A
+        total computed despite missing items carries the ``rapport-estimated``
+        extension (``valueBoolean`` true) and a ``note`` naming the missing
+        items. The total's ``interpretation`` lists the band, ``clinical-range`` when the
         total is at or beyond the clinical cutoff, and each raised flag such as
         ``critical:phq9_9``.
 
@@ -110,6 +112,8 @@ def score_observations(
     interpretation = _interpretation(instrument, score, systems)
     if interpretation:
         total["interpretation"] = interpretation
+    if score.estimated:
+        total |= _estimated(instrument, score, systems)
     observations = [total]
     for subscale in instrument.subscales:
         name = subscale.title[instrument.languages[0]]
@@ -168,6 +172,23 @@ def _interpretation(
         concepts.append(_concept(systems.flags, CLINICAL_RANGE_FLAG, cutoff))
     concepts.extend(_concept(systems.flags, flag, flag) for flag in score.flags)
     return concepts
+
+
+def _estimated(
+    instrument: Instrument, score: ScoreResult, systems: RapportSystems
+) -> dict[str, Any]:
+    """Mark a total that stands in for unanswered items, for machines and for readers."""
+    how = "prorated" if instrument.scoring == "sum" else "the mean of the answered items"
+    return {
+        "extension": [{"url": systems.estimated_extension, "valueBoolean": True}],
+        "note": [
+            {
+                "text": f"Estimated total ({how}): {score.answered} of "
+                f"{len(instrument.scored_item_ids)} scored items answered; not answered: "
+                f"{', '.join(score.missing)}."
+            }
+        ],
+    }
 
 
 def _concept(system: str, code: str, display: str) -> dict[str, Any]:

@@ -43,8 +43,8 @@ REQUIRED_SCORING_FIELDS = {
     "scoring": f"the scoring method ({', '.join(SCORING_METHODS)}) and missing-data rule",
 }
 OPTIONAL_SCORING_FIELDS = (
-    "schema", "id", "version", "reverse_items", "total_loinc", "subscales", "bands",
-    "clinical_cutoff", "reliable_change", "critical_items", "reference", "sources",
+    "schema", "id", "version", "reverse_items", "unscored_items", "total_loinc", "subscales",
+    "bands", "clinical_cutoff", "reliable_change", "critical_items", "reference", "sources",
 )  # fmt: skip
 _ITEM_ID = re.compile(r"[a-z][a-z0-9_]*")
 
@@ -77,7 +77,7 @@ def questionnaire_from_instrument(
     >>> from rapport.instruments import load_registry
     >>> phq9 = questionnaire_from_instrument(load_registry()["phq9"])
     >>> phq9["url"], phq9["version"], phq9["code"]
-    ('https://rapport.example/fhir/Questionnaire/phq9', '1', [{'system': 'http://loinc.org', 'code': '44249-1'}])
+    ('https://rapport.example/fhir/Questionnaire/phq9', '2', [{'system': 'http://loinc.org', 'code': '44249-1'}])
     >>> phq9["item"][1]["answerOption"][3]["valueCoding"]["code"]
     'LA6571-9'
     """  # noqa: E501
@@ -89,6 +89,10 @@ def questionnaire_from_instrument(
     reverse_items = [item.id for item in instrument.items if item.reverse]
     if reverse_items:
         block["reverse_items"] = reverse_items
+    # Asked and answered like any item, but counted in no score.
+    unscored_items = [item.id for item in instrument.items if not item.scored]
+    if unscored_items:
+        block["unscored_items"] = unscored_items
     code = (
         {"system": LOINC, "code": instrument.loinc}
         if instrument.loinc
@@ -237,12 +241,16 @@ def instrument_definition_from_questionnaire(
     if notice is None:
         problems.append("Questionnaire.copyright (the notice shown to respondents)")
     instructions, items = _items(resource.get("item", []), systems, languages, problems)
-    for item_id in block.get("reverse_items", []):
-        matches = [item for item in items if item["id"] == item_id]
-        if not matches:
-            problems.append(f"reverse_items: unknown item {item_id!r}")
-        for item in matches:
-            item["reverse"] = True
+    for block_field, item_field, value in (
+        ("reverse_items", "reverse", True),
+        ("unscored_items", "scored", False),
+    ):
+        for item_id in block.get(block_field, []):
+            matches = [item for item in items if item["id"] == item_id]
+            if not matches:
+                problems.append(f"{block_field}: unknown item {item_id!r}")
+            for item in matches:
+                item[item_field] = value
     if problems:
         raise FHIRImportError(f"{subject} cannot be imported as a Rapport instrument", problems)
 
@@ -262,7 +270,9 @@ def instrument_definition_from_questionnaire(
         definition["loinc"] = loinc
     definition["items"] = items
     definition["scoring"] = block["scoring"]
-    skipped = {"schema", "id", "version", "reverse_items", *REQUIRED_SCORING_FIELDS}
+    skipped = {
+        "schema", "id", "version", "reverse_items", "unscored_items", *REQUIRED_SCORING_FIELDS,
+    }  # fmt: skip
     definition |= {name: value for name, value in block.items() if name not in skipped}
     return definition
 

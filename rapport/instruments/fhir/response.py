@@ -30,7 +30,7 @@ def questionnaire_canonical(instrument: Instrument, base_url: str = DEFAULT_BASE
     --------
     >>> from rapport.instruments import load_registry
     >>> questionnaire_canonical(load_registry()["gad7"])
-    'https://rapport.example/fhir/Questionnaire/gad7|1'
+    'https://rapport.example/fhir/Questionnaire/gad7|2'
     """
     return f"{RapportSystems(base_url).questionnaire_url(instrument.id)}|{instrument.version}"
 

@@ -70,13 +70,19 @@ class RapportSystems:
 
     @property
     def flags(self) -> str:
-        """Codes ``clinical-range`` and ``critical:<item>`` (Observation.interpretation)."""
+        """Codes ``clinical-range``, ``critical:<item>`` and ``unanswered:<item>``
+        (Observation.interpretation)."""
         return self._url("CodeSystem", "rapport-score-flags")
 
     @property
     def scoring_extension(self) -> str:
         """The extension on Questionnaire holding the scoring block as canonical JSON."""
         return self._url("StructureDefinition", "rapport-scoring")
+
+    @property
+    def estimated_extension(self) -> str:
+        """The extension on a score Observation whose total was estimated (prorated)."""
+        return self._url("StructureDefinition", "rapport-estimated")
 
     def questionnaire_url(self, instrument_id: str) -> str:
         """The canonical URL of an instrument's Questionnaire (version goes after ``|``)."""

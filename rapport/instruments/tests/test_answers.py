@@ -32,8 +32,8 @@ def test_answer_list_accepts_float_spelling_of_an_option(registry) -> None:
 @pytest.mark.parametrize(
     ("text", "problem"),
     [
-        ("0,1,2", "expected 7 comma-separated answers"),
-        ("0,1,2,3,0,1,2,3", "got 8"),
+        ("0,1,2", r"expected 7 or 8 \(the last 1 unscored and optional\) comma-separated"),
+        ("0,1,2,3,0,1,2,3,0", "got 9"),
         ("0,1,two,3,0,1,2", "'two' is not a number"),
         ("0,1,nan,3,0,1,2", "not a finite number"),
         ("0,1,4,3,0,1,2", "gad7_3: 4 is not one of the options 0, 1, 2, 3"),
@@ -44,6 +44,17 @@ def test_answer_list_accepts_float_spelling_of_an_option(registry) -> None:
 def test_bad_answer_lists(registry, text: str, problem: str) -> None:
     with pytest.raises(AnswerError, match=problem):
         registry["gad7"].parse_answer_list(text)
+
+
+def test_answer_list_may_include_or_leave_off_the_trailing_unscored_item(registry) -> None:
+    gad7 = registry["gad7"]
+
+    with_difficulty = gad7.parse_answer_list("0,1,2,3,0,1,2,3")
+    without = gad7.parse_answer_list("0,1,2,3,0,1,2")
+
+    assert with_difficulty["gad7_difficulty"] == 3
+    assert "gad7_difficulty" not in without
+    assert gad7.score(with_difficulty).total == gad7.score(without).total == 9
 
 
 @pytest.mark.parametrize("value", [True, "2", [2]])

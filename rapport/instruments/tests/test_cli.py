@@ -30,6 +30,7 @@ def test_json_output() -> None:
     assert json.loads(out) == {
         "instrument": "phq9",
         "total": 9,
+        "estimated": False,
         "subscales": {},
         "band": "mild",
         "flags": ["critical:phq9_9"],
@@ -49,8 +50,8 @@ def test_text_output() -> None:
 
     assert status == 0
     assert out.splitlines() == [
-        "Trust & Respect check-in (rapport_trust v1)",
-        "total: 7.00 (high)",
+        "Trust & Respect check-in (rapport_trust v2)",
+        "total: 7.00 (high, estimated)",
         "subscale safety: 7.00",
         "subscale respect: 7.00",
         "flags: none",
@@ -70,7 +71,10 @@ def test_text_output_without_a_total() -> None:
     ("argv", "message"),
     [
         (["phq10", "--answers", "1"], "unknown instrument 'phq10'"),
-        (["gad7", "--answers", "0,1,2"], "expected 7 comma-separated answers"),
+        (
+            ["gad7", "--answers", "0,1,2"],
+            "expected 7 or 8 (the last 1 unscored and optional) comma-separated",
+        ),
         (["gad7", "--answers", "0,1,2,3,0,1,9"], "9 is not one of the options"),
         (["gad7", "--answers", "0,1,x,3,0,1,2"], "'x' is not a number"),
         (["gad7"], "the following arguments are required: --answers"),

@@ -12,12 +12,15 @@ from rapport.instruments import DefinitionError, load_definition
 # medizininformatik-initiative/kerndatensatzmodul-proms,
 # input/fsh/definitions/phq-9/mii-qst-pro-phq-9.fsh (PHQ-9 items, with ordinalValue 0-3).
 LL358_3 = (("LA6568-5", 0), ("LA6569-3", 1), ("LA6570-1", 2), ("LA6571-9", 3))
+# LOINC answer list LL359-1 of the unscored functioning question (69722-7); same sources.
+LL359_1 = (("LA6572-7", 0), ("LA6573-5", 1), ("LA6575-0", 2), ("LA6574-3", 3))
 
 
 @pytest.mark.parametrize("instrument_id", ["phq9", "gad7"])
 def test_phq9_and_gad7_options_carry_ll358_3_answer_codes(registry, instrument_id) -> None:
     for item in registry[instrument_id].items:
-        assert tuple((option.loinc, option.value) for option in item.options) == LL358_3
+        expected = LL358_3 if item.scored else LL359_1
+        assert tuple((option.loinc, option.value) for option in item.options) == expected
 
 
 def test_rapport_instruments_have_no_answer_codes(registry) -> None:

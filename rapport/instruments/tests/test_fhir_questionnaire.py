@@ -36,10 +36,13 @@ LOINC = "http://loinc.org"
 #   (the nine PHQ-9 item codes in order).
 PHQ9_ITEMS = [
     "44250-9", "44255-8", "44259-0", "44254-1", "44251-7", "44258-2", "44252-5", "44253-3",
-    "44260-8",
+    "44260-8", "69722-7",
 ]  # fmt: skip
-GAD7_ITEMS = ["69725-0", "68509-9", "69733-4", "69734-2", "69735-9", "69689-8", "69736-7"]
+GAD7_ITEMS = [
+    "69725-0", "68509-9", "69733-4", "69734-2", "69735-9", "69689-8", "69736-7", "69722-7",
+]  # fmt: skip
 LL358_3 = [("LA6568-5", 0), ("LA6569-3", 1), ("LA6570-1", 2), ("LA6571-9", 3)]
+LL359_1 = [("LA6572-7", 0), ("LA6573-5", 1), ("LA6575-0", 2), ("LA6574-3", 3)]
 
 
 def every_instrument(registry) -> list[Instrument]:
@@ -82,12 +85,13 @@ def test_phq9_and_gad7_carry_verified_loinc_codes(registry, instrument_id, panel
         [{"system": LOINC, "code": code}] for code in item_codes
     ]
     for item in questions(resource):
+        answer_list = LL359_1 if item["code"][0]["code"] == "69722-7" else LL358_3
         assert [
             (option["valueCoding"]["system"], option["valueCoding"]["code"], option["extension"])
             for option in item["answerOption"]
         ] == [
             (LOINC, code, [{"url": ORDINAL_VALUE, "valueDecimal": value}])
-            for code, value in LL358_3
+            for code, value in answer_list
         ]
 
 
@@ -173,8 +177,8 @@ def test_missing_scoring_information_is_reported_in_full(registry) -> None:
     for field in ("construct", "higher_is_better", "audience", "validated", "scoring"):
         assert any(f"scoring metadata {field!r}" in problem for problem in problems), field
     no_value = [problem for problem in problems if "no numeric value (ordinalValue" in problem]
-    assert len(no_value) == 7 * 4  # every option of every item
-    assert len(problems) == 1 + 5 + 28
+    assert len(no_value) == 8 * 4  # every option of every item
+    assert len(problems) == 1 + 5 + 32
     assert str(caught.value).count("\n  - ") == len(problems)
     assert "cannot be imported as a Rapport instrument" in str(caught.value)
 
@@ -191,11 +195,12 @@ def test_scoring_metadata_completes_a_foreign_questionnaire(registry, tmp_path) 
         "audience": "therapist",
         "validated": True,
         "scoring": {"method": "sum"},
+        "unscored_items": ["gad7_difficulty"],
     }
     definition = instrument_definition_from_questionnaire(resource, scoring_metadata=metadata)
     imported = load_text(tmp_path, definition_yaml(definition))
     assert imported.items == original.items
-    answers = dict(zip(original.item_ids, [0, 1, 2, 3, 3, 2, 1], strict=True))
+    answers = dict(zip(original.scored_item_ids, [0, 1, 2, 3, 3, 2, 1], strict=True))
     assert imported.score(answers).total == original.score(answers).total == 12
 
 

@@ -66,7 +66,7 @@ def test_responses_validate_and_read_back_for_every_instrument(registry) -> None
 def test_phq9_response_uses_loinc_answer_codes_with_ordinal_values(registry) -> None:
     phq9 = registry["phq9"]
     resource = make_response(phq9, {"phq9_1": 3, "phq9_9": 0})
-    assert resource["questionnaire"] == "https://rapport.example/fhir/Questionnaire/phq9|1"
+    assert resource["questionnaire"] == "https://rapport.example/fhir/Questionnaire/phq9|2"
     first = resource["item"][0]
     assert first["text"] == "Little interest or pleasure in doing things"
     assert first["answer"] == [
@@ -80,7 +80,9 @@ def test_phq9_response_uses_loinc_answer_codes_with_ordinal_values(registry) -> 
         }
     ]
     read = answers_from_questionnaire_response(phq9, resource)
-    assert read == {"phq9_1": 3, "phq9_9": 0} | dict.fromkeys(phq9.item_ids[1:8])
+    assert read == {"phq9_1": 3, "phq9_9": 0} | dict.fromkeys(
+        [*phq9.item_ids[1:8], "phq9_difficulty"]
+    )
 
 
 def test_an_empty_administration_is_still_a_valid_response(registry) -> None:
@@ -113,16 +115,16 @@ def test_a_clinic_questionnaire_url_is_written_and_required(registry) -> None:
     assert resource["questionnaire"] == url
     read = answers_from_questionnaire_response(gad7, resource, questionnaire_url=url)
     assert read["gad7_1"] == 1
-    with pytest.raises(FHIRImportError, match="not gad7 version 1"):
+    with pytest.raises(FHIRImportError, match="not gad7 version 2"):
         answers_from_questionnaire_response(gad7, resource)
 
 
 def test_response_for_another_questionnaire_is_refused(registry) -> None:
     resource = make_response(registry["gad7"], {"gad7_1": 1})
-    with pytest.raises(FHIRImportError, match=r"answers questionnaire '.*/gad7\|1', not phq9"):
+    with pytest.raises(FHIRImportError, match=r"answers questionnaire '.*/gad7\|2', not phq9"):
         answers_from_questionnaire_response(registry["phq9"], resource)
-    resource["questionnaire"] = "https://rapport.example/fhir/Questionnaire/gad7|2"
-    with pytest.raises(FHIRImportError, match="not gad7 version 1"):
+    resource["questionnaire"] = "https://rapport.example/fhir/Questionnaire/gad7|1"
+    with pytest.raises(FHIRImportError, match="not gad7 version 2"):
         answers_from_questionnaire_response(registry["gad7"], resource)
     resource["questionnaire"] = "https://rapport.example/fhir/Questionnaire/gad7"  # unversioned
     assert answers_from_questionnaire_response(registry["gad7"], resource)["gad7_1"] == 1
@@ -138,8 +140,8 @@ def test_bad_responses_list_every_problem(registry) -> None:
     broken["item"][2]["answer"].append({"valueString": "and more"})
     broken["item"].append({"linkId": "trust_extra", "answer": [{"valueInteger": 1}]})
     broken["item"].append(copy.deepcopy(resource["item"][0]))
-    broken["item"].append({"linkId": "trust_culture", "item": [{"linkId": "inner"}]})
-    broken["item"].append({"linkId": "trust_genuine", "answer": [{"valueInteger": 6}]})
+    broken["item"].append({"linkId": "trust_background", "item": [{"linkId": "inner"}]})
+    broken["item"].append({"linkId": "trust_honest", "answer": [{"valueInteger": 6}]})
     with pytest.raises(FHIRImportError) as caught:
         answers_from_questionnaire_response(trust, broken)
     expected = [
@@ -150,8 +152,8 @@ def test_bad_responses_list_every_problem(registry) -> None:
         "item 'trust_open': expected exactly one answer",
         "item 'trust_extra': not an item of rapport_trust",
         "item 'trust_safe': answered more than once",
-        "item 'trust_culture': nested items are not part of rapport_trust",
-        "item 'trust_genuine': the answer must be a valueCoding",
+        "item 'trust_background': nested items are not part of rapport_trust",
+        "item 'trust_honest': the answer must be a valueCoding",
     ]
     assert len(caught.value.problems) == len(expected)
     for fragment, problem in zip(expected, caught.value.problems, strict=True):
@@ -186,7 +188,7 @@ def test_total_observation_uses_the_loinc_total_code(registry, instrument_id, to
     assert total["code"]["coding"] == [{"system": LOINC, "code": total_code}]
     assert total["category"][0]["coding"][0]["code"] == "survey"
     assert total["valueQuantity"] == {
-        "value": len(instrument.items),
+        "value": len(instrument.scored_item_ids),  # the functioning answer counts for nothing
         "unit": "{score}",
         "system": "http://unitsofmeasure.org",
         "code": "{score}",
@@ -228,7 +230,7 @@ def test_withheld_scores_have_a_data_absent_reason(registry) -> None:
 def test_observation_inputs_are_checked(registry) -> None:
     phq9, gad7 = registry["phq9"], registry["gad7"]
     score = gad7.score(dict.fromkeys(gad7.item_ids, 0))
-    with pytest.raises(ValueError, match="the score is for gad7 version 1, not phq9"):
+    with pytest.raises(ValueError, match="the score is for gad7 version 2, not phq9"):
         score_observations(
             phq9, score, subject_reference="Patient/p1", effective=WHEN,
             derived_from="QuestionnaireResponse/qr-1", id_prefix="x",
@@ -250,7 +252,7 @@ def test_a_whole_administration_bundles_and_validates(registry) -> None:
     collection = bundle(resources)
     validate_resource(collection)
     assert [entry["fullUrl"] for entry in collection["entry"]] == [
-        "https://rapport.example/fhir/Questionnaire/phq9-1",
+        "https://rapport.example/fhir/Questionnaire/phq9-2",
         "https://rapport.example/fhir/QuestionnaireResponse/qr-1",
         "https://rapport.example/fhir/Observation/qr-1-total",
     ]
@@ -259,3 +261,28 @@ def test_a_whole_administration_bundles_and_validates(registry) -> None:
     assert requests[1] == {"method": "PUT", "url": "QuestionnaireResponse/qr-1"}
     assert requests[-1] == {"method": "POST", "url": "Patient"}
     assert "fullUrl" not in transaction["entry"][-1]
+
+
+def test_an_estimated_total_is_marked_for_machines_and_readers(registry) -> None:
+    phq9 = registry["phq9"]
+    systems = RapportSystems()
+    complete = dict.fromkeys(phq9.scored_item_ids, 1)
+    prorated = complete | {"phq9_4": None}
+
+    (exact,) = make_observations(phq9, complete)
+    (estimated,) = make_observations(phq9, prorated)
+
+    assert "extension" not in exact and "note" not in exact
+    assert estimated["valueQuantity"]["value"] == 9  # 8 answered x 9 / 8
+    assert estimated["extension"] == [{"url": systems.estimated_extension, "valueBoolean": True}]
+    assert estimated["note"] == [
+        {"text": "Estimated total (prorated): 8 of 9 scored items answered; not answered: phq9_4."}
+    ]
+
+
+def test_an_unanswered_risk_item_is_an_interpretation_of_the_total(registry) -> None:
+    phq9 = registry["phq9"]
+    (total,) = make_observations(phq9, dict.fromkeys(phq9.scored_item_ids[:8], 0))
+
+    codes = [coding["code"] for concept in total["interpretation"] for coding in concept["coding"]]
+    assert "unanswered:phq9_9" in codes

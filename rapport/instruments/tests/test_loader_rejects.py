@@ -325,3 +325,70 @@ def test_directory_ignores_other_files(write_definition, minimal_definition) -> 
     (path.parent / "README.txt").write_text("not a definition")
 
     assert [instrument.id for instrument in load_directory(path.parent)] == ["tiny"]
+
+
+def unscored(document: dict[str, Any], position: int) -> None:
+    document["items"][position]["scored"] = False
+
+
+def test_an_unscored_item_leaves_the_range_the_missing_rule_and_the_subscales(
+    write_definition, minimal_definition
+) -> None:
+    minimal_definition["subscales"] = []
+    minimal_definition["bands"] = []
+    minimal_definition["scoring"]["missing"]["max_missing"] = 0
+    del minimal_definition["scoring"]["missing"]["prorate"]
+    unscored(minimal_definition, 0)
+
+    instrument = load_definition(write_definition("tiny.yaml", minimal_definition))
+
+    assert instrument.scored_item_ids == ("tiny_2", "tiny_3")
+    assert instrument.score_range == (0, 4)
+    result = instrument.score({"tiny_2": 2, "tiny_3": 1})  # tiny_1 blank: not "missing"
+    assert (result.total, result.missing, result.estimated) == (1, [], False)
+
+
+@pytest.mark.parametrize(
+    ("position", "field", "problem"),
+    [
+        (0, "subscales[0].items[0]", "item 'tiny_1' is unscored"),
+        (1, "items[1].reverse", "an unscored item cannot be reverse-keyed"),
+    ],
+)
+def test_unscored_items_cannot_be_keyed_or_in_subscales(
+    write_definition, minimal_definition, position, field, problem
+) -> None:
+    unscored(minimal_definition, position)
+
+    error = rejected(write_definition, "tiny.yaml", minimal_definition)
+
+    assert_names(error, "tiny.yaml", field, problem)
+
+
+def test_at_least_one_item_is_scored(write_definition, minimal_definition) -> None:
+    minimal_definition.pop("subscales")
+    for position, item in enumerate(minimal_definition["items"]):
+        item.pop("reverse", None)
+        unscored(minimal_definition, position)
+
+    error = rejected(write_definition, "tiny.yaml", minimal_definition)
+
+    assert_names(error, "tiny.yaml", "items", "must include at least one scored item")
+
+
+def test_max_missing_counts_scored_items_only(write_definition, minimal_definition) -> None:
+    minimal_definition.pop("subscales")
+    unscored(minimal_definition, 0)
+    minimal_definition["scoring"]["missing"]["max_missing"] = 2
+
+    error = rejected(write_definition, "tiny.yaml", minimal_definition)
+
+    assert_names(error, "tiny.yaml", "scoring.missing.max_missing", "from 0 to 1")
+
+
+def test_flag_if_missing_must_be_a_boolean(write_definition, minimal_definition) -> None:
+    minimal_definition["critical_items"][0]["flag_if_missing"] = "yes"
+
+    error = rejected(write_definition, "tiny.yaml", minimal_definition)
+
+    assert_names(error, "tiny.yaml", "critical_items[0].flag_if_missing", "true or false")

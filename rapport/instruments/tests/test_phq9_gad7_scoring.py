@@ -71,8 +71,46 @@ def test_phq9_prorated_half_rounds_up(registry) -> None:
     result = registry["phq9"].score(answers(PHQ9_IDS, [1, 1, 1, 1, 0, 0, 0, 0, None]))
 
     assert result.total == 5
+    assert result.estimated is True
     assert result.band == "mild"
-    assert result.flags == []  # item 9 unanswered cannot raise the flag
+    # An unanswered item 9 is not a "no": it is flagged so that someone asks.
+    assert result.flags == ["unanswered:phq9_9"]
+
+
+@pytest.mark.parametrize("version", ["1", "2"])
+def test_phq9_missing_risk_item_is_flagged_in_every_version(registry, version) -> None:
+    phq9 = registry.get("phq9", version=version)
+    answered = phq9.score(answers(PHQ9_IDS, [0] * 9))
+    skipped_nine = phq9.score(answers(PHQ9_IDS, [0] * 8 + [None]))
+    skipped_other = phq9.score(answers(PHQ9_IDS, [None] + [0] * 8))
+
+    assert answered.flags == [] and answered.estimated is False
+    assert skipped_nine.flags == ["unanswered:phq9_9"]
+    assert skipped_other.flags == [] and skipped_other.estimated is True
+
+
+@pytest.mark.parametrize("instrument_id", ["phq9", "gad7"])
+def test_functioning_question_is_asked_but_never_scored(registry, instrument_id) -> None:
+    instrument = registry[instrument_id]
+    difficulty = instrument.item(f"{instrument_id}_difficulty")
+    symptoms = dict.fromkeys(instrument.scored_item_ids, 1)
+
+    easy = instrument.score(symptoms | {difficulty.id: 0})
+    hard = instrument.score(symptoms | {difficulty.id: 3})
+    blank = instrument.score(symptoms)
+
+    assert difficulty.scored is False and difficulty.skippable is True
+    assert difficulty.loinc == "69722-7"
+    assert [option.label["en"] for option in difficulty.options] == [
+        "Not difficult at all",
+        "Somewhat difficult",
+        "Very difficult",
+        "Extremely difficult",
+    ]
+    assert easy.total == hard.total == blank.total == len(instrument.scored_item_ids)
+    # Leaving it blank is not a missing item: the total is exact, not estimated.
+    assert blank.missing == [] and blank.estimated is False
+    assert instrument.score_range == (0, 3 * len(instrument.scored_item_ids))
 
 
 def test_phq9_two_missing_items_withhold_the_total_but_not_the_flag(registry) -> None:
@@ -160,6 +198,7 @@ def test_published_reference_values(registry) -> None:
         "69735-9",
         "69689-8",
         "69736-7",
+        "69722-7",
     ]
 
 
@@ -170,8 +209,9 @@ def test_result_as_dict_is_json_ready(registry) -> None:
 
     assert json.loads(json.dumps(result.as_dict())) == {
         "instrument": "phq9",
-        "version": "1",
+        "version": "2",
         "total": 9,
+        "estimated": False,
         "subscales": {},
         "band": "mild",
         "flags": ["critical:phq9_9"],

@@ -35,9 +35,12 @@ def test_scoring_never_raises_on_accepted_answers(instrument: Instrument, data) 
 
     result = instrument.score(answers)
 
-    n_missing = sum(answers.get(item_id) is None for item_id in instrument.item_ids)
-    assert result.missing == [i for i in instrument.item_ids if answers.get(i) is None]
-    assert result.answered == len(instrument.items) - n_missing
+    # Only scored items can be missing; an unscored item left blank changes nothing.
+    scored = instrument.scored_item_ids
+    n_missing = sum(answers.get(item_id) is None for item_id in scored)
+    assert result.missing == [i for i in scored if answers.get(i) is None]
+    assert result.answered == len(scored) - n_missing
+    assert result.estimated == (result.total is not None and n_missing > 0)
     if n_missing > instrument.missing_rule.max_missing:
         assert result.total is None and result.band is None
     else:

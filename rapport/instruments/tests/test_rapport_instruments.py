@@ -2,21 +2,27 @@
 
 Trust: items 1-7, total = mean of the eight items after reverse keying
 ``trust_judged`` (keyed value = 1 + 7 - answer), rounded half up to 2 decimals.
-Safety = safe, judged, confidential, open; respect = respected, understood,
-culture, genuine; each subscale may miss one item, the total two.
-Alliance: four 0-10 items, total = sum (prorated when one item is missing).
+Safety = safe, judged, discretion, open; respect = respected, understood,
+background, honest; each subscale may miss one item, the total two.
+Alliance: four 0-10 items, total = sum; version 2 needs all four (version 1 prorated
+one missing item).
+Version 1 of each stays loaded and scores the administrations given in it unchanged.
 """
 
 from __future__ import annotations
+
+import pytest
+
+from rapport.instruments import AnswerError
 
 TRUST_ORDER = [
     "trust_safe",
     "trust_judged",
     "trust_respected",
-    "trust_confidential",
+    "trust_discretion",
     "trust_understood",
-    "trust_culture",
-    "trust_genuine",
+    "trust_background",
+    "trust_honest",
     "trust_open",
 ]
 
@@ -53,10 +59,10 @@ def test_trust_mixed_answers_round_half_up(registry) -> None:
         "trust_safe": 5,
         "trust_judged": 3,  # keyed 5
         "trust_respected": 6,
-        "trust_confidential": 4,
+        "trust_discretion": 4,
         "trust_understood": 5,
-        "trust_culture": 6,
-        "trust_genuine": 6,
+        "trust_background": 6,
+        "trust_honest": 6,
         "trust_open": 4,
     }
     result = registry["rapport_trust"].score(answers)
@@ -80,18 +86,63 @@ def test_trust_neutral_mean_is_in_the_clinical_range(registry) -> None:
 def test_trust_missing_items(registry) -> None:
     trust = registry["rapport_trust"]
 
-    two_missing = trust.score(trust_answers(trust_culture=None, trust_open=None))
+    two_missing = trust.score(trust_answers(trust_background=None, trust_open=None))
     assert two_missing.total == 7.0
     assert two_missing.subscales == {"safety": 7.0, "respect": 7.0}
-    assert two_missing.missing == ["trust_culture", "trust_open"]
+    assert two_missing.missing == ["trust_background", "trust_open"]
 
     safety_gap = trust.score(trust_answers(trust_safe=None, trust_open=None))
     assert safety_gap.total == 7.0
     assert safety_gap.subscales == {"safety": None, "respect": 7.0}
 
-    three_missing = trust.score(trust_answers(trust_safe=None, trust_open=None, trust_culture=None))
+    three_missing = trust.score(
+        trust_answers(trust_safe=None, trust_open=None, trust_background=None)
+    )
     assert three_missing.total is None
     assert three_missing.band is None
+
+
+def test_trust_version_1_scores_its_own_items_unchanged(registry) -> None:
+    version_1 = registry.get("rapport_trust", version="1")
+    old_answers = {
+        "trust_safe": 5,
+        "trust_judged": 3,
+        "trust_respected": 6,
+        "trust_confidential": 4,
+        "trust_understood": 5,
+        "trust_culture": 6,
+        "trust_genuine": 6,
+        "trust_open": 4,
+    }
+
+    result = version_1.score(old_answers)
+
+    assert (result.version, result.total) == ("1", 5.13)
+    assert result.subscales == {"safety": 4.5, "respect": 5.75}
+    with pytest.raises(AnswerError, match="unknown item"):
+        registry["rapport_trust"].score(old_answers)
+
+
+def test_trust_version_2_revises_the_double_barrelled_items(registry) -> None:
+    version_1 = registry.get("rapport_trust", version="1")
+    version_2 = registry["rapport_trust"]
+    changed = set(version_1.item_ids) ^ set(version_2.item_ids)
+
+    assert version_2.version == "2"
+    assert changed == {
+        "trust_confidential", "trust_culture", "trust_genuine",
+        "trust_discretion", "trust_background", "trust_honest",
+    }  # fmt: skip
+    assert version_2.item("trust_background").text["en"] == (
+        "My therapist respected my cultural background."
+    )
+    assert version_2.item("trust_honest").text["en"] == "My therapist was honest with me."
+    # Asked about today, and not promising a privacy the app does not give.
+    discretion = version_2.item("trust_discretion").text["en"]
+    assert discretion.startswith("Today") and "private" not in discretion
+    # "Safe WITH my therapist", as the English asks (not "in a safe space").
+    assert version_2.item("trust_safe").text["es"] == "Hoy me sentí seguro(a) con mi terapeuta."
+    assert "espacio" not in version_2.item("trust_safe").text["es"]
 
 
 def test_trust_unsafe_answer_raises_a_flag(registry) -> None:
@@ -110,15 +161,24 @@ def test_alliance_sum_and_subscales(registry) -> None:
     assert result.subscales == {"bond": 8, "agreement": 16}  # goals 9 + approach 7
 
 
-def test_alliance_prorates_one_missing_item(registry) -> None:
+def test_alliance_needs_all_four_ratings(registry) -> None:
     alliance = registry["rapport_alliance"]
     result = alliance.score(alliance.parse_answer_list("8,9,,10"))
 
-    # 27 over 3 answered: 27 * 4 / 3 = 36.
-    assert result.total == 36
-    assert result.band == "good"
-    assert result.subscales == {"bond": 8, "agreement": None}  # agreement allows no gap
+    # No prorating: one of four missing would impute a quarter of the score.
+    assert result.total is None
+    assert result.band is None
+    assert result.subscales == {"bond": 8, "agreement": None}
 
+
+def test_alliance_version_1_still_prorates_one_missing_item(registry) -> None:
+    alliance = registry.get("rapport_alliance", version="1")
+    result = alliance.score(alliance.parse_answer_list("8,9,,10"))
+
+    # 27 over 3 answered: 27 * 4 / 3 = 36, marked as an estimate.
+    assert result.total == 36
+    assert result.estimated is True
+    assert result.band == "good"
     assert alliance.score(alliance.parse_answer_list("8,,,10")).total is None
 
 

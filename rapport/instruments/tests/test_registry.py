@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import pytest
 import yaml
 
 from rapport.instruments import DefinitionError, Registry, builtin_definitions_dir, load_registry
-from rapport.instruments.registry import version_key
+from rapport.instruments.registry import parse_reliable_change, version_key
 
 DOCS_EXAMPLES = Path(__file__).resolve().parents[3] / "docs" / "examples"
 
@@ -25,23 +26,23 @@ def clinic_copy_of_phq9(folder: Path, version: str) -> Path:
 
 def test_newest_version_wins_and_older_ones_stay_reachable(tmp_path: Path) -> None:
     clinic_copy_of_phq9(tmp_path / "clinic", "10")
-    clinic_copy_of_phq9(tmp_path / "clinic", "2")
+    clinic_copy_of_phq9(tmp_path / "clinic", "3")
 
     registry = load_registry([tmp_path / "clinic"])
 
     assert registry["phq9"].version == "10"
     assert registry.get("phq9", version="1").version == "1"
-    assert registry.get("phq9", version=2).version == "2"
+    assert registry.get("phq9", version=3).version == "3"
     assert registry.get("phq9", version="7") is None
-    assert [item.version for item in registry.versions("phq9")] == ["1", "2", "10"]
+    assert [item.version for item in registry.versions("phq9")] == ["1", "2", "3", "10"]
     assert len(registry) == 5
-    assert len(registry.all_versions()) == 7
+    assert len(registry.all_versions()) == 11
 
 
 def test_a_single_path_is_accepted(tmp_path: Path) -> None:
-    clinic_copy_of_phq9(tmp_path, "2")
+    clinic_copy_of_phq9(tmp_path, "3")
 
-    assert load_registry(str(tmp_path))["phq9"].version == "2"
+    assert load_registry(str(tmp_path))["phq9"].version == "3"
 
 
 def test_duplicates_across_directories_name_both_files(tmp_path: Path) -> None:
@@ -96,3 +97,39 @@ def test_documented_example_loads_as_a_clinic_folder() -> None:
     result = example.score({f"wai_{number}": 4 for number in range(1, 13)})
     assert result.total == 48
     assert result.subscales == {"task": 16, "bond": 16, "goal": 16}
+
+
+def test_a_clinic_replaces_a_placeholder_reliable_change_in_every_version(registry) -> None:
+    local = registry.with_reliable_change({"rapport_trust": 0.7}, "clinic estimate 2026")
+
+    for version in local.versions("rapport_trust"):
+        assert version.reliable_change == 0.7
+        assert version.reliable_change_source == "clinic estimate 2026"
+    assert local["phq9"] is registry["phq9"]
+    assert round(registry["rapport_trust"].reliable_change, 3) == 0.868  # the original
+
+
+@pytest.mark.parametrize(
+    ("thresholds", "problem"),
+    [
+        ({"rapport_trsut": 0.7}, "unknown instrument(s) rapport_trsut"),
+        ({"rapport_trust": 0}, "must be positive"),
+        ({"rapport_trust": float("nan")}, "must be positive"),
+    ],
+)
+def test_bad_reliable_change_values_are_refused(registry, thresholds, problem) -> None:
+    with pytest.raises(ValueError, match=re.escape(problem)):
+        registry.with_reliable_change(thresholds, "clinic")
+
+
+def test_reliable_change_setting_is_parsed() -> None:
+    assert parse_reliable_change(" rapport_trust = 0.7 ,rapport_alliance=5") == {
+        "rapport_trust": 0.7,
+        "rapport_alliance": 5.0,
+    }
+    assert parse_reliable_change("") == {}
+    for text in ("rapport_trust", "rapport_trust=", "=3", "rapport_trust=-1", "x=seven"):
+        with pytest.raises(ValueError, match="is not instrument_id=positive number"):
+            parse_reliable_change(text)
+    with pytest.raises(ValueError, match="given twice"):
+        parse_reliable_change("x=1,x=2")

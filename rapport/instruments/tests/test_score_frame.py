@@ -8,7 +8,7 @@ import pytest
 
 from rapport.instruments import AnswerError, Instrument, load_registry
 
-INSTRUMENTS = list(load_registry().values())
+INSTRUMENTS = list(load_registry().all_versions())
 
 
 def random_frame(instrument: Instrument, rows: int, seed: int) -> pd.DataFrame:
@@ -31,16 +31,22 @@ def expected_row(instrument: Instrument, row: pd.Series) -> dict[str, object]:
             for item_id in instrument.item_ids
         }
     )
-    expected: dict[str, object] = {"total": result.total, "band": result.band}
+    expected: dict[str, object] = {
+        "total": result.total,
+        "estimated": result.estimated,
+        "band": result.band,
+    }
     expected |= {f"subscale_{name}": value for name, value in result.subscales.items()}
     expected["n_answered"] = result.answered
     expected["n_missing"] = len(result.missing)
-    for critical in instrument.critical_items:
-        expected[critical.flag.replace(":", "_")] = critical.flag in result.flags
+    for flag in instrument.flag_codes:
+        expected[flag.replace(":", "_")] = flag in result.flags
     return expected
 
 
-@pytest.mark.parametrize("instrument", INSTRUMENTS, ids=lambda instrument: instrument.id)
+@pytest.mark.parametrize(
+    "instrument", INSTRUMENTS, ids=lambda instrument: f"{instrument.id}-v{instrument.version}"
+)
 def test_score_frame_matches_score_row_by_row(instrument: Instrument) -> None:
     frame = random_frame(instrument, rows=400, seed=len(instrument.id))
 
@@ -58,20 +64,29 @@ def test_score_frame_matches_score_row_by_row(instrument: Instrument) -> None:
 
 def test_score_frame_columns(registry) -> None:
     phq9 = registry["phq9"]
-    frame = pd.DataFrame([[1] * 9, [None] * 9], columns=list(phq9.item_ids))
+    # The unscored functioning column may be left out; a gap in item 1 is prorated.
+    frame = pd.DataFrame(
+        [[1] * 9, [None] * 9, [None] + [1] * 8], columns=list(phq9.scored_item_ids)
+    )
 
     scored = phq9.score_frame(frame)
 
-    assert list(scored.columns) == ["total", "band", "n_answered", "n_missing", "critical_phq9_9"]
+    assert list(scored.columns) == [
+        "total", "estimated", "band", "n_answered", "n_missing",
+        "critical_phq9_9", "unanswered_phq9_9",
+    ]  # fmt: skip
     assert scored["total"].iloc[0] == 9 and np.isnan(scored["total"].iloc[1])
+    assert scored["estimated"].tolist() == [False, False, True]
+    assert scored["unanswered_phq9_9"].tolist() == [False, True, False]
+    assert scored["n_missing"].tolist() == [0, 9, 1]
     assert scored["band"].iloc[0] == "mild" and pd.isna(scored["band"].iloc[1])
     assert list(scored["band"].cat.categories) == [band.label for band in phq9.bands]
-    assert scored["critical_phq9_9"].tolist() == [True, False]
+    assert scored["critical_phq9_9"].tolist() == [True, False, True]
 
 
 def test_score_frame_refuses_values_that_are_not_options(registry) -> None:
     gad7 = registry["gad7"]
-    frame = pd.DataFrame([[0] * 7, [0, 0, 0, 0, 0, 0, 7]], columns=list(gad7.item_ids))
+    frame = pd.DataFrame([[0] * 7, [0, 0, 0, 0, 0, 0, 7]], columns=list(gad7.scored_item_ids))
 
     with pytest.raises(AnswerError, match="gad7_7: 1 value"):
         gad7.score_frame(frame)
@@ -82,6 +97,6 @@ def test_score_frame_refuses_missing_columns_and_text(registry) -> None:
     with pytest.raises(AnswerError, match="missing item column"):
         gad7.score_frame(pd.DataFrame({"gad7_1": [0]}))
 
-    text = pd.DataFrame([["often"] * 7], columns=list(gad7.item_ids))
+    text = pd.DataFrame([["often"] * 7], columns=list(gad7.scored_item_ids))
     with pytest.raises(AnswerError, match="must hold numbers"):
         gad7.score_frame(text)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from rapport.instruments import builtin_definitions_dir, load_definition
@@ -10,10 +12,34 @@ SHIPPED = sorted(builtin_definitions_dir().glob("*.yaml"))
 EXPECTED_IDS = {"phq9", "gad7", "rapport_trust", "rapport_alliance", "rapport_openness"}
 
 
+NEWEST_VERSIONS = {
+    "phq9": "2", "gad7": "2", "rapport_trust": "2", "rapport_alliance": "2",
+    "rapport_openness": "1",
+}  # fmt: skip
+
+
 def test_the_expected_instruments_are_shipped(registry) -> None:
     assert set(registry) == EXPECTED_IDS
-    assert len(registry) == len(SHIPPED) == 5
-    assert "phq9" in registry
+    assert len(registry) == 5
+    assert len(registry.all_versions()) == len(SHIPPED) == 9
+    assert {instrument.id: instrument.version for instrument in registry.values()} == (
+        NEWEST_VERSIONS
+    )
+    # Every earlier version stays loaded: administrations given in it keep scoring by it.
+    for instrument_id, newest in NEWEST_VERSIONS.items():
+        versions = [item.version for item in registry.versions(instrument_id)]
+        assert versions == [str(v) for v in range(1, int(newest) + 1)]
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda path: path.name)
+def test_every_definition_names_its_sources_and_licence_per_language(path) -> None:
+    sources = load_definition(path).sources
+
+    assert any(source.startswith("Licence:") for source in sources)
+    licence = next(source for source in sources if source.startswith("Licence:"))
+    assert "English" in licence
+    assert "Spanish" in licence or "translations" in licence
+    assert any(source.startswith("Missing items:") for source in sources)
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda path: path.name)
@@ -32,7 +58,11 @@ def test_every_text_has_english_and_spanish(path) -> None:
         assert set(text) == {"en", "es"}
         assert all(value.strip() for value in text.values())
     assert instrument.source_path == path
-    assert path.stem == instrument.id
+    # Version 1 is <id>.yaml, later versions <id>_v<version>.yaml.
+    expected_stem = (
+        instrument.id if instrument.version == "1" else (f"{instrument.id}_v{instrument.version}")
+    )
+    assert path.stem == expected_stem
 
 
 @pytest.mark.parametrize(
@@ -166,16 +196,62 @@ FREQUENCY_LABELS = [
 ]
 
 
-@pytest.mark.parametrize(("instrument_id", "texts"), [("phq9", PHQ9_TEXT), ("gad7", GAD7_TEXT)])
-def test_official_wording_is_unaltered(registry, instrument_id, texts) -> None:
-    instrument = registry[instrument_id]
+DIFFICULTY_TEXT = (
+    "If you checked off any problems, how difficult have these problems made it for you to do "
+    "your work, take care of things at home, or get along with other people?",
+    "Si marcó cualquiera de los problemas, ¿qué tanta dificultad le han dado estos problemas "
+    "para hacer su trabajo, encargarse de las tareas del hogar, o llevarse bien con otras "
+    "personas?",
+)
+DIFFICULTY_LABELS = [
+    ("Not difficult at all", "No ha sido difícil"),
+    ("Somewhat difficult", "Un poco difícil"),
+    ("Very difficult", "Muy difícil"),
+    ("Extremely difficult", "Extremadamente difícil"),
+]
+GAD7_SPANISH_UNVERIFIED = (
+    "Esta versión en español no se ha podido cotejar con la traducción oficial."
+)
+
+
+@pytest.mark.parametrize(
+    ("instrument_id", "version", "texts"),
+    [
+        ("phq9", "1", PHQ9_TEXT),
+        ("phq9", "2", [*PHQ9_TEXT, DIFFICULTY_TEXT]),
+        ("gad7", "1", GAD7_TEXT),
+        ("gad7", "2", [*GAD7_TEXT, DIFFICULTY_TEXT]),
+    ],
+)
+def test_official_wording_is_unaltered(registry, instrument_id, version, texts) -> None:
+    instrument = registry.get(instrument_id, version=version)
 
     assert [(item.text["en"], item.text["es"]) for item in instrument.items] == texts
     for item in instrument.items:
-        assert [(o.label["en"], o.label["es"]) for o in item.options] == FREQUENCY_LABELS
+        labels = FREQUENCY_LABELS if item.scored else DIFFICULTY_LABELS
+        assert [(o.label["en"], o.label["es"]) for o in item.options] == labels
         assert item.option_values == (0, 1, 2, 3)
-    assert instrument.notice == {"en": PFIZER_NOTICE_EN, "es": PFIZER_NOTICE_ES}
+    notice_es = PFIZER_NOTICE_ES
+    if (instrument_id, version) == ("gad7", "2"):
+        notice_es = f"{PFIZER_NOTICE_ES} {GAD7_SPANISH_UNVERIFIED}"
+    assert instrument.notice == {"en": PFIZER_NOTICE_EN, "es": notice_es}
     assert instrument.instructions["es"] == (
         "Durante las últimas 2 semanas, ¿qué tan seguido ha tenido molestias debido a los "
         "siguientes problemas?"
     )
+
+
+def test_unverified_spanish_gad7_says_so_to_respondents_and_in_its_sources(registry) -> None:
+    """No authoritative copy of the official US Spanish GAD-7 was found: the text is kept,
+    labelled as unverified, rather than presented as the official translation."""
+    gad7 = registry["gad7"]
+    spanish_sources = [source for source in gad7.sources if source.startswith("Spanish text:")]
+
+    assert gad7.notice["es"].endswith(GAD7_SPANISH_UNVERIFIED)
+    assert spanish_sources and all("UNVERIFIED" in source for source in spanish_sources)
+    for version in registry.versions("gad7"):
+        assert not any(source.startswith("Spanish text: Pfizer") for source in version.sources), (
+            version.version
+        )
+    docs = (Path(__file__).resolve().parents[3] / "docs" / "instruments.md").read_text("utf-8")
+    assert "Spanish GAD-7 is unverified" in docs

@@ -73,6 +73,26 @@ def test_a_clean_file_imports_with_scores(tmp_path, clinics):
     assert AuditEvent.objects.filter(action="import.csv").get().detail["count"] == 4
 
 
+def test_a_blank_risk_item_is_flagged_and_a_prorated_total_marked(tmp_path, clinics):
+    record, therapist = clinics.owner_client.record_number, clinics.owner.username
+    path = write(
+        tmp_path,
+        # Nine answers (the scored items) or ten (with the functioning question) both read.
+        f'{record},{therapist},2026-01-05,3,2026-01-26,phq9,"1,1,1,1,1,1,1,1,"',
+        f'{record},{therapist},2026-01-05,4,2026-02-02,phq9,"1,1,1,1,1,1,1,1,0,2"',
+    )
+
+    importer(path, clinics).run()
+
+    blank, answered = Administration.objects.filter(instrument_id="phq9").order_by(
+        "session__number"
+    )
+    assert (blank.instrument_version, blank.total, blank.total_is_estimated) == ("2", 9, True)
+    assert blank.flags == ["unanswered:phq9_9"]
+    assert (answered.total, answered.total_is_estimated, answered.flags) == (8, False, [])
+    assert answered.answers["phq9_difficulty"] == 2
+
+
 def test_the_import_summarises_what_it_wrote_for_the_insights(tmp_path, clinics):
     importer(write(tmp_path, *good_rows(clinics)), clinics).run()
     assert not StaleEpisodeSummary.objects.exists()

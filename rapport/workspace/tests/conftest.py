@@ -12,7 +12,7 @@ from rapport.testing import add_answers, add_session, make_episode
 def answers_for(instrument_id: str, total: float, **overrides: int) -> dict[str, int]:
     """Answers that score exactly ``total`` (integers; mean-scored: every item the same)."""
     instrument = instruments()[instrument_id]
-    items = instrument.items
+    items = [item for item in instrument.items if item.scored]
     if instrument.scoring == "mean":
         scored = [int(total)] * len(items)
     else:

@@ -204,3 +204,41 @@ def test_worklist_and_team_pages(client, team, unsafe):
     login_verified(client, team["supervisor"])
     page = client.get(reverse("team")).content.decode()
     assert "R-URGENT" in page and str(team["colleague"]) in page
+
+
+@pytest.fixture
+def blank_risk_item(team):
+    """A client whose latest PHQ-9 (imported) left item 9 blank: prorated, risk unknown."""
+    from rapport.checkin.registry import instruments
+    from rapport.testing import add_answers, make_episode
+
+    phq9 = instruments()["phq9"]
+    episode = make_episode(team["therapist"], record_number="R-BLANK9", sessions=2)
+    add_answers(episode.sessions.get(number=1), phq9, dict.fromkeys(phq9.scored_item_ids, 1))
+    add_answers(episode.sessions.get(number=2), phq9, dict.fromkeys(phq9.scored_item_ids[:8], 2))
+    return episode
+
+
+def test_client_page_marks_an_estimated_total_and_flags_the_blank_risk_item(
+    client, team, blank_risk_item
+):
+    login_verified(client, team["therapist"])
+
+    page = client_page(client, blank_risk_item)
+
+    # 16 answered over 8 items, prorated to 18: shown, but never as if fully answered.
+    assert '<td class="num">18 (estimated)</td>' in page
+    assert "<td>18 (estimated)</td>" in page  # the chart's data table
+    assert "PHQ-9 item 9 (\u201cThoughts that you would be better off dead" in page
+    assert "was not answered at session 2, so the risk it asks about is unknown" in page
+
+
+def test_pdf_report_marks_an_estimated_total_and_the_blank_risk_item(client, team, blank_risk_item):
+    login_verified(client, team["therapist"])
+
+    report = client.get(reverse("episode-report", args=[blank_risk_item.public_id]))
+
+    pages = PdfReader(io.BytesIO(report.content)).pages
+    text = re.sub(r"\s+", " ", "".join(pdf_page.extract_text() for pdf_page in pages))
+    assert "18 (estimated) (s2)" in text
+    assert "was not answered at session 2" in text
