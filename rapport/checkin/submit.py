@@ -50,6 +50,7 @@ from rapport.clinic.models import (
 )
 from rapport.core import hotpath
 from rapport.instruments import ScoreResult
+from rapport.instruments.model import CRITICAL_FLAG_PREFIX
 from rapport.security import audit
 
 
@@ -429,9 +430,12 @@ def submit_checkin(
                 continue
             item.answers, item.result = given, instrument.score(given)
             # Only symptom measures raise urgent alerts: a relationship answer may be one
-            # the therapist is not allowed to see (supervisors-only audience).
+            # the therapist is not allowed to see (supervisors-only audience). Only a
+            # critical answer is urgent; other scoring flags are shown on the pages.
             if instrument.construct == "outcome":
-                critical_codes.extend(item.result.flags)
+                critical_codes.extend(
+                    flag for flag in item.result.flags if flag.startswith(CRITICAL_FLAG_PREFIX)
+                )
         if missing:
             return SubmitResult(Outcome.INCOMPLETE, missing=missing, language=chosen_language)
         final_comment = comment if comment is not None else (draft.comment if draft else "")

@@ -34,6 +34,7 @@ OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
     "==": operator.eq,
 }
 
+CRITICAL_FLAG_PREFIX = "critical:"
 UNANSWERED_FLAG_PREFIX = "unanswered:"
 
 # Jacobson & Truax (1991): a change is reliable at p < .05 when it exceeds
@@ -121,7 +122,7 @@ class CriticalItem:
     @property
     def flag(self) -> str:
         """The flag text reported in :attr:`ScoreResult.flags`, e.g. ``critical:phq9_9``."""
-        return f"critical:{self.item_id}"
+        return f"{CRITICAL_FLAG_PREFIX}{self.item_id}"
 
     @property
     def missing_flag(self) -> str:
