@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rapport.alerts import FlagKind
+from rapport.security.access import RELATIONSHIP_CONSTRUCTS
 from rapport.workspace.client_record import EpisodeView, InstrumentPanel, ItemMove
-from rapport.workspace.records import RELATIONSHIP_CONSTRUCTS
 
 
 @dataclass(frozen=True)

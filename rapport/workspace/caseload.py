@@ -19,12 +19,12 @@ from rapport.accounts.models import User
 from rapport.checkin.registry import instruments
 from rapport.clinic.models import Episode, Organisation
 from rapport.instruments import Instrument
+from rapport.security.access import hidden_instrument_ids
 from rapport.workspace.charts import fmt
 from rapport.workspace.flags import ShownFlag, shown_flags, urgency
 from rapport.workspace.records import (
     EpisodeRecord,
     flag_rules,
-    hidden_instrument_ids,
     load_records,
     visible_instruments,
 )
