@@ -1,14 +1,18 @@
 """The role x permission matrix in rapport.security.access, tested exhaustively."""
 
 import itertools
+import re
 import uuid
+from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from django.template import Context, Template
 from django.test import RequestFactory
 
+import rapport
 from rapport.accounts.models import Role
 from rapport.security import access
 from rapport.security.models import AuditEvent
@@ -159,3 +163,55 @@ def test_anonymous_users_get_empty_querysets_not_errors(db):
     assert list(access.episodes_for(AnonymousUser())) == []
     assert list(access.clients_for(AnonymousUser())) == []
     assert list(access.active_caseload(AnonymousUser())) == []
+
+
+# --- Templates read the same matrix: no role names in templates -------------------------
+
+TEMPLATE_DIRS = sorted(Path(rapport.__file__).parent.glob("*/templates"))
+
+
+def test_no_template_compares_role_names():
+    offenders = [
+        str(path)
+        for directory in TEMPLATE_DIRS
+        for path in directory.rglob("*.html")
+        if re.search(r"\.role\s*[!=]=", path.read_text(encoding="utf-8"))
+    ]
+    assert offenders == []
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("role", "permission"), sorted(EXPECTED))
+def test_the_template_filter_reads_the_matrix(role, permission):
+    user = make_user(make_organisation(), role)
+    rendered = Template("{% load permissions %}{% if user|may:name %}yes{% endif %}").render(
+        Context({"user": user, "name": permission})
+    )
+    assert (rendered == "yes") is EXPECTED[(role, permission)]
+
+
+def test_an_unknown_permission_in_a_template_is_an_error():
+    template = Template('{% load permissions %}{% if user|may:"clinical.raed" %}yes{% endif %}')
+    with pytest.raises(ValueError, match="unknown permission"):
+        template.render(Context({"user": AnonymousUser()}))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("persona", "links"),
+    [
+        ("owner", {"Caseload", "Worklist"}),
+        ("supervisor", {"Caseload", "Worklist", "Team", "Insights"}),
+        ("clinic_admin", {"Staff", "Insights"}),
+        ("researcher", {"Insights"}),
+    ],
+)
+def test_the_navigation_offers_what_the_role_may_open(client, persona, links):
+    from rapport.testing import login_verified
+
+    clinics = make_two_clinics()
+    login_verified(client, getattr(clinics, persona))
+    page = client.get("/").content.decode()
+    nav = page.split('<nav aria-label="Account">')[1].split("</nav>")[0]
+    shown = set(re.findall(r">(Caseload|Worklist|Team|Staff|Insights)</a>", nav))
+    assert shown == links
