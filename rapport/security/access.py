@@ -250,8 +250,11 @@ def without_hidden_answers(
     The queryset form of :func:`may_see_relationship_answers`, for every channel that
     reads administrations (pages, API, exports). Under the clinic's "supervisors only"
     setting it also drops relationship administrations of instruments no longer
-    installed, whose audience cannot be read.
+    installed, whose audience cannot be read. A role without ``clinical.read`` (and an
+    anonymous user) sees no answers at all.
     """
+    if not has_permission(user, READ_CLINICAL):
+        return administrations.none()
     if has_permission(user, READ_SUPERVISOR_ONLY_ANSWERS):
         return administrations
     hidden = Q(instrument_id__in=hidden_instrument_ids(user, registry))

@@ -163,6 +163,16 @@ def test_anonymous_users_get_empty_querysets_not_errors(db):
     assert list(access.episodes_for(AnonymousUser())) == []
     assert list(access.clients_for(AnonymousUser())) == []
     assert list(access.active_caseload(AnonymousUser())) == []
+    assert list(access.administrations_for(AnonymousUser())) == []
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("persona", ["clinic_admin", "researcher"])
+def test_roles_without_clinical_access_see_no_answers(persona):
+    clinics = make_two_clinics()
+    every = clinics.owner_session.administrations.all()
+    assert every.exists()
+    assert list(access.without_hidden_answers(getattr(clinics, persona), every)) == []
 
 
 # --- Templates read the same matrix: no role names in templates -------------------------
