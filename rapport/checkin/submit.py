@@ -49,7 +49,7 @@ from rapport.clinic.models import (
     Session,
 )
 from rapport.core import hotpath
-from rapport.instruments import ScoreResult
+from rapport.instruments import Instrument, ScoreResult
 from rapport.instruments.model import CRITICAL_FLAG_PREFIX
 from rapport.security import audit
 
@@ -71,6 +71,8 @@ class SubmitResult:
     language: str = "en"
     # The client's clinic, whose crisis resources the thank-you page shows (STORED only)
     organisation_id: int | None = None
+    # The questionnaires stored, whose audience the thank-you page states (STORED only)
+    instruments: tuple[Instrument, ...] = ()
 
 
 class LinkClosedError(Exception):
@@ -416,8 +418,10 @@ def submit_checkin(
         answers = merged_answers(draft, submitted)
         missing: dict[str, list[str]] = {}
         critical_codes: list[str] = []
+        stored: list[Instrument] = []
         for item in due:
             instrument = instrument_for(item.instrument_id, item.instrument_version)
+            stored.append(instrument)
             item_ids = set(instrument.item_ids)  # a property that builds a new tuple
             given = {
                 item_id: value
@@ -469,4 +473,5 @@ def submit_checkin(
         show_crisis_resources=bool(critical_codes),
         language=chosen_language,
         organisation_id=link.organisation_id,
+        instruments=tuple(stored),
     )

@@ -43,7 +43,7 @@ from rapport.checkin.links import (
 from rapport.checkin.models import Channel, CheckinDraft, CheckinLink
 from rapport.checkin.registry import instruments
 from rapport.checkin.responses import checkin_page, closed_page
-from rapport.checkin.screens import screen_context, screens_for
+from rapport.checkin.screens import screen_context, screens_for, thank_you_audience
 from rapport.checkin.submit import (
     LinkClosedError,
     Outcome,
@@ -52,7 +52,7 @@ from rapport.checkin.submit import (
     save_draft,
     submit_checkin,
 )
-from rapport.clinic.models import ClientDemographics
+from rapport.clinic.models import ClientDemographics, Organisation
 from rapport.security import audit
 from rapport.security.access import (
     READ_CLINICAL,
@@ -275,11 +275,16 @@ def checkin_submit(request: HttpRequest, token: str) -> HttpResponse:
             missing=result.missing,
         )
     in_kiosk = kiosk.is_kiosk(request)
+    organisation = Organisation.objects.only("trust_answers_audience").get(
+        pk=result.organisation_id
+    )
+    therapist_reads = thank_you_audience(result.instruments, organisation)
     if not result.show_crisis_resources:
-        return HttpResponse(_thank_you_page(language, in_kiosk))
+        return HttpResponse(_thank_you_page(language, in_kiosk, therapist_reads))
     context = {
         "lang": language,
         "kiosk": in_kiosk,
+        "therapist_reads": therapist_reads,
         "crisis_resources": crisis_resources(result.organisation_id, language),
     }
     with translation.override(language):
@@ -287,14 +292,19 @@ def checkin_submit(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @functools.cache
-def _thank_you_page(language: str, in_kiosk: bool) -> str:
+def _thank_you_page(language: str, in_kiosk: bool, therapist_reads: str) -> str:
     """The thank-you page without crisis resources, rendered once per process.
 
     It shows nothing about the client or the request (no form, no token), only the
-    language and whether a kiosk hands the tablet back, so every submission in the same
-    language on the same kind of device gets the same page.
+    language, whether a kiosk hands the tablet back and whether the therapist reads all,
+    some or none of the answers, so every such submission gets the same page.
     """
-    context = {"lang": language, "kiosk": in_kiosk, "crisis_resources": []}
+    context = {
+        "lang": language,
+        "kiosk": in_kiosk,
+        "therapist_reads": therapist_reads,
+        "crisis_resources": [],
+    }
     with translation.override(language):
         return render_to_string("checkin/thanks.html", context)
 

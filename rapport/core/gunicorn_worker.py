@@ -19,6 +19,8 @@ import time
 
 from gunicorn.workers.gthread import ThreadWorker
 
+from rapport.core import gunicorn_response
+
 # How long a worker whose threads are all busy leaves new connections to the others.
 ACCEPT_GRACE_SECONDS = 0.05
 
@@ -32,6 +34,11 @@ class BalancedThreadWorker(ThreadWorker):
         # the worker's main thread (its event loop) reads and changes it.
         self.in_flight = 0
         self._busy_since: float | None = None
+
+    def init_process(self) -> None:
+        # Before the worker's loop starts: no response of this worker names the server.
+        gunicorn_response.install()
+        super().init_process()
 
     def has_room(self) -> bool:
         """A thread is free, or every thread has been busy for the grace period."""

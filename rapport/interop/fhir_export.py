@@ -40,6 +40,7 @@ from rapport.instruments.fhir import (
 )
 from rapport.interop.context import InteropError
 from rapport.security import audit, rights
+from rapport.security.access import clients_for, may_see_identity, without_hidden_answers
 
 ENCOUNTER_CLASS = {
     "system": "http://terminology.hl7.org/CodeSystem/v3-ActCode",
@@ -66,11 +67,25 @@ def client_bundle(
     request: Any = None,
     via: str = "",
 ) -> dict[str, Any]:
-    """The FHIR R4 collection Bundle of one client's record (audited)."""
+    """The FHIR R4 collection Bundle of one client's record (audited).
+
+    Without ``user`` (the operator's ``rapport export fhir``, answering the client's own
+    request for their record) everything is exported. For a member of staff the access
+    layer decides, as on their pages: only a client in their scope, identity only for a
+    role that reads identities, and no relationship answers hidden from them.
+    """
     try:
         client = rights.find_client(record_number, organisation.slug)
+        if user is not None and not clients_for(user).filter(pk=client.pk).exists():
+            # Out of scope reads exactly like an unknown record number.
+            raise rights.ClientNotFoundError(
+                f"no client with record number {record_number!r} in organisation "
+                f"{organisation.slug!r}"
+            )
     except rights.ClientNotFoundError as error:
         raise InteropError(str(error)) from None
+    if identity and user is not None and not may_see_identity(user):
+        raise InteropError("this role does not read client identities")
     patient = _patient(client, identity)
     subject = f"Patient/{patient['id']}"
     resources: list[dict[str, Any]] = [patient]
@@ -78,11 +93,10 @@ def client_bundle(
     for episode in client.episodes.order_by("started_on", "id"):
         resources.append(_episode_of_care(episode, subject))
         for session in episode.sessions.order_by("number"):
-            completed = list(
-                session.administrations.filter(status=AdministrationStatus.COMPLETED).order_by(
-                    "instrument_id"
-                )
-            )
+            completed = session.administrations.filter(status=AdministrationStatus.COMPLETED)
+            if user is not None:
+                completed = without_hidden_answers(user, completed, registry)
+            completed = list(completed.order_by("instrument_id"))
             if not completed:
                 continue
             resources.append(_encounter(session, subject))

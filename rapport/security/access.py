@@ -1,6 +1,6 @@
 """The access layer: the one place that decides which records a staff member may see.
 
-Three questions, answered here and nowhere else:
+Four questions, answered here and nowhere else:
 
 1. **Who may reach a view at all?** Every view is staff-only and needs a completed
    second sign-in step (MFA) unless it is marked :func:`public` (sign-in page, check-in
@@ -15,6 +15,11 @@ Three questions, answered here and nowhere else:
    record by its public UUID *within* that scope, so records of another therapist or
    another clinic answer 404 exactly like ids that were never issued, and they write the
    one audit entry for the read.
+4. **Which promises hold for every channel?** Relationship answers that clients were
+   told only supervisors read (:func:`may_see_relationship_answers`,
+   :func:`without_hidden_answers`) and client identities (:func:`may_see_identity`):
+   pages, the brief, the PDF report, the API, the FHIR export and the check-in's own
+   statements all ask these functions (docs/security.md, section 12).
 
 Clinic admins manage accounts and settings and see no identified clinical data; they and
 researchers get aggregates only (see docs/security.md, "Who sees what").
@@ -27,11 +32,21 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Model, QuerySet
+from django.db.models import Model, Q, QuerySet
 from django.http import Http404, HttpRequest
 
 from rapport.accounts.models import Role, User
-from rapport.clinic.models import Client, Episode, EpisodeStatus, Organisation, Session
+from rapport.checkin.registry import instruments as installed_instruments
+from rapport.clinic.models import (
+    Administration,
+    Client,
+    Episode,
+    EpisodeStatus,
+    Organisation,
+    Session,
+    TrustAnswersAudience,
+)
+from rapport.instruments import Instrument, Registry
 from rapport.security import audit
 
 # --- 1. Which views are open before sign-in or before MFA -------------------------------
@@ -71,22 +86,48 @@ def view_access(view: Callable) -> str:
 
 # Read identified clinical records (clients, episodes, sessions, answers).
 READ_CLINICAL = "clinical.read"
+# Read a client's names, contact details and date of birth: the treating therapist, who
+# contacts the client; supervisors review care by record number.
+READ_IDENTITY = "identity.read"
+# Change a client's care and record (intake, plan, sessions, attendance, contact details,
+# end of care): the therapist who treats the client; supervisors review.
+CHANGE_CARE = "care.change"
+# Read relationship answers that the clinic or the questionnaire keeps for supervisors
+# only (see :func:`may_see_relationship_answers`).
+READ_SUPERVISOR_ONLY_ANSWERS = "answers.read_supervisors_only"
+# See the supervisor's team view: the therapists one supervises and their caseloads.
+READ_TEAM = "team.read"
 # Manage staff accounts and clinic settings.
 MANAGE_CLINIC = "clinic.manage"
 # See de-identified, small-cell-suppressed aggregates.
 READ_AGGREGATES = "aggregates.read"
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
-    Role.THERAPIST: frozenset({READ_CLINICAL}),
-    Role.SUPERVISOR: frozenset({READ_CLINICAL, READ_AGGREGATES}),
+    Role.THERAPIST: frozenset({READ_CLINICAL, READ_IDENTITY, CHANGE_CARE}),
+    Role.SUPERVISOR: frozenset(
+        {READ_CLINICAL, READ_SUPERVISOR_ONLY_ANSWERS, READ_TEAM, READ_AGGREGATES}
+    ),
     Role.CLINIC_ADMIN: frozenset({MANAGE_CLINIC, READ_AGGREGATES}),
     Role.RESEARCHER: frozenset({READ_AGGREGATES}),
 }
-PERMISSIONS = frozenset({READ_CLINICAL, MANAGE_CLINIC, READ_AGGREGATES})
+PERMISSIONS = frozenset(
+    {
+        READ_CLINICAL,
+        READ_IDENTITY,
+        CHANGE_CARE,
+        READ_SUPERVISOR_ONLY_ANSWERS,
+        READ_TEAM,
+        MANAGE_CLINIC,
+        READ_AGGREGATES,
+    }
+)
 
-# A role added to the model without a row here would silently get nothing; fail at import.
+# A role added to the model without a row here would silently get nothing, and a typo in
+# a row would grant a permission nobody checks; fail at import.
 if set(ROLE_PERMISSIONS) != set(Role.values):
     raise RuntimeError("ROLE_PERMISSIONS must list every Role exactly once")
+if frozenset().union(*ROLE_PERMISSIONS.values()) - PERMISSIONS:
+    raise RuntimeError("ROLE_PERMISSIONS grants a permission that PERMISSIONS does not name")
 
 
 def has_permission(user: User, permission: str) -> bool:
@@ -101,19 +142,6 @@ def has_permission(user: User, permission: str) -> bool:
 def require_permission(user: User, permission: str) -> None:
     """Raise ``PermissionDenied`` (403) unless ``user``'s role carries ``permission``."""
     if not has_permission(user, permission):
-        raise PermissionDenied
-
-
-def require_therapist(user: User) -> None:
-    """Raise ``PermissionDenied`` (403) unless ``user`` is a therapist.
-
-    For the changes to a client's care and record (intake, plan, sessions, attendance,
-    contact details, end of care): the therapist who treats the client makes them;
-    supervisors review. Combine with a ``get_*_or_404`` lookup, which limits a therapist
-    to their own clients.
-    """
-    require_permission(user, READ_CLINICAL)
-    if user.role != Role.THERAPIST:
         raise PermissionDenied
 
 
@@ -158,6 +186,96 @@ def clients_for(user: User) -> QuerySet[Client]:
         organisation_id=user.organisation_id,
         pk__in=episodes_for(user).values("client_id"),
     )
+
+
+# --- 4. Promises: who reads relationship answers and identities ----------------------
+
+# Questionnaires about the therapy relationship rather than symptoms. A client may be told
+# that only supervisors read these (the check-in's "who sees these answers" statement).
+RELATIONSHIP_CONSTRUCTS = frozenset({"trust", "alliance", "openness"})
+SUPERVISORS_AUDIENCE = "supervisors"
+
+
+def relationship_answers_for_supervisors_only(
+    instrument: Instrument, organisation: Organisation
+) -> bool:
+    """Whether clients of ``organisation`` are told only supervisors read ``instrument``'s answers.
+
+    The stricter of the instrument's own ``audience`` and the clinic's
+    ``trust_answers_audience`` wins; symptom questionnaires are never restricted. The
+    check-in statement (:mod:`rapport.checkin.screens`) and every staff channel read this
+    one decision, so what clients are told and what staff see cannot drift apart.
+    """
+    if instrument.construct not in RELATIONSHIP_CONSTRUCTS:
+        return False
+    return (
+        instrument.audience == SUPERVISORS_AUDIENCE
+        or organisation.trust_answers_audience == TrustAnswersAudience.SUPERVISORS
+    )
+
+
+def may_see_relationship_answers(
+    user: User, instrument: Instrument, organisation: Organisation
+) -> bool:
+    """Whether ``user`` may see answers and scores of ``instrument`` at ``organisation``.
+
+    Restricted answers (:func:`relationship_answers_for_supervisors_only`) need
+    ``answers.read_supervisors_only``, which the treating therapist does not have. Which
+    clients' records ``user`` may see at all is decided by the scoped querysets.
+    """
+    return not relationship_answers_for_supervisors_only(
+        instrument, organisation
+    ) or has_permission(user, READ_SUPERVISOR_ONLY_ANSWERS)
+
+
+def hidden_instrument_ids(user: User, registry: Registry | None = None) -> frozenset[str]:
+    """Ids of the installed instruments whose answers ``user`` must not see.
+
+    An id is hidden when any installed version of it is, so a version change never opens
+    answers that were closed. ``registry`` defaults to the installation's instruments.
+    """
+    registry = installed_instruments() if registry is None else registry
+    return frozenset(
+        instrument.id
+        for instrument in registry.all_versions()
+        if not may_see_relationship_answers(user, instrument, user.organisation)
+    )
+
+
+def without_hidden_answers(
+    user: User, administrations: QuerySet[Administration], registry: Registry | None = None
+) -> QuerySet[Administration]:
+    """``administrations`` without those whose answers ``user`` must not see.
+
+    The queryset form of :func:`may_see_relationship_answers`, for every channel that
+    reads administrations (pages, API, exports). Under the clinic's "supervisors only"
+    setting it also drops relationship administrations of instruments no longer
+    installed, whose audience cannot be read. A role without ``clinical.read`` (and an
+    anonymous user) sees no answers at all.
+    """
+    if not has_permission(user, READ_CLINICAL):
+        return administrations.none()
+    if has_permission(user, READ_SUPERVISOR_ONLY_ANSWERS):
+        return administrations
+    hidden = Q(instrument_id__in=hidden_instrument_ids(user, registry))
+    if user.organisation.trust_answers_audience == TrustAnswersAudience.SUPERVISORS:
+        hidden |= Q(construct__in=RELATIONSHIP_CONSTRUCTS)
+    return administrations.exclude(hidden)
+
+
+def administrations_for(user: User) -> QuerySet[Administration]:
+    """Administrations at sessions in ``user``'s scope, without answers hidden from them."""
+    administrations = Administration.objects.filter(session__episode__in=episodes_for(user))
+    return without_hidden_answers(user, administrations)
+
+
+def may_see_identity(user: User) -> bool:
+    """Whether ``user`` may read client names, contact details and dates of birth.
+
+    The treating therapist only (``identity.read``); the client must also be in the
+    user's scope (:func:`clients_for`). Pages, the API and the FHIR export ask this.
+    """
+    return has_permission(user, READ_IDENTITY)
 
 
 # --- View helpers: one scoped lookup plus one audit entry -------------------------------
@@ -266,12 +384,11 @@ def get_insights_organisation(request: HttpRequest, *, action: str) -> Organisat
 def get_team(request: HttpRequest, *, action: str = "team.read") -> QuerySet[User]:
     """The therapists ``request.user`` supervises (the supervisor view); audited as ``action``.
 
-    Supervisors only: other roles get 403 before anything is read. The team is the same
-    set of therapists whose episodes :func:`episodes_for` already lets the supervisor see.
+    Supervisors only (``team.read``): other roles get 403 before anything is read. The
+    team is the same set of therapists whose episodes :func:`episodes_for` already lets
+    the supervisor see.
     """
-    require_permission(request.user, READ_CLINICAL)
-    if request.user.role != Role.SUPERVISOR:
-        raise PermissionDenied
+    require_permission(request.user, READ_TEAM)
     audit.record(action, request=request)
     return User.objects.filter(
         organisation_id=request.user.organisation_id,

@@ -16,10 +16,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from rapport.alerts import FlagKind, FlagRules
+from rapport.security.access import RELATIONSHIP_CONSTRUCTS
 from rapport.workspace.charts import fmt
 from rapport.workspace.client_record import EpisodeView, InstrumentPanel, ItemMove
 from rapport.workspace.flags import RiskMarker, ShownFlag
-from rapport.workspace.records import RELATIONSHIP_CONSTRUCTS, flag_rules
+from rapport.workspace.records import flag_rules
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from rapport.alerts import FlagKind
 from rapport.checkin.registry import instruments
 from rapport.clinic.models import Episode, Organisation
 from rapport.instruments import Instrument
+from rapport.security.access import hidden_instrument_ids
 from rapport.workspace.charts import fmt
 from rapport.workspace.flags import (
     RiskItem,
@@ -35,7 +36,6 @@ from rapport.workspace.flags import (
 from rapport.workspace.records import (
     EpisodeRecord,
     flag_rules,
-    hidden_instrument_ids,
     load_records,
     visible_instruments,
 )

@@ -20,6 +20,7 @@ from rapport.accounts.models import User
 from rapport.checkin.models import Alert, AlertKind, Channel, CheckinSubmission
 from rapport.clinic.models import Episode, EpisodeStatus, PlanEntry
 from rapport.instruments import Instrument
+from rapport.security.access import hidden_instrument_ids
 from rapport.workspace.caseload import expected_response_for
 from rapport.workspace.charts import Chart, fmt, reliable_change, score_chart
 from rapport.workspace.flags import (
@@ -36,7 +37,6 @@ from rapport.workspace.records import (
     EpisodeRecord,
     SessionRow,
     flag_rules,
-    hidden_instrument_ids,
     load_records,
     visible_instruments,
 )

@@ -5,9 +5,9 @@ any number of episodes in a fixed number of queries (one per table, plus one for
 answers of each instrument's latest administration), so the caseload costs
 the same number of queries for 6 clients or 600. Everything after that is plain Python.
 
-Which instruments a user may see is decided by :func:`hidden_instrument_ids`: where the
-clinic (or the instrument) keeps relationship answers for supervisors only, a therapist
-never receives those rows, so no score, chart or flag can show them.
+Which instruments a user may see is decided by the access layer
+(:func:`rapport.security.access.hidden_instrument_ids`); callers pass that set in as
+``hidden``, and those rows are never read, so no score, chart or flag can show them.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from django.db.models import BooleanField, ExpressionWrapper, F, Q, QuerySet, Te
 from django.db.models.functions import Cast
 from django.utils import timezone
 
-from rapport.accounts.models import Role, User
 from rapport.alerts import DEFAULT_RULES, ClientHistory, FlagRules, Score, SessionRecord
 from rapport.checkin.models import Alert, CheckinPreference
 from rapport.checkin.registry import instruments
@@ -35,13 +34,10 @@ from rapport.clinic.models import (
     Episode,
     Session,
     SessionStatus,
-    TrustAnswersAudience,
 )
 from rapport.instruments import Instrument
 from rapport.instruments.model import total_is_estimated
 
-# The constructs a client may be told only supervisors read (rapport.checkin.screens).
-RELATIONSHIP_CONSTRUCTS = frozenset({"trust", "alliance", "openness"})
 OPEN_STATUSES = frozenset({AdministrationStatus.PENDING, AdministrationStatus.IN_PROGRESS})
 UNANSWERED_STATUSES = frozenset({AdministrationStatus.EXPIRED, AdministrationStatus.DECLINED})
 
@@ -55,26 +51,6 @@ def flag_rules() -> FlagRules:
     """
     path = getattr(settings, "FLAG_RULES_FILE", None)
     return FlagRules.from_file(path) if path else DEFAULT_RULES
-
-
-def hidden_instrument_ids(user: User) -> frozenset[str]:
-    """Instruments whose answers ``user`` must not see.
-
-    The check-in page tells clients that, where the clinic chose "supervisors only" (or
-    the instrument itself is for supervisors), their therapist will not see their trust,
-    alliance or openness answers; so therapists do not, here or anywhere downstream.
-    """
-    if user.role != Role.THERAPIST:
-        return frozenset()
-    clinic_says_supervisors = (
-        user.organisation.trust_answers_audience == TrustAnswersAudience.SUPERVISORS
-    )
-    return frozenset(
-        instrument.id
-        for instrument in instruments().values()
-        if instrument.construct in RELATIONSHIP_CONSTRUCTS
-        and (clinic_says_supervisors or instrument.audience == "supervisors")
-    )
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,9 @@ from rapport.clinic.intake import IntakeError, NewClient, admit_client, update_c
 from rapport.clinic.models import EndReason, Episode, EpisodeStatus, SessionStatus
 from rapport.security import audit, params
 from rapport.security.access import (
+    CHANGE_CARE,
     READ_CLINICAL,
+    READ_IDENTITY,
     active_caseload,
     closed_episodes,
     episodes_for,
@@ -39,8 +41,8 @@ from rapport.security.access import (
     get_episode_or_404,
     get_session_or_404,
     get_team,
+    hidden_instrument_ids,
     require_permission,
-    require_therapist,
 )
 from rapport.workspace import actions
 from rapport.workspace.brief import build_brief
@@ -62,7 +64,7 @@ from rapport.workspace.forms import (
     ScheduleSessionForm,
     SessionStatusForm,
 )
-from rapport.workspace.records import hidden_instrument_ids, visible_instruments
+from rapport.workspace.records import visible_instruments
 from rapport.workspace.report import progress_report
 
 # The closed-episodes page lists this many, most recently ended first.
@@ -103,7 +105,7 @@ def home(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def client_new(request: HttpRequest) -> HttpResponse:
     """Intake: a new client on the therapist's own caseload, ready for check-ins."""
-    require_therapist(request.user)
+    require_permission(request.user, CHANGE_CARE)
     form = NewClientForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -135,7 +137,9 @@ def client_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def client_contact(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     """The client's names and contact details (the treating therapist); reads audited."""
-    require_therapist(request.user)
+    require_permission(request.user, READ_IDENTITY)
+    if request.method == "POST":
+        require_permission(request.user, CHANGE_CARE)
     action = "client.identity.read" if request.method == "GET" else "client.identity.edit"
     client = get_client_or_404(request, public_id, action=action)
     identity = getattr(client, "identity", None)
@@ -223,7 +227,7 @@ def _episode_to_change(
     A closed episode is history: it gets no new session, attendance or end; it can only
     be reopened.
     """
-    require_therapist(request.user)
+    require_permission(request.user, CHANGE_CARE)
     episode = get_episode_or_404(request, public_id, action="episode.read")
     if episode.status != status:
         raise Http404
@@ -332,7 +336,7 @@ def episode_hand_over(request: HttpRequest, public_id: uuid.UUID) -> HttpRespons
 @require_http_methods(["GET", "POST"])
 def episode_plan(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     """Edit the episode's measurement plan (a copy of the clinic plan, for this client only)."""
-    require_therapist(request.user)
+    require_permission(request.user, CHANGE_CARE)
     action = "plan.read" if request.method == "GET" else "plan.edit"
     episode = get_episode_or_404(request, public_id, action=action)
     if episode.status != EpisodeStatus.ACTIVE:

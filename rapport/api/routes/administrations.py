@@ -10,14 +10,13 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 
-from rapport.accounts.models import Role
 from rapport.api.errors import ERROR_RESPONSES
 from rapport.api.pagination import PageParams, page_schema, paginate
 from rapport.api.request_audit import record_request
 from rapport.api.routes.common import clinical_read, date_range, get_in_scope
 from rapport.api.schemas import AdministrationOut
-from rapport.clinic.models import Administration, AdministrationStatus, TrustAnswersAudience
-from rapport.security.access import episodes_for
+from rapport.clinic.models import Administration, AdministrationStatus
+from rapport.security.access import administrations_for
 
 router = Router(tags=["administrations and scores"])
 AdministrationPage = page_schema(AdministrationOut, "AdministrationPage")
@@ -39,20 +38,13 @@ class AdministrationFilters(Schema):
 
 
 def visible_administrations(request: HttpRequest) -> QuerySet[Administration]:
-    """Administrations at sessions in the user's scope.
+    """Administrations at sessions in the user's scope that the user may see.
 
-    Where the clinic decided that trust answers go to supervisors only, a therapist's
-    token does not see the trust questionnaires about themselves.
+    The access layer drops relationship answers that clients were told only supervisors
+    read (:func:`rapport.security.access.may_see_relationship_answers`), exactly as on the
+    client page.
     """
-    user = request.user
-    administrations = Administration.objects.filter(
-        session__episode__in=episodes_for(user)
-    ).select_related("session__episode__client")
-    organisation = user.organisation
-    supervisors_only = organisation.trust_answers_audience == TrustAnswersAudience.SUPERVISORS
-    if user.role == Role.THERAPIST and supervisors_only:
-        administrations = administrations.exclude(construct="trust")
-    return administrations
+    return administrations_for(request.user).select_related("session__episode__client")
 
 
 @router.get(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import uuid
 
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from ninja import Query, Router, Schema
 
@@ -16,7 +17,7 @@ from rapport.api.request_audit import record_request
 from rapport.api.routes.common import clinical_read, date_range, get_in_scope
 from rapport.api.schemas import ClientIdentityOut, ClientOut
 from rapport.clinic.models import Client, ClientIdentity
-from rapport.security.access import clients_for
+from rapport.security.access import clients_for, may_see_identity
 
 router = Router(tags=["clients"])
 ClientPage = page_schema(ClientOut, "ClientPage")
@@ -58,9 +59,15 @@ def get_client(request: HttpRequest, client_id: uuid.UUID) -> Client:
     url_name="client-identity",
 )
 def get_client_identity(request: HttpRequest, client_id: uuid.UUID) -> dict:
-    """Names, contact details and date of birth; needs the ``identity`` scope (audited)."""
+    """Names, contact details and date of birth; needs the ``identity`` scope (audited).
+
+    The token's owner must also be allowed to read identities on the web (the treating
+    therapist: :func:`rapport.security.access.may_see_identity`); a supervisor gets 403.
+    """
     clinical_read(request)
     require_scope(request, Scope.IDENTITY)
+    if not may_see_identity(request.user):
+        raise PermissionDenied("your role does not read client identities")
     client = get_in_scope(clients_for(request.user), client_id)
     identity = ClientIdentity.objects.filter(client=client).first()
     record_request(request, obj=client, identity=True)

@@ -89,7 +89,17 @@ def test_serve_runs_gunicorn_with_static_files_from_whitenoise(served):
     status, headers, _ = fetch(served + css)
     assert status == 200
     assert "immutable" in headers.get("Cache-Control", "")
-    assert headers.get("Server", "").startswith("gunicorn")
+
+
+def test_no_response_names_the_server_software(served):
+    url, stop_and_read_output = served
+    _, page_headers, _ = fetch(url + "/accounts/login/")
+    with pytest.raises(urllib.error.HTTPError) as not_found:
+        urllib.request.urlopen(f"{url}/no-such-page/", timeout=10)  # noqa: S310 - loopback
+    log = stop_and_read_output()
+    assert "Booting worker" in log  # gunicorn answered, not a development server
+    for headers in (page_headers, dict(not_found.value.headers)):
+        assert not {name.lower() for name in headers} & {"server", "x-powered-by"}, headers
 
 
 def test_the_access_log_never_shows_a_check_in_token(served):

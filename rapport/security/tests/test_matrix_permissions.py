@@ -1,36 +1,54 @@
 """The role x permission matrix in rapport.security.access, tested exhaustively."""
 
 import itertools
+import re
 import uuid
+from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from django.template import Context, Template
 from django.test import RequestFactory
 
+import rapport
 from rapport.accounts.models import Role
 from rapport.security import access
 from rapport.security.models import AuditEvent
 from rapport.testing import make_organisation, make_two_clinics, make_user
 
+# Written out cell by cell (not derived from ROLE_PERMISSIONS), so that a change to the
+# matrix has to be made twice, once on purpose.
+GRANTED = {
+    Role.THERAPIST: {access.READ_CLINICAL, access.READ_IDENTITY, access.CHANGE_CARE},
+    Role.SUPERVISOR: {
+        access.READ_CLINICAL,
+        access.READ_SUPERVISOR_ONLY_ANSWERS,
+        access.READ_TEAM,
+        access.READ_AGGREGATES,
+    },
+    Role.CLINIC_ADMIN: {access.MANAGE_CLINIC, access.READ_AGGREGATES},
+    Role.RESEARCHER: {access.READ_AGGREGATES},
+}
+ALL_PERMISSIONS = (
+    "clinical.read",
+    "identity.read",
+    "care.change",
+    "answers.read_supervisors_only",
+    "team.read",
+    "clinic.manage",
+    "aggregates.read",
+)
 EXPECTED = {
-    (Role.THERAPIST, access.READ_CLINICAL): True,
-    (Role.THERAPIST, access.MANAGE_CLINIC): False,
-    (Role.THERAPIST, access.READ_AGGREGATES): False,
-    (Role.SUPERVISOR, access.READ_CLINICAL): True,
-    (Role.SUPERVISOR, access.MANAGE_CLINIC): False,
-    (Role.SUPERVISOR, access.READ_AGGREGATES): True,
-    (Role.CLINIC_ADMIN, access.READ_CLINICAL): False,
-    (Role.CLINIC_ADMIN, access.MANAGE_CLINIC): True,
-    (Role.CLINIC_ADMIN, access.READ_AGGREGATES): True,
-    (Role.RESEARCHER, access.READ_CLINICAL): False,
-    (Role.RESEARCHER, access.MANAGE_CLINIC): False,
-    (Role.RESEARCHER, access.READ_AGGREGATES): True,
+    (role, permission): permission in GRANTED[role]
+    for role in Role.values
+    for permission in ALL_PERMISSIONS
 }
 
 
 def test_the_expected_table_covers_every_role_and_permission():
+    assert set(ALL_PERMISSIONS) == access.PERMISSIONS
     assert set(EXPECTED) == set(itertools.product(Role.values, access.PERMISSIONS))
 
 
@@ -145,3 +163,65 @@ def test_anonymous_users_get_empty_querysets_not_errors(db):
     assert list(access.episodes_for(AnonymousUser())) == []
     assert list(access.clients_for(AnonymousUser())) == []
     assert list(access.active_caseload(AnonymousUser())) == []
+    assert list(access.administrations_for(AnonymousUser())) == []
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("persona", ["clinic_admin", "researcher"])
+def test_roles_without_clinical_access_see_no_answers(persona):
+    clinics = make_two_clinics()
+    every = clinics.owner_session.administrations.all()
+    assert every.exists()
+    assert list(access.without_hidden_answers(getattr(clinics, persona), every)) == []
+
+
+# --- Templates read the same matrix: no role names in templates -------------------------
+
+TEMPLATE_DIRS = sorted(Path(rapport.__file__).parent.glob("*/templates"))
+
+
+def test_no_template_compares_role_names():
+    offenders = [
+        str(path)
+        for directory in TEMPLATE_DIRS
+        for path in directory.rglob("*.html")
+        if re.search(r"\.role\s*[!=]=", path.read_text(encoding="utf-8"))
+    ]
+    assert offenders == []
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("role", "permission"), sorted(EXPECTED))
+def test_the_template_filter_reads_the_matrix(role, permission):
+    user = make_user(make_organisation(), role)
+    rendered = Template("{% load permissions %}{% if user|may:name %}yes{% endif %}").render(
+        Context({"user": user, "name": permission})
+    )
+    assert (rendered == "yes") is EXPECTED[(role, permission)]
+
+
+def test_an_unknown_permission_in_a_template_is_an_error():
+    template = Template('{% load permissions %}{% if user|may:"clinical.raed" %}yes{% endif %}')
+    with pytest.raises(ValueError, match="unknown permission"):
+        template.render(Context({"user": AnonymousUser()}))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("persona", "links"),
+    [
+        ("owner", {"Caseload", "Worklist"}),
+        ("supervisor", {"Caseload", "Worklist", "Team", "Insights"}),
+        ("clinic_admin", {"Staff", "Insights"}),
+        ("researcher", {"Insights"}),
+    ],
+)
+def test_the_navigation_offers_what_the_role_may_open(client, persona, links):
+    from rapport.testing import login_verified
+
+    clinics = make_two_clinics()
+    login_verified(client, getattr(clinics, persona))
+    page = client.get("/").content.decode()
+    nav = page.split('<nav aria-label="Account">')[1].split("</nav>")[0]
+    shown = set(re.findall(r">(Caseload|Worklist|Team|Staff|Insights)</a>", nav))
+    assert shown == links
