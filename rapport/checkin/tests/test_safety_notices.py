@@ -30,7 +30,12 @@ from rapport.instruments import load_registry
 from rapport.interop.csv_import import CsvImport
 from rapport.synth import SynthConfig
 from rapport.synth.names import FAMILY_NAMES, GIVEN_NAMES
-from rapport.testing import issue_checkin_link, login_verified, make_two_clinics
+from rapport.testing import (
+    issue_checkin_link,
+    login_verified,
+    make_two_clinics,
+    schedule_next_session,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -134,6 +139,7 @@ def test_a_critical_answer_on_the_client_pages_notifies_the_therapist(
     reachable, client, channel, django_capture_on_commit_callbacks
 ):
     if channel == "kiosk":
+        schedule_next_session(reachable.owner_episode)
         login_verified(client, reachable.owner)
         start = client.post(reverse("checkin-kiosk-start", args=[reachable.owner_client.public_id]))
         form_url = start.url
@@ -283,7 +289,12 @@ def test_acknowledging_the_alert_stops_escalation(
     login_verified(client, reachable.owner)
     response = client.post(
         reverse("episode-acknowledge", args=[reachable.owner_episode.public_id]),
-        {"target": f"alert:{alert.public_id}", "note": "Called the client; safe tonight."},
+        {
+            "target": f"alert:{alert.public_id}",
+            "contact_method": "phone",
+            "risk_outcome": "no_current_risk",
+            "note": "Called the client; safe tonight.",
+        },
     )
     assert response.status_code == 302
     alert.refresh_from_db()
