@@ -29,7 +29,7 @@ from rapport.checkin.answers import (
     read_language,
     unanswered_required,
 )
-from rapport.checkin.crisis import crisis_resources
+from rapport.checkin.crisis import crisis_contacts
 from rapport.checkin.links import (
     NoDueSessionError,
     active_episode,
@@ -260,7 +260,7 @@ def checkin_submit(request: HttpRequest, token: str) -> HttpResponse:
     context = {
         "lang": language,
         "kiosk": in_kiosk,
-        "crisis_resources": crisis_resources(result.organisation_id, language),
+        "crisis": crisis_contacts(result.organisation_id, language),
     }
     with translation.override(language):
         return render(request, "checkin/thanks.html", context)
@@ -274,7 +274,7 @@ def _thank_you_page(language: str, in_kiosk: bool) -> str:
     language and whether a kiosk hands the tablet back, so every submission in the same
     language on the same kind of device gets the same page.
     """
-    context = {"lang": language, "kiosk": in_kiosk, "crisis_resources": []}
+    context = {"lang": language, "kiosk": in_kiosk, "crisis": None}
     with translation.override(language):
         return render_to_string("checkin/thanks.html", context)
 
