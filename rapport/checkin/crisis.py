@@ -22,11 +22,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from django.db import transaction
 from django.utils import translation
 from django.utils.translation import gettext_lazy
 
 from rapport.checkin.answers import LANGUAGES
 from rapport.checkin.models import CheckinSettings
+from rapport.clinic.models import Organisation
+from rapport.security import audit
 
 FALLBACK_LANGUAGE = "en"
 MAX_LINES = 12
@@ -101,3 +104,32 @@ def configured_contacts(organisation_id: int) -> dict[str, str]:
 def crisis_contacts(organisation_id: int, language: str) -> CrisisContacts:
     """What a client of ``organisation_id`` checking in in ``language`` is shown."""
     return choose_contacts(configured_contacts(organisation_id), language)
+
+
+def store_contacts(
+    organisation: Organisation, language: str, lines: tuple[str, ...], *, request
+) -> None:
+    """Replace the clinic's lines for ``language`` (none: fall back again); audited.
+
+    Only this one language's entry of ``crisis_resources`` changes, read and written
+    under a row lock, so two admins saving different languages at once both keep theirs.
+    The audit entry names the language and the number of lines, never their text.
+    """
+    if language not in LANGUAGES:
+        raise ValueError(f"crisis contacts exist in {', '.join(LANGUAGES)}, not {language!r}")
+    with transaction.atomic():
+        CheckinSettings.objects.get_or_create(organisation=organisation)
+        row = CheckinSettings.objects.select_for_update().get(organisation=organisation)
+        configured = dict(row.crisis_resources or {})
+        if lines:
+            configured[language] = "\n".join(lines)
+        else:
+            configured.pop(language, None)
+        row.crisis_resources = configured
+        row.save(update_fields=["crisis_resources"])
+        audit.record(
+            "checkin.crisis_contacts.update",
+            request=request,
+            obj=organisation,
+            detail={"fields": [f"crisis_resources.{language}"], "count": len(lines)},
+        )

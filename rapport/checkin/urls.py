@@ -1,6 +1,6 @@
 from django.urls import path
 
-from rapport.checkin import views
+from rapport.checkin import crisis_admin, views
 
 # Client pages carry the link token in the path (/q/...); staff actions take public UUIDs.
 urlpatterns = [
@@ -13,5 +13,6 @@ urlpatterns = [
     path("checkin/clients/<uuid:public_id>/kiosk/", views.kiosk_start, name="checkin-kiosk-start"),
     path("checkin/clients/<uuid:public_id>/link/", views.link_create, name="checkin-link-create"),
     path("checkin/links/<uuid:public_id>/revoke/", views.link_revoke, name="checkin-link-revoke"),
+    path("checkin/crisis-contacts/", crisis_admin.crisis_contacts_page, name="crisis-contacts"),
     path("robots.txt", views.robots, name="robots"),
 ]

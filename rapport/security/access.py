@@ -279,3 +279,15 @@ def get_staff_member_or_404(
         raise Http404
     audit.record(action, request=request, obj=member, object_type="user")
     return member
+
+
+def get_managed_organisation(request: HttpRequest, *, action: str) -> Organisation:
+    """The organisation whose settings the clinic admin manages; audited as ``action``.
+
+    Clinic admins only (``clinic.manage``): other roles get 403 before anything is read.
+    There is no organisation parameter to tamper with: it is always the admin's own clinic.
+    """
+    require_permission(request.user, MANAGE_CLINIC)
+    organisation = request.user.organisation
+    audit.record(action, request=request, obj=organisation)
+    return organisation

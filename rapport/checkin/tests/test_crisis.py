@@ -17,12 +17,10 @@ pytestmark = pytest.mark.django_db
 
 SPANISH_HEADING = "Si tiene pensamientos de muerte o de hacerse daño"
 SPANISH_DEFAULT_LINES = [
-    "Si está en peligro en este momento, llame al 911 o vaya al servicio de urgencias "
-    "más cercano.",
+    "Si está en peligro en este momento, llame al 911 o vaya al servicio de urgencias más cercano.",
     "Línea 988 de Prevención del Suicidio y Crisis (Estados Unidos), a cualquier hora del "
     "día o de la noche: llame o envíe un mensaje de texto al 988, o chatee en 988lifeline.org.",
-    "En español: llame al 988 y marque 2, o envíe un mensaje de texto con la palabra AYUDA "
-    "al 988.",
+    "En español: llame al 988 y marque 2, o envíe un mensaje de texto con la palabra AYUDA al 988.",
 ]
 ENGLISH_HEADING = "If you are having thoughts of death or of hurting yourself"
 ENGLISH_DEFAULT_LINES = [
