@@ -265,3 +265,18 @@ def test_without_a_plan_the_print_page_is_a_blank_plan_in_the_clients_language(o
     assert '<html lang="es">' in html
     assert ">1. Señales de que empieza un momento difícil</h2>" in html
     assert html.count('class="write-here"') >= 10
+
+
+# --- the client's rights ------------------------------------------------------------------
+
+
+def test_the_plan_is_in_the_clients_export_and_erased_with_their_identity(written, clinics):
+    from rapport.security import rights
+
+    exported = rights.export_client(clinics.owner_client)
+    plan = exported["episodes"][0]["safety_plan"]
+    assert plan["language"] == "es" and plan["reviewed_on"] == "2026-11-20"
+    assert plan["coping_steps"] == ["Salir a caminar"]
+    assert plan["helpers"][0] == {"name": "Ana (hermana)", "phone": "+1 555 0142"}
+    rights.erase_client(clinics.owner_client)
+    assert not SafetyPlan.objects.exists() and not SafetyPlanContact.objects.exists()
