@@ -6,6 +6,7 @@ import re
 
 from django import forms
 from django.forms import formset_factory
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -31,6 +32,12 @@ class SafetyPlanForm(forms.ModelForm):
             "reviewed_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
             **{field: forms.Textarea(attrs={"rows": 3}) for field in TEXT_FIELDS},
         }
+
+    def clean_reviewed_on(self):
+        reviewed_on = self.cleaned_data["reviewed_on"]
+        if reviewed_on > timezone.localdate():
+            raise forms.ValidationError(_("The review date cannot be in the future."))
+        return reviewed_on
 
     def clean(self):
         cleaned = super().clean()

@@ -138,6 +138,7 @@ def test_an_update_replaces_the_people_and_is_audited_by_field_name(written, own
         ({"contacts-0-name": ""}, "Add the name of the person with this number."),
         ({"contacts-0-phone": "call her"}, "Enter a phone number"),
         ({"reviewed_on": ""}, "This field is required."),
+        ({"reviewed_on": "2999-01-01"}, "The review date cannot be in the future."),
         ({"language": "fr"}, "Select a valid choice."),
         ({"warning_signs": "x" * 2001}, "at most 2000 characters"),
     ],
