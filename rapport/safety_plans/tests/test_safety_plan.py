@@ -209,10 +209,18 @@ def test_the_brief_shows_a_short_safety_plan_block(written, owner, clinics):
     html = page.content.decode()
     block = html[html.index('class="brief-safety-plan"') :]
     block = block[: block.index("</section>")]
-    assert "Last reviewed 20 Nov 2026" in block
+    assert "Last reviewed 20 Nov 2026 (" in block and "days ago)" in block
+    assert "printed in Español" in block
     assert "2 people to ask for help" in block
     assert "No duermo; Me aíslo de todos; Pienso que soy una carga" in block
     assert plan_url(clinics, "episode-safety-plan-print") in block
+
+
+def test_a_plan_reviewed_today_says_so_in_the_brief(owner, clinics):
+    today = datetime.date.today().isoformat()
+    assert owner.post(plan_url(clinics), {**PLAN, "reviewed_on": today}).status_code == 302
+    html = owner.get(reverse("episode-brief", args=[clinics.owner_episode.public_id]))
+    assert "(today)" in html.content.decode()
 
 
 def test_the_brief_says_when_there_is_no_plan(owner, client, clinics):
