@@ -1,6 +1,6 @@
 """Saving a safety plan: the plan row and its people, in one transaction, audited.
 
-The audit entry names the fields that changed and how many people the plan lists, never
+The audit entry names the parts that changed and how many people the plan lists, never
 what was written.
 """
 
@@ -12,25 +12,34 @@ from django.utils import timezone
 
 from rapport.clinic.models import Episode
 from rapport.safety_plans.models import SafetyPlan, SafetyPlanContact
+from rapport.safety_plans.sections import TEXT_FIELDS
 from rapport.security import audit
+
+PLAN_FIELDS = ("language", "reviewed_on", *TEXT_FIELDS)
 
 
 def save_plan(
-    episode: Episode, form, contacts: list[tuple[str, str]], *, request: HttpRequest
+    episode: Episode, values: dict, contacts: list[tuple[str, str]], *, request: HttpRequest
 ) -> SafetyPlan:
-    """Store ``form`` (a valid SafetyPlanForm) and ``contacts`` as ``episode``'s plan."""
-    fields = list(form.Meta.fields)
+    """Store ``values`` (a valid form's cleaned data) and ``contacts`` as ``episode``'s plan.
+
+    The episode's row is locked first, so two saves of a plan not yet written (a double
+    click) create one plan and the second updates it, instead of failing.
+    """
     with transaction.atomic():
-        # The form has already copied its values onto the instance: compare with the row.
-        before = SafetyPlan.objects.filter(pk=form.instance.pk).values(*fields).first() or {}
-        plan = form.save(commit=False)
-        created = plan.pk is None
-        plan.episode = episode
+        Episode.objects.select_for_update().filter(pk=episode.pk).first()
+        plan = SafetyPlan.objects.filter(episode=episode).first()
+        created = plan is None
+        if created:
+            plan = SafetyPlan(episode=episode)
+        before = {} if created else {field: getattr(plan, field) for field in PLAN_FIELDS}
+        for field in PLAN_FIELDS:
+            setattr(plan, field, values[field])
+        changed = [field for field in PLAN_FIELDS if before.get(field, "") != values[field]]
         plan.updated_at = timezone.now()
         plan.updated_by = request.user
         plan.save()
         stored = [(contact.name, contact.phone) for contact in plan.contacts.all()]
-        changed = [field for field in fields if before.get(field, "") != getattr(plan, field)]
         if stored != contacts:
             plan.contacts.all().delete()
             SafetyPlanContact.objects.bulk_create(

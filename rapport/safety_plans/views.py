@@ -77,7 +77,7 @@ def safety_plan(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
         form = SafetyPlanForm(request.POST, instance=plan)
         contacts = ContactFormSet(request.POST, prefix="contacts")
         if form.is_valid() and contacts.is_valid():
-            save_plan(episode, form, filled_contacts(contacts), request=request)
+            save_plan(episode, form.cleaned_data, filled_contacts(contacts), request=request)
             messages.success(request, _("Safety plan saved."))
             return redirect("episode-safety-plan", public_id=episode.public_id)
     else:

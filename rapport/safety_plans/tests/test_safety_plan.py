@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import threading
 
 import pytest
 from django.db import connection
@@ -11,7 +12,7 @@ from django.urls import reverse
 from rapport.clinic.models import EpisodeStatus
 from rapport.safety_plans.models import SafetyPlan, SafetyPlanContact
 from rapport.security.models import AuditEvent
-from rapport.testing import login_verified, set_demographics
+from rapport.testing import login_verified, run_in_threads, set_demographics
 
 pytestmark = pytest.mark.django_db
 
@@ -289,3 +290,41 @@ def test_the_plan_is_in_the_clients_export_and_erased_with_their_identity(writte
     assert plan["helpers"][0] == {"name": "Ana (hermana)", "phone": "+1 555 0142"}
     rights.erase_client(clinics.owner_client)
     assert not SafetyPlan.objects.exists() and not SafetyPlanContact.objects.exists()
+
+
+# --- two saves at once ----------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_first_saves_at_once_leave_one_plan(clinics):
+    if connection.vendor != "postgresql":
+        pytest.skip("the SQLite test database is one shared in-memory connection; threads test PG")
+    from django.test import RequestFactory
+
+    from rapport.safety_plans.editing import save_plan
+
+    values = {
+        "language": "es",
+        "reviewed_on": datetime.date(2026, 11, 20),
+        "warning_signs": "No duermo",
+        "coping_steps": "",
+        "distractions": "",
+        "professional_contacts": "",
+        "safer_surroundings": "",
+    }
+    request = RequestFactory().post("/")
+    request.user = clinics.owner
+    barrier = threading.Barrier(2)
+
+    def first_save() -> None:
+        barrier.wait()
+        save_plan(clinics.owner_episode, values, [("Ana", "555 0142")], request=request)
+
+    assert run_in_threads(first_save, threads=2) == []
+    assert SafetyPlan.objects.count() == 1 and SafetyPlanContact.objects.count() == 1
+    actions = sorted(
+        AuditEvent.objects.filter(action__startswith="safety_plan.").values_list(
+            "action", flat=True
+        )
+    )
+    assert actions == ["safety_plan.create", "safety_plan.update"]
