@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "rapport.interop",
     "rapport.insights",
     "rapport.checkin",
+    "rapport.safety_plans",
 ]
 
 # Order matters: see rapport/security/middleware.py. The staff gate is default-deny: every

@@ -5,6 +5,7 @@ urlpatterns = [
     # other app's routes start with q/, kiosk/, checkin/ or robots.txt.
     path("", include("rapport.checkin.urls")),
     path("", include("rapport.workspace.urls")),
+    path("", include("rapport.safety_plans.urls")),
     path("accounts/", include("rapport.accounts.urls")),
     path("api/v1/", include("rapport.api.urls")),
     path("insights/", include("rapport.insights.urls")),

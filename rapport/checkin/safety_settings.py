@@ -8,8 +8,6 @@ and docs/safety.md.
 
 from __future__ import annotations
 
-import uuid
-
 from django import forms
 from django.contrib import messages
 from django.db import transaction
@@ -23,7 +21,7 @@ from django.views.decorators.http import require_http_methods
 from rapport.accounts.forms import validate_phone_number
 from rapport.checkin.models import SafetyNoticeSettings, safety_notice_settings_for
 from rapport.security import audit
-from rapport.security.access import get_managed_organisation_or_404
+from rapport.security.access import get_managed_organisation
 
 # Long enough for a therapist between two sessions; short enough to be a safety net.
 MIN_MINUTES, MAX_MINUTES = 15, 24 * 60
@@ -95,11 +93,9 @@ class SafetyNoticeSettingsForm(forms.ModelForm):
 
 
 @require_http_methods(["GET", "POST"])
-def safety_notice_settings(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+def safety_notice_settings(request: HttpRequest) -> HttpResponse:
     """Show and change the clinic's safety-notice settings."""
-    organisation = get_managed_organisation_or_404(
-        request, public_id, action="clinic.safety_notices.read"
-    )
+    organisation = get_managed_organisation(request, action="clinic.safety_notices.read")
     stored = safety_notice_settings_for(organisation.pk)
     form = SafetyNoticeSettingsForm(request.POST or None, instance=stored)
     if request.method == "POST" and form.is_valid():
@@ -114,7 +110,7 @@ def safety_notice_settings(request: HttpRequest, public_id: uuid.UUID) -> HttpRe
                 detail={"fields": sorted(form.changed_data)},
             )
         messages.success(request, gettext("Safety notice settings saved."))
-        return redirect("checkin-safety-settings", organisation.public_id)
+        return redirect("checkin-safety-settings")
     return render(
         request,
         "checkin/safety_settings.html",

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from rapport.checkin import safety_settings, views
+from rapport.checkin import crisis_admin, safety_settings, views
 
 # Client pages carry the link token in the path (/q/...); staff actions take public UUIDs.
 urlpatterns = [
@@ -14,9 +14,10 @@ urlpatterns = [
     path("checkin/clients/<uuid:public_id>/link/", views.link_create, name="checkin-link-create"),
     path("checkin/links/<uuid:public_id>/revoke/", views.link_revoke, name="checkin-link-revoke"),
     path(
-        "checkin/clinics/<uuid:public_id>/safety-notices/",
+        "checkin/safety-notices/",
         safety_settings.safety_notice_settings,
         name="checkin-safety-settings",
     ),
+    path("checkin/crisis-contacts/", crisis_admin.crisis_contacts_page, name="crisis-contacts"),
     path("robots.txt", views.robots, name="robots"),
 ]

@@ -31,7 +31,7 @@ from rapport.checkin.answers import (
     read_language,
     unanswered_required,
 )
-from rapport.checkin.crisis import crisis_resources
+from rapport.checkin.crisis import crisis_contacts
 from rapport.checkin.links import (
     NoDueSessionError,
     due_session,
@@ -285,7 +285,7 @@ def checkin_submit(request: HttpRequest, token: str) -> HttpResponse:
         "lang": language,
         "kiosk": in_kiosk,
         "therapist_reads": therapist_reads,
-        "crisis_resources": crisis_resources(result.organisation_id, language),
+        "crisis": crisis_contacts(result.organisation_id, language),
     }
     with translation.override(language):
         return render(request, "checkin/thanks.html", context)
@@ -303,7 +303,7 @@ def _thank_you_page(language: str, in_kiosk: bool, therapist_reads: str) -> str:
         "lang": language,
         "kiosk": in_kiosk,
         "therapist_reads": therapist_reads,
-        "crisis_resources": [],
+        "crisis": None,
     }
     with translation.override(language):
         return render_to_string("checkin/thanks.html", context)

@@ -432,19 +432,13 @@ def get_staff_member_or_404(
     return member
 
 
-def get_managed_organisation_or_404(
-    request: HttpRequest, public_id: uuid.UUID | str, *, action: str
-) -> Organisation:
-    """The clinic ``public_id`` if ``request.user`` administers it; audited as ``action``.
+def get_managed_organisation(request: HttpRequest, *, action: str) -> Organisation:
+    """The organisation whose settings the clinic admin manages; audited as ``action``.
 
-    For the clinic admin's settings pages. Wrong role: 403 before any lookup. Another
-    clinic, or no such id: 404, so a settings page never confirms that a clinic exists.
+    Clinic admins only (``clinic.manage``): other roles get 403 before anything is read.
+    There is no organisation parameter to tamper with: it is always the admin's own clinic.
     """
     require_permission(request.user, MANAGE_CLINIC)
-    organisation = Organisation.objects.filter(
-        pk=request.user.organisation_id, public_id=_parse_public_id(public_id)
-    ).first()
-    if organisation is None:
-        raise Http404
+    organisation = request.user.organisation
     audit.record(action, request=request, obj=organisation)
     return organisation

@@ -23,6 +23,8 @@ from rapport.clinic.models import (
     Organisation,
     TrustAnswersAudience,
 )
+from rapport.safety_plans.models import SafetyPlan
+from rapport.safety_plans.sections import TEXT_FIELDS
 from rapport.security import audit
 
 EXPORT_FORMAT = "rapport-client-export"
@@ -110,8 +112,9 @@ def set_trust_answers_audience(
 def export_client(client: Client, *, user: Any = None, request: Any = None, via: str = "") -> dict:
     """Everything stored about ``client`` as a JSON-ready dict (GDPR Art. 15/20).
 
-    Identity (decrypted), demographics, consents, episodes with sessions, and every
-    administration with its answers and scores. The export is audited.
+    Identity (decrypted), demographics, consents, episodes with sessions, every
+    administration with its answers and scores, and each episode's safety plan. The
+    export is audited.
     """
     data = {
         "format": EXPORT_FORMAT,
@@ -188,6 +191,19 @@ def _episode(episode: Any) -> dict:
             }
             for session in episode.sessions.order_by("number")
         ],
+        "safety_plan": _safety_plan(episode),
+    }
+
+
+def _safety_plan(episode: Any) -> dict | None:
+    plan = SafetyPlan.objects.filter(episode=episode).prefetch_related("contacts").first()
+    if plan is None:
+        return None
+    return {
+        "language": plan.language,
+        "reviewed_on": _iso(plan.reviewed_on),
+        **{field: plan.lines(field) for field in TEXT_FIELDS},
+        "helpers": [{"name": c.name, "phone": c.phone} for c in plan.contacts.all()],
     }
 
 
@@ -225,6 +241,7 @@ def erase_client(client: Client, *, user: Any = None, request: Any = None, via: 
       the deletion, so freed pages are zeroed rather than left holding ciphertext.
     * The record number, which other systems may know, is replaced by a random one, so
       the remaining record cannot be linked back to the person through it.
+    * Safety plans (with the names and numbers of the people in them) are deleted.
     * Episodes, sessions, administrations (answers and scores), coarse demographic codes
       and the consent history stay: they carry no identity and keep the clinic's
       statistics whole. Research exports still obey the research consent.
@@ -239,6 +256,8 @@ def erase_client(client: Client, *, user: Any = None, request: Any = None, via: 
             with connection.cursor() as cursor:
                 cursor.execute("PRAGMA secure_delete = ON")
         ClientIdentity.objects.filter(client=client).delete()
+        # A safety plan is the client's own words and names people they know.
+        SafetyPlan.objects.filter(episode__client=client).delete()
         client.record_number = ERASED_PREFIX + secrets.token_hex(8)
         client.save(update_fields=["record_number"])
         detail = {"via": via} if via else None

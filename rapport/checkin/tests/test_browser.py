@@ -20,6 +20,7 @@ from django.utils import timezone
 from rapport.browser_testing import WCAG_21_AA, require_browser_tools, save_screenshot
 from rapport.browser_testing import check_accessibility as check_page
 from rapport.checkin.models import CheckinDraft, CheckinLink, CheckinSubmission
+from rapport.checkin.tests.test_crisis import SPANISH_DEFAULT_LINES, SPANISH_HEADING
 from rapport.clinic.models import AdministrationStatus
 from rapport.testing import (
     issue_checkin_link,
@@ -66,11 +67,23 @@ def answer_screen(page, choice_index: int = -1) -> None:
         target.click()
 
 
-def complete(page, *, next_label="Next", send_label="Send my answers", name_prefix=""):
+def endorse_phq9_item_9(page, option_index: int) -> str:
+    """Choose option ``option_index`` of PHQ-9 item 9 (the ninth question); returns its label."""
+    option = page.locator("fieldset.ck-item").nth(8).locator("label.ck-option").nth(option_index)
+    option.click()
+    return option.inner_text().strip()
+
+
+def complete(
+    page, *, next_label="Next", send_label="Send my answers", name_prefix="", phq9_item9=None
+):
+    """Answer every screen and send; ``phq9_item9``: an option index for item 9, if not 0."""
     for screen in range(3):
         check_accessibility(page)
         phq9 = "PHQ-9" in page.title()
         answer_screen(page, 0 if phq9 else -1)
+        if phq9 and phq9_item9 is not None:
+            endorse_phq9_item_9(page, phq9_item9)
         if name_prefix and screen == 0:
             shot(page, f"{name_prefix}2-trust-answered")
         page.get_by_role("button", name=next_label).click()
@@ -103,10 +116,25 @@ def test_complete_in_spanish_with_screenshots(page, live_server, clinics):
     assert page.locator("html").get_attribute("lang") == "es"
     assert "Paso 1 de 4" in page.locator(".ck-step").inner_text()
     shot(page, "es-1-start")
-    complete(page, next_label="Siguiente", send_label="Enviar mis respuestas", name_prefix="es-")
+    # PHQ-9 item 9 answered "more than half the days": the crisis box must be Spanish too.
+    complete(
+        page,
+        next_label="Siguiente",
+        send_label="Enviar mis respuestas",
+        name_prefix="es-",
+        phq9_item9=2,
+    )
     assert page.locator("h1").inner_text() == "Gracias"
+    crisis = page.locator(".ck-crisis")
+    assert crisis.locator("h2").inner_text() == SPANISH_HEADING
+    assert crisis.locator("li").all_inner_texts() == SPANISH_DEFAULT_LINES
+    assert crisis.locator("ul").get_attribute("lang") is None  # the page's own language
+    check_accessibility(page)
     shot(page, "es-5-thanks")
-    assert CheckinSubmission.objects.get().language == "es"
+    submission = CheckinSubmission.objects.get()
+    assert submission.language == "es"
+    answers = submission.session.administrations.get(instrument_id="phq9").answers
+    assert answers["phq9_9"] == 2
 
 
 def test_screenshots_of_the_english_flow(page, live_server, clinics):

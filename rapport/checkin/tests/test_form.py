@@ -133,8 +133,8 @@ def test_supervisors_only_audience_is_stated(client, clinics, issued):
 def test_critical_answer_shows_crisis_resources_and_alerts(client, clinics, issued):
     response = client.post(f"{issued.path}submit/", full_answers(phq9_item9=1))
     page = response.content.decode()
-    assert "If you are thinking about hurting yourself" in page
-    assert "988" in page and "local emergency number" in page
+    assert "If you are having thoughts of death or of hurting yourself" in page
+    assert "988" in page and "call 911" in page
     alert = Alert.objects.get()
     assert alert.kind == "critical_item" and alert.code == "critical:phq9_9"
     assert alert.client == clinics.owner_client and alert.acknowledged_at is None
