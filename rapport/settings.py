@@ -11,7 +11,7 @@ from pathlib import Path
 
 import dj_database_url
 
-from rapport.env import ConfigurationError, env_bool, env_int, env_list, env_str
+from rapport.env import ConfigurationError, env_bool, env_int, env_list, env_networks, env_str
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 DATA_DIR = Path(env_str("RAPPORT_DATA_DIR", "var")).resolve()
