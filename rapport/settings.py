@@ -184,6 +184,9 @@ INSECURE_COOKIES = env_bool("RAPPORT_INSECURE_COOKIES", DEMO_MODE)
 HTTPS_ONLY = not (DEBUG or INSECURE_COOKIES)
 # Behind a TLS-terminating proxy that sets X-Forwarded-Proto (and X-Forwarded-For).
 BEHIND_TLS_PROXY = env_bool("RAPPORT_BEHIND_TLS_PROXY", False)
+# Further proxies of the clinic's own (a load balancer in front of the TLS proxy), as
+# networks; their X-Forwarded-For entries are skipped (rapport.security.network.client_ip).
+TRUSTED_PROXY_NETWORKS = env_networks("RAPPORT_TRUSTED_PROXIES", [])
 if BEHIND_TLS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = HTTPS_ONLY
@@ -248,6 +251,8 @@ DEFAULT_FROM_EMAIL = env_str("RAPPORT_EMAIL_FROM", "rapport@localhost")
 # --- REST API (docs/api.md) ---
 # Requests per API token per minute, counted in the database across all workers.
 API_RATE_LIMIT = env_int("RAPPORT_API_RATE_LIMIT", 120, minimum=1)
+# Requests without a valid token per client address per minute; beyond it, 429.
+API_ANONYMOUS_RATE_LIMIT = env_int("RAPPORT_API_ANONYMOUS_RATE_LIMIT", 30, minimum=1)
 
 # Clinic-supplied (licensed) instrument definitions are loaded from this folder.
 INSTRUMENTS_DIR = env_str("RAPPORT_INSTRUMENTS_DIR")

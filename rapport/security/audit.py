@@ -79,6 +79,7 @@ DETAIL_KEYS = frozenset(
         "mfa_method",
         "path",
         "reason",
+        "refusals_in_previous_window",
         "removed",
         "role",
         "rows",
