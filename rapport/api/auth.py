@@ -17,7 +17,6 @@ from rapport.api.models import ApiToken, Scope
 from rapport.api.ratelimit import RateLimited, count_refusal, count_request
 from rapport.api.tokens import usable_token
 
-
 # Set on a request that came without a valid token: its address's Refusals, which the
 # error handler uses to audit one entry per address and window instead of one per request.
 REFUSALS_ATTRIBUTE = "rapport_api_refusals"

@@ -19,7 +19,8 @@ def _is_trusted_proxy(address: str) -> bool:
         ip = ipaddress.ip_address(address)
     except ValueError:
         return False
-    return any(ip in network for network in _trusted_networks(tuple(settings.TRUSTED_PROXY_NETWORKS)))
+    trusted = _trusted_networks(tuple(settings.TRUSTED_PROXY_NETWORKS))
+    return any(ip in network for network in trusted)
 
 
 def client_ip(request: Any) -> str | None:
