@@ -256,6 +256,8 @@ API_ANONYMOUS_RATE_LIMIT = env_int("RAPPORT_API_ANONYMOUS_RATE_LIMIT", 30, minim
 
 # Clinic-supplied (licensed) instrument definitions are loaded from this folder.
 INSTRUMENTS_DIR = env_str("RAPPORT_INSTRUMENTS_DIR")
+# `rapport import fhir` refuses larger files before reading them (docs/fhir.md).
+FHIR_IMPORT_MAX_BYTES = env_int("RAPPORT_FHIR_IMPORT_MAX_BYTES", 20 * 1024 * 1024, minimum=1)
 
 # --- Therapist workspace (docs/workspace.md) ---
 # A clinic's own caseload flag thresholds (same shape as rapport/alerts/defaults.yaml);

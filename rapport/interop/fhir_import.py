@@ -18,7 +18,6 @@ so it is refused with that explanation: import the Bundle it came in.
 from __future__ import annotations
 
 import datetime
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,7 +36,13 @@ from rapport.clinic.models import (
     Session,
     SessionStatus,
 )
-from rapport.instruments import DefinitionError, Instrument, Registry, load_definition
+from rapport.instruments import (
+    DefinitionError,
+    Instrument,
+    Registry,
+    definition_file_name,
+    load_definition,
+)
 from rapport.instruments.fhir import (
     FHIRImportError,
     FHIRValidationError,
@@ -46,6 +51,7 @@ from rapport.instruments.fhir import (
     instrument_definition_from_questionnaire,
     validate_resource,
 )
+from rapport.interop.bounded_json import load_json_file
 from rapport.interop.context import InteropError
 from rapport.interop.fhir_export import record_number_system, session_number_system
 from rapport.security import audit
@@ -83,10 +89,7 @@ def import_fhir_file(
     via: str = "",
 ) -> FhirImportReport:
     """Import the JSON resource in ``path``; raise InteropError listing every problem."""
-    try:
-        resource = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise InteropError(f"{path} is not a JSON file: {error}") from None
+    resource = load_json_file(path, max_bytes=settings.FHIR_IMPORT_MAX_BYTES)
     kind = resource.get("resourceType") if isinstance(resource, dict) else None
     if kind == "Questionnaire":
         return import_questionnaire(resource, registry, instruments_dir, user=user, via=via)
@@ -124,10 +127,14 @@ def import_questionnaire(
     except (FHIRImportError, FHIRValidationError) as error:
         raise InteropError(f"the Questionnaire cannot become an instrument: {error}") from None
     instrument_id, version = str(definition["id"]), str(definition["version"])
+    try:
+        file_name = definition_file_name(instrument_id, version)
+    except ValueError as error:
+        raise InteropError(f"the Questionnaire cannot become an instrument: {error}") from None
     if registry.get(instrument_id, version=version) is not None:
         raise InteropError(f"{instrument_id} version {version} is already loaded; nothing written")
     folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{instrument_id}-v{version}.yaml"
+    target = folder / file_name
     if target.exists():
         raise InteropError(f"{target} already exists; nothing written")
     staging = target.with_suffix(".yaml.part")
