@@ -13,6 +13,8 @@ import secrets
 import sys
 from pathlib import Path
 
+from rapport.env import ConfigurationError, env_str
+
 USAGE = """usage: rapport COMMAND [ARGS...]
 
 Commands:
@@ -45,9 +47,9 @@ PURE_COMMANDS = {
 
 def ensure_demo_secret_key() -> None:
     """Create the demo's secret key file once, unless a key comes from the environment."""
-    if os.environ.get("RAPPORT_SECRET_KEY"):
+    if env_str("RAPPORT_SECRET_KEY"):
         return
-    data_dir = Path(os.environ.get("RAPPORT_DATA_DIR", "var")).resolve()
+    data_dir = Path(env_str("RAPPORT_DATA_DIR", "var")).resolve()
     key_file = data_dir / "secret_key"
     if key_file.exists():
         return
@@ -64,13 +66,13 @@ def ensure_demo_encryption_keys() -> None:
     """
     from rapport.security.crypto import generate_key
 
-    data_dir = Path(os.environ.get("RAPPORT_DATA_DIR", "var")).resolve()
+    data_dir = Path(env_str("RAPPORT_DATA_DIR", "var")).resolve()
     for key_env, file_env, default_name in [
         ("RAPPORT_FIELD_KEYS", "RAPPORT_FIELD_KEYS_FILE", "field_keys"),
         ("RAPPORT_AUDIT_KEY", "RAPPORT_AUDIT_KEY_FILE", "audit_key"),
     ]:
-        key_file = Path(os.environ.get(file_env) or data_dir / default_name)
-        if not os.environ.get(key_env) and not key_file.exists():
+        key_file = Path(env_str(file_env) or data_dir / default_name)
+        if not env_str(key_env) and not key_file.exists():
             _write_private_file(key_file, generate_key() + "\n")
 
 
@@ -96,9 +98,13 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.setdefault("RAPPORT_DEMO", "1")
         ensure_demo_secret_key()
         ensure_demo_encryption_keys()
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rapport.settings")
-    from rapport.env import ConfigurationError
+    if args[:2] == ["keys", "generate"]:
+        # A new key is needed before anything else is configured, Django's secret key too.
+        from rapport.security.crypto import generate_key
 
+        print(generate_key())
+        return 0
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rapport.settings")
     try:
         from django.core.management import execute_from_command_line
 
