@@ -36,6 +36,7 @@ from rapport.clinic.models import (
     Session,
     SessionStatus,
 )
+from rapport.core.date_range import check_in_range
 from rapport.instruments import (
     DefinitionError,
     Instrument,
@@ -263,14 +264,28 @@ def _plan(
         raise InteropError("the EpisodeOfCare and the Encounter need a period start")
     return _Planned(
         client=client,
-        episode_start=datetime.date.fromisoformat(period["start"][:10]),
-        episode_end=datetime.date.fromisoformat(period["end"][:10]) if "end" in period else None,
+        episode_start=_day(period["start"], "EpisodeOfCare.period.start"),
+        episode_end=_day(period["end"], "EpisodeOfCare.period.end") if "end" in period else None,
         session_number=int(number),
-        session_at=datetime.datetime.fromisoformat(encounter["period"]["start"]),
+        session_at=_moment(encounter["period"]["start"], "Encounter.period.start"),
         instrument=instrument,
         answers=answers,
-        authored=datetime.datetime.fromisoformat(response["authored"]),
+        authored=_moment(response.get("authored"), "QuestionnaireResponse.authored"),
     )
+
+
+def _day(text: Any, where: str) -> datetime.date:
+    try:
+        return check_in_range(datetime.date.fromisoformat(str(text)[:10]))
+    except ValueError as error:  # DateOutOfRange is a ValueError with its own message
+        raise InteropError(f"{where} {text!r}: {error}") from None
+
+
+def _moment(text: Any, where: str) -> datetime.datetime:
+    try:
+        return check_in_range(datetime.datetime.fromisoformat(str(text)))
+    except ValueError as error:
+        raise InteropError(f"{where} {text!r}: {error}") from None
 
 
 def _referenced(resources: dict[str, dict[str, Any]], reference: Any, kind: str) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from django.forms import formset_factory
 from rapport.accounts.forms import MoveCaseloadForm
 from rapport.checkin.registry import instruments
 from rapport.clinic.models import EndReason, SessionStatus
+from rapport.core.date_range import validate_in_range
 from rapport.workspace.flags import short_title
 
 NOTE_MAX_LENGTH = 500
@@ -98,6 +99,7 @@ class NewClientForm(ClientContactForm):
     )
     first_session_at = forms.DateTimeField(
         required=False,
+        validators=[validate_in_range],
         label="First session",
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
         help_text="Optional. Invitations and reminders go out before scheduled sessions.",
@@ -116,6 +118,7 @@ class ScheduleSessionForm(forms.Form):
 
     scheduled_at = forms.DateTimeField(
         label="Next session",
+        validators=[validate_in_range],
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
 
@@ -124,7 +127,9 @@ class CloseEpisodeForm(forms.Form):
     """The end of an episode of care: when, and why (outcomes and retention count it)."""
 
     ended_on = forms.DateField(
-        label="Last day", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+        label="Last day",
+        validators=[validate_in_range],
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     end_reason = forms.ChoiceField(label="Reason", choices=EndReason.choices)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 import uuid
 from typing import Annotated
 
@@ -17,6 +16,7 @@ from rapport.api.request_audit import record_request
 from rapport.api.routes.common import clinical_read, date_range, get_in_scope
 from rapport.api.schemas import AdministrationOut
 from rapport.clinic.models import Administration, AdministrationStatus, TrustAnswersAudience
+from rapport.core.date_range import BoundedDate
 from rapport.security.access import episodes_for
 
 router = Router(tags=["administrations and scores"])
@@ -34,8 +34,8 @@ class AdministrationFilters(Schema):
     session: uuid.UUID | None = None
     instrument: InstrumentId | None = None
     status: AdministrationStatus | None = None
-    completed_from: datetime.date | None = None
-    completed_to: datetime.date | None = None
+    completed_from: BoundedDate | None = None
+    completed_to: BoundedDate | None = None
 
 
 def visible_administrations(request: HttpRequest) -> QuerySet[Administration]:

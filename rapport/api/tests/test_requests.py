@@ -149,3 +149,22 @@ def test_the_next_window_reports_how_many_refusals_the_previous_one_had(client, 
     events = list(AuditEvent.objects.order_by("seq")[before:])
     assert len(events) == 2
     assert events[1].detail["refusals_in_previous_window"] == 30
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "clients?created_from=0001-01-01",
+        "episodes?started_to=9999-12-31",
+        "sessions?scheduled_from=0001-01-01",
+        "administrations?completed_to=9999-12-31",
+        "alerts?raised_from=0001-01-01",
+    ],
+)
+def test_date_filters_out_of_range_are_422_naming_the_range(client, clinics, query):
+    raw = api_token(clinics.owner)
+    response = client.get(f"/api/v1/{query}", headers=bearer(raw))
+    assert response.status_code == 422
+    [detail] = response.json()["error"]["details"]
+    assert query.split("?")[1].split("=")[0] in detail["loc"]
+    assert "between 1900-01-01 and 2100-12-31" in detail["message"]

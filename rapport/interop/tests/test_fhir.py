@@ -238,3 +238,24 @@ def test_a_file_over_the_size_limit_is_refused_before_it_is_read(tmp_path, setti
     path = _questionnaire_file(tmp_path)
     with pytest.raises(InteropError, match="larger than the 1000-byte limit"):
         import_fhir_file(path, None, REGISTRY, instruments_dir=tmp_path / "instruments")
+
+
+@pytest.mark.parametrize(
+    ("kind", "field", "value"),
+    [
+        ("EpisodeOfCare", "period", {"start": "0001-01-01"}),
+        ("Encounter", "period", {"start": "9999-12-31T23:59:00+00:00"}),
+        ("QuestionnaireResponse", "authored", "0001-01-01T00:00:00+00:00"),
+    ],
+)
+def test_a_bundle_with_a_date_out_of_range_is_refused(tmp_path, record, kind, field, value):
+    bundle = client_bundle("R-77", record.client.organisation, REGISTRY)
+    for entry in bundle["entry"]:
+        if entry["resource"]["resourceType"] == kind:
+            entry["resource"][field] = value
+    path = tmp_path / "bundle.json"
+    path.write_text(json.dumps(bundle))
+    Administration.objects.all().delete()
+    with pytest.raises(InteropError, match="between 1900-01-01 and 2100-12-31"):
+        import_fhir_file(path, record.client.organisation, REGISTRY)
+    assert not Administration.objects.exists()
