@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from rapport.env import ConfigurationError, env_str
+from rapport.security.private_files import write_new_private_file
 
 USAGE = """usage: rapport COMMAND [ARGS...]
 
@@ -54,7 +55,7 @@ def ensure_demo_secret_key() -> None:
     if key_file.exists():
         return
     # The key signs sessions and CSRF tokens.
-    _write_private_file(key_file, secrets.token_urlsafe(50))
+    write_new_private_file(key_file, secrets.token_urlsafe(50))
 
 
 def ensure_demo_encryption_keys() -> None:
@@ -73,15 +74,7 @@ def ensure_demo_encryption_keys() -> None:
     ]:
         key_file = Path(env_str(file_env) or data_dir / default_name)
         if not env_str(key_env) and not key_file.exists():
-            _write_private_file(key_file, generate_key() + "\n")
-
-
-def _write_private_file(path: Path, text: str) -> None:
-    """Create ``path`` with owner-only permissions; never overwrites an existing file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        handle.write(text)
+            write_new_private_file(key_file, generate_key() + "\n")
 
 
 def main(argv: list[str] | None = None) -> int:

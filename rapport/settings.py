@@ -12,10 +12,12 @@ from pathlib import Path
 import dj_database_url
 
 from rapport.env import ConfigurationError, env_bool, env_int, env_list, env_networks, env_str
+from rapport.security.private_files import ensure_private_file
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 DATA_DIR = Path(env_str("RAPPORT_DATA_DIR", "var")).resolve()
 SECRET_KEY_FILE = DATA_DIR / "secret_key"
+SQLITE_FILE = DATA_DIR / "rapport.sqlite3"
 
 DEBUG = env_bool("RAPPORT_DEBUG", False)
 DEMO_MODE = env_bool("RAPPORT_DEMO", False)
@@ -105,9 +107,10 @@ TEMPLATES = [
 def _databases() -> dict:
     url = env_str("RAPPORT_DATABASE_URL")
     if not url:
-        # The embedded default: an SQLite file in the data folder, created on first use.
-        DATA_DIR.mkdir(parents=True, exist_ok=True)
-        url = f"sqlite:///{DATA_DIR / 'rapport.sqlite3'}"
+        # The embedded default: an SQLite file in the data folder, created owner-only
+        # here so that SQLite (and its -wal and -shm files) never start out readable.
+        ensure_private_file(SQLITE_FILE)
+        url = f"sqlite:///{SQLITE_FILE}"
     try:
         config = dj_database_url.parse(url, conn_max_age=env_int("RAPPORT_DB_CONN_MAX_AGE", 60))
     except ValueError as error:
@@ -202,7 +205,9 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
-SESSION_ENGINE = "django.contrib.sessions.backends.db"  # server-side: logout really ends it
+# Server-side, so logout really ends a session; rows are keyed by a hash of the cookie's
+# key, so a copy of the database yields no live session (rapport.security.sessions).
+SESSION_ENGINE = "rapport.security.sessions"
 SESSION_COOKIE_SECURE = HTTPS_ONLY
 CSRF_COOKIE_SECURE = HTTPS_ONLY
 # __Host- cookies are only accepted over HTTPS, for this host and path "/".

@@ -10,6 +10,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from rapport.env import env_int, env_str
+from rapport.security.private_files import make_private_dir
 
 
 def gunicorn_argv(app: str, *, bind: str, workers: int, threads: int) -> list[str]:
@@ -53,6 +54,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         # The manifest storage needs collected files; collecting is quick and idempotent.
+        make_private_dir(settings.DATA_DIR)
         settings.STATIC_ROOT.mkdir(parents=True, exist_ok=True)
         call_command("collectstatic", interactive=False, verbosity=0)
         argv = gunicorn_argv(
