@@ -17,7 +17,9 @@ from pathlib import Path
 
 import pytest
 
-CHROMIUM = os.environ.get("RAPPORT_CHROMIUM", "/usr/bin/chromium")
+from rapport.env import env_bool, env_str
+
+CHROMIUM = env_str("RAPPORT_CHROMIUM", "/usr/bin/chromium")
 REPOSITORY = Path(__file__).resolve().parents[1]
 AXE = REPOSITORY / "node_modules" / "axe-core" / "axe.min.js"
 WCAG_21_AA = ("wcag2a", "wcag2aa", "wcag21a", "wcag21aa")
@@ -42,7 +44,7 @@ def require_browser_tools() -> None:
     if not missing:
         return
     message = "browser tests need " + "; ".join(missing)
-    if os.environ.get("RAPPORT_REQUIRE_BROWSER") == "1":
+    if env_bool("RAPPORT_REQUIRE_BROWSER", False):
         pytest.fail(message, pytrace=False)
     pytest.skip(message, allow_module_level=True)
 

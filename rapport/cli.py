@@ -13,6 +13,9 @@ import secrets
 import sys
 from pathlib import Path
 
+from rapport.env import ConfigurationError, env_str
+from rapport.security.private_files import write_new_private_file
+
 USAGE = """usage: rapport COMMAND [ARGS...]
 
 Commands:
@@ -45,14 +48,14 @@ PURE_COMMANDS = {
 
 def ensure_demo_secret_key() -> None:
     """Create the demo's secret key file once, unless a key comes from the environment."""
-    if os.environ.get("RAPPORT_SECRET_KEY"):
+    if env_str("RAPPORT_SECRET_KEY"):
         return
-    data_dir = Path(os.environ.get("RAPPORT_DATA_DIR", "var")).resolve()
+    data_dir = Path(env_str("RAPPORT_DATA_DIR", "var")).resolve()
     key_file = data_dir / "secret_key"
     if key_file.exists():
         return
     # The key signs sessions and CSRF tokens.
-    _write_private_file(key_file, secrets.token_urlsafe(50))
+    write_new_private_file(key_file, secrets.token_urlsafe(50))
 
 
 def ensure_demo_encryption_keys() -> None:
@@ -64,22 +67,14 @@ def ensure_demo_encryption_keys() -> None:
     """
     from rapport.security.crypto import generate_key
 
-    data_dir = Path(os.environ.get("RAPPORT_DATA_DIR", "var")).resolve()
+    data_dir = Path(env_str("RAPPORT_DATA_DIR", "var")).resolve()
     for key_env, file_env, default_name in [
         ("RAPPORT_FIELD_KEYS", "RAPPORT_FIELD_KEYS_FILE", "field_keys"),
         ("RAPPORT_AUDIT_KEY", "RAPPORT_AUDIT_KEY_FILE", "audit_key"),
     ]:
-        key_file = Path(os.environ.get(file_env) or data_dir / default_name)
-        if not os.environ.get(key_env) and not key_file.exists():
-            _write_private_file(key_file, generate_key() + "\n")
-
-
-def _write_private_file(path: Path, text: str) -> None:
-    """Create ``path`` with owner-only permissions; never overwrites an existing file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        handle.write(text)
+        key_file = Path(env_str(file_env) or data_dir / default_name)
+        if not env_str(key_env) and not key_file.exists():
+            write_new_private_file(key_file, generate_key() + "\n")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -96,9 +91,13 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.setdefault("RAPPORT_DEMO", "1")
         ensure_demo_secret_key()
         ensure_demo_encryption_keys()
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rapport.settings")
-    from rapport.env import ConfigurationError
+    if args[:2] == ["keys", "generate"]:
+        # A new key is needed before anything else is configured, Django's secret key too.
+        from rapport.security.crypto import generate_key
 
+        print(generate_key())
+        return 0
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rapport.settings")
     try:
         from django.core.management import execute_from_command_line
 

@@ -11,12 +11,14 @@ from pathlib import Path
 
 import dj_database_url
 
-from rapport.env import ConfigurationError, env_bool, env_int, env_list, env_str
+from rapport.env import ConfigurationError, env_bool, env_int, env_list, env_networks, env_str
 from rapport.instruments.registry import parse_reliable_change
+from rapport.security.private_files import ensure_private_file
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 DATA_DIR = Path(env_str("RAPPORT_DATA_DIR", "var")).resolve()
 SECRET_KEY_FILE = DATA_DIR / "secret_key"
+SQLITE_FILE = DATA_DIR / "rapport.sqlite3"
 
 DEBUG = env_bool("RAPPORT_DEBUG", False)
 DEMO_MODE = env_bool("RAPPORT_DEMO", False)
@@ -107,9 +109,10 @@ TEMPLATES = [
 def _databases() -> dict:
     url = env_str("RAPPORT_DATABASE_URL")
     if not url:
-        # The embedded default: an SQLite file in the data folder, created on first use.
-        DATA_DIR.mkdir(parents=True, exist_ok=True)
-        url = f"sqlite:///{DATA_DIR / 'rapport.sqlite3'}"
+        # The embedded default: an SQLite file in the data folder, created owner-only
+        # here so that SQLite (and its -wal and -shm files) never start out readable.
+        ensure_private_file(SQLITE_FILE)
+        url = f"sqlite:///{SQLITE_FILE}"
     try:
         config = dj_database_url.parse(url, conn_max_age=env_int("RAPPORT_DB_CONN_MAX_AGE", 60))
     except ValueError as error:
@@ -195,6 +198,9 @@ INSECURE_COOKIES = env_bool("RAPPORT_INSECURE_COOKIES", DEMO_MODE)
 HTTPS_ONLY = not (DEBUG or INSECURE_COOKIES)
 # Behind a TLS-terminating proxy that sets X-Forwarded-Proto (and X-Forwarded-For).
 BEHIND_TLS_PROXY = env_bool("RAPPORT_BEHIND_TLS_PROXY", False)
+# Further proxies of the clinic's own (a load balancer in front of the TLS proxy), as
+# networks; their X-Forwarded-For entries are skipped (rapport.security.network.client_ip).
+TRUSTED_PROXY_NETWORKS = env_networks("RAPPORT_TRUSTED_PROXIES", [])
 if BEHIND_TLS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = HTTPS_ONLY
@@ -210,7 +216,9 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
-SESSION_ENGINE = "django.contrib.sessions.backends.db"  # server-side: logout really ends it
+# Server-side, so logout really ends a session; rows are keyed by a hash of the cookie's
+# key, so a copy of the database yields no live session (rapport.security.sessions).
+SESSION_ENGINE = "rapport.security.sessions"
 SESSION_COOKIE_SECURE = HTTPS_ONLY
 CSRF_COOKIE_SECURE = HTTPS_ONLY
 # __Host- cookies are only accepted over HTTPS, for this host and path "/".
@@ -262,6 +270,8 @@ DEFAULT_FROM_EMAIL = env_str("RAPPORT_EMAIL_FROM", "rapport@localhost")
 # --- REST API (docs/api.md) ---
 # Requests per API token per minute, counted in the database across all workers.
 API_RATE_LIMIT = env_int("RAPPORT_API_RATE_LIMIT", 120, minimum=1)
+# Requests without a valid token per client address per minute; beyond it, 429.
+API_ANONYMOUS_RATE_LIMIT = env_int("RAPPORT_API_ANONYMOUS_RATE_LIMIT", 30, minimum=1)
 
 # Clinic-supplied (licensed) instrument definitions are loaded from this folder.
 INSTRUMENTS_DIR = env_str("RAPPORT_INSTRUMENTS_DIR")
@@ -271,6 +281,8 @@ try:
     RELIABLE_CHANGE = parse_reliable_change(env_str("RAPPORT_RELIABLE_CHANGE") or "")
 except ValueError as error:
     raise ConfigurationError(f"RAPPORT_RELIABLE_CHANGE: {error}") from None
+# `rapport import fhir` refuses larger files before reading them (docs/fhir.md).
+FHIR_IMPORT_MAX_BYTES = env_int("RAPPORT_FHIR_IMPORT_MAX_BYTES", 20 * 1024 * 1024, minimum=1)
 
 # --- Therapist workspace (docs/workspace.md) ---
 # A clinic's own caseload flag thresholds (same shape as rapport/alerts/defaults.yaml);

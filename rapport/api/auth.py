@@ -14,12 +14,26 @@ from django.http import HttpRequest
 from ninja.security import HttpBearer
 
 from rapport.api.models import ApiToken, Scope
-from rapport.api.ratelimit import count_request
+from rapport.api.ratelimit import RateLimited, count_refusal, count_request
 from rapport.api.tokens import usable_token
+
+# Set on a request that came without a valid token: its address's Refusals, which the
+# error handler uses to audit one entry per address and window instead of one per request.
+REFUSALS_ATTRIBUTE = "rapport_api_refusals"
 
 
 class TokenAuth(HttpBearer):
-    """``Authorization: Bearer rpt_...``; counts the request against the token's limit."""
+    """``Authorization: Bearer rpt_...``; counts the request against the token's limit,
+    or, without a valid token, against the client address's limit."""
+
+    def __call__(self, request: HttpRequest) -> ApiToken | None:
+        api_token = super().__call__(request)
+        if api_token is None:
+            refusals = count_refusal(request)
+            setattr(request, REFUSALS_ATTRIBUTE, refusals)
+            if refusals.over_limit:
+                raise RateLimited(refusals.retry_after, anonymous=True)
+        return api_token
 
     def authenticate(self, request: HttpRequest, token: str) -> ApiToken | None:
         api_token = usable_token(token)

@@ -15,8 +15,9 @@ from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
+from rapport.api.auth import REFUSALS_ATTRIBUTE
 from rapport.api.ratelimit import RateLimited
-from rapport.api.request_audit import record_request
+from rapport.api.request_audit import record_refusal, record_request
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +61,11 @@ def error_response(
     api: NinjaAPI, request: HttpRequest, status: int, message: str, details: Any = None
 ) -> HttpResponse:
     outcome = "error" if status >= 500 else "failure" if status in (400, 409, 422) else "denied"
-    record_request(request, outcome=outcome, status_code=status)
+    refusals = getattr(request, REFUSALS_ATTRIBUTE, None)
+    if refusals is not None:
+        record_refusal(request, refusals, status_code=status)
+    else:
+        record_request(request, outcome=outcome, status_code=status)
     body = {"error": {"code": CODES.get(status, "error"), "message": message, "details": details}}
     return api.create_response(request, body, status=status)
 
@@ -82,7 +87,8 @@ def install_handlers(api: NinjaAPI) -> None:
         return response
 
     def rate_limited(request: HttpRequest, exc: RateLimited) -> HttpResponse:
-        message = f"too many requests with this token; retry after {exc.retry_after} s"
+        sender = "from this address without a valid token" if exc.anonymous else "with this token"
+        message = f"too many requests {sender}; retry after {exc.retry_after} s"
         response = error_response(api, request, 429, message)
         response["Retry-After"] = str(exc.retry_after)
         return response

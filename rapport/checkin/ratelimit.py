@@ -8,18 +8,13 @@ from __future__ import annotations
 
 from django.conf import settings
 
+from rapport.security.network import client_ip
 from rapport.security.ratelimit import hit, keyed_bucket
-
-
-def client_ip(request) -> str:
-    # REMOTE_ADDR only (as the audit trail does): X-Forwarded-For is client-controlled
-    # unless a trusted proxy rewrites it.
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
 
 
 def over_limit(request, token: str | None) -> bool:
     """Count this request against its IP (and token) and say whether a limit is exceeded."""
-    buckets = [keyed_bucket("ip", client_ip(request))]
+    buckets = [keyed_bucket("ip", client_ip(request) or "unknown")]
     limits = [settings.CHECKIN_RATE_PER_IP]
     if token is not None:
         buckets.append(keyed_bucket("token", token))

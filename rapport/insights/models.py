@@ -13,7 +13,9 @@ class InsightSnapshot(models.Model):
 
     ``data`` holds only suppressed aggregates (never a client-level row), so pages and CSV
     downloads can be served from it to every role that may see insights. The newest row
-    per organisation is the one shown; older rows are deleted on refresh.
+    per organisation is the one shown; older rows are deleted on refresh. Researchers
+    are shown ``released`` instead, the figures released under the differencing control
+    (:mod:`rapport.insights.release`), as of ``released_at``.
     """
 
     organisation = models.ForeignKey(
@@ -22,6 +24,8 @@ class InsightSnapshot(models.Model):
     computed_at = models.DateTimeField(default=timezone.now)
     seconds = models.FloatField(help_text="How long the computation took.")
     data = models.JSONField()
+    released = models.JSONField(null=True)
+    released_at = models.DateTimeField(null=True)
 
     class Meta:
         indexes = [models.Index(fields=["organisation", "-computed_at"])]

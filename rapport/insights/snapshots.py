@@ -4,6 +4,10 @@ Pages are served from the newest :class:`InsightSnapshot` of the organisation. A
 older than ``INSIGHTS_MAX_AGE`` (settings, default 24 hours) is recomputed when a page is
 opened; ``rapport insights refresh`` (e.g. nightly from cron) and the "Refresh now" button
 recompute at once. Each page shows when its figures were computed.
+
+Researchers see the snapshot's *release* instead (:mod:`rapport.insights.release`):
+a table there changes only when its groups have moved by at least the suppression
+threshold, so two refreshes around one client's check-in cannot be differenced.
 """
 
 from __future__ import annotations
@@ -14,9 +18,11 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from rapport.accounts.models import Role
 from rapport.clinic.models import Organisation
 from rapport.insights import reports
 from rapport.insights.models import InsightSnapshot
+from rapport.insights.release import release
 
 DEFAULT_MAX_AGE = datetime.timedelta(hours=24)
 
@@ -28,9 +34,25 @@ def max_age() -> datetime.timedelta:
 def refresh(organisation: Organisation) -> InsightSnapshot:
     """Compute the organisation's insights now, store them and drop older snapshots."""
     computed = reports.compute(organisation)
+    seconds = computed.pop("seconds")
+    now = timezone.now()
     with transaction.atomic():
+        previous = (
+            InsightSnapshot.objects.select_for_update()
+            .filter(organisation=organisation)
+            .order_by("-computed_at")
+            .first()
+        )
+        last_release = previous.released if previous is not None else None
+        released = release(last_release, computed, threshold=reports.MIN_CELL)
+        unchanged = last_release is not None and released == last_release
         snapshot = InsightSnapshot.objects.create(
-            organisation=organisation, seconds=computed.pop("seconds"), data=computed
+            organisation=organisation,
+            computed_at=now,
+            seconds=seconds,
+            data=computed,
+            released=released,
+            released_at=previous.released_at if unchanged else now,
         )
         InsightSnapshot.objects.filter(organisation=organisation).exclude(pk=snapshot.pk).delete()
     return snapshot
@@ -44,3 +66,11 @@ def current(organisation: Organisation) -> InsightSnapshot:
     if snapshot is None or timezone.now() - snapshot.computed_at > max_age():
         return refresh(organisation)
     return snapshot
+
+
+def figures_for(snapshot: InsightSnapshot, user) -> tuple[dict, datetime.datetime]:
+    """The figures ``user`` is shown and when they were computed: the release for
+    researchers, the latest computation for staff who may see the clinic's records."""
+    if user.role == Role.RESEARCHER and snapshot.released is not None:
+        return snapshot.released, snapshot.released_at or snapshot.computed_at
+    return snapshot.data, snapshot.computed_at

@@ -46,7 +46,9 @@ def _with_therapist_names(page: dict[str, Any], user: User) -> dict[str, Any]:
 def _page_data(request: HttpRequest, page: str, action: str):
     organisation = get_insights_organisation(request, action=action)
     snapshot = snapshots.current(organisation)
-    return snapshot, _with_therapist_names(snapshot.data["pages"][page], request.user)
+    figures, figures_at = snapshots.figures_for(snapshot, request.user)
+    content = _with_therapist_names(figures["pages"][page], request.user)
+    return snapshot, figures_at, content
 
 
 @require_GET
@@ -54,11 +56,14 @@ def index(request: HttpRequest) -> HttpResponse:
     """What each insight page shows, and when the figures were computed."""
     organisation = get_insights_organisation(request, action="insights.view")
     snapshot = snapshots.current(organisation)
+    figures, figures_at = snapshots.figures_for(snapshot, request.user)
     return render(
         request,
         "insights/index.html",
         {
             "snapshot": snapshot,
+            "figures": figures,
+            "figures_at": figures_at,
             "pages": PAGES,
             "max_age_hours": round(snapshots.max_age().total_seconds() / 3600),
         },
@@ -67,7 +72,7 @@ def index(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def page(request: HttpRequest, page: str) -> HttpResponse:
-    snapshot, content = _page_data(request, page, "insights.view")
+    _snapshot, figures_at, content = _page_data(request, page, "insights.view")
     tables = [
         {**stored, "display": display_rows(stored), "csv_name": stored["name"]}
         for stored in content["tables"]
@@ -80,7 +85,7 @@ def page(request: HttpRequest, page: str) -> HttpResponse:
             "title": PAGES[page],
             "readings": content["readings"],
             "tables": tables,
-            "snapshot": snapshot,
+            "figures_at": figures_at,
             "csv_url_name": f"insights-{page.replace('_', '-')}-csv",
         },
     )
@@ -89,7 +94,7 @@ def page(request: HttpRequest, page: str) -> HttpResponse:
 @require_GET
 def download(request: HttpRequest, page: str) -> HttpResponse:
     """One table of the page as CSV (suppressed, formula-safe); ``?table=`` names it."""
-    snapshot, content = _page_data(request, page, "insights.export")
+    snapshot, _figures_at, content = _page_data(request, page, "insights.export")
     by_name = {stored["name"]: stored for stored in content["tables"]}
     stored = params.choice(request, "table", by_name, default=content["tables"][0]["name"])
     buffer = io.StringIO()

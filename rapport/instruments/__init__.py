@@ -5,7 +5,12 @@ Django. See ``docs/instruments.md`` for the definition format.
 """
 
 from rapport.instruments.errors import AnswerError, DefinitionError
-from rapport.instruments.loader import SCHEMA_MARKER, load_definition, load_directory
+from rapport.instruments.loader import (
+    SCHEMA_MARKER,
+    definition_file_name,
+    load_definition,
+    load_directory,
+)
 from rapport.instruments.model import (
     Band,
     CriticalItem,
@@ -35,6 +40,7 @@ __all__ = [
     "ScoreResult",
     "Subscale",
     "builtin_definitions_dir",
+    "definition_file_name",
     "load_definition",
     "load_directory",
     "load_registry",

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn, TextIO
 
+from rapport.env import env_str
 from rapport.instruments.errors import AnswerError, DefinitionError
 from rapport.instruments.model import Instrument, ScoreResult
 from rapport.instruments.registry import load_registry
@@ -91,9 +92,7 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> 
 
 def _instrument_dirs(from_flags: Sequence[str]) -> list[Path]:
     """Flag folders plus the environment's, each once (the same folder twice is not a clash)."""
-    from_env = [
-        entry for entry in os.environ.get(ENV_INSTRUMENTS_DIR, "").split(os.pathsep) if entry
-    ]
+    from_env = [entry for entry in env_str(ENV_INSTRUMENTS_DIR, "").split(os.pathsep) if entry]
     unique: dict[Path, Path] = {}
     for entry in [*from_env, *from_flags]:
         unique.setdefault(Path(entry).resolve(), Path(entry))

@@ -42,6 +42,7 @@ SCHEMA_MARKER = "rapport-instrument/1"
 DEFINITION_SUFFIXES = (".yaml", ".yml")
 
 _IDENTIFIER = re.compile(r"[a-z][a-z0-9_]*")
+_FILE_VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _LANGUAGE_TAG = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*")
 _TOLERANCE = 1e-9
 
@@ -632,6 +633,26 @@ def _list(context: _Context, raw: Any, where: str) -> list[Any]:
     if not isinstance(raw, list):
         context.fail(where, f"must be a list (got {type(raw).__name__})")
     return raw
+
+
+def definition_file_name(instrument_id: str, version: str) -> str:
+    """The file name a definition of ``(instrument_id, version)`` is written under.
+
+    Raises ``ValueError`` unless the id follows the loader's id rule and the
+    version is a plain name (letters, digits, ``.``, ``_``, ``-``; no ``..``), so the name
+    can never point outside the folder it is joined to.
+    """
+    if not _IDENTIFIER.fullmatch(instrument_id):
+        raise ValueError(
+            f"instrument id {instrument_id!r}: must be lower-case letters, digits and "
+            "underscores, starting with a letter"
+        )
+    if not _FILE_VERSION.fullmatch(version) or ".." in version:
+        raise ValueError(
+            f"instrument version {version!r}: must be letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit"
+        )
+    return f"{instrument_id}-v{version}.yaml"
 
 
 def _identifier(context: _Context, raw: Any, where: str) -> str:

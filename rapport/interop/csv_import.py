@@ -45,6 +45,7 @@ from rapport.clinic.models import (
     Session,
     SessionStatus,
 )
+from rapport.core.date_range import DateOutOfRange, check_in_range
 from rapport.insights.summaries import refresh_stale
 from rapport.instruments import AnswerError, Instrument, Registry
 from rapport.instruments.answers import answer_list_lengths, describe_answer_list_lengths
@@ -82,6 +83,7 @@ PROBLEM_KINDS = (
     "unknown_version",
     "invalid_date",
     "future_date",
+    "date_out_of_range",
     "session_before_episode",
     "invalid_session_number",
     "session_date_mismatch",
@@ -290,6 +292,8 @@ class CsvImport:
         except ValueError:
             row.problem(column, "invalid_date", f"{text!r} is not a real date (YYYY-MM-DD)")
             return None
+        if not self._in_range(row, column, value):
+            return None
         if value > self.today:
             row.problem(column, "future_date", f"{text} is in the future")
             return None
@@ -308,12 +312,22 @@ class CsvImport:
         except ValueError:
             row.problem(column, "invalid_date", f"{text!r} is not a real date or ISO date-time")
             return None
+        if not self._in_range(row, column, value):
+            return None
         if timezone.is_naive(value):
             value = timezone.make_aware(value)
         if value > timezone.now():
             row.problem(column, "future_date", f"{text} is in the future")
             return None
         return value
+
+    def _in_range(self, row: _Row, column: str, value: datetime.date) -> bool:
+        try:
+            check_in_range(value)
+        except DateOutOfRange as error:
+            row.problem(column, "date_out_of_range", f"{value.isoformat()}: {error}")
+            return False
+        return True
 
     def _session_number(self, row: _Row, text: str) -> int | None:
         if not text:

@@ -18,7 +18,6 @@ so it is refused with that explanation: import the Bundle it came in.
 from __future__ import annotations
 
 import datetime
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,7 +36,14 @@ from rapport.clinic.models import (
     Session,
     SessionStatus,
 )
-from rapport.instruments import DefinitionError, Instrument, Registry, load_definition
+from rapport.core.date_range import check_in_range
+from rapport.instruments import (
+    DefinitionError,
+    Instrument,
+    Registry,
+    definition_file_name,
+    load_definition,
+)
 from rapport.instruments.fhir import (
     FHIRImportError,
     FHIRValidationError,
@@ -46,6 +52,7 @@ from rapport.instruments.fhir import (
     instrument_definition_from_questionnaire,
     validate_resource,
 )
+from rapport.interop.bounded_json import load_json_file
 from rapport.interop.context import InteropError
 from rapport.interop.fhir_export import record_number_system, session_number_system
 from rapport.security import audit
@@ -83,10 +90,7 @@ def import_fhir_file(
     via: str = "",
 ) -> FhirImportReport:
     """Import the JSON resource in ``path``; raise InteropError listing every problem."""
-    try:
-        resource = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise InteropError(f"{path} is not a JSON file: {error}") from None
+    resource = load_json_file(path, max_bytes=settings.FHIR_IMPORT_MAX_BYTES)
     kind = resource.get("resourceType") if isinstance(resource, dict) else None
     if kind == "Questionnaire":
         return import_questionnaire(resource, registry, instruments_dir, user=user, via=via)
@@ -124,10 +128,14 @@ def import_questionnaire(
     except (FHIRImportError, FHIRValidationError) as error:
         raise InteropError(f"the Questionnaire cannot become an instrument: {error}") from None
     instrument_id, version = str(definition["id"]), str(definition["version"])
+    try:
+        file_name = definition_file_name(instrument_id, version)
+    except ValueError as error:
+        raise InteropError(f"the Questionnaire cannot become an instrument: {error}") from None
     if registry.get(instrument_id, version=version) is not None:
         raise InteropError(f"{instrument_id} version {version} is already loaded; nothing written")
     folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{instrument_id}-v{version}.yaml"
+    target = folder / file_name
     if target.exists():
         raise InteropError(f"{target} already exists; nothing written")
     staging = target.with_suffix(".yaml.part")
@@ -256,14 +264,28 @@ def _plan(
         raise InteropError("the EpisodeOfCare and the Encounter need a period start")
     return _Planned(
         client=client,
-        episode_start=datetime.date.fromisoformat(period["start"][:10]),
-        episode_end=datetime.date.fromisoformat(period["end"][:10]) if "end" in period else None,
+        episode_start=_day(period["start"], "EpisodeOfCare.period.start"),
+        episode_end=_day(period["end"], "EpisodeOfCare.period.end") if "end" in period else None,
         session_number=int(number),
-        session_at=datetime.datetime.fromisoformat(encounter["period"]["start"]),
+        session_at=_moment(encounter["period"]["start"], "Encounter.period.start"),
         instrument=instrument,
         answers=answers,
-        authored=datetime.datetime.fromisoformat(response["authored"]),
+        authored=_moment(response.get("authored"), "QuestionnaireResponse.authored"),
     )
+
+
+def _day(text: Any, where: str) -> datetime.date:
+    try:
+        return check_in_range(datetime.date.fromisoformat(str(text)[:10]))
+    except ValueError as error:  # DateOutOfRange is a ValueError with its own message
+        raise InteropError(f"{where} {text!r}: {error}") from None
+
+
+def _moment(text: Any, where: str) -> datetime.datetime:
+    try:
+        return check_in_range(datetime.datetime.fromisoformat(str(text)))
+    except ValueError as error:
+        raise InteropError(f"{where} {text!r}: {error}") from None
 
 
 def _referenced(resources: dict[str, dict[str, Any]], reference: Any, kind: str) -> dict[str, Any]:

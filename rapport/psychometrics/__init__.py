@@ -42,6 +42,7 @@ from rapport.psychometrics.reliability import (  # noqa: F401
 )
 from rapport.psychometrics.suppression import (  # noqa: F401
     feasible_ranges,
+    may_replace,
     percentages,
     suppress_counts,
     suppress_rows,

@@ -38,6 +38,7 @@ from rapport.psychometrics._validation import as_column_list, check_positive_int
 __all__ = [
     "DEFAULT_THRESHOLD",
     "feasible_ranges",
+    "may_replace",
     "percentages",
     "suppress_counts",
     "suppress_rows",
@@ -46,6 +47,27 @@ __all__ = [
 
 #: Minimum reportable count (CMS: values 1 to 10 are not reportable).
 DEFAULT_THRESHOLD = 11
+
+
+def may_replace(
+    previous_n: int | None, current_n: int | None, threshold: int = DEFAULT_THRESHOLD
+) -> bool:
+    """Whether a figure recomputed on ``current_n`` people may replace the one published on
+    ``previous_n`` people (``None``, a suppressed n, counts as 0).
+
+    Suppressing each release on its own does not protect against *differencing*: two
+    releases of the same figure whose groups differ by a few people give those people's
+    values (a mean over n = 58 and then n = 59 gives the 59th person's answer as
+    59 * mean2 - 58 * mean1). The CMS rule's "derived from other reported cells or
+    information" covers earlier releases too, so a changed figure is released only once
+    its group has moved by at least ``threshold`` people (disclosure by
+    differencing; Hundepool et al. 2012, *Statistical Disclosure Control*, Wiley).
+
+    >>> may_replace(58, 59), may_replace(58, 69), may_replace(None, 12)
+    (False, True, True)
+    """
+    check_positive_int(threshold, "threshold")
+    return abs((current_n or 0) - (previous_n or 0)) >= threshold
 
 
 # --------------------------------------------------------------------------------------

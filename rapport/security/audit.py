@@ -53,6 +53,7 @@ from rapport.security.models import (
     AuditPurgePermit,
 )
 from rapport.security.network import client_ip
+from rapport.security.private_files import open_private_for_append
 
 GENESIS_MAC = "0" * 64
 # Parallel chains an append may take. More than the concurrent appenders a deployment
@@ -79,6 +80,7 @@ DETAIL_KEYS = frozenset(
         "mfa_method",
         "path",
         "reason",
+        "refusals_in_previous_window",
         "removed",
         "role",
         "rows",
@@ -646,8 +648,7 @@ def write_anchor(path: Path) -> list[dict]:
             anchor_mac=_anchor_mac(head.last_seq, head.last_mac, key, lane=head.pk),
         )
         lines.append(line)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a", encoding="utf-8") as handle:
+    with open_private_for_append(path) as handle:
         handle.writelines(json.dumps(line, sort_keys=True) + "\n" for line in lines)
     return lines
 

@@ -22,7 +22,6 @@ import base64
 import binascii
 import hashlib
 import hmac
-import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +29,7 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from rapport.env import ConfigurationError
+from rapport.env import ConfigurationError, env_str
 
 FORMAT_PREFIX = "rf1"
 KEY_BYTES = 32
@@ -91,11 +90,12 @@ def load_keys(env_name: str, file_env_name: str, default_file: Path | None) -> l
     The file is ``file_env_name`` if set, else ``default_file``: one key per line, blank
     lines and ``#`` comments ignored.
     """
-    raw = os.environ.get(env_name, "").strip()
+    raw = (env_str(env_name) or "").strip()
     if raw:
         texts, source = raw.split(","), env_name
     else:
-        path = Path(os.environ[file_env_name]) if os.environ.get(file_env_name) else default_file
+        file_name = env_str(file_env_name)
+        path = Path(file_name) if file_name else default_file
         if path is None or not path.exists():
             raise KeyConfigurationError(
                 f"no key configured: set {env_name} or {file_env_name} "

@@ -20,6 +20,7 @@ from django import forms
 from django.core.exceptions import FieldError, ValidationError
 from django.db import models
 
+from rapport.core.date_range import validate_in_range
 from rapport.security import crypto
 
 
@@ -95,7 +96,11 @@ class EncryptedDateField(EncryptedMixin, models.TextField):
         return datetime.date.fromisoformat(text)
 
     def formfield(self, **kwargs: Any) -> Any:
-        return forms.DateField(required=not self.blank, label=self.verbose_name, **kwargs)
+        # A birth date is a date input like any other: the one range applies.
+        validators = [validate_in_range, *kwargs.pop("validators", [])]
+        return forms.DateField(
+            required=not self.blank, label=self.verbose_name, validators=validators, **kwargs
+        )
 
 
 def encrypted_fields(model: type[models.Model]) -> list[EncryptedMixin]:

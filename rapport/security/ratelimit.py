@@ -72,6 +72,12 @@ def hit(*buckets: str, now: float | None = None) -> list[int]:
     return [int(counts[bucket]) for bucket in buckets]
 
 
+def count_in(bucket: str, window: int) -> int:
+    """How many requests ``bucket`` had in ``window`` (0 once the window is cleaned up)."""
+    row = RateLimitCounter.objects.filter(bucket=bucket, window_start=window).first()
+    return row.hits if row is not None else 0
+
+
 def drop_old_windows(window: int) -> int:
     """Delete the counts of windows before the one preceding ``window``; how many."""
     deleted, _ = RateLimitCounter.objects.filter(window_start__lt=window - 1).delete()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import secrets
+import uuid
 from typing import Any
 
 from django.db import connection, transaction
@@ -239,8 +240,12 @@ def erase_client(client: Client, *, user: Any = None, request: Any = None, via: 
     * The :class:`ClientIdentity` row (names, contacts, date of birth, free-text
       self-descriptions, all encrypted) is deleted. On SQLite ``secure_delete`` is on for
       the deletion, so freed pages are zeroed rather than left holding ciphertext.
-    * The record number, which other systems may know, is replaced by a random one, so
-      the remaining record cannot be linked back to the person through it.
+    * The client's free text goes too: check-in comments (submitted and drafts) and the
+      staff's acknowledgement notes on the client's alerts, which may name the person.
+      The alerts themselves (when, by whom) stay.
+    * The record number, which other systems may know, is replaced by a random one, and
+      so is the public id that URLs, API clients and earlier audit entries hold, so the
+      remaining record cannot be linked back to the person through either.
     * Safety plans (with the names and numbers of the people in them) are deleted.
     * Episodes, sessions, administrations (answers and scores), coarse demographic codes
       and the consent history stay: they carry no identity and keep the clinic's
@@ -258,10 +263,21 @@ def erase_client(client: Client, *, user: Any = None, request: Any = None, via: 
         ClientIdentity.objects.filter(client=client).delete()
         # A safety plan is the client's own words and names people they know.
         SafetyPlan.objects.filter(episode__client=client).delete()
+        _erase_free_text(client)
         client.record_number = ERASED_PREFIX + secrets.token_hex(8)
-        client.save(update_fields=["record_number"])
+        client.public_id = uuid.uuid4()
+        client.save(update_fields=["record_number", "public_id"])
         detail = {"via": via} if via else None
         audit.record("client.erase", request=request, user=user, obj=client, detail=detail)
+
+
+def _erase_free_text(client: Client) -> None:
+    # Imported here: the checkin app builds on security, not the other way round.
+    from rapport.checkin.models import Alert, CheckinDraft, CheckinSubmission
+
+    CheckinSubmission.objects.filter(session__episode__client=client).update(comment="")
+    CheckinDraft.objects.filter(session__episode__client=client).update(comment="")
+    Alert.objects.filter(client=client).update(acknowledgement_note="")
 
 
 def is_erased(client: Client) -> bool:

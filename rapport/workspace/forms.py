@@ -12,6 +12,7 @@ from rapport.checkin.acknowledgement import NOTE_MAX_LENGTH
 from rapport.checkin.models import ContactMethod, RiskOutcome
 from rapport.checkin.registry import instruments
 from rapport.clinic.models import EndReason, SessionStatus
+from rapport.core.date_range import validate_in_range
 from rapport.workspace.flags import short_title
 
 
@@ -152,6 +153,7 @@ class NewClientForm(ClientContactForm):
     )
     first_session_at = forms.DateTimeField(
         required=False,
+        validators=[validate_in_range],
         label="First session",
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
         help_text="Optional. Invitations and reminders go out before scheduled sessions.",
@@ -170,6 +172,7 @@ class ScheduleSessionForm(forms.Form):
 
     scheduled_at = forms.DateTimeField(
         label="Next session",
+        validators=[validate_in_range],
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
 
@@ -178,7 +181,9 @@ class CloseEpisodeForm(forms.Form):
     """The end of an episode of care: when, and why (outcomes and retention count it)."""
 
     ended_on = forms.DateField(
-        label="Last day", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+        label="Last day",
+        validators=[validate_in_range],
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     end_reason = forms.ChoiceField(label="Reason", choices=EndReason.choices)
 

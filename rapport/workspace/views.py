@@ -29,6 +29,7 @@ from rapport.checkin.models import Alert
 from rapport.checkin.worklist import worklist_for
 from rapport.clinic.intake import IntakeError, NewClient, admit_client, update_contact
 from rapport.clinic.models import EndReason, Episode, EpisodeStatus, SessionStatus
+from rapport.core.date_range import OUT_OF_RANGE_CODE, out_of_range_message
 from rapport.security import audit, params
 from rapport.security.access import (
     CHANGE_CARE,
@@ -241,12 +242,24 @@ def episode_schedule(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse
     form = ScheduleSessionForm(request.POST)
     back = reverse("client-detail", args=[episode.client.public_id]) + "#sessions"
     if not form.is_valid():
-        messages.error(request, "Not scheduled: enter the date and time of the session.")
+        messages.error(
+            request,
+            _not_done(
+                "Not scheduled", form, "scheduled_at", "enter the date and time of the session."
+            ),
+        )
         return redirect(back)
     session = actions.schedule_session(request, episode, form.cleaned_data["scheduled_at"])
     when = timezone.localtime(session.scheduled_at)
     messages.success(request, f"Session {session.number} scheduled for {when:%-d %b %Y %H:%M}.")
     return redirect(back)
+
+
+def _not_done(what: str, form, date_field: str, usual_advice: str) -> str:
+    """Why a one-field action form was refused: the date's range, or the usual advice."""
+    if form.has_error(date_field, code=OUT_OF_RANGE_CODE):
+        return f"{what}: {out_of_range_message()}"
+    return f"{what}: {usual_advice}"
 
 
 @require_POST
@@ -274,7 +287,10 @@ def episode_close(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     form = CloseEpisodeForm(request.POST)
     back = reverse("client-detail", args=[episode.client.public_id])
     if not form.is_valid():
-        messages.error(request, "Not closed: enter the last day and choose a reason.")
+        messages.error(
+            request,
+            _not_done("Not closed", form, "ended_on", "enter the last day and choose a reason."),
+        )
         return redirect(back)
     try:
         actions.close_episode(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 import uuid
 from typing import Annotated
 
@@ -16,6 +15,7 @@ from rapport.api.request_audit import record_request
 from rapport.api.routes.common import clinical_read, date_range, get_in_scope
 from rapport.api.schemas import AdministrationOut
 from rapport.clinic.models import Administration, AdministrationStatus
+from rapport.core.date_range import BoundedDate
 from rapport.security.access import administrations_for
 
 router = Router(tags=["administrations and scores"])
@@ -33,8 +33,8 @@ class AdministrationFilters(Schema):
     session: uuid.UUID | None = None
     instrument: InstrumentId | None = None
     status: AdministrationStatus | None = None
-    completed_from: datetime.date | None = None
-    completed_to: datetime.date | None = None
+    completed_from: BoundedDate | None = None
+    completed_to: BoundedDate | None = None
 
 
 def visible_administrations(request: HttpRequest) -> QuerySet[Administration]:

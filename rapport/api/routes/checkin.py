@@ -21,6 +21,7 @@ from rapport.api.request_audit import record_request
 from rapport.api.routes.common import clinical_read, date_range, get_in_scope
 from rapport.checkin.links import NoDueSessionError, due_session, issue_link
 from rapport.checkin.models import Alert, AlertKind, Channel
+from rapport.core.date_range import BoundedDate
 from rapport.security.access import (
     READ_CLINICAL,
     active_episode_of_client,
@@ -58,8 +59,8 @@ class AlertFilters(Schema):
     client: uuid.UUID | None = None
     kind: AlertKind | None = None
     open: bool | None = Field(None, description="true: not yet acknowledged")
-    raised_from: datetime.date | None = None
-    raised_to: datetime.date | None = None
+    raised_from: BoundedDate | None = None
+    raised_to: BoundedDate | None = None
 
 
 class CheckinLinkOut(Schema):

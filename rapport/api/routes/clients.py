@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 import uuid
 
 from django.core.exceptions import PermissionDenied
@@ -17,6 +16,7 @@ from rapport.api.request_audit import record_request
 from rapport.api.routes.common import clinical_read, date_range, get_in_scope
 from rapport.api.schemas import ClientIdentityOut, ClientOut
 from rapport.clinic.models import Client, ClientIdentity
+from rapport.core.date_range import BoundedDate
 from rapport.security.access import clients_for, may_see_identity
 
 router = Router(tags=["clients"])
@@ -24,8 +24,8 @@ ClientPage = page_schema(ClientOut, "ClientPage")
 
 
 class ClientFilters(Schema):
-    created_from: datetime.date | None = None
-    created_to: datetime.date | None = None
+    created_from: BoundedDate | None = None
+    created_to: BoundedDate | None = None
 
 
 @router.get("/clients", response={200: ClientPage, **ERROR_RESPONSES}, url_name="clients")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 import uuid
 
 from django.http import HttpRequest
@@ -14,6 +13,7 @@ from rapport.api.request_audit import record_request
 from rapport.api.routes.common import clinical_read, date_range, get_in_scope
 from rapport.api.schemas import EpisodeOut, SessionOut
 from rapport.clinic.models import Episode, EpisodeStatus, Session, SessionStatus
+from rapport.core.date_range import BoundedDate
 from rapport.security.access import episodes_for
 
 router = Router(tags=["episodes and sessions"])
@@ -24,15 +24,15 @@ SessionPage = page_schema(SessionOut, "SessionPage")
 class EpisodeFilters(Schema):
     client: uuid.UUID | None = None
     status: EpisodeStatus | None = None
-    started_from: datetime.date | None = None
-    started_to: datetime.date | None = None
+    started_from: BoundedDate | None = None
+    started_to: BoundedDate | None = None
 
 
 class SessionFilters(Schema):
     episode: uuid.UUID | None = None
     status: SessionStatus | None = None
-    scheduled_from: datetime.date | None = None
-    scheduled_to: datetime.date | None = None
+    scheduled_from: BoundedDate | None = None
+    scheduled_to: BoundedDate | None = None
 
 
 def _episodes(request: HttpRequest):

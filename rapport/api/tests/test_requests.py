@@ -112,3 +112,59 @@ def test_openapi_document_is_served_without_a_token(client, db):
 
 def test_no_docs_page_loading_third_party_assets(client, db):
     assert client.get("/api/v1/docs").status_code == 404
+
+
+@override_settings(API_ANONYMOUS_RATE_LIMIT=5)
+def test_requests_without_a_valid_token_are_limited_per_address(client, clinics):
+    statuses = [
+        client.get("/api/v1/clients", REMOTE_ADDR="203.0.113.66").status_code for _ in range(7)
+    ]
+    assert statuses == [401] * 5 + [429] * 2
+    other_address = client.get("/api/v1/clients", REMOTE_ADDR="198.51.100.7")
+    assert other_address.status_code == 401
+
+
+@override_settings(API_ANONYMOUS_RATE_LIMIT=5)
+def test_repeated_refusals_write_one_audit_entry_per_address_and_window(client, clinics):
+    before = AuditEvent.objects.count()
+    for _ in range(50):
+        client.get("/api/v1/clients", headers={"Authorization": "Bearer rpt_nope"})
+    events = list(AuditEvent.objects.order_by("seq")[before:])
+    assert len(events) == 1
+    assert events[0].detail["status_code"] == 401
+
+
+def test_the_next_window_reports_how_many_refusals_the_previous_one_had(client, clinics):
+    from unittest import mock
+
+    from rapport.security import ratelimit
+
+    start = 1_800_000_000.0
+    before = AuditEvent.objects.count()
+    with mock.patch.object(ratelimit.time, "time", return_value=start):
+        for _ in range(30):
+            client.get("/api/v1/clients")
+    with mock.patch.object(ratelimit.time, "time", return_value=start + 60):
+        client.get("/api/v1/clients")
+    events = list(AuditEvent.objects.order_by("seq")[before:])
+    assert len(events) == 2
+    assert events[1].detail["refusals_in_previous_window"] == 30
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "clients?created_from=0001-01-01",
+        "episodes?started_to=9999-12-31",
+        "sessions?scheduled_from=0001-01-01",
+        "administrations?completed_to=9999-12-31",
+        "alerts?raised_from=0001-01-01",
+    ],
+)
+def test_date_filters_out_of_range_are_422_naming_the_range(client, clinics, query):
+    raw = api_token(clinics.owner)
+    response = client.get(f"/api/v1/{query}", headers=bearer(raw))
+    assert response.status_code == 422
+    [detail] = response.json()["error"]["details"]
+    assert query.split("?")[1].split("=")[0] in detail["loc"]
+    assert "between 1900-01-01 and 2100-12-31" in detail["message"]

@@ -80,3 +80,20 @@ def test_every_command_the_help_lists_exists():
     assert len(listed) >= 15
     known = set(get_commands()) | set(cli.PURE_COMMANDS) | {"demo"}
     assert [command for command in listed if command not in known] == []
+
+
+def test_a_bad_worker_count_names_the_variable(tmp_path):
+    env = clean_env(tmp_path) | {"RAPPORT_SECRET_KEY": "k" * 50, "RAPPORT_WORKERS": "abc"}
+    result = run_rapport("serve", "--help", env=env, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "RAPPORT_WORKERS='abc' is not a whole number" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_keys_generate_works_before_any_secret_key_exists(tmp_path):
+    result = run_rapport("keys", "generate", env=clean_env(tmp_path), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    from rapport.security.crypto import parse_key
+
+    parse_key(result.stdout.strip(), source="rapport keys generate")
+    assert not (tmp_path / "var").exists()

@@ -262,3 +262,21 @@ def test_command_needs_the_organisation_when_there_are_several(tmp_path, clinics
 
 def test_problem_is_a_plain_value():
     assert Problem(2, "answers", "conflict", "x") == Problem(2, "answers", "conflict", "x")
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Pacific/Auckland"])
+def test_dates_before_1900_are_reported_not_imported(tmp_path, clinics, settings, zone):
+    settings.TIME_ZONE = zone
+    record, therapist = clinics.owner_client.record_number, clinics.owner.username
+    path = write(
+        tmp_path,
+        f'{record},{therapist},0001-01-01,1,0001-01-01,gad7,"0,0,0,0,0,0,0"',
+        f'{record},{therapist},2026-01-05,7,0001-01-01T00:00:00,gad7,"0,0,0,0,0,0,0"',
+    )
+    problems = list(importer(path, clinics).problems())
+    assert {(p.row, p.column, p.kind) for p in problems} == {
+        (2, "episode_start", "date_out_of_range"),
+        (2, "session_date", "date_out_of_range"),
+        (3, "session_date", "date_out_of_range"),
+    }
+    assert all("between 1900-01-01 and 2100-12-31" in p.message for p in problems)

@@ -192,3 +192,70 @@ def test_commands(tmp_path, record):
     assert "imported 0 administration(s) (4 already present)" in stdout.getvalue()
     with pytest.raises(CommandError, match="no client"):
         call_command("export", "fhir", "R-NOPE", "--org", "riverside")
+
+
+def _questionnaire_file(tmp_path, *, instrument_id="gad7", version="99"):
+    from rapport.instruments.fhir.systems import RapportSystems
+
+    questionnaire = questionnaire_from_instrument(REGISTRY["gad7"])
+    questionnaire["version"] = version
+    for identifier in questionnaire["identifier"]:
+        if identifier["system"] == RapportSystems().instruments:
+            identifier["value"] = instrument_id
+    path = tmp_path / "q.json"
+    path.write_text(json.dumps(questionnaire))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("instrument_id", "version"),
+    [("../../escaped", "99"), ("gad7", "../../escaped"), ("/etc/x", "1"), ("gad7", "1/../../x")],
+)
+def test_an_identifier_that_is_not_a_plain_name_writes_nothing_anywhere(
+    tmp_path, instrument_id, version
+):
+    folder = tmp_path / "a" / "b" / "instruments"
+    path = _questionnaire_file(tmp_path, instrument_id=instrument_id, version=version)
+    before = sorted(tmp_path.rglob("*"))
+    with pytest.raises(InteropError, match=r"instrument (id|version)"):
+        import_fhir_file(path, None, REGISTRY, instruments_dir=folder)
+    assert sorted(tmp_path.rglob("*")) == before
+
+
+@pytest.mark.parametrize("kind", ["list", "object"])
+def test_a_deeply_nested_file_is_refused_with_a_clear_error(tmp_path, kind):
+    path = tmp_path / "deep.json"
+    opening, closing = ("[", "]") if kind == "list" else ('{"a":', "}")
+    path.write_text(
+        '{"resourceType": "Bundle", "entry": ' + opening * 100_000 + "1" + closing * 100_000 + "}"
+    )
+    with pytest.raises(InteropError, match="nested deeper than 64"):
+        import_fhir_file(path, None, REGISTRY)
+
+
+def test_a_file_over_the_size_limit_is_refused_before_it_is_read(tmp_path, settings):
+    settings.FHIR_IMPORT_MAX_BYTES = 1000
+    path = _questionnaire_file(tmp_path)
+    with pytest.raises(InteropError, match="larger than the 1000-byte limit"):
+        import_fhir_file(path, None, REGISTRY, instruments_dir=tmp_path / "instruments")
+
+
+@pytest.mark.parametrize(
+    ("kind", "field", "value"),
+    [
+        ("EpisodeOfCare", "period", {"start": "0001-01-01"}),
+        ("Encounter", "period", {"start": "9999-12-31T23:59:00+00:00"}),
+        ("QuestionnaireResponse", "authored", "0001-01-01T00:00:00+00:00"),
+    ],
+)
+def test_a_bundle_with_a_date_out_of_range_is_refused(tmp_path, record, kind, field, value):
+    bundle = client_bundle("R-77", record.client.organisation, REGISTRY)
+    for entry in bundle["entry"]:
+        if entry["resource"]["resourceType"] == kind:
+            entry["resource"][field] = value
+    path = tmp_path / "bundle.json"
+    path.write_text(json.dumps(bundle))
+    Administration.objects.all().delete()
+    with pytest.raises(InteropError, match="between 1900-01-01 and 2100-12-31"):
+        import_fhir_file(path, record.client.organisation, REGISTRY)
+    assert not Administration.objects.exists()

@@ -5,7 +5,7 @@ import importlib
 from types import SimpleNamespace
 
 import pytest
-from django.core.exceptions import FieldError
+from django.core.exceptions import FieldError, ValidationError
 from django.db import connection
 
 from rapport.clinic.models import ClientIdentity
@@ -133,3 +133,11 @@ def test_data_migration_encrypts_plaintext_rows():
     loaded = ClientIdentity.objects.get(pk=identity.pk)
     assert (loaded.given_name, loaded.family_name) == ("Plain", "Lovelace")
     assert loaded.date_of_birth == datetime.date(1980, 1, 2)
+
+
+@pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31"])
+def test_a_birth_date_form_field_refuses_dates_out_of_range(day):
+    field = ClientIdentity._meta.get_field("date_of_birth").formfield()
+    with pytest.raises(ValidationError, match="between 1900-01-01 and 2100-12-31"):
+        field.clean(day)
+    assert str(field.clean("1984-02-29")) == "1984-02-29"

@@ -210,3 +210,66 @@ def test_templates_have_no_inline_code(template):
     text = template.read_text(encoding="utf-8")
     found = [what for pattern, what in INLINE_CODE if pattern.search(text)]
     assert not found, f"{template}: {found} (the CSP would block it; use rapport.css)"
+
+
+# --- private files: data folder, database, keys, anchors -----------------------------
+
+
+def check_deploy_on_sqlite(tmp_path: Path, **overrides: str) -> subprocess.CompletedProcess:
+    env = clean_env(tmp_path, **overrides)
+    env.pop("RAPPORT_DATABASE_URL", None)
+    return subprocess.run(
+        [sys.executable, "-m", "rapport.cli", "check", "--deploy", "--fail-level", "WARNING"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=tmp_path,
+        check=False,
+    )
+
+
+def test_a_new_data_folder_and_database_are_owner_only(tmp_path):
+    result = check_deploy_on_sqlite(tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (tmp_path / "var").stat().st_mode & 0o777 == 0o700
+    assert (tmp_path / "var" / "rapport.sqlite3").stat().st_mode & 0o777 == 0o600
+
+
+def test_demo_key_files_go_into_an_owner_only_folder(tmp_path, monkeypatch):
+    from rapport import cli
+
+    monkeypatch.delenv("RAPPORT_SECRET_KEY", raising=False)
+    monkeypatch.setenv("RAPPORT_DATA_DIR", str(tmp_path / "var"))
+    cli.ensure_demo_secret_key()
+    assert (tmp_path / "var").stat().st_mode & 0o777 == 0o700
+
+
+@pytest.mark.parametrize("loose", ["folder", "database", "anchors"])
+def test_check_deploy_fails_when_others_can_read_the_data(tmp_path, loose):
+    folder = tmp_path / "var"
+    folder.mkdir(mode=0o700)
+    folder.chmod(0o700)
+    for name in ("rapport.sqlite3", "anchors.jsonl"):
+        (folder / name).touch(mode=0o600)
+        (folder / name).chmod(0o600)
+    target = {"folder": folder, "database": folder / "rapport.sqlite3"}.get(
+        loose, folder / "anchors.jsonl"
+    )
+    target.chmod(0o755 if loose == "folder" else 0o644)
+    result = check_deploy_on_sqlite(
+        tmp_path, RAPPORT_AUDIT_ANCHOR_FILE=str(folder / "anchors.jsonl")
+    )
+    assert result.returncode != 0
+    assert "rapport.E004" in result.stdout + result.stderr
+    assert str(target) in result.stdout + result.stderr
+
+
+@pytest.mark.django_db
+def test_audit_anchors_are_written_owner_only(tmp_path):
+    from rapport.security import audit
+
+    audit.record("test.probe")
+    path = tmp_path / "anchors" / "audit_anchors.jsonl"
+    audit.write_anchor(path)
+    assert path.stat().st_mode & 0o777 == 0o600

@@ -29,3 +29,16 @@ def test_ipv6_addresses_are_stored_compressed(rf):
 def test_audit_entries_record_the_same_address_as_the_lockout(rf):
     request = rf.get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="203.0.113.9")
     assert audit.record("test.probe", request=request).ip_address == "203.0.113.9"
+
+
+@override_settings(BEHIND_TLS_PROXY=True, TRUSTED_PROXY_NETWORKS=["10.0.0.0/8"])
+def test_behind_a_chain_of_proxies_the_rightmost_untrusted_hop_is_used(rf):
+    request = rf.get(
+        "/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="1.2.3.4, 203.0.113.9, 10.1.2.3"
+    )
+    assert client_ip(request) == "203.0.113.9"
+
+
+@override_settings(BEHIND_TLS_PROXY=True)
+def test_behind_the_proxy_without_a_forwarded_header_the_proxy_address_is_used(rf):
+    assert client_ip(rf.get("/", REMOTE_ADDR="10.0.0.2")) == "10.0.0.2"

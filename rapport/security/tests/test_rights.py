@@ -152,3 +152,59 @@ def test_erasure_leaves_no_name_recoverable_and_keeps_scores(client_record):
     assert event.object_id == str(client_record.public_id)
     with pytest.raises(rights.ClientNotFoundError):
         rights.find_client("R-0042", "north")
+
+
+def _comments_notes_and_their_ciphertext(client):
+    from rapport.checkin.models import Alert, AlertKind, CheckinDraft, CheckinSubmission
+    from rapport.testing import issue_checkin_link
+
+    episode = client.episodes.get()
+    issued = issue_checkin_link(episode)
+    CheckinSubmission.objects.create(
+        link=issued.link, session=issued.link.session, comment="my brother Rufus visits"
+    )
+    CheckinDraft.objects.create(session=episode.sessions.get(number=1), comment="Rufus again")
+    Alert.objects.create(
+        organisation=client.organisation,
+        kind=AlertKind.CRITICAL_ITEM,
+        client=client,
+        episode=episode,
+        acknowledged_at=datetime.datetime(2026, 1, 5, tzinfo=datetime.UTC),
+        acknowledgement_note="called Ada at her work in Greenwich",
+    )
+    stored = []
+    with connection.cursor() as cursor:
+        for table, column in [
+            ("checkin_checkinsubmission", "comment"),
+            ("checkin_checkindraft", "comment"),
+            ("checkin_alert", "acknowledgement_note"),
+        ]:
+            cursor.execute(f"SELECT {column} FROM {table}")  # noqa: S608 - fixed names
+            stored.extend(value for (value,) in cursor.fetchall())
+    return stored
+
+
+def test_erasure_destroys_comments_and_acknowledgement_notes(client_record):
+    from rapport.checkin.models import Alert, CheckinDraft, CheckinSubmission
+
+    ciphertexts = _comments_notes_and_their_ciphertext(client_record)
+    assert len(ciphertexts) == 3 and all(ciphertexts)
+    rights.erase_client(client_record)
+    dump = raw_database_text()
+    assert not [text for text in ciphertexts if text in dump]
+    assert CheckinSubmission.objects.get().comment == ""
+    assert CheckinDraft.objects.get().comment == ""
+    alert = Alert.objects.get()
+    assert alert.acknowledgement_note == "" and alert.acknowledged_at is not None
+
+
+def test_an_erased_record_gets_a_new_public_id(client_record):
+    from rapport.clinic.models import Client
+
+    old_public_id = client_record.public_id
+    rights.erase_client(client_record)
+    client_record.refresh_from_db()
+    assert client_record.public_id != old_public_id
+    assert not Client.objects.filter(public_id=old_public_id).exists()
+    event = AuditEvent.objects.get(action="client.erase")
+    assert event.object_id == str(client_record.public_id)

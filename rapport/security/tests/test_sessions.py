@@ -80,7 +80,7 @@ def test_the_expiry_message_is_shown_on_the_sign_in_page(client, therapist):
 
 
 def test_sessions_are_kept_on_the_server_and_die_with_the_browser():
-    assert settings.SESSION_ENGINE == "django.contrib.sessions.backends.db"
+    assert settings.SESSION_ENGINE == "rapport.security.sessions"
     assert settings.SESSION_EXPIRE_AT_BROWSER_CLOSE
     assert settings.SESSION_COOKIE_AGE <= middleware.ABSOLUTE_TIMEOUT_SECONDS
 
@@ -105,3 +105,25 @@ def test_an_old_session_cookie_after_sign_out_is_useless(client, therapist):
     replay = Client()
     replay.cookies[settings.SESSION_COOKIE_NAME] = cookie
     assert_signed_out(replay.get(reverse("home")))
+
+
+def test_a_copy_of_the_session_table_yields_no_live_session(client, therapist):
+    from django.test import Client
+
+    cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
+    assert client.get(reverse("home")).status_code == 200
+    stored_keys = list(Session.objects.values_list("session_key", flat=True))
+    assert cookie not in stored_keys
+    for stored in stored_keys:
+        replay = Client()
+        replay.cookies[settings.SESSION_COOKIE_NAME] = stored
+        assert_signed_out(replay.get(reverse("home")))
+
+
+def test_the_session_row_is_found_by_the_hash_of_the_cookie(client, therapist):
+    from rapport.security.sessions import stored_session_key
+
+    cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
+    assert Session.objects.filter(session_key=stored_session_key(cookie)).exists()
+    client.post(reverse("logout"))
+    assert not Session.objects.filter(session_key=stored_session_key(cookie)).exists()

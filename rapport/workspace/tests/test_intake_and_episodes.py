@@ -417,3 +417,43 @@ def test_two_closed_episodes_of_a_client_reopened_at_once_leave_one_active(clini
         thread.join()
     assert sorted(outcomes) == ["This client already has an active episode.", "reopened"]
     assert clinics.owner_client.episodes.filter(status=EpisodeStatus.ACTIVE).count() == 1
+
+
+OUT_OF_RANGE_MOMENTS = ["0001-01-01T00:00", "9999-12-31T23:59"]
+RANGE_MESSAGE = "between 1900-01-01 and 2100-12-31"
+
+
+@pytest.mark.parametrize("moment", OUT_OF_RANGE_MOMENTS)
+def test_intake_refuses_a_first_session_out_of_range(therapist_client, moment):
+    response = therapist_client.post(reverse("client-new"), intake(first_session_at=moment))
+    assert response.status_code == 200
+    assert RANGE_MESSAGE in response.content.decode()
+    assert not Client.objects.filter(record_number="R-2041").exists()
+
+
+# Year 1 in a zone east of UTC, and year 9999 west of it, were 500s (OverflowError).
+@pytest.mark.parametrize("zone", ["UTC", "Pacific/Auckland", "America/New_York"])
+@pytest.mark.parametrize("moment", OUT_OF_RANGE_MOMENTS)
+def test_a_session_out_of_range_is_not_scheduled_and_the_client_page_still_opens(
+    therapist_client, clinics, moment, zone, settings
+):
+    settings.TIME_ZONE = zone
+    episode = clinics.owner_episode
+    url = reverse("episode-schedule", args=[episode.public_id])
+    response = therapist_client.post(url, {"scheduled_at": moment}, follow=True)
+    assert response.status_code == 200
+    assert RANGE_MESSAGE in response.content.decode()
+    assert episode.sessions.count() == 2
+    page = therapist_client.get(reverse("client-detail", args=[clinics.owner_client.public_id]))
+    assert page.status_code == 200
+
+
+@pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31"])
+def test_an_episode_is_not_closed_on_a_day_out_of_range(therapist_client, clinics, day):
+    episode = clinics.owner_episode
+    url = reverse("episode-close", args=[episode.public_id])
+    response = therapist_client.post(url, {"ended_on": day, "end_reason": "completed"}, follow=True)
+    assert response.status_code == 200
+    assert RANGE_MESSAGE in response.content.decode()
+    episode.refresh_from_db()
+    assert episode.status == EpisodeStatus.ACTIVE

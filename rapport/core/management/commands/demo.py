@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.utils import timezone
@@ -11,6 +9,7 @@ from django.utils import timezone
 from rapport.checkin.delivery import schedule_due
 from rapport.clinic.management.commands.synth import DEMO_PASSWORD
 from rapport.clinic.models import Organisation
+from rapport.env import env_str
 
 DEMO_SLUG = "demo"
 
@@ -44,7 +43,7 @@ class Command(BaseCommand):
             scheduled = schedule_due(timezone.now())
             self.stdout.write(f"Check-in messages queued for the next day's sessions: {scheduled}.")
         self.stdout.write(self.style.WARNING("DEMO - synthetic data only, never real client data."))
-        address = os.environ.get("RAPPORT_BIND", "127.0.0.1:8000")
+        address = env_str("RAPPORT_BIND", "127.0.0.1:8000")
         self.stdout.write(
             f"Log in at http://{address}/ with password '{DEMO_PASSWORD}' as:\n"
             "  therapist1 ... therapist10   (therapists: their own caseload)\n"

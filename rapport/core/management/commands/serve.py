@@ -9,6 +9,9 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from rapport.env import env_int, env_str
+from rapport.security.private_files import make_private_dir
+
 
 def gunicorn_argv(app: str, *, bind: str, workers: int, threads: int) -> list[str]:
     """The gunicorn command line ``rapport serve`` runs, for the WSGI ``app`` given.
@@ -44,15 +47,14 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "--bind", default=os.environ.get("RAPPORT_BIND", "127.0.0.1:8000"), help="host:port"
+            "--bind", default=env_str("RAPPORT_BIND", "127.0.0.1:8000"), help="host:port"
         )
-        parser.add_argument(
-            "--workers", type=int, default=int(os.environ.get("RAPPORT_WORKERS", "2"))
-        )
+        parser.add_argument("--workers", type=int, default=env_int("RAPPORT_WORKERS", 2, minimum=1))
         parser.add_argument("--threads", type=int, default=4)
 
     def handle(self, *args, **options):
         # The manifest storage needs collected files; collecting is quick and idempotent.
+        make_private_dir(settings.DATA_DIR)
         settings.STATIC_ROOT.mkdir(parents=True, exist_ok=True)
         call_command("collectstatic", interactive=False, verbosity=0)
         argv = gunicorn_argv(
