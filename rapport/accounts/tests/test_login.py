@@ -70,12 +70,15 @@ def test_session_key_changes_at_sign_in(client, therapist):
     session["something"] = "before sign-in"
     session.save()
     before = session.session_key
+    from django.contrib.sessions.models import Session
+
+    from rapport.security.sessions import stored_session_key
+
+    assert Session.objects.filter(session_key=stored_session_key(before)).exists()
     sign_in(client, therapist.username)
     after = client.session.session_key
     assert after != before
-    from django.contrib.sessions.models import Session
-
-    assert not Session.objects.filter(session_key=before).exists()
+    assert not Session.objects.filter(session_key=stored_session_key(before)).exists()
 
 
 def test_next_is_followed_only_within_the_site(client, therapist):

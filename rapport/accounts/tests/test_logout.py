@@ -4,6 +4,7 @@ from django.test import Client
 from django.urls import reverse
 
 from rapport.security.models import AuditEvent
+from rapport.security.sessions import stored_session_key
 from rapport.testing import login_verified, make_organisation, make_user
 
 pytestmark = pytest.mark.django_db
@@ -13,10 +14,11 @@ def test_sign_out_ends_the_session_and_the_old_cookie_is_worthless(client, setti
     therapist = make_user(make_organisation())
     login_verified(client, therapist)
     cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
+    assert Session.objects.filter(session_key=stored_session_key(cookie)).exists()
     response = client.post(reverse("logout"))
     assert response.status_code == 302
     assert response.url == reverse("login")
-    assert not Session.objects.filter(session_key=cookie).exists()
+    assert not Session.objects.filter(session_key=stored_session_key(cookie)).exists()
     replay = Client()
     replay.cookies[settings.SESSION_COOKIE_NAME] = cookie
     assert replay.get(reverse("home")).url.startswith(reverse("login"))

@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from rapport.security import middleware
 from rapport.security.models import AuditEvent
+from rapport.security.sessions import stored_session_key
 from rapport.testing import login_verified, make_organisation, make_user
 
 pytestmark = pytest.mark.django_db
@@ -45,9 +46,10 @@ def test_fourteen_idle_minutes_are_fine(client, therapist):
 
 def test_fifteen_idle_minutes_end_the_session(client, therapist):
     old_key = client.session.session_key
+    assert Session.objects.filter(session_key=stored_session_key(old_key)).exists()
     shift_clocks(client, signed_in_by=15 * 60, last_seen_by=15 * 60)
     assert_signed_out(client.get(reverse("home")))
-    assert not Session.objects.filter(session_key=old_key).exists()
+    assert not Session.objects.filter(session_key=stored_session_key(old_key)).exists()
     event = AuditEvent.objects.get(action="auth.session_expired")
     assert event.detail == {"reason": "idle"}
     assert event.actor_id == therapist.pk
@@ -121,7 +123,6 @@ def test_a_copy_of_the_session_table_yields_no_live_session(client, therapist):
 
 
 def test_the_session_row_is_found_by_the_hash_of_the_cookie(client, therapist):
-    from rapport.security.sessions import stored_session_key
 
     cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
     assert Session.objects.filter(session_key=stored_session_key(cookie)).exists()
