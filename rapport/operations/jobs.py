@@ -143,9 +143,7 @@ def install_schedules() -> None:
     with transaction.atomic():
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
-                cursor.execute(
-                    f"LOCK TABLE {Schedule._meta.db_table} IN SHARE ROW EXCLUSIVE MODE"  # noqa: S608
-                )
+                cursor.execute(f"LOCK TABLE {Schedule._meta.db_table} IN SHARE ROW EXCLUSIVE MODE")
         names = []
         for scheduled in SCHEDULED_JOBS:
             name = SCHEDULE_PREFIX + scheduled.name

@@ -28,6 +28,9 @@ def readyz(request: HttpRequest) -> JsonResponse:
     checks = readiness_checks()
     ready = all(check.ok for check in checks)
     return JsonResponse(
-        {"ready": ready, "checks": {check.name: "ok" if check.ok else "failing" for check in checks}},
+        {
+            "ready": ready,
+            "checks": {check.name: "ok" if check.ok else "failing" for check in checks},
+        },
         status=200 if ready else 503,
     )
