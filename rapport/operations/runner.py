@@ -50,4 +50,10 @@ def run_forever() -> None:
     """Run a django-q2 cluster until SIGTERM or SIGINT; it beats through the heartbeat job."""
     install_schedules()
     record_heartbeat()
-    Cluster(get_broker()).start()
+    broker = get_broker()
+    # The cluster's own scheduler first runs after 30 seconds; queue what is due now.
+    scheduler(broker=broker)
+    cluster = Cluster(broker)
+    cluster.start()
+    # Cluster's own SIGTERM/SIGINT handlers stop the sentinel, which ends this wait.
+    cluster.sentinel.join()

@@ -39,27 +39,33 @@ def gunicorn_argv(app: str, *, bind: str, workers: int, threads: int) -> list[st
     ]
 
 
+def prepared_server_argv(*, bind: str, workers: int, threads: int) -> list[str]:
+    """Collect the static files, then return the gunicorn command line to run."""
+    # The manifest storage needs collected files; collecting is quick and idempotent.
+    settings.STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+    call_command("collectstatic", interactive=False, verbosity=0)
+    return gunicorn_argv("rapport.wsgi:application", bind=bind, workers=workers, threads=threads)
+
+
+def default_bind() -> str:
+    return os.environ.get("RAPPORT_BIND", "127.0.0.1:8000")
+
+
+def default_workers() -> int:
+    return int(os.environ.get("RAPPORT_WORKERS", "2"))
+
+
 class Command(BaseCommand):
     help = "Serve Rapport with gunicorn (not Django's development server)."
 
     def add_arguments(self, parser):
-        parser.add_argument(
-            "--bind", default=os.environ.get("RAPPORT_BIND", "127.0.0.1:8000"), help="host:port"
-        )
-        parser.add_argument(
-            "--workers", type=int, default=int(os.environ.get("RAPPORT_WORKERS", "2"))
-        )
+        parser.add_argument("--bind", default=default_bind(), help="host:port")
+        parser.add_argument("--workers", type=int, default=default_workers())
         parser.add_argument("--threads", type=int, default=4)
 
     def handle(self, *args, **options):
-        # The manifest storage needs collected files; collecting is quick and idempotent.
-        settings.STATIC_ROOT.mkdir(parents=True, exist_ok=True)
-        call_command("collectstatic", interactive=False, verbosity=0)
-        argv = gunicorn_argv(
-            "rapport.wsgi:application",
-            bind=options["bind"],
-            workers=options["workers"],
-            threads=options["threads"],
+        argv = prepared_server_argv(
+            bind=options["bind"], workers=options["workers"], threads=options["threads"]
         )
         self.stdout.write(f"Serving Rapport at http://{options['bind']}/ (Ctrl+C stops)")
         sys.stdout.flush()
