@@ -78,7 +78,8 @@ def test_installing_schedules_twice_keeps_one_row_each_and_drops_retired_ones(db
     install_schedules()
     install_schedules()
     names = sorted(Schedule.objects.values_list("name", flat=True))
-    assert names == sorted([SCHEDULE_PREFIX + job.name for job in SCHEDULED_JOBS] + ["someone-elses"])
+    ours = [SCHEDULE_PREFIX + job.name for job in SCHEDULED_JOBS]
+    assert names == sorted([*ours, "someone-elses"])
 
 
 def test_audit_anchor_runs_once_a_day(due_invitation, settings):

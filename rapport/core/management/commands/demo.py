@@ -71,7 +71,7 @@ class Command(BaseCommand):
         self.stdout.write(f"Serving Rapport at http://{address}/ with its worker (Ctrl+C stops)")
         self.stdout.flush()
         server = subprocess.Popen(server_argv)  # noqa: S603 - our own interpreter and module
-        worker = subprocess.Popen([sys.executable, "-m", "rapport.cli", "worker"])  # noqa: S603
+        worker = subprocess.Popen([sys.executable, "-m", "rapport.cli", "worker"])
         try:
             while server.poll() is None and worker.poll() is None:
                 try:
