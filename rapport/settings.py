@@ -269,6 +269,8 @@ WORKER_PROCESSES = env_int("RAPPORT_WORKER_PROCESSES", 2, minimum=1)
 WORKER_JOB_TIMEOUT_SECONDS = env_int("RAPPORT_WORKER_JOB_TIMEOUT_SECONDS", 1800, minimum=10)
 # /readyz and `rapport status` call the worker stale after this many minutes without a beat.
 WORKER_HEARTBEAT_MAX_AGE_MINUTES = env_int("RAPPORT_WORKER_HEARTBEAT_MAX_AGE_MINUTES", 5, minimum=1)
+# When set, /readyz and `rapport status` fail once the last `rapport backup create` is older.
+BACKUP_MAX_AGE_HOURS = env_int("RAPPORT_BACKUP_MAX_AGE_HOURS", 0, minimum=0)
 Q_CLUSTER = {
     "name": "rapport",
     "orm": "default",

@@ -1,4 +1,4 @@
-"""The worker's heartbeat, read by /readyz and ``rapport status``."""
+"""The worker's heartbeat and the backup log, read by /readyz and ``rapport status``."""
 
 from __future__ import annotations
 
@@ -13,3 +13,13 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.worker} at {self.beat_at:%Y-%m-%d %H:%M:%S}"
+
+
+class BackupRun(models.Model):
+    """A backup written by ``rapport backup create`` (the file itself lives elsewhere)."""
+
+    created_at = models.DateTimeField(db_index=True)
+    rows = models.PositiveIntegerField()
+
+    def __str__(self) -> str:
+        return f"backup of {self.rows} rows at {self.created_at:%Y-%m-%d %H:%M}"

@@ -2,7 +2,8 @@
 
 Each check says whether this instance can serve and keep its promises: the database
 answers, every migration is applied, the encryption and audit keys load, and a worker
-has beaten recently (otherwise no invitation, reminder or safety notice goes out). The
+has beaten recently (otherwise no invitation, reminder or safety notice goes out), and,
+when ``RAPPORT_BACKUP_MAX_AGE_HOURS`` is set, that the last backup is recent. The
 ``detail`` is for an operator's terminal; the public /readyz shows names and verdicts only.
 """
 
@@ -18,6 +19,7 @@ from django.utils import timezone
 
 from rapport.env import ConfigurationError
 from rapport.operations.heartbeat import latest_heartbeat
+from rapport.operations.models import BackupRun
 from rapport.security import crypto
 
 
@@ -68,9 +70,25 @@ def check_worker(now: datetime.datetime | None = None) -> Check:
     return Check("worker", True, f"last heartbeat {seconds} s ago")
 
 
+def check_backup(now: datetime.datetime | None = None) -> Check:
+    """Only when RAPPORT_BACKUP_MAX_AGE_HOURS is set: the last backup is recent enough."""
+    now = now or timezone.now()
+    latest = BackupRun.objects.order_by("-created_at").first()
+    if latest is None:
+        return Check("backup", False, "no backup yet: run `rapport backup create --out FILE`")
+    limit = datetime.timedelta(hours=settings.BACKUP_MAX_AGE_HOURS)
+    hours = (now - latest.created_at).total_seconds() / 3600
+    if now - latest.created_at > limit:
+        return Check("backup", False, f"last backup {hours:.1f} h ago (limit {limit})")
+    return Check("backup", True, f"last backup {hours:.1f} h ago")
+
+
 def readiness_checks() -> list[Check]:
     """Run every check; the database ones are skipped once the database is unreachable."""
     database = check_database()
     if not database.ok:
         return [database, check_keys()]
-    return [database, check_migrations(), check_keys(), check_worker()]
+    checks = [database, check_migrations(), check_keys(), check_worker()]
+    if settings.BACKUP_MAX_AGE_HOURS:
+        checks.append(check_backup())
+    return checks
