@@ -21,6 +21,9 @@ USAGE = """usage: rapport COMMAND [ARGS...]
 Commands:
   demo       install a synthetic demo clinic (once) and serve it
   serve      run the production web server (gunicorn + whitenoise)
+  worker     run every scheduled job:       rapport worker [--once]
+  status     is this instance ready?        rapport status  (exit 1 when not)
+  backup     encrypted backups:             rapport backup create --out FILE | verify | restore
   migrate    create or update the database tables
   synth      generate a synthetic clinic:  rapport synth --seed N --clients N
   score      score one set of answers:     rapport score phq9 --answers 0,1,2,,3 --json

@@ -67,6 +67,8 @@ INSTALLED_APPS = [
     "rapport.insights",
     "rapport.checkin",
     "rapport.safety_plans",
+    "django_q",
+    "rapport.operations",
 ]
 
 # Order matters: see rapport/security/middleware.py. The staff gate is default-deny: every
@@ -288,6 +290,35 @@ FHIR_IMPORT_MAX_BYTES = env_int("RAPPORT_FHIR_IMPORT_MAX_BYTES", 20 * 1024 * 102
 # A clinic's own caseload flag thresholds (same shape as rapport/alerts/defaults.yaml);
 # empty means the shipped defaults. Read and checked once per process.
 FLAG_RULES_FILE = env_str("RAPPORT_FLAG_RULES_FILE")
+
+# --- The worker (docs/operations.md) ---
+# `rapport worker` runs the jobs of rapport.operations.jobs on django-q2. Its queue and
+# schedules live in the Rapport database (the "orm" broker): nothing else to install on
+# SQLite, and every server of a PostgreSQL installation shares them.
+WORKER_PROCESSES = env_int("RAPPORT_WORKER_PROCESSES", 2, minimum=1)
+# The longest a job may run (insight refresh of a large clinic); a job is handed to another
+# worker only after WORKER_RETRY_SECONDS, so it must be longer than the timeout.
+WORKER_JOB_TIMEOUT_SECONDS = env_int("RAPPORT_WORKER_JOB_TIMEOUT_SECONDS", 1800, minimum=10)
+# /readyz and `rapport status` call the worker stale after this many minutes without a beat.
+WORKER_HEARTBEAT_MAX_AGE_MINUTES = env_int("RAPPORT_WORKER_HEARTBEAT_MAX_AGE_MINUTES", 5, minimum=1)
+# When set, /readyz and `rapport status` fail once the last `rapport backup create` is older.
+BACKUP_MAX_AGE_HOURS = env_int("RAPPORT_BACKUP_MAX_AGE_HOURS", 0, minimum=0)
+Q_CLUSTER = {
+    "name": "rapport",
+    "orm": "default",
+    "workers": WORKER_PROCESSES,
+    "timeout": WORKER_JOB_TIMEOUT_SECONDS,
+    "retry": WORKER_JOB_TIMEOUT_SECONDS + 300,
+    # A failed job is not retried by the queue: its schedule runs it again at the next
+    # due time, so one failure never becomes a burst of duplicate sends.
+    "max_attempts": 1,
+    "ack_failures": True,
+    # After a stopped worker comes back, each schedule runs once, not once per missed slot.
+    "catch_up": False,
+    "poll": 1,
+    "save_limit": 500,
+    "label": "Worker",
+}
 
 LOGGING = {
     "version": 1,

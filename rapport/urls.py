@@ -9,4 +9,5 @@ urlpatterns = [
     path("accounts/", include("rapport.accounts.urls")),
     path("api/v1/", include("rapport.api.urls")),
     path("insights/", include("rapport.insights.urls")),
+    path("", include("rapport.operations.urls")),
 ]

@@ -1,6 +1,11 @@
 import os
+import signal
+import socket
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 
@@ -23,3 +28,55 @@ def test_demo_seeds_once_and_prints_the_logins(tmp_path: Path):
     )
     assert second.returncode == 0, second.stderr
     assert "already seeded" in second.stdout
+
+
+def _status(url: str) -> int:
+    """The status of ``url`` once the server answers (it may still be starting)."""
+    for _ in range(60):
+        try:
+            with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - loopback
+                return response.status
+        except urllib.error.HTTPError as error:
+            return error.code
+        except OSError:
+            time.sleep(0.5)
+    raise AssertionError(f"{url} did not answer")
+
+
+def _children(pid: int) -> list[int]:
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [int(child) for child in children]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_demo_runs_the_worker_beside_the_server_and_stops_both(tmp_path: Path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RAPPORT_", "DJANGO_"))}
+    env["RAPPORT_DATA_DIR"] = str(tmp_path / "var")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    log = tmp_path / "demo.log"
+    command = [sys.executable, "-m", "rapport.cli", "demo", "--clients", "12"]
+    command += ["--bind", f"127.0.0.1:{port}"]
+    with log.open("wb") as output:
+        demo = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=output, stderr=output)
+    try:
+        deadline = time.monotonic() + 240
+        while "job checkin-delivery done" not in log.read_text(errors="replace"):
+            assert demo.poll() is None, log.read_text(errors="replace")
+            assert time.monotonic() < deadline, log.read_text(errors="replace")
+            time.sleep(1)
+        assert _status(f"http://127.0.0.1:{port}/readyz") == 200
+        children = _children(demo.pid)
+        assert len(children) == 2  # the server and the worker
+    finally:
+        demo.send_signal(signal.SIGTERM)
+        demo.wait(timeout=60)
+    assert not [child for child in children if _alive(child)]

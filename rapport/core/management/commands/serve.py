@@ -42,26 +42,34 @@ def gunicorn_argv(app: str, *, bind: str, workers: int, threads: int) -> list[st
     ]
 
 
+def prepared_server_argv(*, bind: str, workers: int, threads: int) -> list[str]:
+    """Collect the static files, then return the gunicorn command line to run."""
+    # The manifest storage needs collected files; collecting is quick and idempotent.
+    make_private_dir(settings.DATA_DIR)
+    settings.STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+    call_command("collectstatic", interactive=False, verbosity=0)
+    return gunicorn_argv("rapport.wsgi:application", bind=bind, workers=workers, threads=threads)
+
+
+def default_bind() -> str:
+    return env_str("RAPPORT_BIND", "127.0.0.1:8000")
+
+
+def default_workers() -> int:
+    return env_int("RAPPORT_WORKERS", 2, minimum=1)
+
+
 class Command(BaseCommand):
     help = "Serve Rapport with gunicorn (not Django's development server)."
 
     def add_arguments(self, parser):
-        parser.add_argument(
-            "--bind", default=env_str("RAPPORT_BIND", "127.0.0.1:8000"), help="host:port"
-        )
-        parser.add_argument("--workers", type=int, default=env_int("RAPPORT_WORKERS", 2, minimum=1))
+        parser.add_argument("--bind", default=default_bind(), help="host:port")
+        parser.add_argument("--workers", type=int, default=default_workers())
         parser.add_argument("--threads", type=int, default=4)
 
     def handle(self, *args, **options):
-        # The manifest storage needs collected files; collecting is quick and idempotent.
-        make_private_dir(settings.DATA_DIR)
-        settings.STATIC_ROOT.mkdir(parents=True, exist_ok=True)
-        call_command("collectstatic", interactive=False, verbosity=0)
-        argv = gunicorn_argv(
-            "rapport.wsgi:application",
-            bind=options["bind"],
-            workers=options["workers"],
-            threads=options["threads"],
+        argv = prepared_server_argv(
+            bind=options["bind"], workers=options["workers"], threads=options["threads"]
         )
         self.stdout.write(f"Serving Rapport at http://{options['bind']}/ (Ctrl+C stops)")
         sys.stdout.flush()

@@ -1,0 +1,165 @@
+"""The jobs ``rapport worker`` runs on a schedule, and the schedule itself.
+
+Each job is a plain function that django-q2 calls by its dotted path. The ``job``
+decorator logs one line per run -- job name, duration, outcome -- and never client data:
+outcomes are counts, and a failure is logged by its exception class only (the message of
+an exception may quote a record).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.db import connection, transaction
+from django_q.models import Schedule
+
+logger = logging.getLogger("rapport.worker")
+
+
+def job(name: str) -> Callable[[Callable[[], str]], Callable[[], str]]:
+    """Log the run of a job function that returns a short, data-free outcome."""
+
+    def decorate(function: Callable[[], str]) -> Callable[[], str]:
+        @functools.wraps(function)
+        def run() -> str:
+            started = time.monotonic()
+            try:
+                outcome = function()
+            except Exception as error:
+                logger.error(
+                    "job %s failed after %.1f s: %s",
+                    name,
+                    time.monotonic() - started,
+                    type(error).__name__,
+                )
+                raise
+            logger.info("job %s done in %.1f s: %s", name, time.monotonic() - started, outcome)
+            return outcome
+
+        return run
+
+    return decorate
+
+
+@job("checkin-delivery")
+def send_checkin_messages() -> str:
+    """Invitations, reminders, retries and safety notices (``rapport checkin send-due``)."""
+    from rapport.checkin.delivery import send_due
+
+    report = send_due()
+    return (
+        f"scheduled {report.scheduled}, sent {report.sent}, retrying {report.retrying}, "
+        f"failed {report.failed}, skipped {report.skipped}"
+    )
+
+
+@job("insights-refresh")
+def refresh_insights() -> str:
+    """Recompute every organisation's insight pages (``rapport insights refresh``)."""
+    from rapport.clinic.models import Organisation
+    from rapport.insights.snapshots import refresh
+
+    organisations = list(Organisation.objects.order_by("slug"))
+    for organisation in organisations:
+        refresh(organisation)
+    return f"{len(organisations)} organisations refreshed"
+
+
+@job("audit-anchor")
+def anchor_audit_trail() -> str:
+    """Append the audit chain's ends to the anchor file (``rapport audit anchor``)."""
+    from rapport.security import audit
+
+    path = audit.anchor_path()
+    if path is None:
+        return "skipped: no AUDIT_ANCHOR_FILE configured"
+    try:
+        lines = audit.write_anchor(path)
+    except audit.AuditChainError:
+        # Only raised for an empty trail; a fresh installation has nothing to anchor yet.
+        return "skipped: the audit trail is empty"
+    return f"{len(lines)} lanes anchored"
+
+
+@job("audit-purge")
+def purge_audit_trail() -> str:
+    """Remove audit entries past the retention period (``rapport audit purge``)."""
+    from rapport.security import audit
+
+    result = audit.purge_expired()
+    return f"removed {result.removed} entries"
+
+
+@job("heartbeat")
+def beat() -> str:
+    """Show /readyz that scheduled jobs run: the heartbeat travels through the queue."""
+    from rapport.operations.heartbeat import record_heartbeat
+
+    record_heartbeat()
+    return "beat"
+
+
+@dataclass(frozen=True)
+class ScheduledJob:
+    """One schedule row: ``every_minutes`` or ``daily`` (once a day)."""
+
+    name: str
+    function: Callable[[], str]
+    every_minutes: int | None = None
+
+    @property
+    def func_path(self) -> str:
+        return f"{self.function.__module__}.{self.function.__name__}"
+
+
+# Schedule names carry this prefix; other rows of django-q2's table are left alone.
+SCHEDULE_PREFIX = "rapport:"
+DAILY = None
+
+SCHEDULED_JOBS: tuple[ScheduledJob, ...] = (
+    ScheduledJob("checkin-delivery", send_checkin_messages, every_minutes=1),
+    ScheduledJob("heartbeat", beat, every_minutes=1),
+    ScheduledJob("insights-refresh", refresh_insights, every_minutes=60),
+    ScheduledJob("audit-anchor", anchor_audit_trail, every_minutes=DAILY),
+    ScheduledJob("audit-purge", purge_audit_trail, every_minutes=DAILY),
+)
+
+
+def install_schedules() -> None:
+    """Create or update the schedule rows of ``SCHEDULED_JOBS``; remove retired ones.
+
+    Every worker calls this on start. A new schedule is due at once; an existing one
+    keeps its next run time, so restarting a worker neither skips nor repeats a run.
+    The table lock makes workers that start together install the rows one after the
+    other instead of creating each one twice (SQLite's IMMEDIATE transactions already
+    queue writers).
+    """
+    from django.utils import timezone
+
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(f"LOCK TABLE {Schedule._meta.db_table} IN SHARE ROW EXCLUSIVE MODE")
+        names = []
+        for scheduled in SCHEDULED_JOBS:
+            name = SCHEDULE_PREFIX + scheduled.name
+            names.append(name)
+            if scheduled.every_minutes is DAILY:
+                timing = {"schedule_type": Schedule.DAILY, "minutes": None}
+            else:
+                timing = {"schedule_type": Schedule.MINUTES, "minutes": scheduled.every_minutes}
+            Schedule.objects.update_or_create(
+                name=name,
+                defaults={"func": scheduled.func_path, "repeats": -1, **timing},
+                create_defaults={
+                    "func": scheduled.func_path,
+                    "repeats": -1,
+                    "next_run": timezone.now(),
+                    **timing,
+                },
+            )
+        Schedule.objects.filter(name__startswith=SCHEDULE_PREFIX).exclude(name__in=names).delete()
