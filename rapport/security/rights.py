@@ -276,7 +276,7 @@ def _erase_free_text(client: Client) -> None:
     from rapport.checkin.models import Alert, CheckinDraft, CheckinSubmission
 
     CheckinSubmission.objects.filter(session__episode__client=client).update(comment="")
-    CheckinDraft.objects.filter(session__episode__client=client).update(comment="")
+    CheckinDraft.objects.filter(link__session__episode__client=client).update(comment="")
     Alert.objects.filter(client=client).update(acknowledgement_note="")
 
 

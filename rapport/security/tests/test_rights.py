@@ -163,7 +163,7 @@ def _comments_notes_and_their_ciphertext(client):
     CheckinSubmission.objects.create(
         link=issued.link, session=issued.link.session, comment="my brother Rufus visits"
     )
-    CheckinDraft.objects.create(session=episode.sessions.get(number=1), comment="Rufus again")
+    CheckinDraft.objects.create(link=issued.link, comment="Rufus again")
     Alert.objects.create(
         organisation=client.organisation,
         kind=AlertKind.CRITICAL_ITEM,
