@@ -29,8 +29,7 @@ def exempt_modules(config: dict) -> list[str]:
 
 
 def module_name(path: str) -> str:
-    dotted = path.removesuffix(".py").removesuffix("/__init__").replace("/", ".")
-    return dotted
+    return path.removesuffix(".py").removesuffix("/__init__").replace("/", ".")
 
 
 def module_exists(name: str) -> bool:
