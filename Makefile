@@ -35,6 +35,7 @@ serve: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .
@@ -53,4 +54,4 @@ bench: $(STAMP)
 	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 clean:
-	rm -rf $(VENV) var node_modules .pytest_cache .ruff_cache .hypothesis *.egg-info
+	rm -rf $(VENV) var node_modules .pytest_cache .ruff_cache .mypy_cache .hypothesis *.egg-info

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeGuard
 
 import yaml
 
@@ -50,6 +50,25 @@ class Score:
     total: float | None
     flags: tuple[str, ...] = ()
     answers: Mapping[str, Any] = field(default_factory=dict)
+
+
+class _Totalled(Protocol):
+    """A :class:`Score` known to have a total (what the score-trend rules compare)."""
+
+    @property
+    def session(self) -> int: ...
+
+    @property
+    def total(self) -> float: ...
+
+
+def _has_total(score: Score) -> TypeGuard[_Totalled]:
+    return score.total is not None
+
+
+def _totalled(history: ClientHistory, instrument_id: str) -> list[_Totalled]:
+    """The instrument's scores that have a total, in session order."""
+    return [score for score in history.scores.get(instrument_id, ()) if _has_total(score)]
 
 
 @dataclass(frozen=True)
@@ -257,7 +276,7 @@ def _unanswered_risk_items(instrument_id: str, instrument: Any, latest: Score) -
 def _rupture(
     history: ClientHistory, instruments: Mapping[str, Any], rules: FlagRules
 ) -> list[Flag]:
-    scores = [s for s in history.scores.get(rules.rupture_instrument, ()) if s.total is not None]
+    scores = _totalled(history, rules.rupture_instrument)
     if not scores:
         return []
     latest = scores[-1]
@@ -302,7 +321,7 @@ def _rupture(
 
 
 def _trust(history: ClientHistory, rules: FlagRules) -> list[Flag]:
-    scores = [s for s in history.scores.get(rules.trust_instrument, ()) if s.total is not None]
+    scores = _totalled(history, rules.trust_instrument)
     if not scores:
         return []
     latest = scores[-1]
@@ -338,9 +357,7 @@ def _not_on_track(
     from rapport.psychometrics.trajectories import expected_trajectory, is_off_track
 
     instrument = instruments.get(rules.not_on_track_instrument)
-    scores = [
-        s for s in history.scores.get(rules.not_on_track_instrument, ()) if s.total is not None
-    ]
+    scores = _totalled(history, rules.not_on_track_instrument)
     if instrument is None or len(scores) < 2 or scores[0].session != 1:
         return []
     intake, latest = scores[0], scores[-1]
@@ -405,7 +422,7 @@ def _trailing(items: Sequence[Any], predicate: Any) -> int:
 
 def _title(instrument: Any) -> str:
     """The instrument's name as clinicians say it: the abbreviation in brackets, if any."""
-    title = instrument.title.get("en") or instrument.id
+    title: str = instrument.title.get("en") or instrument.id
     if title.endswith(")") and "(" in title:
         return title[title.rindex("(") + 1 : -1]
     return title

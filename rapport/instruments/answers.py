@@ -38,7 +38,7 @@ def answer_values(
     values: list[float | None] = []
     for position, item in enumerate(instrument.items):
         value = answers.get(item.id)
-        if _is_missing(value):
+        if value is None or _is_missing(value):
             values.append(None)
             continue
         _check_offered(instrument, item, value, layout.offered[position])

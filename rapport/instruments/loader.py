@@ -708,13 +708,13 @@ def _optional_text(context: _Context, raw: Any, where: str) -> Text:
     return {} if raw is None else _text(context, raw, where)
 
 
-def _number(context: _Context, raw: Any, where: str) -> Number:
+def _number(context: _Context, raw: object, where: str) -> Number:
     if isinstance(raw, bool) or not isinstance(raw, int | float) or not math.isfinite(raw):
         context.fail(where, f"must be a number (got {raw!r})")
     return raw
 
 
-def _integer(context: _Context, raw: Any, where: str, low: int, high: int) -> int:
+def _integer(context: _Context, raw: object, where: str, low: int, high: int) -> int:
     if isinstance(raw, bool) or not isinstance(raw, int) or not low <= raw <= high:
         context.fail(where, f"must be a whole number from {low} to {high} (got {raw!r})")
     return raw
@@ -726,8 +726,8 @@ def _boolean(context: _Context, raw: Any, where: str) -> bool:
     return raw
 
 
-def _choice(context: _Context, raw: Any, where: str, choices: Sequence[str]) -> str:
-    if raw not in choices:
+def _choice(context: _Context, raw: object, where: str, choices: Sequence[str]) -> str:
+    if not isinstance(raw, str) or raw not in choices:
         context.fail(where, f"must be one of {', '.join(choices)} (got {raw!r})")
     return raw
 

@@ -20,6 +20,9 @@ from rapport.instruments import answers, scoring
 if TYPE_CHECKING:
     import pandas as pd
 
+    # The class attribute `Instrument.scoring` shadows the module inside the class body.
+    from rapport.instruments.scoring import Layout
+
 Number = int | float
 Text = dict[str, str]
 
@@ -286,7 +289,7 @@ class Instrument:
         return tuple(dict.fromkeys(codes))
 
     @cached_property
-    def scoring_layout(self) -> scoring.Layout:
+    def scoring_layout(self) -> Layout:
         """Item positions, keys and bounds the scorer reads (derived once per instrument)."""
         return scoring.Layout.of(self)
 

@@ -190,7 +190,10 @@ def score_one(instrument: Instrument, values: Sequence[float | None]) -> ScoreRe
     ]
     scores = [
         _one_scale_score(
-            instrument, [keyed[p] for p in positions if keyed[p] is not None], size, max_missing
+            instrument,
+            [value for p in positions if (value := keyed[p]) is not None],
+            size,
+            max_missing,
         )
         for positions, size, max_missing in layout.scales
     ]
@@ -235,8 +238,10 @@ def _one_scale_score(
         raw = total if len(answered) == size else mean * size
     elif instrument.scoring == "mean":
         raw = mean
-    else:
+    elif instrument.scale_factor is not None:
         raw = mean * instrument.scale_factor
+    else:
+        raise ValueError(f"{instrument.id}: scaled scoring needs a scale_factor")
     scale = 10.0**instrument.decimals
     return math.floor(raw * scale + 0.5 + _ROUNDING_EPSILON) / scale
 

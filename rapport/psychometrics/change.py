@@ -386,7 +386,9 @@ def classify_change(
 
     codes = np.select([recovered, up, down], [0, 1, 3], default=2)
     codes = np.where(valid, codes, -1)
-    category = pd.Categorical.from_codes(codes, categories=list(CHANGE_CATEGORIES), ordered=True)
+    category = pd.Categorical.from_codes(
+        codes, categories=pd.Index(CHANGE_CATEGORIES), ordered=True
+    )
 
     def nullable(mask: np.ndarray, ok: np.ndarray) -> pd.arrays.BooleanArray:
         return pd.arrays.BooleanArray(mask & ok, ~ok)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 import pandas as pd
@@ -48,6 +48,30 @@ class _PolrFit:
     beta: np.ndarray  # slopes, one per column of X
     converged: bool
     n_iter: int
+
+
+@overload
+def _polr_derivatives(
+    params: np.ndarray,
+    y: np.ndarray,
+    x: np.ndarray,
+    n_cat: int,
+    *,
+    derivs: Literal[True] = ...,
+    weights: np.ndarray | None = None,
+) -> tuple[float, np.ndarray, np.ndarray]: ...
+
+
+@overload
+def _polr_derivatives(
+    params: np.ndarray,
+    y: np.ndarray,
+    x: np.ndarray,
+    n_cat: int,
+    *,
+    derivs: bool,
+    weights: np.ndarray | None = None,
+) -> tuple[float, np.ndarray | None, np.ndarray | None]: ...
 
 
 def _polr_derivatives(

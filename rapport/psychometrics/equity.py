@@ -61,12 +61,12 @@ _COLUMNS = [
 # Quantiles are looked up again and again with the same arguments (one interval per
 # therapist or group); scipy's ppf costs tens of microseconds a call.
 @functools.lru_cache(maxsize=4096)
-def _t_quantile(q: float, df: int) -> np.float64:
+def _t_quantile(q: float, df: int) -> float:
     return stats.t.ppf(q, df)
 
 
 @functools.lru_cache(maxsize=64)
-def _normal_quantile(q: float) -> np.float64:
+def _normal_quantile(q: float) -> float:
     return stats.norm.ppf(q)
 
 
@@ -260,7 +260,8 @@ def _memberships(
         return groups
 
     def per_row(flags: Iterable[bool]) -> np.ndarray:
-        return np.fromiter(flags, dtype=bool, count=len(uniques))[codes]
+        row_flags: np.ndarray = np.fromiter(flags, dtype=bool, count=len(uniques))[codes]
+        return row_flags
 
     picked = [_selections(v, sep) for v in uniques]
     categories = sorted({c for p in picked for c in p} - {missing_label})

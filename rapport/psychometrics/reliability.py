@@ -770,7 +770,8 @@ def _one_factor_minres(R: np.ndarray, max_h2: float = 0.995) -> np.ndarray:
     rows = np.arange(r.size)
 
     def resid(lam: np.ndarray) -> np.ndarray:
-        return lam[iu] * lam[ju] - r
+        residuals: np.ndarray = lam[iu] * lam[ju] - r
+        return residuals
 
     def jac(lam: np.ndarray) -> np.ndarray:
         J = np.zeros((r.size, k))

@@ -100,9 +100,11 @@ def _augment(values: np.ndarray) -> np.ndarray:
     return np.vstack((top, bottom))
 
 
-def _ranges(aug: np.ndarray, mask: np.ndarray, lines: list) -> tuple[np.ndarray, np.ndarray]:
+def _ranges(
+    aug: np.ndarray, mask: np.ndarray, lines: list[tuple[list[tuple[int, int]], tuple[int, int]]]
+) -> tuple[np.ndarray, np.ndarray]:
     """LP lower/upper bounds of every suppressed entry (NaN elsewhere, inf if unbounded)."""
-    idx = [tuple(map(int, ij)) for ij in np.argwhere(mask)]
+    idx = [(int(i), int(j)) for i, j in np.argwhere(mask)]
     pos = {ij: k for k, ij in enumerate(idx)}
     lo = np.full(aug.shape, np.nan)
     hi = np.full(aug.shape, np.nan)
@@ -134,7 +136,12 @@ def _ranges(aug: np.ndarray, mask: np.ndarray, lines: list) -> tuple[np.ndarray,
         if res_min.status != 0:  # pragma: no cover - the true table is always feasible
             raise RuntimeError(f"suppression audit LP failed: {res_min.message}")
         lo[ij] = res_min.fun
-        hi[ij] = np.inf if res_max.status == 3 else -res_max.fun
+        if res_max.status == 3:
+            hi[ij] = np.inf
+        elif res_max.fun is None:  # pragma: no cover - the table's own entry is feasible
+            raise RuntimeError(f"suppression audit LP failed: {res_max.message}")
+        else:
+            hi[ij] = -res_max.fun
     return lo, hi
 
 
@@ -186,7 +193,7 @@ def _mask_augmented(aug: np.ndarray, threshold: int) -> np.ndarray:
                        if ij in interior or ij == margin]  # fmt: skip
             choice = _pick(aug, mask, related)
             if choice is None:
-                everything = [tuple(map(int, t)) for t in np.ndindex(*aug.shape)]
+                everything = [(int(i), int(j)) for i, j in np.ndindex(*aug.shape)]
                 choice = _pick(aug, mask, everything)
             if choice is None:  # pragma: no cover - everything already suppressed
                 return mask
@@ -331,11 +338,11 @@ def suppress_counts(
     values = _as_counts(counts, total_label)
     if isinstance(counts, pd.Series):
         full = np.append(values, values.sum()) if margins else values
-        out = pd.Series(full, index=mask.index, name=counts.name).astype("Int64")
-    else:
-        full = _augment(values) if margins else values
-        out = pd.DataFrame(full, index=mask.index, columns=mask.columns).astype("Int64")
-    return out.mask(mask)
+        series = pd.Series(full, index=mask.index, name=counts.name).astype("Int64")
+        return series.mask(mask.to_numpy(dtype=bool))
+    full = _augment(values) if margins else values
+    frame = pd.DataFrame(full, index=mask.index, columns=mask.columns).astype("Int64")
+    return frame.mask(mask.to_numpy(dtype=bool))
 
 
 def feasible_ranges(
@@ -410,7 +417,7 @@ def percentages(
     if axis not in ("row", "column", "total"):
         raise ValueError(f"axis must be one of 'row', 'column', 'total'; got {axis!r}")
     if isinstance(shown, pd.Series):
-        vals = shown.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+        vals: np.ndarray = shown.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
         return pd.Series(100.0 * vals / vals[-1], index=shown.index, name=shown.name)
     vals = shown.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
     if axis == "row":

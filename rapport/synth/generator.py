@@ -385,7 +385,8 @@ def _administrations(
             }
         )
         completed = status == "completed"
-        frame["answers"] = [
+        # pandas-stubs reject a list of dicts, which pandas stores as an object column.
+        frame["answers"] = [  # type: ignore[assignment]
             dict(zip(instrument.item_ids, row, strict=True)) if done else {}
             for row, done in zip(answers, completed, strict=True)
         ]
@@ -393,7 +394,9 @@ def _administrations(
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
-def _answers(instrument: Any, position: np.ndarray, rng: np.random.Generator) -> list[list]:
+def _answers(
+    instrument: Any, position: np.ndarray, rng: np.random.Generator
+) -> list[list[float | None]]:
     """Turn latent scale positions (0-1, toward a high score) into item answers.
 
     An item answer is the latent position plus a fixed item offset and noise, mapped onto
@@ -412,9 +415,11 @@ def _answers(instrument: Any, position: np.ndarray, rng: np.random.Generator) ->
         if item.reverse:
             scaled = low + high - scaled
         nearest = values[np.abs(scaled[:, None] - values[None, :]).argmin(axis=1)]
-        column = [int(v) if float(v).is_integer() else float(v) for v in nearest]
+        column: list[float | None] = [
+            int(v) if float(v).is_integer() else float(v) for v in nearest
+        ]
         for i in np.flatnonzero(rng.random(n) < 0.015):
-            column[i] = None
+            column[int(i)] = None
         columns.append(column)
     return [list(row) for row in zip(*columns, strict=True)]
 
