@@ -9,7 +9,7 @@ against this one range, chosen to hold any real birth date, episode or session.
 from __future__ import annotations
 
 import datetime
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
@@ -31,7 +31,10 @@ def out_of_range_message() -> str:
     )
 
 
-def check_in_range(value: datetime.date) -> datetime.date:
+Day = TypeVar("Day", bound=datetime.date)
+
+
+def check_in_range(value: Day) -> Day:
     """``value`` (a date or a date-time, whose calendar day is checked) if it is in range;
     :class:`DateOutOfRange` otherwise."""
     day = value.date() if isinstance(value, datetime.datetime) else value

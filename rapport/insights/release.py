@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rapport.psychometrics import may_replace
+from rapport.psychometrics.suppression import may_replace
 
 # Top-level counts of the snapshot that the insight index shows.
 HEADLINE_COUNTS = ("clients", "episodes")

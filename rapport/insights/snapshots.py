@@ -52,7 +52,7 @@ def refresh(organisation: Organisation) -> InsightSnapshot:
             seconds=seconds,
             data=computed,
             released=released,
-            released_at=previous.released_at if unchanged else now,
+            released_at=previous.released_at if unchanged and previous is not None else now,
         )
         InsightSnapshot.objects.filter(organisation=organisation).exclude(pk=snapshot.pk).delete()
     return snapshot

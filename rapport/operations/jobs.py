@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db import connection, transaction
-from django_q.models import Schedule
+from django_q.models import Schedule  # type: ignore[import-untyped]  # django-q2 ships no types
 
 logger = logging.getLogger("rapport.worker")
 

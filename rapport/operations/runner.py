@@ -12,10 +12,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from django_q.brokers import get_broker
-from django_q.cluster import Cluster
-from django_q.scheduler import scheduler
-from django_q.tasks import _sync
+from django_q.brokers import get_broker  # type: ignore[import-untyped]  # django-q2 ships no types
+from django_q.cluster import Cluster  # type: ignore[import-untyped]  # django-q2 ships no types
+from django_q.scheduler import scheduler  # type: ignore[import-untyped]  # django-q2 ships no types
+from django_q.tasks import _sync  # type: ignore[import-untyped]  # django-q2 ships no types
 
 from rapport.operations.heartbeat import record_heartbeat
 from rapport.operations.jobs import install_schedules

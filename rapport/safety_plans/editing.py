@@ -10,6 +10,7 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
+from rapport.accounts.models import User
 from rapport.clinic.models import Episode
 from rapport.safety_plans.models import SafetyPlan, SafetyPlanContact
 from rapport.safety_plans.sections import TEXT_FIELDS
@@ -28,16 +29,15 @@ def save_plan(
     """
     with transaction.atomic():
         Episode.objects.select_for_update().filter(pk=episode.pk).first()
-        plan = SafetyPlan.objects.filter(episode=episode).first()
-        created = plan is None
-        if created:
-            plan = SafetyPlan(episode=episode)
+        stored_plan = SafetyPlan.objects.filter(episode=episode).first()
+        created = stored_plan is None
+        plan = SafetyPlan(episode=episode) if stored_plan is None else stored_plan
         before = {} if created else {field: getattr(plan, field) for field in PLAN_FIELDS}
         for field in PLAN_FIELDS:
             setattr(plan, field, values[field])
         changed = [field for field in PLAN_FIELDS if before.get(field, "") != values[field]]
         plan.updated_at = timezone.now()
-        plan.updated_by = request.user
+        plan.updated_by = request.user if isinstance(request.user, User) else None
         plan.save()
         stored = [(contact.name, contact.phone) for contact in plan.contacts.all()]
         if stored != contacts:

@@ -8,6 +8,7 @@ roles get 403 and other clinics' or colleagues' episodes 404.
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
@@ -73,7 +74,7 @@ def safety_plan(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     editable = has_permission(request.user, CHANGE_CARE) and episode.status == EpisodeStatus.ACTIVE
     if request.method == "POST" and not editable:
         raise Http404
-    context = {"episode": episode, "plan": plan, "editable": editable}
+    context: dict[str, Any] = {"episode": episode, "plan": plan, "editable": editable}
     if not editable:
         context["sections"] = _sections(plan)
         return render(request, "safety_plans/plan.html", context)

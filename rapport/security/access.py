@@ -31,6 +31,7 @@ import uuid
 from collections.abc import Callable
 from typing import TypeVar
 
+from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model, Q, QuerySet
 from django.http import Http404, HttpRequest
@@ -130,7 +131,7 @@ if frozenset().union(*ROLE_PERMISSIONS.values()) - PERMISSIONS:
     raise RuntimeError("ROLE_PERMISSIONS grants a permission that PERMISSIONS does not name")
 
 
-def has_permission(user: User, permission: str) -> bool:
+def has_permission(user: User | AnonymousUser, permission: str) -> bool:
     """Whether ``user``'s role carries ``permission``; unknown permission names raise."""
     if permission not in PERMISSIONS:
         raise ValueError(f"unknown permission {permission!r}; known: {sorted(PERMISSIONS)}")
@@ -139,7 +140,7 @@ def has_permission(user: User, permission: str) -> bool:
     return permission in ROLE_PERMISSIONS.get(user.role, frozenset())
 
 
-def require_permission(user: User, permission: str) -> None:
+def require_permission(user: User | AnonymousUser, permission: str) -> None:
     """Raise ``PermissionDenied`` (403) unless ``user``'s role carries ``permission``."""
     if not has_permission(user, permission):
         raise PermissionDenied

@@ -9,7 +9,7 @@ from collections import Counter
 
 import pytest
 from django.db import connection
-from django_q.models import Success
+from django_q.models import Success  # type: ignore[import-untyped]  # django-q2 ships no types
 
 from rapport.checkin.models import CheckinMessage
 from rapport.operations.jobs import SCHEDULED_JOBS

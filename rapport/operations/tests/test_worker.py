@@ -7,7 +7,7 @@ import logging
 import pytest
 from django.core import mail
 from django.core.management import call_command
-from django_q.models import Schedule, Success
+from django_q.models import Schedule, Success  # type: ignore[import-untyped]  # django-q2 ships no types
 
 from rapport.checkin import delivery
 from rapport.operations.heartbeat import latest_heartbeat
