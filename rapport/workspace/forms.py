@@ -12,7 +12,7 @@ from rapport.checkin.acknowledgement import NOTE_MAX_LENGTH
 from rapport.checkin.models import ContactMethod, RiskOutcome
 from rapport.checkin.registry import instruments
 from rapport.clinic.models import EndReason, SessionStatus
-from rapport.workspace.flags import short_title
+from rapport.workspace.titles import short_title
 
 
 class OneLineErrors:

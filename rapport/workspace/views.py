@@ -75,7 +75,7 @@ def _scale_notes() -> list[str]:
     """The caption's scale ranges, from the instruments themselves (alliance is 0-40)."""
     from rapport.checkin.registry import instruments
     from rapport.workspace.charts import fmt
-    from rapport.workspace.flags import short_title
+    from rapport.workspace.titles import short_title
 
     notes = []
     for instrument_id in headline_instrument_ids().values():
