@@ -152,3 +152,18 @@ def test_filters_reject_an_unknown_checkin_state():
         CaseloadFilters(checkin="maybe")
     assert not CaseloadFilters()
     assert CaseloadFilters(flag=FlagKind.SAFETY)
+
+
+def test_team_page_indexes_each_therapist_with_a_link_to_their_filtered_caseload(client, clinics):
+    shown = page(client, clinics.supervisor, "team")
+    start = shown.index('class="team-index"')
+    index = shown[start : shown.index("</nav>", start)]
+    assert f'href="#team-{clinics.owner.pk}"' in index
+    assert f"?therapist={clinics.colleague.public_id}" in index
+
+
+def test_a_name_search_leaves_no_name_in_the_logs(client, clinics, caplog):
+    caplog.set_level("DEBUG")
+    shown = page(client, clinics.owner, "home", q="López")
+    assert NAME in shown
+    assert "López" not in caplog.text and "L%C3%B3pez" not in caplog.text
