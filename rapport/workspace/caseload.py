@@ -33,6 +33,7 @@ from rapport.workspace.flags import (
     shown_flags,
     urgency,
 )
+from rapport.workspace.names import client_names, matches
 from rapport.workspace.records import (
     EpisodeRecord,
     flag_rules,
@@ -41,6 +42,8 @@ from rapport.workspace.records import (
 )
 
 HEADLINE_COLUMNS = ("trust", "alliance", "outcome")
+# The check-in states a caseload row can be in (CaseloadRow.checkin), for ?checkin=.
+CHECKIN_STATES = ("completed", "pending", "overdue", "declined", "expired", "stopped", "none")
 # ?sort= keys the caseload accepts (rapport.security.params.ordering); values are the
 # names of the Python sort keys below, not ORM fields: sorting happens after the flags.
 SORT_KEYS = {key: key for key in ("urgency", "record", "started", *HEADLINE_COLUMNS)}
@@ -120,6 +123,8 @@ class CaseloadRow:
     # How far the standing risk answers lie into their risk range (PHQ-9 item 9: its
     # answer, 0-3); see rapport.workspace.flags.risk_severity.
     risk_severity: float = 0
+    # The client's name, only for users who may see identities (rapport.workspace.names).
+    name: str = ""
 
     @property
     def urgency(self) -> int:
@@ -158,6 +163,12 @@ class CaseloadRow:
             return "stopped"
         latest = self.record.latest_checkin
         return latest.checkin_state if latest else "none"
+
+    def has_open(self, kind: FlagKind) -> bool:
+        """Whether an open flag of ``kind`` (or, for safety, a risk marker) is on the row."""
+        if kind == FlagKind.SAFETY and self.markers:
+            return True
+        return any(flag.kind == kind for flag in self.open_flags)
 
     @property
     def checkin_session(self) -> int | None:
@@ -266,19 +277,80 @@ def _sort_value(row: CaseloadRow, key: str) -> Any:
     return row.headlines[key].latest
 
 
+@dataclass(frozen=True)
+class CaseloadFilters:
+    """What the reader narrowed the caseload to (all optional, validated by the view).
+
+    ``search`` matches the record number or, for users who may see them, the name;
+    ``flag`` keeps rows with an open flag of that kind; ``checkin`` one of
+    :data:`CHECKIN_STATES`; ``therapist`` a therapist's public id (supervisors).
+    """
+
+    search: str = ""
+    flag: FlagKind | None = None
+    checkin: str = ""
+    therapist: str = ""
+
+    def __post_init__(self) -> None:
+        if self.checkin and self.checkin not in CHECKIN_STATES:
+            raise ValueError(f"unknown check-in state {self.checkin!r}")
+
+    def __bool__(self) -> bool:
+        return bool(self.search or self.flag or self.checkin or self.therapist)
+
+
 @dataclass
 class Caseload:
     rows: list[CaseloadRow]
     # Whether the clinic has an expected-response fit (else "not on track" is silent).
     etr_available: bool
+    # Active clients before the filters, and the therapists holding them (public id, name).
+    total: int = 0
+    therapists: list[tuple[str, str]] = field(default_factory=list)
 
 
-def caseload(episodes: QuerySet[Episode], user: User, order: str = "urgency") -> Caseload:
-    """The sorted caseload of ``episodes`` (a scoped queryset, e.g. ``active_caseload``)."""
+def caseload(
+    episodes: QuerySet[Episode],
+    user: User,
+    order: str = "urgency",
+    filters: CaseloadFilters | None = None,
+) -> Caseload:
+    """The sorted caseload of ``episodes`` (a scoped queryset, e.g. ``active_caseload``).
+
+    The names and the search cost one query for the whole page, whatever its size; the
+    episodes are narrowed by search and therapist before their records are read, by flag
+    and check-in state after the flags are computed.
+    """
+    filters = filters or CaseloadFilters()
     episodes = list(episodes.select_related("client", "therapist"))
+    total = len(episodes)
+    therapists = sorted(
+        {(str(e.therapist.public_id), str(e.therapist)) for e in episodes},
+        key=lambda therapist: therapist[1].casefold(),
+    )
+    names = client_names(user, [episode.client.public_id for episode in episodes])
+    episodes = [episode for episode in episodes if _kept_before_reading(episode, names, filters)]
     model = expected_response_for(user.organisation) if episodes else None
-    rows = sort_rows(build_rows(episodes, user, expected_response=model), order)
-    return Caseload(rows, model is not None)
+    rows = build_rows(episodes, user, expected_response=model)
+    for row in rows:
+        row.name = names.get(str(row.episode.client.public_id), "")
+    rows = [row for row in rows if _kept_after_flags(row, filters)]
+    return Caseload(sort_rows(rows, order), model is not None, total, therapists)
+
+
+def _kept_before_reading(episode: Episode, names: dict[str, str], filters: CaseloadFilters) -> bool:
+    if filters.therapist and str(episode.therapist.public_id) != filters.therapist:
+        return False
+    if filters.search:
+        name = names.get(str(episode.client.public_id), "")
+        return matches(filters.search, episode.client.record_number, name)
+    return True
+
+
+def _kept_after_flags(row: CaseloadRow, filters: CaseloadFilters) -> bool:
+    if filters.flag is not None and not row.has_open(filters.flag):
+        return False
+    return not filters.checkin or row.checkin == filters.checkin
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,8 @@ import altair as alt
 import pandas as pd
 
 from rapport.instruments import Instrument
-from rapport.workspace.flags import short_title
 from rapport.workspace.records import AdministrationRow
+from rapport.workspace.titles import short_title
 
 WIDTH, HEIGHT = 560, 220
 LINE_COLOUR = "#0b5cad"

@@ -29,7 +29,6 @@ from rapport.workspace.flags import (
     ShownFlag,
     risk_item,
     risk_markers,
-    short_title,
     shown_flags,
 )
 from rapport.workspace.records import (
@@ -40,6 +39,7 @@ from rapport.workspace.records import (
     load_records,
     visible_instruments,
 )
+from rapport.workspace.titles import localized, short_title
 
 
 @dataclass(frozen=True)
@@ -316,7 +316,7 @@ def item_moves(instrument: Instrument, scores: list[AdministrationRow]) -> list[
         moves.append(
             ItemMove(
                 number=number,
-                text=item.text.get("en", item.id),
+                text=localized(item.text, item.id),
                 previous=_answer_label(item, before),
                 latest=_answer_label(item, now),
                 change=change,
@@ -328,7 +328,7 @@ def item_moves(instrument: Instrument, scores: list[AdministrationRow]) -> list[
 def _answer_label(item: Any, value: Any) -> str:
     if value is None:
         return "—"
-    label = next((o.label.get("en") for o in item.options if o.value == value), None)
+    label = next((localized(o.label, "") for o in item.options if o.value == value), None)
     return f"{fmt(value)} ({label})" if label and label != str(value) else fmt(value)
 
 

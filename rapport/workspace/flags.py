@@ -26,6 +26,7 @@ from rapport.alerts import Flag, FlagKind, FlagRules, evaluate
 from rapport.checkin.models import Alert, AlertKind
 from rapport.instruments import Instrument
 from rapport.workspace.records import EpisodeRecord
+from rapport.workspace.titles import localized, short_title
 
 # Rank of an episode with nothing open: after every real flag.
 NO_OPEN_FLAG = max(FlagKind) + 1
@@ -219,7 +220,7 @@ class RiskItem:
         """The answer as the client saw it ("Several days"); "not answered" for None."""
         if value is None:
             return _("not answered")
-        label = next((o.label.get("en") for o in self.item.options if o.value == value), None)
+        label = next((localized(o.label, "") for o in self.item.options if o.value == value), None)
         return label or str(value)
 
 
@@ -302,10 +303,3 @@ def risk_markers(
             }
         markers.append(RiskMarker(alert, found, message, value))
     return markers
-
-
-def short_title(instrument: Instrument) -> str:
-    """The name clinicians use: the bracketed abbreviation of the title ("PHQ-9"), if any."""
-    title = instrument.title.get("en") or instrument.id
-    opening = title.rfind("(")
-    return title[opening + 1 : -1] if title.endswith(")") and opening >= 0 else title

@@ -8,12 +8,15 @@ from django.forms import formset_factory
 from django.utils.translation import gettext_lazy as _
 
 from rapport.accounts.forms import MoveCaseloadForm
+from rapport.alerts import FlagKind
 from rapport.checkin.acknowledgement import NOTE_MAX_LENGTH
 from rapport.checkin.models import ContactMethod, RiskOutcome
 from rapport.checkin.registry import instruments
 from rapport.clinic.models import EndReason, SessionStatus
 from rapport.core.date_range import validate_in_range
-from rapport.workspace.flags import short_title
+from rapport.workspace.caseload import CHECKIN_STATES, CaseloadFilters
+from rapport.workspace.flags import LABELS as FLAG_LABELS
+from rapport.workspace.titles import short_title
 
 
 class OneLineErrors:
@@ -200,3 +203,47 @@ class SessionStatusForm(forms.Form):
     """Whether the client came: the engagement flag and the attendance counts read it."""
 
     status = forms.ChoiceField(choices=SessionStatus.choices)
+
+
+# ?flag= values: the flag kinds by name ("safety", "not_on_track").
+FLAG_FILTERS = {kind.name.lower(): kind for kind in FlagKind}
+CHECKIN_LABELS = {
+    "completed": _("completed"),
+    "pending": _("pending"),
+    "overdue": _("overdue"),
+    "declined": _("declined"),
+    "expired": _("expired"),
+    "stopped": _("stopped"),
+    "none": _("none yet"),
+}
+
+
+class CaseloadFilterForm(forms.Form):
+    """The caseload's search and filters, read from the URL (a GET form).
+
+    The therapist is any public id: the caseload is already scoped, so an id that holds
+    none of the reader's clients simply shows none.
+    """
+
+    q = forms.CharField(label=_("Search"), required=False, max_length=100, strip=True)
+    flag = forms.ChoiceField(
+        label=_("Flag"),
+        required=False,
+        choices=[("", _("Any"))] + [(key, FLAG_LABELS[kind]) for key, kind in FLAG_FILTERS.items()],
+    )
+    checkin = forms.ChoiceField(
+        label=_("Check-in"),
+        required=False,
+        choices=[("", _("Any"))] + [(state, CHECKIN_LABELS[state]) for state in CHECKIN_STATES],
+    )
+    therapist = forms.UUIDField(label=_("Therapist"), required=False)
+
+    def filters(self) -> CaseloadFilters:
+        """The validated filters (call after ``is_valid()``)."""
+        data = self.cleaned_data
+        return CaseloadFilters(
+            search=data["q"],
+            flag=FLAG_FILTERS.get(data["flag"]),
+            checkin=data["checkin"],
+            therapist=str(data["therapist"] or ""),
+        )

@@ -44,8 +44,12 @@ class _Report(FPDF):
         self.cell(0, 8, f"{self.footer_text} - page {self.page_no()}", align="C")
 
 
-def progress_report(view: EpisodeView, user: User) -> bytes:
-    """The report as PDF bytes."""
+def progress_report(view: EpisodeView, user: User, client_name: str = "") -> bytes:
+    """The report as PDF bytes.
+
+    ``client_name`` only for a reader who may see identities (rapport.workspace.names);
+    the footer and the file's metadata keep the record number alone.
+    """
     episode = view.episode
     pdf = _Report()
     pdf.footer_text = (
@@ -66,7 +70,12 @@ def progress_report(view: EpisodeView, user: User) -> bytes:
     def line(text: str) -> None:
         pdf.multi_cell(width, 5, str(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
-    heading(f"Progress report - client {episode.client.record_number}", 16)
+    who = (
+        f"{client_name} ({episode.client.record_number})"
+        if client_name
+        else episode.client.record_number
+    )
+    heading(f"Progress report - client {who}", 16)
     line(
         f"Episode from {episode.started_on:%d %b %Y}"
         + (f" to {episode.ended_on:%d %b %Y}" if episode.ended_on else " (active)")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import statistics
 import uuid
 from collections import defaultdict
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -56,6 +57,7 @@ from rapport.workspace.caseload import (
 from rapport.workspace.client_record import EpisodeView, episode_views
 from rapport.workspace.forms import (
     AcknowledgeForm,
+    CaseloadFilterForm,
     ClientContactForm,
     CloseEpisodeForm,
     HandOverForm,
@@ -65,6 +67,7 @@ from rapport.workspace.forms import (
     ScheduleSessionForm,
     SessionStatusForm,
 )
+from rapport.workspace.names import client_name, client_names
 from rapport.workspace.records import visible_instruments
 from rapport.workspace.report import progress_report
 
@@ -76,7 +79,7 @@ def _scale_notes() -> list[str]:
     """The caption's scale ranges, from the instruments themselves (alliance is 0-40)."""
     from rapport.checkin.registry import instruments
     from rapport.workspace.charts import fmt
-    from rapport.workspace.flags import short_title
+    from rapport.workspace.titles import short_title
 
     notes = []
     for instrument_id in headline_instrument_ids().values():
@@ -89,12 +92,28 @@ def _scale_notes() -> list[str]:
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    """The caseload: active clients, most urgent first, each flag explained in a sentence."""
+    """The caseload: active clients, most urgent first, each flag explained in a sentence.
+
+    Search and filters come from the URL (a GET form), so a filtered caseload can be
+    bookmarked; invalid values are reported on the page and the caseload shown unfiltered.
+    """
     sort, order = params.ordering(request, SORT_KEYS, default="urgency")
-    result = caseload(active_caseload(request.user), request.user, order)
+    filter_form = CaseloadFilterForm(request.GET)
+    filters = filter_form.filters() if filter_form.is_valid() else None
+    result = caseload(active_caseload(request.user), request.user, order, filters)
+    # The count of rows shown, never the search itself: it may be a name.
     audit.record("caseload.read", request=request, detail={"count": len(result.rows)})
+    # Sort links keep the filters (only the form's own keys, as given).
+    filter_query = urlencode(
+        {key: request.GET[key] for key in CaseloadFilterForm.base_fields if request.GET.get(key)}
+    )
     context = {
         "rows": result.rows,
+        "total": result.total,
+        "therapists": result.therapists,
+        "filter_form": filter_form,
+        "filtered": bool(filters),
+        "filter_query": filter_query,
         "etr_available": result.etr_available,
         "sort": sort,
         "scale_notes": _scale_notes(),
@@ -126,6 +145,7 @@ def client_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     views = episode_views(episodes_for(request.user).filter(client=client), request.user)
     context = {
         "client": client,
+        "client_name": client_name(request.user, client),
         "views": views,
         "ack_form": AcknowledgeForm(),
         "end_reasons": EndReason.choices,
@@ -166,7 +186,12 @@ def _episode_view(request: HttpRequest, public_id: uuid.UUID, action: str) -> Ep
 def episode_brief(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     """The pre-session brief: one screen to read before the session."""
     view = _episode_view(request, public_id, "episode.brief")
-    return render(request, "workspace/brief.html", {"brief": build_brief(view), "view": view})
+    context = {
+        "brief": build_brief(view),
+        "view": view,
+        "client_name": client_name(request.user, view.episode.client),
+    }
+    return render(request, "workspace/brief.html", context)
 
 
 @require_POST
@@ -380,7 +405,7 @@ def episode_plan(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
 def episode_report(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     """The PDF progress report of one episode (for the record or supervision); audited."""
     view = _episode_view(request, public_id, "report.download")
-    pdf = progress_report(view, request.user)
+    pdf = progress_report(view, request.user, client_name(request.user, view.episode.client))
     response = HttpResponse(pdf, content_type="application/pdf")
     filename = f"rapport-progress-{view.episode.client.record_number}.pdf"
     safe = "".join(c for c in filename if c.isalnum() or c in "-_.")
@@ -398,7 +423,11 @@ def worklist(request: HttpRequest) -> HttpResponse:
         request=request,
         detail={"count": len(items.pending) + len(items.overdue) + len(items.expired)},
     )
-    return render(request, "workspace/worklist.html", {"worklist": items})
+    shown = [row.client_public_id for row in items.pending + items.overdue + items.expired]
+    shown += [preference.client.public_id for preference in items.stopped]
+    shown += [message.session.episode.client.public_id for message in items.failed_messages]
+    names = client_names(request.user, shown)
+    return render(request, "workspace/worklist.html", {"worklist": items, "names": names})
 
 
 @require_POST

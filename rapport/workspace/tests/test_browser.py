@@ -142,8 +142,20 @@ def test_therapist_adds_closes_reopens_and_hands_over_a_client(live_server, page
     page.check("#id_consents_to_care")
     page.click("main form.intake button[type=submit]")
     page.wait_for_selector("text=Client R-9001 added.")
-    assert page.locator("h1").inner_text() == "Client R-9001"
+    # The treating therapist reads the client's name beside the record number.
+    assert page.locator("h1").inner_text() == "Marisol (R-9001)"
     check_accessibility(page)
+
+    # The caseload's search finds her by name, whatever the case; the filter stays in the URL.
+    page.goto(live_server.url + "/")
+    page.fill("#id_q", "MARISOL")
+    page.click("form.caseload-filters button[type=submit]")
+    page.wait_for_selector("text=Showing 1 of 15 active clients.")
+    assert "q=MARISOL" in page.url
+    assert "Marisol R-9001" in page.locator("table.caseload tbody").inner_text()
+    check_accessibility(page)
+    page.click("table.caseload tbody th a >> nth=0")
+    page.wait_for_selector("h1:has-text('R-9001')")
 
     # Closed by mistake, found again among the closed episodes, and reopened.
     page.select_option("form.close-episode select", "completed")

@@ -37,7 +37,7 @@ def test_owner_sees_record_number_episodes_sessions_and_latest_scores(client, cl
     assert '<td class="num">5.5</td>' not in latest
     assert "PHQ-9" in latest
     assert "GAD-7" not in latest  # pending, not completed
-    assert "gad7 (pending)" in page  # but listed in the session's check-in history
+    assert "GAD-7 (pending)" in page  # but listed in the session's check-in history
     assert page.count('<tr><td class="num">') == 2  # two sessions
 
 

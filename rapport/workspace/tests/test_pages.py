@@ -65,8 +65,8 @@ def test_client_page_has_accessible_charts_items_comments_and_history(client, te
     # Items that moved, the comment (escaped), sessions and check-ins, the plan.
     assert "Which items moved" in page and 'class="moved"' in page
     assert "I felt &lt;b&gt;rushed&lt;/b&gt; last time." in page
-    assert "Sessions and check-ins" in page and "rapport_trust (completed)" in page
-    assert "phq9: every 1 session from session 1" in page
+    assert "Sessions and check-ins" in page and "Trust &amp; Respect check-in (completed)" in page
+    assert "PHQ-9: every session from session 1" in page and "phq9:" not in page
     assert "style=" not in page and "<script" not in page
 
 
