@@ -48,8 +48,10 @@ SCREENSHOTS = os.environ.get("RAPPORT_SAFETY_SCREENSHOTS")
 FALLBACK_EMAIL = "duty@example.org"
 ACKNOWLEDGEMENT_NOTE = "Phoned the same afternoon; safety plan reviewed together."
 
-# What the client reads on the thank-you page, word for word, in each language.
-CRISIS_BOX = {
+# PHQ-9 item 9's third option, "More than half the days" (value 2).
+ENDORSED = 2
+# What the client reads, word for word, in each language: buttons and the crisis box.
+CLIENT_WORDS = {
     "es": {
         "send": "Enviar mis respuestas",
         "next": "Siguiente",
@@ -97,22 +99,27 @@ def clinic(live_server):
     return clinics
 
 
-def phone_page(browser):
-    # bypass_csp lets the test inject axe-core; the pages themselves keep their CSP.
-    return browser.new_context(
-        viewport=PHONE, bypass_csp=True, is_mobile=True, has_touch=True
-    ).new_page()
+@pytest.fixture
+def new_page(browser):
+    """Opens a page in a browser context of its own (the client's phone, the therapist's
+    desktop); every context is closed at the end, even when the test failed."""
+    contexts = []
+
+    def open_page(**options):
+        # bypass_csp lets the test inject axe-core; the pages themselves keep their CSP.
+        contexts.append(browser.new_context(bypass_csp=True, **options))
+        return contexts[-1].new_page()
+
+    yield open_page
+    for context in contexts:
+        context.close()
 
 
-def desktop_page(browser):
-    return browser.new_context(viewport=DESKTOP, bypass_csp=True).new_page()
-
-
-def check_in(browser, live_server, episode, words: dict, *, phq9_item9: int | None):
-    """The client opens a fresh link on a phone and answers every screen; returns the page
-    on the thank-you screen (its context still open)."""
+def check_in(new_page, live_server, episode, words: dict, *, phq9_item9: int | None):
+    """The client opens a fresh link on a phone and answers every screen; returns the
+    thank-you page."""
     issued = issue_checkin_link(episode)
-    page = phone_page(browser)
+    page = new_page(viewport=PHONE, is_mobile=True, has_touch=True)
     page.goto(live_server.url + issued.path)
     complete(page, next_label=words["next"], send_label=words["send"], phq9_item9=phq9_item9)
     assert page.locator("h1").inner_text() == words["thanks"]
@@ -137,14 +144,14 @@ def shot(page, name: str) -> None:
 
 @pytest.mark.parametrize("language", ["es", "en"])
 def test_the_safety_loop_from_check_in_to_cleared_marker(
-    browser, live_server, clinic, mailoutbox, language
+    new_page, live_server, clinic, mailoutbox, language
 ):
-    words = CRISIS_BOX[language]
+    words = CLIENT_WORDS[language]
     client, identity = clinic.owner_client, clinic.owner_client.identity
     ClientDemographics.objects.create(client=client, preferred_language=language)
 
     # 1. The client checks in in their language and answers "more than half the days".
-    thanks = check_in(browser, live_server, clinic.owner_episode, words, phq9_item9=2)
+    thanks = check_in(new_page, live_server, clinic.owner_episode, words, phq9_item9=ENDORSED)
     assert thanks.locator("html").get_attribute("lang") == language
     crisis = thanks.locator(".ck-crisis")
     assert crisis.locator("h2").inner_text() == words["heading"]
@@ -153,7 +160,6 @@ def test_the_safety_loop_from_check_in_to_cleared_marker(
     assert crisis.locator("ul").get_attribute("lang") is None  # the page's own language
     box_text = crisis.inner_text()
     assert not [line for line in words["other_lines"] if line in box_text]
-    thanks.context.close()
 
     # 2. The therapist was told at once: record number, no name, no answer.
     alert = Alert.objects.get(client=client)
@@ -162,14 +168,18 @@ def test_the_safety_loop_from_check_in_to_cleared_marker(
     notice = to_therapist[0]
     text = notice.subject + "\n" + notice.body
     assert client.record_number in text
-    for private in (identity.given_name, identity.family_name):
-        assert private and private not in text
+    assert identity.given_name and identity.family_name
     phq9 = alert.session.administrations.get(instrument_id="phq9")
-    assert phq9.answers["phq9_9"] == 2
+    assert phq9.answers["phq9_9"] == ENDORSED
     item9 = instruments()["phq9"].item("phq9_9")
-    chosen_words = [option.label for option in item9.options if option.value == 2]
-    private_words = [*item9.text.values(), *chosen_words[0].values()]
-    assert not [words for words in private_words if words in text]
+    chosen_words = [option.label for option in item9.options if option.value == ENDORSED]
+    private_words = [
+        identity.given_name,
+        identity.family_name,
+        *item9.text.values(),
+        *chosen_words[0].values(),
+    ]
+    assert not [private for private in private_words if private in text]
 
     # 3. Nobody acknowledges: past the clinic's interval the supervisor is told, once.
     chosen = SafetyNoticeSettings.objects.get(organisation=clinic.organisation)
@@ -177,13 +187,16 @@ def test_the_safety_loop_from_check_in_to_cleared_marker(
         minutes=chosen.supervisor_after_minutes + 1
     )
     delivery.send_due(to_supervisor_at)
-    assert len(sent_to(mailoutbox, "supervisor@example.org")) == 1
-    assert len(mailoutbox) == 2
+    to_supervisor = sent_to(mailoutbox, "supervisor@example.org")
+    assert len(to_supervisor) == 1 and len(mailoutbox) == 2
+    text = to_supervisor[0].subject + "\n" + to_supervisor[0].body
+    assert client.record_number in text and "supervisor" in text
+    assert not [private for private in private_words if private in text]
     delivery.send_due(to_supervisor_at)
     assert len(mailoutbox) == 2
 
     # 4. The therapist signs in and records the acknowledgement with the structured form.
-    page = desktop_page(browser)
+    page = new_page(viewport=DESKTOP)
     sign_in_with_app(page, live_server.url, clinic.owner)
     page.goto(f"{live_server.url}/clients/{client.public_id}/")
     page.wait_for_selector("h1:has-text('Client')")
@@ -222,9 +235,10 @@ def test_the_safety_loop_from_check_in_to_cleared_marker(
 
     # 6. A later check-in answers item 9 with 0: the marker goes.
     schedule_next_session(clinic.owner_episode)
-    check_in(browser, live_server, clinic.owner_episode, words, phq9_item9=None).context.close()
+    check_in(new_page, live_server, clinic.owner_episode, words, phq9_item9=None)
+    latest = clinic.owner_episode.sessions.order_by("-number").first()
+    assert latest.administrations.get(instrument_id="phq9").answers["phq9_9"] == 0
     row = caseload_row(page, live_server, client.record_number)
     assert row.count() == 1
     assert row.locator("li.flag-marker").count() == 0
     assert "Risk reviewed" not in row.inner_text()
-    page.context.close()
