@@ -85,6 +85,11 @@ def read_po(path: Path) -> dict[str, str]:
                     raise CatalogueError(f"{path}: entry {number}: text before a keyword")
                 fields[current] += ast.literal_eval(line)
             elif keyword in {"msgid", "msgstr", "msgctxt"}:
+                if keyword in fields:
+                    # msgfmt accepts it, but one entry would silently hide the next here.
+                    raise CatalogueError(
+                        f"{path}: entry {number}: two entries with no blank line between them"
+                    )
                 current = keyword
                 fields[current] = ast.literal_eval(rest)
             else:

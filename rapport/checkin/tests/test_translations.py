@@ -162,3 +162,13 @@ def test_a_catalogue_with_a_duplicate_entry_is_refused(tmp_path):
     catalogue.write_text('msgid "A"\nmsgstr "B"\n\nmsgid "A"\nmsgstr "C"\n', encoding="utf-8")
     with pytest.raises(CatalogueError, match="appears twice"):
         read_po(catalogue)
+
+
+def test_entries_run_together_by_a_merge_are_refused(tmp_path):
+    catalogue = tmp_path / "django.po"
+    catalogue.write_text(
+        'msgid "Thank you"\nmsgstr "Gracias"\nmsgid "Finish"\nmsgstr "Terminar"\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(CatalogueError, match="no blank line"):
+        read_po(catalogue)
