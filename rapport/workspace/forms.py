@@ -3,6 +3,8 @@ a plan."""
 
 from __future__ import annotations
 
+import datetime
+
 from django import forms
 from django.forms import formset_factory
 from django.utils.translation import gettext_lazy as _
@@ -11,8 +13,9 @@ from rapport.accounts.forms import MoveCaseloadForm
 from rapport.checkin.acknowledgement import NOTE_MAX_LENGTH
 from rapport.checkin.models import ContactMethod, RiskOutcome
 from rapport.checkin.registry import instruments
-from rapport.clinic.models import EndReason, SessionStatus
+from rapport.clinic.models import EndReason, Episode, SessionStatus
 from rapport.workspace.flags import short_title
+from rapport.workspace.scheduling import session_time_problems
 
 
 class OneLineErrors:
@@ -165,13 +168,60 @@ class NewClientForm(ClientContactForm):
     )
 
 
-class ScheduleSessionForm(forms.Form):
-    """When the episode's next session is."""
+# The longest series one form schedules: half a year of weekly sessions.
+MAX_SERIES = 26
+
+SERIES_INTERVALS = {"": None, "weekly": 1, "fortnightly": 2}  # weeks between sessions
+
+
+class ScheduleSessionForm(OneLineErrors, forms.Form):
+    """When the episode's next session is, or the first of a weekly or fortnightly series.
+
+    Every session of the series is checked before any is saved: it must fall within the
+    episode, and its therapist must not already have a session (of any client) at that
+    minute. A cancelled session frees its time.
+    """
 
     scheduled_at = forms.DateTimeField(
-        label="Next session",
+        label=_("Next session"),
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        error_messages={
+            "required": _("enter the date and time of the session."),
+            "invalid": _("enter the date and time of the session."),
+        },
     )
+    repeat = forms.ChoiceField(
+        label=_("Repeat"),
+        choices=[("", _("Once")), ("weekly", _("Weekly")), ("fortnightly", _("Fortnightly"))],
+        required=False,
+    )
+    count = forms.IntegerField(
+        label=_("Number of sessions"),
+        min_value=1,
+        max_value=MAX_SERIES,
+        required=False,
+        error_messages={
+            "min_value": _("schedule at least 1 session."),
+            "max_value": _("schedule at most %(limit_value)s sessions at once."),
+            "invalid": _("enter the number of sessions as a whole number."),
+        },
+    )
+
+    def __init__(self, *args, episode: Episode, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.episode = episode
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if self.errors:
+            return data
+        first = data["scheduled_at"].replace(second=0, microsecond=0)
+        weeks = SERIES_INTERVALS[data.get("repeat") or ""]
+        count = (data.get("count") or 1) if weeks else 1
+        data["times"] = [first + datetime.timedelta(weeks=(weeks or 0) * n) for n in range(count)]
+        for problem in session_time_problems(self.episode, data["times"]):
+            self.add_error("scheduled_at", problem)
+        return data
 
 
 class CloseEpisodeForm(forms.Form):

@@ -17,6 +17,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -54,6 +55,7 @@ from rapport.workspace.caseload import (
 )
 from rapport.workspace.client_record import EpisodeView, episode_views
 from rapport.workspace.forms import (
+    MAX_SERIES,
     AcknowledgeForm,
     ClientContactForm,
     CloseEpisodeForm,
@@ -130,6 +132,8 @@ def client_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
         "end_reasons": EndReason.choices,
         "session_statuses": SessionStatus.choices,
         "hand_over_form": HandOverForm(member=request.user),
+        "series_choices": ScheduleSessionForm.base_fields["repeat"].choices,
+        "max_series": MAX_SERIES,
     }
     return render(request, "workspace/client_detail.html", context)
 
@@ -236,16 +240,32 @@ def _episode_to_change(
 
 @require_POST
 def episode_schedule(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
-    """Schedule the episode's next session (the treating therapist; invitations follow)."""
+    """Schedule the episode's next session, or a weekly or fortnightly series of them (the
+    treating therapist; invitations follow)."""
     episode = _episode_to_change(request, public_id)
-    form = ScheduleSessionForm(request.POST)
+    form = ScheduleSessionForm(request.POST, episode=episode)
     back = reverse("client-detail", args=[episode.client.public_id]) + "#sessions"
     if not form.is_valid():
-        messages.error(request, "Not scheduled: enter the date and time of the session.")
+        messages.error(request, _("Not scheduled: %s") % form.error_sentence())
         return redirect(back)
-    session = actions.schedule_session(request, episode, form.cleaned_data["scheduled_at"])
-    when = timezone.localtime(session.scheduled_at)
-    messages.success(request, f"Session {session.number} scheduled for {when:%-d %b %Y %H:%M}.")
+    try:
+        sessions = actions.schedule_sessions(request, episode, form.cleaned_data["times"])
+    except actions.SchedulingError as error:
+        messages.error(request, _("Not scheduled: %s") % error)
+        return redirect(back)
+    when = date_format(timezone.localtime(sessions[0].scheduled_at), "j M Y H:i")
+    if len(sessions) == 1:
+        text = _("Session %(number)s scheduled for %(when)s.") % {
+            "number": sessions[0].number,
+            "when": when,
+        }
+    else:
+        text = _("%(count)s sessions scheduled, %(repeat)s from %(when)s.") % {
+            "count": len(sessions),
+            "repeat": dict(form.fields["repeat"].choices)[form.cleaned_data["repeat"]].lower(),
+            "when": when,
+        }
+    messages.success(request, text)
     return redirect(back)
 
 
