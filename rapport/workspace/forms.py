@@ -224,21 +224,55 @@ class ScheduleSessionForm(OneLineErrors, forms.Form):
         return data
 
 
-class CloseEpisodeForm(forms.Form):
-    """The end of an episode of care: when, and why (outcomes and retention count it)."""
+class CloseEpisodeForm(OneLineErrors, forms.Form):
+    """The end of an episode of care: when, and why (outcomes and retention count it).
+
+    Nothing is preselected: the day, the reason and the confirmation are each a choice
+    the therapist makes, since a wrong reason skews outcomes and closing stops the links.
+    """
 
     ended_on = forms.DateField(
-        label="Last day", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+        label=_("Last day"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        error_messages={
+            "required": _("enter the last day."),
+            "invalid": _("enter the last day."),
+        },
     )
-    end_reason = forms.ChoiceField(label="Reason", choices=EndReason.choices)
+    end_reason = forms.ChoiceField(
+        label=_("Reason"),
+        choices=[("", _("Choose a reason…")), *EndReason.choices],
+        error_messages={
+            "required": _("choose a reason."),
+            "invalid_choice": _("choose a reason."),
+        },
+    )
+    confirm = forms.BooleanField(
+        label=_(
+            "I understand. The episode ends and its open check-in links stop working "
+            "(it can be reopened later)."
+        ),
+        error_messages={"required": _("confirm that you understand what closing does.")},
+    )
 
 
-class HandOverForm(MoveCaseloadForm):
-    """A colleague of the clinic to take over one client's active episode."""
+class HandOverForm(OneLineErrors, MoveCaseloadForm):
+    """A colleague of the clinic to take over one client's active episode, chosen (never
+    preselected) and confirmed: the therapist loses access to the record."""
+
+    confirm = forms.BooleanField(
+        label=_("I understand. You will no longer be able to open this client's record."),
+        error_messages={"required": _("confirm that you understand what handing over does.")},
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["to"].label = "Hand this client over to"
+        self.fields["to"].label = _("Hand this client over to")
+        self.fields["to"].empty_label = _("Choose a colleague…")
+        self.fields["to"].error_messages = {
+            "required": _("choose an active therapist of this clinic."),
+            "invalid_choice": _("choose an active therapist of this clinic."),
+        }
 
 
 class SessionStatusForm(forms.Form):

@@ -29,7 +29,7 @@ from rapport.checkin.delivery import resend_invitation
 from rapport.checkin.models import Alert
 from rapport.checkin.worklist import worklist_for
 from rapport.clinic.intake import IntakeError, NewClient, admit_client, update_contact
-from rapport.clinic.models import EndReason, Episode, EpisodeStatus, SessionStatus
+from rapport.clinic.models import Episode, EpisodeStatus, SessionStatus
 from rapport.security import audit, params
 from rapport.security.access import (
     CHANGE_CARE,
@@ -129,7 +129,7 @@ def client_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
         "client": client,
         "views": views,
         "ack_form": AcknowledgeForm(),
-        "end_reasons": EndReason.choices,
+        "close_form": CloseEpisodeForm(),
         "session_statuses": SessionStatus.choices,
         "hand_over_form": HandOverForm(member=request.user),
         "series_choices": ScheduleSessionForm.base_fields["repeat"].choices,
@@ -294,7 +294,7 @@ def episode_close(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     form = CloseEpisodeForm(request.POST)
     back = reverse("client-detail", args=[episode.client.public_id])
     if not form.is_valid():
-        messages.error(request, "Not closed: enter the last day and choose a reason.")
+        messages.error(request, _("Not closed: %s") % form.error_sentence())
         return redirect(back)
     try:
         actions.close_episode(
@@ -338,7 +338,7 @@ def episode_hand_over(request: HttpRequest, public_id: uuid.UUID) -> HttpRespons
     form = HandOverForm(request.POST, member=request.user)
     back = reverse("client-detail", args=[episode.client.public_id]) + "#hand-over"
     if not form.is_valid():
-        messages.error(request, "Not handed over: choose an active therapist of this clinic.")
+        messages.error(request, _("Not handed over: %s") % form.error_sentence())
         return redirect(back)
     try:
         hand_over_episode(episode, form.cleaned_data["to"], request=request)
@@ -348,7 +348,16 @@ def episode_hand_over(request: HttpRequest, public_id: uuid.UUID) -> HttpRespons
     # The client is no longer on this therapist's caseload, so their page is closed to
     # them now: back to the caseload.
     messages.success(
-        request, f"{episode.client.record_number} handed over to {form.cleaned_data['to']}."
+        request,
+        _(
+            "%(record)s handed over to %(colleague)s on %(date)s. You can no longer open "
+            "this client's record."
+        )
+        % {
+            "record": episode.client.record_number,
+            "colleague": form.cleaned_data["to"],
+            "date": date_format(timezone.localdate(), "j M Y"),
+        },
     )
     return redirect("home")
 
