@@ -7,6 +7,7 @@ and MFA before these functions run. Writes are POST-only and validated by Django
 
 from __future__ import annotations
 
+import datetime
 import statistics
 import uuid
 from collections import defaultdict
@@ -33,6 +34,8 @@ from rapport.clinic.models import Episode, EpisodeStatus, SessionStatus
 from rapport.security import audit, params
 from rapport.security.access import (
     CHANGE_CARE,
+    MANAGE_CLINIC,
+    READ_AGGREGATES,
     READ_CLINICAL,
     READ_IDENTITY,
     active_caseload,
@@ -42,6 +45,7 @@ from rapport.security.access import (
     get_episode_or_404,
     get_session_or_404,
     get_team,
+    has_permission,
     hidden_instrument_ids,
     require_permission,
 )
@@ -90,7 +94,16 @@ def _scale_notes() -> list[str]:
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    """The caseload: active clients, most urgent first, each flag explained in a sentence."""
+    """The caseload: active clients, most urgent first, each flag explained in a sentence.
+
+    Roles without clinical records have no caseload: a clinic admin lands on Staff, a
+    researcher on Insights, instead of an empty table.
+    """
+    if not has_permission(request.user, READ_CLINICAL):
+        if has_permission(request.user, MANAGE_CLINIC):
+            return redirect("staff-list")
+        if has_permission(request.user, READ_AGGREGATES):
+            return redirect("insights")
     sort, order = params.ordering(request, SORT_KEYS, default="urgency")
     result = caseload(active_caseload(request.user), request.user, order)
     audit.record("caseload.read", request=request, detail={"count": len(result.rows)})
@@ -430,6 +443,12 @@ def worklist_resend(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     return redirect("worklist")
 
 
+def _median(waits: list[datetime.timedelta]) -> datetime.timedelta | None:
+    if not waits:
+        return None
+    return datetime.timedelta(seconds=statistics.median(w.total_seconds() for w in waits))
+
+
 @require_GET
 def team(request: HttpRequest) -> HttpResponse:
     """A supervisor's team: each therapist's caseload flags and how fast alerts are seen."""
@@ -443,19 +462,17 @@ def team(request: HttpRequest) -> HttpResponse:
         .select_related("client", "acknowledged_by", "episode__therapist", "session")
         .order_by("-raised_at")[:100]
     )
-    hours: dict[int, list[float]] = defaultdict(list)
+    waits: dict[int, list[datetime.timedelta]] = defaultdict(list)
     for alert in alerts:
         if alert.acknowledged_at:
-            hours[alert.episode.therapist_id].append(
-                (alert.acknowledged_at - alert.raised_at).total_seconds() / 3600
-            )
+            waits[alert.episode.therapist_id].append(alert.acknowledged_at - alert.raised_at)
     open_safety = open_safety_alerts(rows, visible_instruments(hidden_instrument_ids(request.user)))
     teams = [
         {
             "therapist": therapist,
             "rows": by_therapist.get(therapist.pk, []),
             "open": sum(1 for row in by_therapist.get(therapist.pk, []) if row.open_flags),
-            "median_hours": statistics.median(hours[therapist.pk]) if hours[therapist.pk] else None,
+            "median_wait": _median(waits[therapist.pk]),
         }
         for therapist in therapists
     ]
