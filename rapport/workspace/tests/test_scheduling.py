@@ -4,14 +4,17 @@ a weekly or fortnightly series saved all or nothing, and the table shows the tim
 from __future__ import annotations
 
 import datetime
+import threading
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from rapport.clinic.models import SessionStatus
+from rapport.clinic.models import Session, SessionStatus
 from rapport.security.models import AuditEvent
 from rapport.testing import login_verified, make_episode, make_two_clinics
+from rapport.workspace import actions
 
 pytestmark = pytest.mark.django_db
 
@@ -139,3 +142,34 @@ def test_the_sessions_table_shows_date_and_time(therapist_client, clinics):
     page = therapist_client.get(reverse("client-detail", args=[episode.client.public_id]))
     sessions = page.content.decode().split('id="sessions"')[1].split("</table>")[0]
     assert "10 Dec 2026 09:30" in sessions
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_clients_booked_at_one_minute_at_once_get_one_session(clinics):
+    if connection.vendor != "postgresql":
+        pytest.skip("the SQLite test database is one shared in-memory connection; threads test PG")
+    episodes = [clinics.owner_episode, make_episode(clinics.owner, record_number="R-OTHER")]
+    when = [_at(2026, 12, 10, 9, 0)]
+    outcomes: list[str] = []
+    barrier = threading.Barrier(2)
+
+    def book(episode) -> None:
+        try:
+            barrier.wait()
+            actions.schedule_sessions(None, episode, when)
+            outcomes.append("scheduled")
+        except actions.SchedulingError as error:
+            outcomes.append(str(error))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=book, args=[e]) for e in episodes]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == [
+        "scheduled",
+        "you already have a session on 10 Dec 2026 at 09:00.",
+    ]
+    assert Session.objects.filter(scheduled_at=when[0]).count() == 1
