@@ -106,4 +106,6 @@ def sign_in(page, base_url: str, user) -> None:
     page.wait_for_url("**/mfa/**")
     page.fill("input[name=code]", totp_code(user.totpdevice_set.get()))
     page.click("main form button[type=submit]")
-    page.wait_for_url(base_url + "/")
+    # Each role's start page: "/" (the caseload), or Staff or Insights it sends them on to.
+    page.wait_for_url(lambda url: url.startswith(base_url + "/") and "/mfa/" not in url)
+    page.wait_for_load_state()

@@ -325,12 +325,17 @@ LOGGING = {
     "disable_existing_loggers": False,
     # Check-in paths hold a link token (a capability): never let it reach the logs.
     "filters": {
-        "redact_checkin_tokens": {"()": "rapport.checkin.log_redaction.RedactCheckinTokens"}
+        "redact_checkin_tokens": {"()": "rapport.checkin.log_redaction.RedactCheckinTokens"},
+        # An ordinary 403/404 is one line, not a traceback (server errors keep theirs).
+        "one_line_client_errors": {"()": "rapport.core.log_filters.OneLineClientErrors"},
     },
     "handlers": {
         "console": {"class": "logging.StreamHandler", "filters": ["redact_checkin_tokens"]}
     },
     "root": {"handlers": ["console"], "level": env_str("RAPPORT_LOG_LEVEL", "INFO")},
     # fontTools narrates every font subset at INFO (each PDF report embeds one).
-    "loggers": {"fontTools": {"level": "WARNING"}},
+    "loggers": {
+        "fontTools": {"level": "WARNING"},
+        "django.request": {"filters": ["one_line_client_errors"]},
+    },
 }

@@ -440,5 +440,14 @@ def link_revoke(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     )
     if link is None:
         raise Http404
-    revoke_link(link, user=request.user, request=request)
+    # Revoking cannot be undone (a new link can be issued): the form's box says so.
+    if request.POST.get("confirm") != "on":
+        messages.error(
+            request,
+            gettext(
+                "Not revoked: tick the box to confirm the client can no longer open this link."
+            ),
+        )
+    else:
+        revoke_link(link, user=request.user, request=request)
     return redirect("client-detail", public_id=link.session.episode.client.public_id)

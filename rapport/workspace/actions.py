@@ -18,6 +18,7 @@ from django.db.models import Max
 from django.http import HttpRequest
 from django.utils import timezone
 
+from rapport.accounts.models import User
 from rapport.checkin.acknowledgement import acknowledge_alert
 from rapport.checkin.links import revoke_link
 from rapport.checkin.models import Alert, AlertKind, CheckinLink
@@ -33,6 +34,7 @@ from rapport.clinic.models import (
 from rapport.security import audit
 from rapport.workspace.client_record import EpisodeView
 from rapport.workspace.flags import RiskMarker, ShownFlag
+from rapport.workspace.scheduling import session_time_problems
 
 
 def acknowledgeable_flag(view: EpisodeView, target: str) -> ShownFlag | None:
@@ -140,22 +142,35 @@ def save_plan(request: HttpRequest, episode: Episode, entries: list[dict]) -> Me
     return plan
 
 
-def schedule_session(
-    request: HttpRequest, episode: Episode, scheduled_at: datetime.datetime
-) -> Session:
-    """Add the episode's next session at ``scheduled_at`` (audited as ``session.schedule``).
+class SchedulingError(ValueError):
+    """The sessions cannot be scheduled (the message says why); none was saved."""
 
-    The episode row is locked while the next number is taken, so two schedules at once
-    get consecutive numbers instead of one failing on the unique number.
+
+def schedule_sessions(
+    request: HttpRequest | None, episode: Episode, times: list[datetime.datetime]
+) -> list[Session]:
+    """Add sessions at ``times`` as the episode's next numbers, all or none; each audited as
+    ``session.schedule``.
+
+    The therapist's row is locked while the times are checked again and the numbers
+    taken, so two schedules at once (for any of their clients) cannot book one minute
+    twice, and get consecutive numbers instead of one failing on the unique number.
+    Raises :class:`SchedulingError` when a time is outside the episode or taken.
     """
     with transaction.atomic():
-        Episode.objects.select_for_update().filter(pk=episode.pk).first()
+        User.objects.select_for_update().filter(pk=episode.therapist_id).first()
+        problems = session_time_problems(episode, times)
+        if problems:
+            raise SchedulingError(" ".join(problems))
         last = episode.sessions.aggregate(last=Max("number"))["last"] or 0
-        session = Session.objects.create(
-            episode=episode, number=last + 1, scheduled_at=scheduled_at
-        )
-        audit.record("session.schedule", request=request, obj=session)
-    return session
+        sessions = []
+        for offset, scheduled_at in enumerate(sorted(times), start=1):
+            session = Session.objects.create(
+                episode=episode, number=last + offset, scheduled_at=scheduled_at
+            )
+            audit.record("session.schedule", request=request, obj=session)
+            sessions.append(session)
+    return sessions
 
 
 class EpisodeStatusError(ValueError):

@@ -3,6 +3,8 @@ a plan."""
 
 from __future__ import annotations
 
+import datetime
+
 from django import forms
 from django.forms import formset_factory
 from django.utils.translation import gettext_lazy as _
@@ -12,10 +14,11 @@ from rapport.alerts import FlagKind
 from rapport.checkin.acknowledgement import NOTE_MAX_LENGTH
 from rapport.checkin.models import ContactMethod, RiskOutcome
 from rapport.checkin.registry import instruments
-from rapport.clinic.models import EndReason, SessionStatus
+from rapport.clinic.models import EndReason, Episode, SessionStatus
 from rapport.core.date_range import validate_in_range
 from rapport.workspace.caseload import CHECKIN_STATES, CaseloadFilters
 from rapport.workspace.flags import LABELS as FLAG_LABELS
+from rapport.workspace.scheduling import session_time_problems
 from rapport.workspace.titles import short_title
 
 
@@ -170,33 +173,113 @@ class NewClientForm(ClientContactForm):
     )
 
 
-class ScheduleSessionForm(forms.Form):
-    """When the episode's next session is."""
+# The longest series one form schedules: half a year of weekly sessions.
+MAX_SERIES = 26
+
+SERIES_INTERVALS = {"": None, "weekly": 1, "fortnightly": 2}  # weeks between sessions
+
+
+class ScheduleSessionForm(OneLineErrors, forms.Form):
+    """When the episode's next session is, or the first of a weekly or fortnightly series.
+
+    Every session of the series is checked before any is saved: it must fall within the
+    episode, and its therapist must not already have a session (of any client) at that
+    minute. A cancelled session frees its time.
+    """
 
     scheduled_at = forms.DateTimeField(
-        label="Next session",
+        label=_("Next session"),
         validators=[validate_in_range],
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        error_messages={
+            "required": _("enter the date and time of the session."),
+            "invalid": _("enter the date and time of the session."),
+        },
+    )
+    repeat = forms.ChoiceField(
+        label=_("Repeat"),
+        choices=[("", _("Once")), ("weekly", _("Weekly")), ("fortnightly", _("Fortnightly"))],
+        required=False,
+    )
+    count = forms.IntegerField(
+        label=_("Number of sessions"),
+        min_value=1,
+        max_value=MAX_SERIES,
+        required=False,
+        error_messages={
+            "min_value": _("schedule at least 1 session."),
+            "max_value": _("schedule at most %(limit_value)s sessions at once."),
+            "invalid": _("enter the number of sessions as a whole number."),
+        },
     )
 
+    def __init__(self, *args, episode: Episode, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.episode = episode
 
-class CloseEpisodeForm(forms.Form):
-    """The end of an episode of care: when, and why (outcomes and retention count it)."""
+    def clean(self) -> dict:
+        data = super().clean()
+        if self.errors:
+            return data
+        first = data["scheduled_at"].replace(second=0, microsecond=0)
+        weeks = SERIES_INTERVALS[data.get("repeat") or ""]
+        count = (data.get("count") or 1) if weeks else 1
+        data["times"] = [first + datetime.timedelta(weeks=(weeks or 0) * n) for n in range(count)]
+        for problem in session_time_problems(self.episode, data["times"]):
+            self.add_error("scheduled_at", problem)
+        return data
+
+
+class CloseEpisodeForm(OneLineErrors, forms.Form):
+    """The end of an episode of care: when, and why (outcomes and retention count it).
+
+    Nothing is preselected: the day, the reason and the confirmation are each a choice
+    the therapist makes, since a wrong reason skews outcomes and closing stops the links.
+    """
 
     ended_on = forms.DateField(
-        label="Last day",
+        label=_("Last day"),
         validators=[validate_in_range],
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        error_messages={
+            "required": _("enter the last day."),
+            "invalid": _("enter the last day."),
+        },
     )
-    end_reason = forms.ChoiceField(label="Reason", choices=EndReason.choices)
+    end_reason = forms.ChoiceField(
+        label=_("Reason"),
+        choices=[("", _("Choose a reason…")), *EndReason.choices],
+        error_messages={
+            "required": _("choose a reason."),
+            "invalid_choice": _("choose a reason."),
+        },
+    )
+    confirm = forms.BooleanField(
+        label=_(
+            "I understand. The episode ends and its open check-in links stop working "
+            "(it can be reopened later)."
+        ),
+        error_messages={"required": _("confirm that you understand what closing does.")},
+    )
 
 
-class HandOverForm(MoveCaseloadForm):
-    """A colleague of the clinic to take over one client's active episode."""
+class HandOverForm(OneLineErrors, MoveCaseloadForm):
+    """A colleague of the clinic to take over one client's active episode, chosen (never
+    preselected) and confirmed: the therapist loses access to the record."""
+
+    confirm = forms.BooleanField(
+        label=_("I understand. You will no longer be able to open this client's record."),
+        error_messages={"required": _("confirm that you understand what handing over does.")},
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["to"].label = "Hand this client over to"
+        self.fields["to"].label = _("Hand this client over to")
+        self.fields["to"].empty_label = _("Choose a colleague…")
+        self.fields["to"].error_messages = {
+            "required": _("choose an active therapist of this clinic."),
+            "invalid_choice": _("choose an active therapist of this clinic."),
+        }
 
 
 class SessionStatusForm(forms.Form):

@@ -16,6 +16,7 @@ import io
 from pathlib import Path
 
 from django.utils import timezone
+from django.utils.translation import ngettext
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
@@ -79,7 +80,9 @@ def progress_report(view: EpisodeView, user: User, client_name: str = "") -> byt
     line(
         f"Episode from {episode.started_on:%d %b %Y}"
         + (f" to {episode.ended_on:%d %b %Y}" if episode.ended_on else " (active)")
-        + f"; therapist {episode.therapist}; {view.record.sessions_attended} sessions attended."
+        + f"; therapist {episode.therapist}; "
+        + ngettext("%d session attended.", "%d sessions attended.", view.record.sessions_attended)
+        % view.record.sessions_attended
     )
     line(f"Prepared {timezone.localtime():%d %b %Y %H:%M} for {user} ({user.get_role_display()}).")
     pdf.ln(3)

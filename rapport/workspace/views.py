@@ -7,6 +7,7 @@ and MFA before these functions run. Writes are POST-only and validated by Django
 
 from __future__ import annotations
 
+import datetime
 import statistics
 import uuid
 from collections import defaultdict
@@ -18,6 +19,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -29,11 +31,12 @@ from rapport.checkin.delivery import resend_invitation
 from rapport.checkin.models import Alert
 from rapport.checkin.worklist import worklist_for
 from rapport.clinic.intake import IntakeError, NewClient, admit_client, update_contact
-from rapport.clinic.models import EndReason, Episode, EpisodeStatus, SessionStatus
-from rapport.core.date_range import OUT_OF_RANGE_CODE, out_of_range_message
+from rapport.clinic.models import Episode, EpisodeStatus, SessionStatus
 from rapport.security import audit, params
 from rapport.security.access import (
     CHANGE_CARE,
+    MANAGE_CLINIC,
+    READ_AGGREGATES,
     READ_CLINICAL,
     READ_IDENTITY,
     active_caseload,
@@ -43,6 +46,7 @@ from rapport.security.access import (
     get_episode_or_404,
     get_session_or_404,
     get_team,
+    has_permission,
     hidden_instrument_ids,
     require_permission,
 )
@@ -56,6 +60,7 @@ from rapport.workspace.caseload import (
 )
 from rapport.workspace.client_record import EpisodeView, episode_views
 from rapport.workspace.forms import (
+    MAX_SERIES,
     AcknowledgeForm,
     CaseloadFilterForm,
     ClientContactForm,
@@ -96,7 +101,14 @@ def home(request: HttpRequest) -> HttpResponse:
 
     Search and filters come from the URL (a GET form), so a filtered caseload can be
     bookmarked; invalid values are reported on the page and the caseload shown unfiltered.
+    Roles without clinical records have no caseload: a clinic admin lands on Staff, a
+    researcher on Insights, instead of an empty table.
     """
+    if not has_permission(request.user, READ_CLINICAL):
+        if has_permission(request.user, MANAGE_CLINIC):
+            return redirect("staff-list")
+        if has_permission(request.user, READ_AGGREGATES):
+            return redirect("insights")
     sort, order = params.ordering(request, SORT_KEYS, default="urgency")
     filter_form = CaseloadFilterForm(request.GET)
     filters = filter_form.filters() if filter_form.is_valid() else None
@@ -148,9 +160,11 @@ def client_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
         "client_name": client_name(request.user, client),
         "views": views,
         "ack_form": AcknowledgeForm(),
-        "end_reasons": EndReason.choices,
+        "close_form": CloseEpisodeForm(),
         "session_statuses": SessionStatus.choices,
         "hand_over_form": HandOverForm(member=request.user),
+        "series_choices": ScheduleSessionForm.base_fields["repeat"].choices,
+        "max_series": MAX_SERIES,
     }
     return render(request, "workspace/client_detail.html", context)
 
@@ -262,29 +276,33 @@ def _episode_to_change(
 
 @require_POST
 def episode_schedule(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
-    """Schedule the episode's next session (the treating therapist; invitations follow)."""
+    """Schedule the episode's next session, or a weekly or fortnightly series of them (the
+    treating therapist; invitations follow)."""
     episode = _episode_to_change(request, public_id)
-    form = ScheduleSessionForm(request.POST)
+    form = ScheduleSessionForm(request.POST, episode=episode)
     back = reverse("client-detail", args=[episode.client.public_id]) + "#sessions"
     if not form.is_valid():
-        messages.error(
-            request,
-            _not_done(
-                "Not scheduled", form, "scheduled_at", "enter the date and time of the session."
-            ),
-        )
+        messages.error(request, _("Not scheduled: %s") % form.error_sentence())
         return redirect(back)
-    session = actions.schedule_session(request, episode, form.cleaned_data["scheduled_at"])
-    when = timezone.localtime(session.scheduled_at)
-    messages.success(request, f"Session {session.number} scheduled for {when:%-d %b %Y %H:%M}.")
+    try:
+        sessions = actions.schedule_sessions(request, episode, form.cleaned_data["times"])
+    except actions.SchedulingError as error:
+        messages.error(request, _("Not scheduled: %s") % error)
+        return redirect(back)
+    when = date_format(timezone.localtime(sessions[0].scheduled_at), "j M Y H:i")
+    if len(sessions) == 1:
+        text = _("Session %(number)s scheduled for %(when)s.") % {
+            "number": sessions[0].number,
+            "when": when,
+        }
+    else:
+        text = _("%(count)s sessions scheduled, %(repeat)s from %(when)s.") % {
+            "count": len(sessions),
+            "repeat": dict(form.fields["repeat"].choices)[form.cleaned_data["repeat"]].lower(),
+            "when": when,
+        }
+    messages.success(request, text)
     return redirect(back)
-
-
-def _not_done(what: str, form, date_field: str, usual_advice: str) -> str:
-    """Why a one-field action form was refused: the date's range, or the usual advice."""
-    if form.has_error(date_field, code=OUT_OF_RANGE_CODE):
-        return f"{what}: {out_of_range_message()}"
-    return f"{what}: {usual_advice}"
 
 
 @require_POST
@@ -312,10 +330,7 @@ def episode_close(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     form = CloseEpisodeForm(request.POST)
     back = reverse("client-detail", args=[episode.client.public_id])
     if not form.is_valid():
-        messages.error(
-            request,
-            _not_done("Not closed", form, "ended_on", "enter the last day and choose a reason."),
-        )
+        messages.error(request, _("Not closed: %s") % form.error_sentence())
         return redirect(back)
     try:
         actions.close_episode(
@@ -359,7 +374,7 @@ def episode_hand_over(request: HttpRequest, public_id: uuid.UUID) -> HttpRespons
     form = HandOverForm(request.POST, member=request.user)
     back = reverse("client-detail", args=[episode.client.public_id]) + "#hand-over"
     if not form.is_valid():
-        messages.error(request, "Not handed over: choose an active therapist of this clinic.")
+        messages.error(request, _("Not handed over: %s") % form.error_sentence())
         return redirect(back)
     try:
         hand_over_episode(episode, form.cleaned_data["to"], request=request)
@@ -369,7 +384,16 @@ def episode_hand_over(request: HttpRequest, public_id: uuid.UUID) -> HttpRespons
     # The client is no longer on this therapist's caseload, so their page is closed to
     # them now: back to the caseload.
     messages.success(
-        request, f"{episode.client.record_number} handed over to {form.cleaned_data['to']}."
+        request,
+        _(
+            "%(record)s handed over to %(colleague)s on %(date)s. You can no longer open "
+            "this client's record."
+        )
+        % {
+            "record": episode.client.record_number,
+            "colleague": form.cleaned_data["to"],
+            "date": date_format(timezone.localdate(), "j M Y"),
+        },
     )
     return redirect("home")
 
@@ -446,6 +470,12 @@ def worklist_resend(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     return redirect("worklist")
 
 
+def _median(waits: list[datetime.timedelta]) -> datetime.timedelta | None:
+    if not waits:
+        return None
+    return datetime.timedelta(seconds=statistics.median(w.total_seconds() for w in waits))
+
+
 @require_GET
 def team(request: HttpRequest) -> HttpResponse:
     """A supervisor's team: each therapist's caseload flags and how fast alerts are seen."""
@@ -459,19 +489,17 @@ def team(request: HttpRequest) -> HttpResponse:
         .select_related("client", "acknowledged_by", "episode__therapist", "session")
         .order_by("-raised_at")[:100]
     )
-    hours: dict[int, list[float]] = defaultdict(list)
+    waits: dict[int, list[datetime.timedelta]] = defaultdict(list)
     for alert in alerts:
         if alert.acknowledged_at:
-            hours[alert.episode.therapist_id].append(
-                (alert.acknowledged_at - alert.raised_at).total_seconds() / 3600
-            )
+            waits[alert.episode.therapist_id].append(alert.acknowledged_at - alert.raised_at)
     open_safety = open_safety_alerts(rows, visible_instruments(hidden_instrument_ids(request.user)))
     teams = [
         {
             "therapist": therapist,
             "rows": by_therapist.get(therapist.pk, []),
             "open": sum(1 for row in by_therapist.get(therapist.pk, []) if row.open_flags),
-            "median_hours": statistics.median(hours[therapist.pk]) if hours[therapist.pk] else None,
+            "median_wait": _median(waits[therapist.pk]),
         }
         for therapist in therapists
     ]

@@ -30,10 +30,23 @@ def test_client_page_lists_open_links_with_revoke(client, clinics):
     login_verified(client, clinics.owner)
     page = client.get(reverse("client-detail", args=[clinics.owner_client.public_id]))
     assert reverse("checkin-link-revoke", args=[issued.link.public_id]) in page.content.decode()
-    response = client.post(reverse("checkin-link-revoke", args=[issued.link.public_id]))
+    url = reverse("checkin-link-revoke", args=[issued.link.public_id])
+    response = client.post(url, {"confirm": "on"})
     assert response.status_code == 302
     assert CheckinLink.objects.get().revoked_at is not None
     assert client.get(issued.path).status_code == 410
+
+
+def test_revoking_a_link_needs_the_confirmation_it_names(client, clinics):
+    issued = issue_checkin_link(clinics.owner_episode)
+    login_verified(client, clinics.owner)
+    page = client.get(reverse("client-detail", args=[clinics.owner_client.public_id]))
+    assert "The client can no longer open this link" in page.content.decode()
+    url = reverse("checkin-link-revoke", args=[issued.link.public_id])
+    response = client.post(url, follow=True)
+    assert "Not revoked: tick the box to confirm the client" in response.content.decode()
+    assert CheckinLink.objects.get().revoked_at is None
+    assert client.get(issued.path).status_code == 200
 
 
 def test_revoke_outside_the_caseload_is_404(client, clinics):

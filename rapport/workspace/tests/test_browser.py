@@ -18,6 +18,7 @@ import os
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 
 from rapport.browser_testing import (
     check_accessibility,
@@ -158,7 +159,13 @@ def test_therapist_adds_closes_reopens_and_hands_over_a_client(live_server, page
     page.wait_for_selector("h1:has-text('R-9001')")
 
     # Closed by mistake, found again among the closed episodes, and reopened.
+    # Nothing is preselected: the browser refuses the form until day, reason and
+    # confirmation are given.
+    page.click("form.close-episode button[type=submit]")
+    assert page.locator("text=Episode closed.").count() == 0
+    page.fill("form.close-episode input[type=date]", timezone.localdate().isoformat())
     page.select_option("form.close-episode select", "completed")
+    page.check("form.close-episode input[name=confirm]")
     page.click("form.close-episode button[type=submit]")
     page.wait_for_selector("text=Episode closed.")
     page.goto(live_server.url + "/closed/")
@@ -168,7 +175,8 @@ def test_therapist_adds_closes_reopens_and_hands_over_a_client(live_server, page
     page.wait_for_selector("text=Episode reopened")
 
     page.select_option("form.hand-over select", str(colleague.pk))
+    page.check("form.hand-over input[name=confirm]")
     page.click("form.hand-over button[type=submit]")
-    page.wait_for_selector("text=R-9001 handed over to Jordan Lee.")
+    page.wait_for_selector("text=R-9001 handed over to Jordan Lee on")
     assert page.locator("h1").inner_text() == "Caseload"
     assert "R-9001" not in page.locator("table.caseload").inner_text()

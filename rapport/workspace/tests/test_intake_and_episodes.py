@@ -173,7 +173,9 @@ def test_the_therapist_closes_an_episode_and_its_links_stop_working(
     url = reverse("episode-close", args=[episode.public_id])
     last_day = episode.started_on + datetime.timedelta(days=90)
     response = therapist_client.post(
-        url, {"ended_on": last_day.isoformat(), "end_reason": "dropout"}, follow=True
+        url,
+        {"ended_on": last_day.isoformat(), "end_reason": "dropout", "confirm": "on"},
+        follow=True,
     )
     assert "Episode closed." in response.content.decode()
     episode.refresh_from_db()
@@ -191,9 +193,12 @@ def test_the_therapist_closes_an_episode_and_its_links_stop_working(
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        ({"ended_on": "2000-01-01", "end_reason": "completed"}, "cannot be before the episode"),
-        ({"ended_on": "", "end_reason": "completed"}, "enter the last day"),
-        ({"ended_on": "2026-12-01", "end_reason": "bored"}, "choose a reason"),
+        (
+            {"ended_on": "2000-01-01", "end_reason": "completed", "confirm": "on"},
+            "cannot be before the episode",
+        ),
+        ({"ended_on": "", "end_reason": "completed", "confirm": "on"}, "enter the last day"),
+        ({"ended_on": "2026-12-01", "end_reason": "bored", "confirm": "on"}, "choose a reason"),
     ],
 )
 def test_an_episode_is_not_closed_on_bad_input(therapist_client, clinics, data, message):
@@ -267,7 +272,9 @@ def test_the_therapist_hands_a_client_over_to_a_colleague(client, therapist_clie
     episode = clinics.owner_episode
     issued = issue_checkin_link(episode)
     url = reverse("episode-hand-over", args=[episode.public_id])
-    response = therapist_client.post(url, {"to": clinics.colleague.pk}, follow=True)
+    response = therapist_client.post(
+        url, {"to": clinics.colleague.pk, "confirm": "on"}, follow=True
+    )
     record = clinics.owner_client.record_number
     assert f"{record} handed over to {clinics.colleague}" in response.content.decode()
     episode.refresh_from_db()
@@ -297,7 +304,7 @@ def test_a_client_is_not_handed_over_to_someone_who_cannot_take_them(
         receiver = "colleague"
     to = getattr(clinics, receiver).pk if receiver else ""
     url = reverse("episode-hand-over", args=[episode.public_id])
-    response = therapist_client.post(url, {"to": to}, follow=True)
+    response = therapist_client.post(url, {"to": to, "confirm": "on"}, follow=True)
     assert "Not handed over: choose an active therapist of this clinic." in (
         response.content.decode()
     )
