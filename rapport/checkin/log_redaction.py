@@ -1,8 +1,9 @@
-"""A logging filter that hides check-in tokens in log lines (e.g. ``Gone: /q/<token>/``).
+"""A logging filter that hides check-in tokens and searches in log lines.
 
 Django logs every 4xx/5xx response with its path; a check-in path holds the link's
-token, which must not reach logs (the token is a capability). Installed on the console
-handler in ``settings.LOGGING``.
+token, which must not reach logs (the token is a capability). The caseload's search
+(``?q=``) may hold a client's name, which must not reach logs either. Installed on the
+console handler in ``settings.LOGGING``; gunicorn's access log uses :func:`redact` too.
 """
 
 from __future__ import annotations
@@ -12,10 +13,13 @@ import re
 
 TOKEN_IN_PATH = re.compile(r"/q/[A-Za-z0-9_-]{8,}")
 REDACTED = "/q/[token]"
+# The search parameter, at the start of a query string or after another parameter.
+SEARCH_IN_QUERY = re.compile(r"(^|[?&])q=[^&\s\"]*")
 
 
 def redact(text: str) -> str:
-    return TOKEN_IN_PATH.sub(REDACTED, text)
+    text = TOKEN_IN_PATH.sub(REDACTED, text)
+    return SEARCH_IN_QUERY.sub(r"\1q=[search]", text)
 
 
 class RedactCheckinTokens(logging.Filter):

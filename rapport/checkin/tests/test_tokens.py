@@ -217,3 +217,14 @@ def test_tokens_are_redacted_from_logs(caplog):
     RedactCheckinTokens().filter(record)
     assert token not in record.getMessage()
     assert record.getMessage() == "Gone: /q/[token]/draft/"
+
+
+def test_caseload_searches_are_redacted_from_access_logs():
+    from rapport.checkin.log_redaction import redact
+
+    # A search may be a client's name; the request line, path atom and query atom all hide it.
+    assert redact("GET /?flag=safety&q=Ada+Lovelace HTTP/1.1") == (
+        "GET /?flag=safety&q=[search] HTTP/1.1"
+    )
+    assert redact("q=Ada&sort=urgency") == "q=[search]&sort=urgency"
+    assert redact("/?sort=urgency&order=asc") == "/?sort=urgency&order=asc"
