@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 
 from rapport.clinic.models import (
@@ -37,6 +36,7 @@ from rapport.clinic.models import (
     Session,
     SessionStatus,
 )
+from rapport.core.instruments import clinic_instrument_dirs
 from rapport.instruments import DefinitionError, Instrument, Registry, load_definition
 from rapport.instruments.fhir import (
     FHIRImportError,
@@ -111,9 +111,8 @@ def import_questionnaire(
     user: Any = None,
     via: str = "",
 ) -> FhirImportReport:
-    folder = instruments_dir or (
-        Path(settings.INSTRUMENTS_DIR) if settings.INSTRUMENTS_DIR else None
-    )
+    # With several clinic folders, a new definition goes into the first one.
+    folder = instruments_dir or next(iter(clinic_instrument_dirs()), None)
     if folder is None:
         raise InteropError(
             "set RAPPORT_INSTRUMENTS_DIR (or pass --instruments-dir) to say where the "

@@ -10,8 +10,8 @@ from django.utils.translation import gettext_lazy as _
 from rapport.accounts.forms import MoveCaseloadForm
 from rapport.checkin.acknowledgement import NOTE_MAX_LENGTH
 from rapport.checkin.models import ContactMethod, RiskOutcome
-from rapport.checkin.registry import instruments
 from rapport.clinic.models import EndReason, SessionStatus
+from rapport.core.instruments import instruments
 from rapport.workspace.flags import short_title
 
 
