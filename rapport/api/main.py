@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.urls import URLPattern, URLResolver
 from django.views.decorators.http import require_safe
 from ninja import NinjaAPI
+from ninja.operation import Operation
 
 from rapport.api.auth import TokenAuth
 from rapport.api.errors import install_handlers
@@ -18,7 +19,23 @@ from rapport.security.access import public
 
 URL_NAMESPACE = "api-v1"
 
-api = NinjaAPI(
+
+class RapportAPI(NinjaAPI):
+    """NinjaAPI whose OpenAPI operation ids are the view names in lower camelCase.
+
+    Ninja's default joins the module path (``rapport_api_routes_clients_list_clients``),
+    which client generators turn into function names; ``listClients`` reads as what it
+    does and survives moving a view between modules. The view names are therefore a
+    verb and a noun (``list_clients``, ``get_client``, ``create_checkin_link``) and are
+    unique across routers; ninja warns about a repeated id.
+    """
+
+    def get_openapi_operation_id(self, operation: Operation) -> str:
+        first, *rest = operation.view_func.__name__.split("_")
+        return first + "".join(word.capitalize() for word in rest)
+
+
+api = RapportAPI(
     title="Rapport API",
     version="1",
     description=(

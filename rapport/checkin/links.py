@@ -12,7 +12,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from rapport.checkin.models import Channel, CheckinLink
-from rapport.checkin.registry import instruments
 from rapport.checkin.tokens import looks_like_token, new_token, token_hash
 from rapport.clinic.models import (
     Administration,
@@ -22,6 +21,7 @@ from rapport.clinic.models import (
     Session,
     SessionStatus,
 )
+from rapport.core.instruments import instruments
 from rapport.security import audit
 
 OPEN_STATUSES = (AdministrationStatus.PENDING, AdministrationStatus.IN_PROGRESS)

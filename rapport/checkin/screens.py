@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from django.utils.translation import gettext as _
 
 from rapport.checkin.answers import Answers, field_name
-from rapport.checkin.registry import instrument_for
 from rapport.clinic.models import Administration, Organisation
+from rapport.core.instruments import instrument_for
 from rapport.instruments import Instrument
 from rapport.security.access import (
     RELATIONSHIP_CONSTRUCTS,

@@ -38,7 +38,6 @@ from rapport.checkin.models import (
     CheckinLink,
     CheckinSubmission,
 )
-from rapport.checkin.registry import instrument_for
 from rapport.checkin.tokens import looks_like_token, token_hash
 from rapport.clinic.models import (
     Administration,
@@ -49,6 +48,7 @@ from rapport.clinic.models import (
     Session,
 )
 from rapport.core import hotpath
+from rapport.core.instruments import instrument_for
 from rapport.instruments import Instrument, ScoreResult
 from rapport.instruments.model import CRITICAL_FLAG_PREFIX
 from rapport.security import audit

@@ -41,7 +41,6 @@ from rapport.checkin.links import (
     revoke_link,
 )
 from rapport.checkin.models import Channel, CheckinDraft, CheckinLink
-from rapport.checkin.registry import instruments
 from rapport.checkin.responses import checkin_page, closed_page
 from rapport.checkin.screens import screen_context, screens_for, thank_you_audience
 from rapport.checkin.submit import (
@@ -53,6 +52,7 @@ from rapport.checkin.submit import (
     submit_checkin,
 )
 from rapport.clinic.models import ClientDemographics, Organisation
+from rapport.core.instruments import instruments
 from rapport.security import audit
 from rapport.security.access import (
     READ_CLINICAL,

@@ -11,9 +11,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from rapport.accounts.models import Role, User
-from rapport.checkin.registry import instruments
 from rapport.clinic.models import MeasurementPlan, Organisation, PlanEntry
 from rapport.clinic.plans import STANDARD_PLAN, STANDARD_PLAN_NAME
+from rapport.core.instruments import instruments
 from rapport.security import audit
 
 

@@ -32,7 +32,7 @@ from rapport.clinic.models import (
     Site,
 )
 from rapport.clinic.plans import STANDARD_PLAN_NAME
-from rapport.insights.summaries import refresh_stale
+from rapport.clinic.signals import administrations_bulk_written
 from rapport.instruments import Instrument
 from rapport.synth import ClinicChunk, SynthConfig, generate_clients, generate_staff
 from rapport.synth.generator import SITES, StaffMember, plan_entries
@@ -80,8 +80,7 @@ def write_synthetic_clinic(
         generated = generate_clients(config, instruments)
         for chunk in tqdm(generated, total=chunks, disable=not progress, unit="chunk"):
             _write_chunk(chunk, organisation, sites, plan, therapists, instruments)
-    # Summarise the new administrations now rather than in the first insights request.
-    refresh_stale()
+    administrations_bulk_written.send(sender=write_synthetic_clinic)
     return organisation
 
 

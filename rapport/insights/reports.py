@@ -27,9 +27,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from rapport.checkin.registry import instruments as installed_instruments
 from rapport.clinic import demographics
 from rapport.clinic.models import Organisation
+from rapport.core.instruments import instruments as installed_instruments
 from rapport.insights import data
 from rapport.insights.tables import Column, json_value, table
 from rapport.instruments import Instrument

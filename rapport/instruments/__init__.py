@@ -23,9 +23,16 @@ from rapport.instruments.model import (
     Subscale,
     reliable_change_from,
 )
-from rapport.instruments.registry import Registry, builtin_definitions_dir, load_registry
+from rapport.instruments.registry import (
+    ENV_INSTRUMENTS_DIR,
+    Registry,
+    builtin_definitions_dir,
+    instrument_dirs,
+    load_registry,
+)
 
 __all__ = [
+    "ENV_INSTRUMENTS_DIR",
     "SCHEMA_MARKER",
     "AnswerError",
     "Band",
@@ -41,6 +48,7 @@ __all__ = [
     "Subscale",
     "builtin_definitions_dir",
     "definition_file_name",
+    "instrument_dirs",
     "load_definition",
     "load_directory",
     "load_registry",

@@ -10,18 +10,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import NoReturn, TextIO
 
 from rapport.env import env_str
 from rapport.instruments.errors import AnswerError, DefinitionError
 from rapport.instruments.model import Instrument, ScoreResult
-from rapport.instruments.registry import load_registry
+from rapport.instruments.registry import ENV_INSTRUMENTS_DIR, instrument_dirs, load_registry
 
-ENV_INSTRUMENTS_DIR = "RAPPORT_INSTRUMENTS_DIR"
 EXIT_OK = 0
 EXIT_INVALID_INPUT = 2
 _PROG = "rapport score"
@@ -79,7 +76,9 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> 
         arguments = arguments[1:]
     try:
         options = build_parser().parse_args(arguments)
-        registry = load_registry(_instrument_dirs(options.instruments_dir))
+        registry = load_registry(
+            instrument_dirs(env_str(ENV_INSTRUMENTS_DIR), options.instruments_dir)
+        )
         instrument = registry[options.instrument_id]
         result = instrument.score(instrument.parse_answer_list(options.answers))
     except (_UsageError, AnswerError, DefinitionError) as exc:
@@ -88,15 +87,6 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> 
         return _fail(str(exc.args[0]))
     out.write(_as_json(result) if options.json else _as_text(instrument, result))
     return EXIT_OK
-
-
-def _instrument_dirs(from_flags: Sequence[str]) -> list[Path]:
-    """Flag folders plus the environment's, each once (the same folder twice is not a clash)."""
-    from_env = [entry for entry in env_str(ENV_INSTRUMENTS_DIR, "").split(os.pathsep) if entry]
-    unique: dict[Path, Path] = {}
-    for entry in [*from_env, *from_flags]:
-        unique.setdefault(Path(entry).resolve(), Path(entry))
-    return list(unique.values())
 
 
 def _fail(message: str) -> int:

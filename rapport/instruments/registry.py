@@ -14,6 +14,9 @@ from rapport.instruments.model import Instrument
 
 PathLike = str | os.PathLike[str]
 
+#: The environment variable naming the clinic's folders of definitions.
+ENV_INSTRUMENTS_DIR = "RAPPORT_INSTRUMENTS_DIR"
+
 
 def builtin_definitions_dir() -> Path:
     """Return the directory of the definitions shipped inside the package."""
@@ -147,6 +150,39 @@ def parse_reliable_change(text: str) -> dict[str, float]:
             raise ValueError(f"{instrument_id} is given twice")
         thresholds[instrument_id] = value
     return thresholds
+
+
+def instrument_dirs(setting: str | None, extra_dirs: Iterable[PathLike] = ()) -> list[Path]:
+    """The clinic folders named by ``RAPPORT_INSTRUMENTS_DIR``, then ``extra_dirs``, each once.
+
+    Parameters
+    ----------
+    setting : str or None
+        The variable's value: one folder, or several separated by ``os.pathsep``
+        (``:`` on Linux and macOS, ``;`` on Windows). Empty parts are skipped.
+    extra_dirs : iterable of path
+        Further folders, for example ``rapport score --instruments-dir``.
+
+    Returns
+    -------
+    list of Path
+        In the order given; a folder named twice (even spelled differently) is kept
+        once, so that it is not refused as defining every instrument twice.
+
+    Examples
+    --------
+    >>> [str(folder) for folder in instrument_dirs(os.pathsep.join(["/srv/a", "", "/srv/b"]))]
+    ['/srv/a', '/srv/b']
+    >>> [str(folder) for folder in instrument_dirs("/srv/a", ["/srv/a/", "/srv/c"])]
+    ['/srv/a', '/srv/c']
+    >>> instrument_dirs(None)
+    []
+    """
+    named = [part for part in (setting or "").split(os.pathsep) if part]
+    unique: dict[Path, Path] = {}
+    for entry in [*named, *extra_dirs]:
+        unique.setdefault(Path(entry).resolve(), Path(entry))
+    return list(unique.values())
 
 
 def load_registry(extra_dirs: Iterable[PathLike] | PathLike = ()) -> Registry:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from rapport.checkin.registry import load_installed_instruments
 from rapport.clinic.models import Organisation
+from rapport.core.instruments import load_installed_instruments
 from rapport.instruments import Registry
 
 

@@ -37,6 +37,7 @@ from rapport.clinic.models import (
     SessionStatus,
 )
 from rapport.core.date_range import check_in_range
+from rapport.core.instruments import clinic_instrument_dirs
 from rapport.instruments import (
     DefinitionError,
     Instrument,
@@ -115,9 +116,8 @@ def import_questionnaire(
     user: Any = None,
     via: str = "",
 ) -> FhirImportReport:
-    folder = instruments_dir or (
-        Path(settings.INSTRUMENTS_DIR) if settings.INSTRUMENTS_DIR else None
-    )
+    # With several clinic folders, a new definition goes into the first one.
+    folder = instruments_dir or next(iter(clinic_instrument_dirs()), None)
     if folder is None:
         raise InteropError(
             "set RAPPORT_INSTRUMENTS_DIR (or pass --instruments-dir) to say where the "

@@ -131,7 +131,17 @@ class CorrelationResult:
         }
 
     def to_frame(self) -> pd.DataFrame:
-        """One-row tidy DataFrame: ``x, y, n, r, ci_low, ci_high, t, df, p_val``."""
+        """One-row tidy DataFrame: ``x, y, n, r, ci_low, ci_high, t, df, p_val``.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> df = pd.DataFrame({"trust": [3, 4, 2, 5, 4, 3, 5, 1, 2, 4],
+        ...                    "alliance": [30, 35, 28, 38, 31, 33, 36, 25, 29, 30]})
+        >>> print(correlate(df, "trust", "alliance").to_frame().round(4).to_string(index=False))
+            x        y  n      r  ci_low  ci_high      t  df  p_val
+        trust alliance 10 0.8873  0.5838   0.9732 5.4416   8 0.0006
+        """
         return pd.DataFrame(
             {
                 "x": [self.x],

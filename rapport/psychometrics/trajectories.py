@@ -83,7 +83,20 @@ class ExpectedResponseModel:
     software: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-safe dictionary (floats at full precision); inverse of :meth:`from_dict`."""
+        """JSON-safe dictionary (floats at full precision); inverse of :meth:`from_dict`.
+
+        Examples
+        --------
+        >>> import json
+        >>> model = ExpectedResponseModel(
+        ...     method="reliable_change", levels={"lower": 0.1, "median": 0.5, "upper": 0.9},
+        ...     coefficients={}, rci=5.0, n_episodes=12, n_observations=80, n_excluded=0,
+        ...     max_session=10, intake_range=(8.0, 30.0), score_range=(0.0, 40.0),
+        ...     fit_date="2025-01-01T00:00:00+00:00")
+        >>> stored = json.dumps(model.to_dict())
+        >>> ExpectedResponseModel.from_dict(json.loads(stored)) == model
+        True
+        """
         return {
             "schema": SCHEMA,
             "schema_version": SCHEMA_VERSION,

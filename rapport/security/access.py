@@ -37,7 +37,6 @@ from django.db.models import Model, Q, QuerySet
 from django.http import Http404, HttpRequest
 
 from rapport.accounts.models import Role, User
-from rapport.checkin.registry import instruments as installed_instruments
 from rapport.clinic.models import (
     Administration,
     Client,
@@ -47,6 +46,7 @@ from rapport.clinic.models import (
     Session,
     TrustAnswersAudience,
 )
+from rapport.core.instruments import instruments as installed_instruments
 from rapport.instruments import Instrument, Registry
 from rapport.security import audit
 

@@ -18,8 +18,8 @@ from django.db.models import QuerySet
 
 from rapport.accounts.models import User
 from rapport.alerts import FlagKind
-from rapport.checkin.registry import instruments
 from rapport.clinic.models import Episode, Organisation
+from rapport.core.instruments import instruments
 from rapport.instruments import Instrument
 from rapport.security.access import hidden_instrument_ids
 from rapport.workspace.charts import fmt

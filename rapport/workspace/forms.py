@@ -13,9 +13,9 @@ from rapport.accounts.forms import MoveCaseloadForm
 from rapport.alerts import FlagKind
 from rapport.checkin.acknowledgement import NOTE_MAX_LENGTH
 from rapport.checkin.models import ContactMethod, RiskOutcome
-from rapport.checkin.registry import instruments
 from rapport.clinic.models import EndReason, Episode, SessionStatus
 from rapport.core.date_range import validate_in_range
+from rapport.core.instruments import instruments
 from rapport.workspace.caseload import CHECKIN_STATES, CaseloadFilters
 from rapport.workspace.flags import LABELS as FLAG_LABELS
 from rapport.workspace.scheduling import session_time_problems

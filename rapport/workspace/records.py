@@ -27,7 +27,6 @@ from django.utils import timezone
 
 from rapport.alerts import DEFAULT_RULES, ClientHistory, FlagRules, Score, SessionRecord
 from rapport.checkin.models import Alert, CheckinPreference
-from rapport.checkin.registry import instruments
 from rapport.clinic.models import (
     Administration,
     AdministrationStatus,
@@ -35,6 +34,7 @@ from rapport.clinic.models import (
     Session,
     SessionStatus,
 )
+from rapport.core.instruments import instruments
 from rapport.instruments import Instrument
 from rapport.instruments.model import total_is_estimated
 

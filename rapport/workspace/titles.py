@@ -30,7 +30,7 @@ def short_title(instrument: Instrument) -> str:
 
 def instrument_title(instrument_id: str) -> str:
     """:func:`short_title` of an installed instrument by id; the id itself if not installed."""
-    from rapport.checkin.registry import instruments
+    from rapport.core.instruments import instruments
 
     instrument = instruments().get(instrument_id)
     return short_title(instrument) if instrument is not None else instrument_id

@@ -82,7 +82,7 @@ CLOSED_EPISODES_SHOWN = 200
 
 def _scale_notes() -> list[str]:
     """The caption's scale ranges, from the instruments themselves (alliance is 0-40)."""
-    from rapport.checkin.registry import instruments
+    from rapport.core.instruments import instruments
     from rapport.workspace.charts import fmt
     from rapport.workspace.titles import short_title
 

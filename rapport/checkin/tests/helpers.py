@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rapport.checkin.registry import instruments
+from rapport.core.instruments import instruments
 
 
 def full_answers(

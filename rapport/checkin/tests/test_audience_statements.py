@@ -12,7 +12,6 @@ import itertools
 
 import pytest
 
-from rapport.checkin.registry import instruments
 from rapport.checkin.screens import (
     ALL_TO_THERAPIST,
     NONE_TO_THERAPIST,
@@ -22,6 +21,7 @@ from rapport.checkin.screens import (
 )
 from rapport.checkin.tests.helpers import full_answers
 from rapport.clinic.models import Organisation, TrustAnswersAudience
+from rapport.core.instruments import instruments
 from rapport.security.access import RELATIONSHIP_CONSTRUCTS
 
 pytestmark = pytest.mark.django_db

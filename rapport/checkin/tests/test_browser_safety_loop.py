@@ -30,7 +30,6 @@ from rapport.checkin.models import (
     SafetyNotice,
     SafetyNoticeSettings,
 )
-from rapport.checkin.registry import instruments
 from rapport.checkin.tests.test_browser import PHONE, complete
 from rapport.checkin.tests.test_browser import check_accessibility as check_client_page
 from rapport.checkin.tests.test_crisis import (
@@ -40,6 +39,7 @@ from rapport.checkin.tests.test_crisis import (
     SPANISH_HEADING,
 )
 from rapport.clinic.models import ClientDemographics, ClientIdentity
+from rapport.core.instruments import instruments
 from rapport.synth.names import FAMILY_NAMES, GIVEN_NAMES
 from rapport.testing import issue_checkin_link, make_two_clinics, schedule_next_session
 

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from rapport.checkin.registry import load_installed_instruments
+from rapport.core.instruments import load_installed_instruments
 
 
 def test_the_clinic_setting_replaces_the_placeholder_reliable_change(settings) -> None:

@@ -6,11 +6,11 @@ import pytest
 from django.db import IntegrityError, connection
 
 from rapport.checkin.models import CheckinDraft, CheckinLink, CheckinSubmission
-from rapport.checkin.registry import instruments
 from rapport.checkin.submit import Outcome, submit_checkin
 from rapport.checkin.tests.helpers import full_answers
 from rapport.checkin.views import _posted_answers
 from rapport.clinic.models import AdministrationStatus
+from rapport.core.instruments import instruments
 from rapport.security import audit
 from rapport.security.models import AuditEvent
 from rapport.testing import issue_checkin_link, set_demographics

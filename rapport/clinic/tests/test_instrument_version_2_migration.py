@@ -7,8 +7,8 @@ import importlib
 import pytest
 from django.apps import apps
 
-from rapport.checkin.registry import instruments
 from rapport.clinic.models import Administration, AdministrationStatus
+from rapport.core.instruments import instruments
 from rapport.testing import add_answers, make_episode, make_organisation, make_user
 
 pytestmark = pytest.mark.django_db

@@ -9,7 +9,7 @@ import io
 import pytest
 from django.urls import reverse
 
-from rapport.checkin.registry import instruments
+from rapport.core.instruments import instruments
 from rapport.insights.snapshots import refresh
 from rapport.insights.tests.conftest import make_synth_clinic
 from rapport.testing import add_answers, add_session, login_verified, make_episode

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from rapport.instruments.cli import ENV_INSTRUMENTS_DIR, main
+from rapport.instruments.cli import main
+from rapport.instruments.registry import ENV_INSTRUMENTS_DIR
 
 DOCS_EXAMPLES = Path(__file__).resolve().parents[3] / "docs" / "examples"
 

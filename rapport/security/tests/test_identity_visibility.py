@@ -12,8 +12,8 @@ import json
 import pytest
 from django.urls import reverse
 
-from rapport.checkin.registry import instruments
 from rapport.clinic.models import ClientIdentity
+from rapport.core.instruments import instruments
 from rapport.interop.context import InteropError
 from rapport.interop.fhir_export import client_bundle
 from rapport.security.access import may_see_identity

@@ -19,8 +19,8 @@ import pytest
 from django.urls import reverse
 from pypdf import PdfReader
 
-from rapport.checkin import registry as registry_module
 from rapport.clinic.models import TrustAnswersAudience
+from rapport.core import instruments as registry_module
 from rapport.instruments import Registry, load_registry
 from rapport.interop.fhir_export import client_bundle
 from rapport.testing import (

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from rapport.checkin.registry import instruments
 from rapport.clinic.models import Episode, SessionStatus
+from rapport.core.instruments import instruments
 from rapport.testing import add_answers, add_session, make_episode
 
 

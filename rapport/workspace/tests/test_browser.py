@@ -27,7 +27,7 @@ from rapport.browser_testing import (
     sign_in,
 )
 from rapport.checkin.models import Alert
-from rapport.checkin.registry import instruments
+from rapport.core.instruments import instruments
 from rapport.testing import make_organisation, make_user
 from rapport.workspace.sample import seed_caseload
 

@@ -5,8 +5,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from rapport.checkin.registry import instruments
 from rapport.clinic.models import ClientIdentity
+from rapport.core.instruments import instruments
 from rapport.testing import login_verified, make_organisation, make_user
 from rapport.workspace.sample import seed_caseload
 

@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 from django.utils import translation
 
-from rapport.checkin.registry import instruments
+from rapport.core.instruments import instruments
 from rapport.testing import add_score, login_verified, make_two_clinics
 from rapport.workspace.titles import instrument_title, short_title
 

@@ -209,7 +209,7 @@ def test_worklist_and_team_pages(client, team, unsafe):
 @pytest.fixture
 def blank_risk_item(team):
     """A client whose latest PHQ-9 (imported) left item 9 blank: prorated, risk unknown."""
-    from rapport.checkin.registry import instruments
+    from rapport.core.instruments import instruments
     from rapport.testing import add_answers, make_episode
 
     phq9 = instruments()["phq9"]

@@ -17,7 +17,7 @@ from pypdf import PdfReader
 
 from rapport.checkin.acknowledgement import AcknowledgementError, acknowledge_alert
 from rapport.checkin.models import Alert, AlertKind, CheckinPreference
-from rapport.checkin.registry import instruments
+from rapport.core.instruments import instruments
 from rapport.security.access import active_caseload
 from rapport.security.models import AuditEvent
 from rapport.testing import add_answers, add_session, login_verified, make_organisation, make_user

@@ -6,8 +6,8 @@ import datetime
 
 from django.core.management.base import BaseCommand, CommandError
 
-from rapport.checkin.registry import load_installed_instruments
 from rapport.clinic.synth_writer import ClinicExistsError, write_synthetic_clinic
+from rapport.core.instruments import load_installed_instruments
 from rapport.instruments import DefinitionError
 from rapport.synth import SynthConfig
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from rapport.checkin.registry import instruments
 from rapport.clinic.models import Organisation
+from rapport.core.instruments import instruments
 from rapport.insights.etr import fit
 from rapport.insights.reports import PRIMARY_OUTCOME
 

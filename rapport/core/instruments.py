@@ -1,28 +1,37 @@
-"""This installation's instruments: the shipped ones plus the clinic's folder.
+"""This installation's instruments: the shipped ones plus the clinic's folders.
 
-:func:`instruments` is the registry the server's pages read (check-ins, the workspace,
-the insights), loaded once per process; :func:`load_installed_instruments` reads the
-definitions afresh, for commands that may have just written one (imports) or run once.
+The one Django-side accessor, below every feature app: the check-ins, the workspace,
+the insights, the API, the imports and ``rapport synth`` all read it. :func:`instruments`
+is the registry the server's pages read, loaded once per process;
+:func:`load_installed_instruments` reads the definitions afresh, for commands that may
+have just written one (imports) or run once.
 """
 
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 from django.conf import settings
 
-from rapport.instruments import Instrument, Registry, load_registry
+from rapport.instruments import Instrument, Registry, instrument_dirs, load_registry
 
 _loading = threading.Lock()
 _loaded: list[Registry] = []
 
 
+def clinic_instrument_dirs() -> list[Path]:
+    """The clinic's folders named by ``RAPPORT_INSTRUMENTS_DIR`` (``os.pathsep``-separated)."""
+    return instrument_dirs(settings.INSTRUMENTS_DIR)
+
+
 def load_installed_instruments() -> Registry:
-    """The shipped instruments plus the clinic's folder (``RAPPORT_INSTRUMENTS_DIR``),
+    """The shipped instruments plus the clinic's folders (``RAPPORT_INSTRUMENTS_DIR``),
     read now, with the clinic's reliable-change values (``RAPPORT_RELIABLE_CHANGE``);
-    raises :class:`~rapport.instruments.DefinitionError` naming a bad file, or
-    ``ValueError`` for a reliable-change value of an instrument that is not installed."""
-    registry = load_registry([settings.INSTRUMENTS_DIR] if settings.INSTRUMENTS_DIR else [])
+    raises :class:`~rapport.instruments.DefinitionError` naming a bad file or a missing
+    folder, or ``ValueError`` for a reliable-change value of an instrument that is not
+    installed."""
+    registry = load_registry(clinic_instrument_dirs())
     if settings.RELIABLE_CHANGE:
         registry = registry.with_reliable_change(
             settings.RELIABLE_CHANGE, "The clinic's own value (RAPPORT_RELIABLE_CHANGE)"
