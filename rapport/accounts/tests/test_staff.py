@@ -199,7 +199,7 @@ def test_another_clinics_admin_finds_no_such_account(client, clinics, name):
 def test_only_clinic_admins_see_the_staff_link(client, clinics):
     for persona, user in clinics.staff.items():
         login_verified(client, user)
-        page = client.get(reverse("home"))
+        page = client.get(reverse("home"), follow=True)
         assert page.status_code == 200
         shown = reverse("staff-list").encode() in page.content
         assert shown == (persona == "clinic_admin"), persona
