@@ -47,7 +47,7 @@ def test_only_clinic_admins_reach_the_page(client, clinics, persona, status):
 
 
 def test_the_admins_navigation_links_to_the_page(admin):
-    assert f'href="{URL}"' in admin.get(reverse("home")).content.decode()
+    assert f'href="{URL}"' in admin.get(reverse("home"), follow=True).content.decode()
 
 
 def test_other_roles_have_no_link(client, clinics):
