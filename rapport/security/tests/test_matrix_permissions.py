@@ -221,7 +221,7 @@ def test_the_navigation_offers_what_the_role_may_open(client, persona, links):
 
     clinics = make_two_clinics()
     login_verified(client, getattr(clinics, persona))
-    page = client.get("/").content.decode()
+    page = client.get("/", follow=True).content.decode()
     nav = page.split('<nav aria-label="Account">')[1].split("</nav>")[0]
     shown = set(re.findall(r">(Caseload|Worklist|Team|Staff|Insights)</a>", nav))
     assert shown == links
