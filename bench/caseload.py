@@ -74,8 +74,8 @@ def seed() -> None:
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
     from rapport.accounts.models import Role, User
-    from rapport.checkin.registry import instruments
     from rapport.clinic.models import EndReason, Episode, EpisodeStatus, Organisation
+    from rapport.core.instruments import instruments
     from rapport.insights.etr import fit
     from rapport.testing import PASSWORD, make_organisation
     from rapport.workspace.sample import seed_caseload

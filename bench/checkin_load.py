@@ -139,9 +139,9 @@ def seed_links(count: int) -> list[str]:
     from django.utils import timezone
 
     from rapport.checkin.models import CheckinLink
-    from rapport.checkin.registry import instruments
     from rapport.checkin.tokens import new_token, token_hash
     from rapport.clinic.models import Administration, Episode, Session
+    from rapport.core.instruments import instruments
 
     registry = instruments()
     episodes = list(Episode.objects.filter(status="active").select_related("plan"))
@@ -206,7 +206,7 @@ def analyse() -> None:
 
 
 def answers_body() -> dict[str, str]:
-    from rapport.checkin.registry import instruments
+    from rapport.core.instruments import instruments
 
     data = {}
     for instrument_id in ("rapport_trust", "rapport_alliance", "phq9", "gad7"):
