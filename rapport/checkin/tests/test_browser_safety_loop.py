@@ -199,7 +199,7 @@ def test_the_safety_loop_from_check_in_to_cleared_marker(
     page = new_page(viewport=DESKTOP)
     sign_in_with_app(page, live_server.url, clinic.owner)
     page.goto(f"{live_server.url}/clients/{client.public_id}/")
-    page.wait_for_selector("h1:has-text('Client')")
+    page.wait_for_selector(f"h1:has-text('{client.record_number}')")
     check_accessibility(page)
     form = page.locator("form.acknowledge").first
     form.get_by_label("By phone").check()
