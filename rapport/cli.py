@@ -80,6 +80,22 @@ def ensure_demo_encryption_keys() -> None:
             write_new_private_file(key_file, generate_key() + "\n")
 
 
+def demo_site_url(demo_args: list[str]) -> str:
+    """The address the demo's links and QR codes point to: where ``rapport demo`` listens.
+
+    ``--bind HOST:PORT`` (or ``--bind=HOST:PORT``) on the command line, else
+    ``RAPPORT_BIND``, else the default; ``RAPPORT_SITE_URL``, when set, is left alone by
+    the caller.
+    """
+    bind = env_str("RAPPORT_BIND", "127.0.0.1:8000")
+    for position, arg in enumerate(demo_args):
+        if arg == "--bind" and position + 1 < len(demo_args):
+            bind = demo_args[position + 1]
+        elif arg.startswith("--bind="):
+            bind = arg.removeprefix("--bind=")
+    return f"http://{bind}"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] in {"-h", "--help", "help"}:
@@ -92,6 +108,8 @@ def main(argv: list[str] | None = None) -> int:
         return int(import_module(PURE_COMMANDS[command]).main(rest) or 0)
     if command == "demo":
         os.environ.setdefault("RAPPORT_DEMO", "1")
+        # Before the settings load, so the server and its worker (a child process) agree.
+        os.environ.setdefault("RAPPORT_SITE_URL", demo_site_url(rest))
         ensure_demo_secret_key()
         ensure_demo_encryption_keys()
     if args[:2] == ["keys", "generate"]:

@@ -97,3 +97,14 @@ def test_keys_generate_works_before_any_secret_key_exists(tmp_path):
 
     parse_key(result.stdout.strip(), source="rapport keys generate")
     assert not (tmp_path / "var").exists()
+
+
+def test_the_demos_links_point_where_the_demo_listens(monkeypatch):
+    from rapport.cli import demo_site_url
+
+    monkeypatch.delenv("RAPPORT_BIND", raising=False)
+    assert demo_site_url([]) == "http://127.0.0.1:8000"
+    monkeypatch.setenv("RAPPORT_BIND", "127.0.0.1:8765")
+    assert demo_site_url([]) == "http://127.0.0.1:8765"
+    assert demo_site_url(["--bind", "0.0.0.0:9000"]) == "http://0.0.0.0:9000"
+    assert demo_site_url(["--bind=localhost:9001"]) == "http://localhost:9001"
