@@ -6,7 +6,7 @@ import pytest
 
 from rapport.clinic.models import Episode, SessionStatus
 from rapport.core.instruments import instruments
-from rapport.testing import add_answers, add_session, make_episode
+from rapport.testing import add_answers, add_session, login_verified, make_episode, make_two_clinics
 
 
 def answers_for(instrument_id: str, total: float, **overrides: int) -> dict[str, int]:
@@ -63,3 +63,16 @@ def build_trajectory(
 @pytest.fixture
 def trajectory():
     return build_trajectory
+
+
+@pytest.fixture
+def clinics():
+    """Two clinics with the usual personas (rapport.testing.make_two_clinics)."""
+    return make_two_clinics()
+
+
+@pytest.fixture
+def therapist_client(client, clinics):
+    """A test client signed in (with MFA) as the treating therapist."""
+    login_verified(client, clinics.owner)
+    return client

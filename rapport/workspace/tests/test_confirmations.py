@@ -10,20 +10,8 @@ from django.utils.formats import date_format
 
 from rapport.clinic.models import EpisodeStatus
 from rapport.security.models import AuditEvent
-from rapport.testing import login_verified, make_two_clinics
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def clinics():
-    return make_two_clinics()
-
-
-@pytest.fixture
-def therapist_client(client, clinics):
-    login_verified(client, clinics.owner)
-    return client
 
 
 def _section(http, clinics, anchor: str) -> str:

@@ -17,21 +17,10 @@ from django.utils import timezone
 from rapport.clinic.models import Client, ConsentKind, Episode, EpisodeStatus, MeasurementPlan
 from rapport.security.models import AuditEvent
 from rapport.security.rights import current_consents
-from rapport.testing import issue_checkin_link, login_verified, make_two_clinics
+from rapport.testing import issue_checkin_link, login_verified
 from rapport.workspace import actions
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def clinics():
-    return make_two_clinics()
-
-
-@pytest.fixture
-def therapist_client(client, clinics):
-    login_verified(client, clinics.owner)
-    return client
 
 
 def intake(**changes) -> dict:

@@ -13,21 +13,10 @@ from django.utils import timezone
 
 from rapport.clinic.models import Session, SessionStatus
 from rapport.security.models import AuditEvent
-from rapport.testing import login_verified, make_episode, make_two_clinics
+from rapport.testing import make_episode
 from rapport.workspace import actions
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def clinics():
-    return make_two_clinics()
-
-
-@pytest.fixture
-def therapist_client(client, clinics):
-    login_verified(client, clinics.owner)
-    return client
 
 
 def _schedule(http, episode, **data):
