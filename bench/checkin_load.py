@@ -25,8 +25,10 @@ What it does, on loopback only:
 ``--crash`` instead SIGKILLs the whole server (master and workers) every few seconds and
 restarts it while clients keep submitting (connection errors are counted, not retried).
 Afterwards every submission answered with success must be stored exactly once, and
-``rapport audit verify`` must pass. Exit status 1 if a check of correctness fails; the
-speed targets (ratio, p95) are printed as met or not met but do not change it.
+``rapport audit verify`` must pass. Exit status 1 if a check of correctness fails, or if
+rapport answers fewer than 150 submissions a second (the floor: far beyond any clinic's
+need, and low enough not to depend on the machine's noise). The ratio to the bare view and
+the p95 latency are printed for information; their old targets (0.40, 100 ms) are retired.
 """
 
 from __future__ import annotations
@@ -52,6 +54,9 @@ REPO = Path(__file__).resolve().parents[1]
 # The rapport command of this checkout (PYTHONPATH=REPO below), whatever is installed.
 RAPPORT = [sys.executable, "-m", "rapport.cli"]
 BARE_TABLE = "bench_bare_row"
+# Submissions a second rapport must sustain on this bench (issue #15: the ratio target is
+# retired; about 460 a second were measured on two cores before the safety loop).
+THROUGHPUT_FLOOR = 150
 
 # --- the bare comparison app (imported by gunicorn as checkin_load:bare_application()) --
 
@@ -615,17 +620,21 @@ def main() -> int:
         ratio = rapport_rate / bare_rate if bare_rate else float("nan")
         p95 = 1000 * statistics.quantiles(rapport_result.latencies, n=100)[94]
         print(
-            f"ratio: {ratio:.2f} of the bare view's throughput (target >= 0.40); "
-            f"rapport p95 {p95:.1f} ms (target <= 100)"
+            f"ratio: {ratio:.2f} of the bare view's throughput; rapport p95 {p95:.1f} ms "
+            "(for information)"
         )
         ok = check_rapport_rows(rapport_result.ok_tokens, exact=True)
         ok = check_bare_rows(bare_result.ok_tokens) and ok
         ok = ok and rapport_result.errors == 0 and bare_result.errors == 0
         if len(rapport_result.ok_tokens) >= len(tokens):
             print("warning: the run used every seeded link; pass --links to seed more")
-        met = ratio >= 0.40 and p95 <= 100
-        print(f"speed targets: {'met' if met else 'NOT met'} (not part of the exit status)")
-    # The exit status is about correctness: no error, nothing lost or stored twice.
+        floor_met = rapport_rate >= THROUGHPUT_FLOOR
+        print(
+            f"throughput floor: {'met' if floor_met else 'NOT met'} "
+            f"({rapport_rate:.0f}/s against {THROUGHPUT_FLOOR}/s)"
+        )
+        ok = ok and floor_met
+    # The exit status: no error, nothing lost or stored twice, and the floor held.
     print("correctness: PASS" if ok else "correctness: FAIL")
     return 0 if ok else 1
 
