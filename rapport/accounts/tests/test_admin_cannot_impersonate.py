@@ -15,23 +15,10 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from rapport.accounts.models import Role, User
 from rapport.security.models import AuditEvent
-from rapport.testing import login_verified, make_two_clinics
 
 pytestmark = pytest.mark.django_db
 ADMIN_SET = "plum orchard at dawn 42"
 MEMBER_CHOSEN = "seven quiet herons over the lake"
-
-
-@pytest.fixture
-def clinics():
-    return make_two_clinics()
-
-
-@pytest.fixture
-def admin_client(clinics):
-    client = Client()
-    login_verified(client, clinics.clinic_admin)
-    return client
 
 
 def create_member(admin_client) -> User:

@@ -14,21 +14,10 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from rapport.accounts.models import Role, User
 from rapport.security.models import AuditEvent
-from rapport.testing import login_verified, make_two_clinics, make_user
+from rapport.testing import login_verified, make_user
 
 pytestmark = pytest.mark.django_db
 NEW_PASSWORD = "plum orchard at dawn 42"
-
-
-@pytest.fixture
-def clinics():
-    return make_two_clinics()
-
-
-@pytest.fixture
-def admin_client(client, clinics):
-    login_verified(client, clinics.clinic_admin)
-    return client
 
 
 def edit_data(member: User, **changes) -> dict:

@@ -17,18 +17,6 @@ pytestmark = pytest.mark.django_db
 TEMPORARY = "plum orchard at dawn 42"
 
 
-@pytest.fixture
-def clinics():
-    return make_two_clinics()
-
-
-@pytest.fixture
-def admin_client(clinics):
-    client = Client()
-    login_verified(client, clinics.clinic_admin)
-    return client
-
-
 def lock_out(user: User) -> None:
     for _ in range(5):
         Client().post(reverse("login"), {"username": user.username, "password": "wrong guess!"})
