@@ -111,7 +111,7 @@ def progress_report(view: EpisodeView, user: User, client_name: str = "") -> byt
 
     heading("Flags")
     for marker in view.markers:
-        line(f"- Risk reviewed: {marker.message}")
+        line(f"- Risk marker: {marker.message}")
     for flag in view.flags or ():
         state = " (acknowledged)" if flag.acknowledged else ""
         line(f"- {flag.label}{state}: {flag.message}")

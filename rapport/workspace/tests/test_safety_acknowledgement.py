@@ -190,7 +190,7 @@ def test_the_marker_stays_on_the_caseload_while_item_9_is_still_endorsed(client,
     assert row.open_flags == [] and row.urgency == 1
     report = client.get(reverse("episode-report", args=[at_risk.public_id])).content
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(report)).pages)
-    assert "Risk reviewed: Risk reviewed on" in text
+    assert "Risk marker: Risk reviewed on" in text
     # A later check-in that leaves item 9 unanswered does not take the risk back either.
     add_phq9(at_risk, 3, None)
     (marker,) = row_of(team["therapist"], "R-RISK").markers
@@ -204,7 +204,7 @@ def test_a_later_check_in_with_item_9_at_zero_clears_the_marker(client, team, at
     row = row_of(team["therapist"], "R-RISK")
     assert row.markers == [] and row.urgency == 6
     page = page_of(client, at_risk)
-    assert "Risk reviewed:" not in page
+    assert "Risk marker:" not in page
     # The record of the review stays on the client page.
     assert "In session · No current risk" in page
 
