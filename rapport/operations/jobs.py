@@ -136,14 +136,17 @@ def install_schedules() -> None:
     keeps its next run time, so restarting a worker neither skips nor repeats a run.
     The table lock makes workers that start together install the rows one after the
     other instead of creating each one twice (SQLite's IMMEDIATE transactions already
-    queue writers).
+    queue writers). It is EXCLUSIVE, not SHARE ROW EXCLUSIVE, because it must also wait
+    for another worker's scheduler: that one locks schedule rows (``FOR UPDATE``) and
+    then updates them, and a weaker table lock let the two wait on each other (a
+    deadlock PostgreSQL broke by failing one worker).
     """
     from django.utils import timezone
 
     with transaction.atomic():
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
-                cursor.execute(f"LOCK TABLE {Schedule._meta.db_table} IN SHARE ROW EXCLUSIVE MODE")
+                cursor.execute(f"LOCK TABLE {Schedule._meta.db_table} IN EXCLUSIVE MODE")
         names = []
         for scheduled in SCHEDULED_JOBS:
             name = SCHEDULE_PREFIX + scheduled.name
