@@ -273,3 +273,15 @@ class MoveCaseloadForm(forms.Form):
     def __init__(self, *args, member: User, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["to"].queryset = colleagues_who_can_take_over(member)
+
+
+# --- a member's own settings -------------------------------------------------------------
+
+
+class LanguageForm(forms.ModelForm):
+    """The language of the member's pages, one of ``settings.LANGUAGES``."""
+
+    class Meta:
+        model = User
+        fields = ["language"]
+        widgets = {"language": forms.RadioSelect}

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from rapport.security.fields import EncryptedTextField
 
 
 class Role(models.TextChoices):
-    THERAPIST = "therapist", "Therapist"
-    SUPERVISOR = "supervisor", "Supervisor"
-    CLINIC_ADMIN = "clinic_admin", "Clinic admin"
-    RESEARCHER = "researcher", "Researcher"
+    THERAPIST = "therapist", _("Therapist")
+    SUPERVISOR = "supervisor", _("Supervisor")
+    CLINIC_ADMIN = "clinic_admin", _("Clinic admin")
+    RESEARCHER = "researcher", _("Researcher")
 
 
 class User(AbstractUser):
@@ -51,6 +53,15 @@ class User(AbstractUser):
         max_length=40,
         blank=True,
         help_text="For urgent safety notices by text message, where the clinic sends them.",
+    )
+    # The language of every staff page this member sees once signed in (StaffLanguage-
+    # Middleware); before sign-in, pages follow the browser's Accept-Language instead.
+    language = models.CharField(
+        _("language"),
+        max_length=8,
+        choices=settings.LANGUAGES,
+        default=settings.LANGUAGE_CODE,
+        help_text=_("The language of the pages you see after signing in."),
     )
 
     class Meta:

@@ -1,12 +1,13 @@
 from django.urls import path
 
-from rapport.accounts import password_views, staff_views, views
+from rapport.accounts import password_views, settings_views, staff_views, views
 
 urlpatterns = [
     path("login/", views.login, name="login"),
     path("logout/", views.logout, name="logout"),
     path("mfa/", views.mfa_verify, name="mfa-verify"),
     path("mfa/enrol/", views.mfa_enrol, name="mfa-enrol"),
+    path("settings/", settings_views.account_settings, name="account-settings"),
     path("password/choose/", password_views.password_choose, name="password-choose"),
     path("password/change/", password_views.password_change, name="password-change"),
     path("password/forgot/", password_views.password_forgot, name="password-forgot"),

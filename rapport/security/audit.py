@@ -75,6 +75,7 @@ DETAIL_KEYS = frozenset(
         "from_key_ids",
         "instrument_id",
         "key_id",
+        "language",
         "lockout_until",
         "method",
         "mfa_method",
