@@ -22,8 +22,13 @@ from pathlib import Path
 from django.utils.translation.template import templatize
 
 GETTEXT_NAMES = frozenset({"_", "gettext", "gettext_lazy", "gettext_noop"})
-# templatize writes each message as a Python literal: gettext(u'...') or gettext('...').
-_TEMPLATIZED = re.compile(r"\bgettext\(\s*(u?'(?:[^'\\]|\\.)*'|u?\"(?:[^\"\\]|\\.)*\")\s*\)")
+# Plural forms: the singular is the msgid a catalogue is keyed by.
+NGETTEXT_NAMES = frozenset({"ngettext", "ngettext_lazy"})
+_LITERAL = r"(u?'(?:[^'\\]|\\.)*'|u?\"(?:[^\"\\]|\\.)*\")"
+# templatize writes each message as a Python literal: gettext(u'...'), _("...") for a
+# translated constant in a tag or filter, ngettext(u'one', u'many', count) for plurals.
+_TEMPLATIZED = re.compile(rf"(?<![\w.])(?:gettext|_)\(\s*{_LITERAL}\s*\)")
+_TEMPLATIZED_PLURAL = re.compile(rf"\bngettext\(\s*{_LITERAL}\s*,")
 _DJANGO_MARKUP = re.compile(r"{%.*?%}|{{.*?}}|{#.*?#}", re.DOTALL)
 _BLOCK_TRANSLATE = re.compile(
     r"{%\s*blocktrans(?:late)?\b.*?%}.*?{%\s*endblocktrans(?:late)?\s*%}", re.DOTALL
@@ -41,12 +46,14 @@ class CatalogueError(ValueError):
 
 def template_msgids(path: Path) -> set[str]:
     """The msgids ``{% translate %}`` and ``{% blocktranslate %}`` mark in a template."""
-    source = path.read_text(encoding="utf-8")
-    return {ast.literal_eval(literal) for literal in _TEMPLATIZED.findall(templatize(source))}
+    code = templatize(path.read_text(encoding="utf-8"))
+    literals = _TEMPLATIZED.findall(code) + _TEMPLATIZED_PLURAL.findall(code)
+    return {ast.literal_eval(literal) for literal in literals}
 
 
 def module_msgids(path: Path) -> set[str]:
-    """The string literals passed to ``_``/``gettext``/``gettext_lazy`` in a module."""
+    """The string literals passed to ``_``/``gettext``/``gettext_lazy`` in a module, and
+    the singular of each ``ngettext``."""
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     found = set()
     for node in ast.walk(tree):
@@ -54,7 +61,7 @@ def module_msgids(path: Path) -> set[str]:
             continue
         name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
         first = node.args[0]
-        if name in GETTEXT_NAMES and isinstance(first, ast.Constant):
+        if name in (GETTEXT_NAMES | NGETTEXT_NAMES) and isinstance(first, ast.Constant):
             if not isinstance(first.value, str):
                 raise CatalogueError(f"{path}: {name}() of a non-string at line {node.lineno}")
             found.add(first.value)
@@ -66,7 +73,8 @@ def read_po(path: Path) -> dict[str, str]:
 
     Entries marked ``#, fuzzy`` and entries with an empty ``msgstr`` are left out: the
     compiled catalogue would not use them either. The header entry (empty msgid) is
-    skipped. Plural forms are not used by Rapport and are refused.
+    skipped. A plural entry (``msgid_plural``) is keyed by its singular and counts as
+    translated only when every ``msgstr[n]`` is filled; its value is ``msgstr[0]``.
     """
     entries: dict[str, str] = {}
     for number, block in enumerate(re.split(r"\n\s*\n", path.read_text(encoding="utf-8"))):
@@ -84,7 +92,9 @@ def read_po(path: Path) -> dict[str, str]:
                 if current is None:
                     raise CatalogueError(f"{path}: entry {number}: text before a keyword")
                 fields[current] += ast.literal_eval(line)
-            elif keyword in {"msgid", "msgstr", "msgctxt"}:
+            elif keyword in {"msgid", "msgstr", "msgctxt", "msgid_plural"} or re.fullmatch(
+                r"msgstr\[\d\]", keyword
+            ):
                 if keyword in fields:
                     # msgfmt accepts it, but one entry would silently hide the next here.
                     raise CatalogueError(
@@ -100,7 +110,15 @@ def read_po(path: Path) -> dict[str, str]:
             raise CatalogueError(f"{path}: message contexts are not used by Rapport")
         if fields["msgid"] in entries:
             raise CatalogueError(f"{path}: {fields['msgid']!r} appears twice")
-        if not fuzzy and fields.get("msgstr"):
+        if "msgid_plural" in fields:
+            forms = [value for key, value in sorted(fields.items()) if key.startswith("msgstr[")]
+            if len(forms) < 2:
+                raise CatalogueError(
+                    f"{path}: {fields['msgid']!r}: a plural needs msgstr[0] and [1]"
+                )
+            if not fuzzy and all(forms):
+                entries[fields["msgid"]] = forms[0]
+        elif not fuzzy and fields.get("msgstr"):
             entries[fields["msgid"]] = fields["msgstr"]
     return entries
 

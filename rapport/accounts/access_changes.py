@@ -10,11 +10,13 @@ with the resets of other members' sign-in (:func:`recent_access_changes`).
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from rapport.accounts.models import Role, User
 from rapport.accounts.notices import clinic_overseers, send_notice
@@ -39,7 +41,8 @@ def record_supervision_changes(
     """
     acting = request.user
     via = "create" if before_role is None else "role_change"
-    changes: list[str] = []
+    # Each change is worded when its e-mail is rendered, in that recipient's language.
+    changes: list[Callable[[], str]] = []
     if member.role == Role.SUPERVISOR and before_role != Role.SUPERVISOR:
         audit.record(
             SUPERVISOR_APPOINTED,
@@ -48,7 +51,7 @@ def record_supervision_changes(
             object_type="user",
             detail={"via": via},
         )
-        changes.append(_("%(member)s is now a supervisor.") % {"member": member})
+        changes.append(lambda: _("%(member)s is now a supervisor.") % {"member": member})
     if (
         member.role == Role.THERAPIST
         and member.supervisor_id is not None
@@ -66,15 +69,18 @@ def record_supervision_changes(
             },
         )
         changes.append(
-            _("%(supervisor)s now supervises %(therapist)s and sees their clients' records.")
-            % {"supervisor": supervisor, "therapist": member}
+            lambda: (
+                _("%(supervisor)s now supervises %(therapist)s and sees their clients' records.")
+                % {"supervisor": supervisor, "therapist": member}
+            )
         )
     if changes:
         send_notice(
             clinic_overseers(member.organisation_id, excluding=[acting, member]),
-            _("Rapport: a change to who sees clients' records"),
+            gettext_lazy("Rapport: a change to who sees clients' records"),
             "accounts/email/supervision_change.txt",
-            {"by": acting, "change": "\n".join(changes)},
+            # A callable: the template calls it while the recipient's language is active.
+            {"by": acting, "change": lambda: "\n".join(change() for change in changes)},
         )
 
 

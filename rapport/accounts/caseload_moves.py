@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 
 from rapport.accounts.models import Role, User
 from rapport.clinic.models import Episode, EpisodeStatus
@@ -34,9 +35,9 @@ def colleagues_who_can_take_over(therapist: User) -> QuerySet[User]:
 
 def _check_receiver(from_therapist: User, to_therapist: User) -> None:
     if from_therapist.pk == to_therapist.pk:
-        raise CaseloadMoveError("Choose another therapist.")
+        raise CaseloadMoveError(_("Choose another therapist."))
     if not colleagues_who_can_take_over(from_therapist).filter(pk=to_therapist.pk).exists():
-        raise CaseloadMoveError("Clients can only move to an active therapist of this clinic.")
+        raise CaseloadMoveError(_("Clients can only move to an active therapist of this clinic."))
 
 
 def _audit_caseload(action: str, member: User, count: int, request) -> None:
@@ -68,7 +69,7 @@ def hand_over_episode(episode: Episode, to_therapist: User, *, request=None) -> 
     with transaction.atomic():
         locked = Episode.objects.select_for_update().select_related("therapist").get(pk=episode.pk)
         if locked.status != EpisodeStatus.ACTIVE:
-            raise CaseloadMoveError("This episode is closed.")
+            raise CaseloadMoveError(_("This episode is closed."))
         _check_receiver(locked.therapist, to_therapist)
         locked.therapist = to_therapist
         locked.save(update_fields=["therapist"])

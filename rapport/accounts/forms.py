@@ -8,6 +8,7 @@ from django import forms
 from django.contrib.auth import authenticate
 from django.contrib.auth.forms import AuthenticationForm, SetPasswordForm, UserCreationForm
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from rapport.accounts import lockout
 from rapport.accounts.caseload_moves import active_episodes_of, colleagues_who_can_take_over
@@ -17,12 +18,12 @@ from rapport.security.network import client_ip
 
 # One message for unknown usernames, wrong passwords and inactive accounts alike, so the
 # page never tells a stranger which accounts exist.
-INVALID_LOGIN = "That username and password did not match. Please try again."
-LOCKED_OUT = (
+INVALID_LOGIN = _("That username and password did not match. Please try again.")
+LOCKED_OUT = _(
     "Too many failed sign-in attempts. Please wait 15 minutes and try again, "
     "or ask your clinic admin for help."
 )
-INVALID_CODE = "That code did not match. Check that your phone's clock is right and try again."
+INVALID_CODE = _("That code did not match. Check that your phone's clock is right and try again.")
 
 
 class LoginForm(AuthenticationForm):
@@ -93,7 +94,7 @@ class CodeForm(forms.Form):
     """A six-digit code from an authenticator app."""
 
     code = forms.CharField(
-        label="Six-digit code",
+        label=_("Six-digit code"),
         max_length=12,
         widget=forms.TextInput(
             attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}
@@ -103,7 +104,7 @@ class CodeForm(forms.Form):
     def clean_code(self) -> str:
         code = re.sub(r"\s", "", self.cleaned_data["code"])
         if not re.fullmatch(r"\d{6}", code):
-            raise forms.ValidationError("Enter the six digits shown in your authenticator app.")
+            raise forms.ValidationError(_("Enter the six digits shown in your authenticator app."))
         return code
 
 
@@ -168,8 +169,10 @@ def validate_phone_number(value: str) -> None:
     and the usual separators; raises ``ValidationError`` otherwise."""
     if value and not _PHONE_NUMBER.fullmatch(value.strip()):
         raise forms.ValidationError(
-            "Enter a phone number of digits, with an optional leading + "
-            "(spaces, dashes and brackets are fine)."
+            _(
+                "Enter a phone number of digits, with an optional leading + "
+                "(spaces, dashes and brackets are fine)."
+            )
         )
 
 
@@ -189,7 +192,7 @@ class _StaffRules:
             supervisors = supervisors.exclude(pk=self.instance.pk)
         self.fields["supervisor"].queryset = supervisors
         self.fields["supervisor"].required = False
-        self.fields["supervisor"].help_text = "Therapists only: who reviews their caseload."
+        self.fields["supervisor"].help_text = _("Therapists only: who reviews their caseload.")
 
     def clean_mobile_phone(self) -> str:
         value = self.cleaned_data.get("mobile_phone", "").strip()
@@ -199,7 +202,7 @@ class _StaffRules:
     def clean(self):
         cleaned = super().clean()
         if cleaned.get("supervisor") is not None and cleaned.get("role") != Role.THERAPIST:
-            self.add_error("supervisor", "Only therapists have a supervisor.")
+            self.add_error("supervisor", _("Only therapists have a supervisor."))
         return cleaned
 
 
@@ -235,8 +238,8 @@ class StaffEditForm(_StaffRules, forms.ModelForm):
     class Meta:
         model = User
         fields = (*STAFF_FIELDS, "is_active")
-        labels = {"is_active": "May sign in"}
-        help_texts = {"is_active": "Untick to close the account: it is signed out at once."}
+        labels = {"is_active": _("May sign in")}
+        help_texts = {"is_active": _("Untick to close the account: it is signed out at once.")}
 
     def clean(self):
         cleaned = super().clean()
@@ -245,22 +248,36 @@ class StaffEditForm(_StaffRules, forms.ModelForm):
         loses_access = member.is_active and cleaned.get("is_active") is False
         if member.pk == self.acting.pk and (loses_role or loses_access):
             raise forms.ValidationError(
-                "You cannot change your own role or close your own account; "
-                "ask another clinic admin."
+                _(
+                    "You cannot change your own role or close your own account; "
+                    "ask another clinic admin."
+                )
             )
         if member.role == Role.SUPERVISOR and (loses_role or loses_access):
             therapists = member.supervisees.filter(is_active=True).count()
             if therapists:
                 raise forms.ValidationError(
-                    f"{member} supervises {therapists} therapist(s): give them another "
-                    "supervisor first."
+                    ngettext(
+                        "%(member)s supervises %(count)d therapist: give them another "
+                        "supervisor first.",
+                        "%(member)s supervises %(count)d therapists: give them another "
+                        "supervisor first.",
+                        therapists,
+                    )
+                    % {"member": member, "count": therapists}
                 )
         if member.role == Role.THERAPIST and (loses_role or loses_access):
             clients = active_episodes_of(member).count()
             if clients:
                 raise forms.ValidationError(
-                    f"{member} has {clients} active client(s): move them to another "
-                    "therapist first (Move caseload, below)."
+                    ngettext(
+                        "%(member)s has %(count)d active client: move it to another "
+                        "therapist first (Move caseload, below).",
+                        "%(member)s has %(count)d active clients: move them to another "
+                        "therapist first (Move caseload, below).",
+                        clients,
+                    )
+                    % {"member": member, "count": clients}
                 )
         return cleaned
 
@@ -268,7 +285,9 @@ class StaffEditForm(_StaffRules, forms.ModelForm):
 class MoveCaseloadForm(forms.Form):
     """Another therapist of the clinic to take over a therapist's active clients."""
 
-    to = forms.ModelChoiceField(queryset=User.objects.none(), label="Move every active client to")
+    to = forms.ModelChoiceField(
+        queryset=User.objects.none(), label=_("Move every active client to")
+    )
 
     def __init__(self, *args, member: User, **kwargs):
         super().__init__(*args, **kwargs)

@@ -31,7 +31,7 @@ class User(AbstractUser):
         blank=True,
         help_text="Empty only for operator accounts that manage the installation itself.",
     )
-    role = models.CharField(max_length=20, choices=Role.choices, default=Role.THERAPIST)
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.THERAPIST)
     supervisor = models.ForeignKey(
         "self",
         on_delete=models.SET_NULL,
@@ -39,6 +39,7 @@ class User(AbstractUser):
         blank=True,
         related_name="supervisees",
         limit_choices_to={"role": Role.SUPERVISOR},
+        verbose_name=_("supervisor"),
     )
     must_change_password = models.BooleanField(
         default=False,
@@ -52,7 +53,8 @@ class User(AbstractUser):
     mobile_phone = EncryptedTextField(
         max_length=40,
         blank=True,
-        help_text="For urgent safety notices by text message, where the clinic sends them.",
+        verbose_name=_("mobile phone"),
+        help_text=_("For urgent safety notices by text message, where the clinic sends them."),
     )
     # The language of every staff page this member sees once signed in (StaffLanguage-
     # Middleware); before sign-in, pages follow the browser's Accept-Language instead.

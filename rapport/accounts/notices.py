@@ -15,6 +15,7 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.db.models import QuerySet
 from django.template.loader import render_to_string
+from django.utils import translation
 
 from rapport.accounts.models import Role, User
 
@@ -22,16 +23,22 @@ logger = logging.getLogger(__name__)
 
 
 def send_notice(recipients: Iterable[User], subject: str, template: str, context: dict) -> int:
-    """E-mail ``template`` (plain text) to each recipient with an address; how many sent."""
+    """E-mail ``template`` (plain text) to each recipient with an address; how many sent.
+
+    Each e-mail is written in its recipient's own language (``User.language``): pass the
+    ``subject`` as ``gettext_lazy`` so that it is translated for each of them too.
+    """
     sent = 0
     for recipient in recipients:
         if not recipient.email:
             continue
-        body = render_to_string(
-            template, {**context, "recipient": recipient, "site_url": settings.SITE_URL}
-        )
+        with translation.override(getattr(recipient, "language", "") or settings.LANGUAGE_CODE):
+            text = str(subject)
+            body = render_to_string(
+                template, {**context, "recipient": recipient, "site_url": settings.SITE_URL}
+            )
         try:
-            send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [recipient.email])
+            send_mail(text, body, settings.DEFAULT_FROM_EMAIL, [recipient.email])
         except OSError:
             logger.exception("account notice %s could not be sent", template)
             continue

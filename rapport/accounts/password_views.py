@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlencode, urlsafe_base64_decode, urlsafe_base64_encode
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
@@ -131,7 +132,7 @@ def password_forgot(request: HttpRequest) -> HttpResponse:
         for user in form.accounts():
             send_notice(
                 [user],
-                _("Reset your Rapport password"),
+                gettext_lazy("Reset your Rapport password"),
                 "accounts/email/password_reset_link.txt",
                 {"user": user, "link": _reset_link(user), "hours": hours},
             )

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from django.contrib.sessions.models import Session
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from rapport.accounts.models import User
@@ -58,7 +58,7 @@ def reset_mfa(user: User, *, via: str, request=None) -> MfaReset:
         )
     send_notice(
         [user],
-        _("Your two-step sign-in to Rapport was reset"),
+        gettext_lazy("Your two-step sign-in to Rapport was reset"),
         "accounts/email/mfa_reset.txt",
         {"member": user, "by": getattr(request, "user", None)},
     )

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -80,7 +81,9 @@ def staff_create(request: HttpRequest) -> HttpResponse:
             record_supervision_changes(
                 member, before_role=None, before_supervisor_id=None, request=request
             )
-        messages.success(request, f"Account {member.username} created.")
+        messages.success(
+            request, _("Account %(username)s created.") % {"username": member.username}
+        )
         return redirect("staff-list")
     return render(request, "accounts/staff_form.html", {"form": form, "member": None})
 
@@ -119,11 +122,11 @@ def staff_edit(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
             notice = User(email=before_email, username=member.username)
             send_notice(
                 [notice],
-                _("The e-mail address of your Rapport account was changed"),
+                gettext_lazy("The e-mail address of your Rapport account was changed"),
                 "accounts/email/email_changed.txt",
                 {"member": member, "by": request.user},
             )
-        messages.success(request, f"Account {member.username} saved.")
+        messages.success(request, _("Account %(username)s saved.") % {"username": member.username})
         return redirect("staff-list")
     # A refused form has already copied the posted values onto ``member``: the page
     # shows the account as stored.
@@ -180,7 +183,7 @@ def staff_reset_password(request: HttpRequest, public_id: uuid.UUID) -> HttpResp
             lockout.clear_failures(member.username)
         send_notice(
             [member],
-            _("A temporary password was set for your Rapport account"),
+            gettext_lazy("A temporary password was set for your Rapport account"),
             "accounts/email/password_reset_by_admin.txt",
             {"member": member, "by": request.user},
         )
@@ -202,14 +205,22 @@ def staff_move_caseload(request: HttpRequest, public_id: uuid.UUID) -> HttpRespo
     member = get_staff_member_or_404(request, public_id)
     form = MoveCaseloadForm(request.POST, member=member)
     if not form.is_valid():
-        messages.error(request, "Not moved: choose an active therapist of this clinic.")
+        messages.error(request, _("Not moved: choose an active therapist of this clinic."))
         return redirect("staff-edit", member.public_id)
     try:
         moved = move_caseload(member, form.cleaned_data["to"], request=request)
     except CaseloadMoveError as error:
-        messages.error(request, f"Not moved: {error}")
+        messages.error(request, _("Not moved: %s") % error)
         return redirect("staff-edit", member.public_id)
-    messages.success(request, f"{moved} active client(s) moved to {form.cleaned_data['to']}.")
+    messages.success(
+        request,
+        ngettext(
+            "%(count)d active client moved to %(colleague)s.",
+            "%(count)d active clients moved to %(colleague)s.",
+            moved,
+        )
+        % {"count": moved, "colleague": form.cleaned_data["to"]},
+    )
     return redirect("staff-edit", member.public_id)
 
 

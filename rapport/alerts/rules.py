@@ -16,6 +16,8 @@ from typing import Any, Protocol, TypeGuard
 
 import yaml
 
+from rapport.alerts.wording import _, language
+
 DEFAULTS_FILE = Path(__file__).with_name("defaults.yaml")
 SCHEMA = "rapport-flag-rules/1"
 
@@ -232,14 +234,26 @@ def _safety(history: ClientHistory, instruments: Mapping[str, Any]) -> list[Flag
             position = instrument.item_ids.index(critical.item_id) + 1
             value = latest.answers.get(critical.item_id)
             label = next(
-                (o.label.get("en", str(o.value)) for o in item.options if o.value == value),
+                (
+                    o.label.get(language()) or o.label.get("en", str(o.value))
+                    for o in item.options
+                    if o.value == value
+                ),
                 str(value),
             )
             flags.append(
                 Flag(
                     FlagKind.SAFETY,
-                    f"{_title(instrument)} item {position} answered \u201c{label}\u201d at "
-                    f"session {latest.session}: check safety before or at the next contact.",
+                    _(
+                        "%(instrument)s item %(position)s answered “%(answer)s” at "
+                        "session %(session)s: check safety before or at the next contact."
+                    )
+                    % {
+                        "instrument": _title(instrument),
+                        "position": position,
+                        "answer": label,
+                        "session": latest.session,
+                    },
                     latest.session,
                     {"instrument": instrument_id, "item": critical.item_id, "value": value},
                 )
@@ -258,14 +272,23 @@ def _unanswered_risk_items(instrument_id: str, instrument: Any, latest: Score) -
     for critical in instrument.critical_items:
         if not critical.flag_if_missing or critical.missing_flag not in latest.flags:
             continue
-        text = instrument.item(critical.item_id).text.get("en", critical.item_id)
+        texts = instrument.item(critical.item_id).text
+        text = texts.get(language()) or texts.get("en", critical.item_id)
         position = instrument.item_ids.index(critical.item_id) + 1
         flags.append(
             Flag(
                 FlagKind.SAFETY,
-                f"{_title(instrument)} item {position} (\u201c{text}\u201d) "
-                f"was not answered at session {latest.session}, so the risk it asks about is "
-                "unknown: ask about it before or at the next contact.",
+                _(
+                    "%(instrument)s item %(position)s (“%(text)s”) was not answered "
+                    "at session %(session)s, so the risk it asks about is unknown: ask about it "
+                    "before or at the next contact."
+                )
+                % {
+                    "instrument": _title(instrument),
+                    "position": position,
+                    "text": text,
+                    "session": latest.session,
+                },
                 latest.session,
                 {"instrument": instrument_id, "unanswered_item": critical.item_id},
             )
@@ -287,18 +310,23 @@ def _rupture(
         if level - latest.total >= rules.rupture_drop:
             last = previous[-1].total
             if latest.total < last:
-                message = (
-                    f"Alliance fell from {_fmt(last)} to {_fmt(latest.total)} since the last "
-                    f"session (recent level {level:.1f})."
-                )
+                message = _(
+                    "Alliance fell from %(from)s to %(to)s since the last session (recent "
+                    "level %(level).1f)."
+                ) % {"from": _fmt(last), "to": _fmt(latest.total), "level": level}
             else:
                 # Up (or level) since the last session but still far below the recent
                 # level: saying "fell from 28 to 30" would not be true.
-                message = (
-                    f"Alliance is {_fmt(latest.total)} at session {latest.session}, "
-                    f"{level - latest.total:.1f} below its recent level of {level:.1f} (mean "
-                    f"of the previous {len(previous)} scores)."
-                )
+                message = _(
+                    "Alliance is %(score)s at session %(session)s, %(below).1f below its "
+                    "recent level of %(level).1f (mean of the previous %(count)s scores)."
+                ) % {
+                    "score": _fmt(latest.total),
+                    "session": latest.session,
+                    "below": level - latest.total,
+                    "level": level,
+                    "count": len(previous),
+                }
             return [
                 Flag(
                     FlagKind.RUPTURE,
@@ -311,8 +339,15 @@ def _rupture(
         return [
             Flag(
                 FlagKind.RUPTURE,
-                f"Alliance is {_fmt(latest.total)} at session {latest.session}, in the low "
-                f"range (cutoff {_fmt(instrument.clinical_cutoff)}).",
+                _(
+                    "Alliance is %(score)s at session %(session)s, in the low range (cutoff "
+                    "%(cutoff)s)."
+                )
+                % {
+                    "score": _fmt(latest.total),
+                    "session": latest.session,
+                    "cutoff": _fmt(instrument.clinical_cutoff),
+                },
                 latest.session,
                 {"to": latest.total, "cutoff": instrument.clinical_cutoff},
             )
@@ -329,8 +364,8 @@ def _trust(history: ClientHistory, rules: FlagRules) -> list[Flag]:
         return [
             Flag(
                 FlagKind.TRUST,
-                f"Trust fell from {scores[-2].total:.1f} to {latest.total:.1f} since the last "
-                "session.",
+                _("Trust fell from %(from).1f to %(to).1f since the last session.")
+                % {"from": scores[-2].total, "to": latest.total},
                 latest.session,
                 {"from": scores[-2].total, "to": latest.total},
             )
@@ -339,8 +374,8 @@ def _trust(history: ClientHistory, rules: FlagRules) -> list[Flag]:
         return [
             Flag(
                 FlagKind.TRUST,
-                f"Trust is low: {latest.total:.1f} on the 1\u20137 scale at session "
-                f"{latest.session}.",
+                _("Trust is low: %(score).1f on the 1–7 scale at session %(session)s.")  # noqa: RUF001 - the en dash of a range
+                % {"score": latest.total, "session": latest.session},
                 latest.session,
                 {"to": latest.total},
             )
@@ -366,20 +401,29 @@ def _not_on_track(
     ):
         return []
     band = expected_trajectory(model, intake.total, [latest.session]).iloc[0]
-    limit, side = (
-        (band["lower"], "at least")
-        if instrument.higher_is_better
-        else (
-            band["upper"],
-            "at most",
+    if instrument.higher_is_better:
+        limit = band["lower"]
+        wording = _(
+            "%(instrument)s is %(score)s at session %(session)s; from an intake of %(intake)s "
+            "clients are expected to be at least %(limit).0f by now."
         )
-    )
+    else:
+        limit = band["upper"]
+        wording = _(
+            "%(instrument)s is %(score)s at session %(session)s; from an intake of %(intake)s "
+            "clients are expected to be at most %(limit).0f by now."
+        )
     return [
         Flag(
             FlagKind.NOT_ON_TRACK,
-            f"{_title(instrument)} is {_fmt(latest.total)} at session {latest.session}; from an "
-            f"intake of {_fmt(intake.total)} clients are expected to be {side} "
-            f"{limit:.0f} by now.",
+            wording
+            % {
+                "instrument": _title(instrument),
+                "score": _fmt(latest.total),
+                "session": latest.session,
+                "intake": _fmt(intake.total),
+                "limit": limit,
+            },
             latest.session,
             {"intake": intake.total, "score": latest.total, "limit": float(limit)},
         )
@@ -393,7 +437,7 @@ def _engagement(history: ClientHistory, rules: FlagRules) -> list[Flag]:
         return [
             Flag(
                 FlagKind.ENGAGEMENT,
-                f"Missed or cancelled the last {missed} sessions.",
+                _("Missed or cancelled the last %(count)s sessions.") % {"count": missed},
                 past[-1].number,
                 {"missed": missed},
             )
@@ -403,7 +447,8 @@ def _engagement(history: ClientHistory, rules: FlagRules) -> list[Flag]:
         return [
             Flag(
                 FlagKind.ENGAGEMENT,
-                f"The last {unanswered} check-ins were not completed (expired or declined).",
+                _("The last %(count)s check-ins were not completed (expired or declined).")
+                % {"count": unanswered},
                 None,
                 {"unanswered": unanswered},
             )
@@ -422,7 +467,7 @@ def _trailing(items: Sequence[Any], predicate: Any) -> int:
 
 def _title(instrument: Any) -> str:
     """The instrument's name as clinicians say it: the abbreviation in brackets, if any."""
-    title: str = instrument.title.get("en") or instrument.id
+    title: str = instrument.title.get(language()) or instrument.title.get("en") or instrument.id
     if title.endswith(")") and "(" in title:
         return title[title.rindex("(") + 1 : -1]
     return title

@@ -27,11 +27,11 @@ from rapport.security.fields import EncryptedTextField
 
 
 class Channel(models.TextChoices):
-    EMAIL = "email", "E-mail"
-    SMS = "sms", "Text message"
-    PRINT = "print", "Printed QR code / shown link"
-    KIOSK = "kiosk", "Clinic tablet (kiosk)"
-    CLI = "cli", "Command line"
+    EMAIL = "email", _("E-mail")
+    SMS = "sms", _("Text message")
+    PRINT = "print", _("Printed QR code / shown link")
+    KIOSK = "kiosk", _("Clinic tablet (kiosk)")
+    CLI = "cli", _("Command line")
 
 
 class CheckinLink(models.Model):
@@ -139,15 +139,15 @@ class CheckinPreference(models.Model):
 
 
 class MessageKind(models.TextChoices):
-    INVITATION = "invitation", "Invitation"
-    REMINDER = "reminder", "Reminder"
+    INVITATION = "invitation", _("Invitation")
+    REMINDER = "reminder", _("Reminder")
 
 
 class MessageStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    SENT = "sent", "Sent"
-    FAILED = "failed", "Failed (gave up)"
-    SKIPPED = "skipped", "Skipped"
+    PENDING = "pending", _("Pending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed (gave up)")
+    SKIPPED = "skipped", _("Skipped")
 
 
 class CheckinMessage(models.Model):
@@ -181,8 +181,8 @@ class CheckinMessage(models.Model):
 
 
 class AlertKind(models.TextChoices):
-    CRITICAL_ITEM = "critical_item", "Critical item answered"
-    CHECKINS_STOPPED = "checkins_stopped", "Client stopped check-ins"
+    CRITICAL_ITEM = "critical_item", _("Critical item answered")
+    CHECKINS_STOPPED = "checkins_stopped", _("Client stopped check-ins")
 
 
 class ContactMethod(models.TextChoices):
@@ -265,9 +265,9 @@ class CheckinSettings(models.Model):
 class NoticeStep(models.TextChoices):
     """Who an urgent alert's notice goes to, in escalation order."""
 
-    THERAPIST = "therapist", "Treating therapist"
-    SUPERVISOR = "supervisor", "Supervisor"
-    FALLBACK = "fallback", "Clinic fallback contact"
+    THERAPIST = "therapist", _("Treating therapist")
+    SUPERVISOR = "supervisor", _("Supervisor")
+    FALLBACK = "fallback", _("Clinic fallback contact")
 
 
 class SafetyNotice(models.Model):

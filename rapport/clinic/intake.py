@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from rapport.accounts.models import User
 from rapport.clinic.models import (
@@ -54,7 +55,7 @@ def admit_client(therapist: User, new: NewClient, *, request=None) -> Episode:
     organisation_id = therapist.organisation_id
     plan = MeasurementPlan.objects.filter(organisation_id=organisation_id, is_default=True).first()
     if plan is None:
-        raise IntakeError("The clinic has no default measurement plan; ask a clinic admin.")
+        raise IntakeError(_("The clinic has no default measurement plan; ask a clinic admin."))
     taken = IntakeError(f"Record number {new.record_number} is already in use here.")
     if Client.objects.filter(
         organisation_id=organisation_id, record_number=new.record_number

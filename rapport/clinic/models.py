@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from rapport.clinic import demographics
 from rapport.instruments.model import total_is_estimated
@@ -23,8 +24,8 @@ from rapport.security.fields import EncryptedDateField, EncryptedTextField
 class TrustAnswersAudience(models.TextChoices):
     """Who may read a client's answers about their trust in the therapist."""
 
-    THERAPIST = "therapist", "The therapist (and their supervisors)"
-    SUPERVISORS = "supervisors", "Supervisors only, not the therapist"
+    THERAPIST = "therapist", _("The therapist (and their supervisors)")
+    SUPERVISORS = "supervisors", _("Supervisors only, not the therapist")
 
 
 class Organisation(models.Model):
@@ -171,15 +172,15 @@ class PlanEntry(models.Model):
 
 
 class EpisodeStatus(models.TextChoices):
-    ACTIVE = "active", "Active"
-    CLOSED = "closed", "Closed"
+    ACTIVE = "active", _("Active")
+    CLOSED = "closed", _("Closed")
 
 
 class EndReason(models.TextChoices):
-    COMPLETED = "completed", "Completed treatment"
-    DROPOUT = "dropout", "Dropped out"
-    REFERRED = "referred", "Referred elsewhere"
-    OTHER = "other", "Other"
+    COMPLETED = "completed", _("Completed treatment")
+    DROPOUT = "dropout", _("Dropped out")
+    REFERRED = "referred", _("Referred elsewhere")
+    OTHER = "other", _("Other")
 
 
 class Episode(models.Model):
@@ -220,10 +221,10 @@ class Episode(models.Model):
 
 
 class SessionStatus(models.TextChoices):
-    SCHEDULED = "scheduled", "Scheduled"
-    ATTENDED = "attended", "Attended"
-    MISSED = "missed", "Missed"
-    CANCELLED = "cancelled", "Cancelled"
+    SCHEDULED = "scheduled", _("Scheduled")
+    ATTENDED = "attended", _("Attended")
+    MISSED = "missed", _("Missed")
+    CANCELLED = "cancelled", _("Cancelled")
 
 
 class Session(models.Model):
@@ -249,11 +250,11 @@ class Session(models.Model):
 
 
 class AdministrationStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    IN_PROGRESS = "in_progress", "In progress"
-    COMPLETED = "completed", "Completed"
-    EXPIRED = "expired", "Expired"
-    DECLINED = "declined", "Declined"
+    PENDING = "pending", _("Pending")
+    IN_PROGRESS = "in_progress", _("In progress")
+    COMPLETED = "completed", _("Completed")
+    EXPIRED = "expired", _("Expired")
+    DECLINED = "declined", _("Declined")
 
 
 class Administration(models.Model):
@@ -316,8 +317,8 @@ class Administration(models.Model):
 
 
 class ConsentKind(models.TextChoices):
-    CARE = "care", "Measurement-based care (questionnaires used in my therapy)"
-    RESEARCH = "research", "Research use of my de-identified answers"
+    CARE = "care", _("Measurement-based care (questionnaires used in my therapy)")
+    RESEARCH = "research", _("Research use of my de-identified answers")
 
 
 class Consent(models.Model):

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from rapport.accounts.models import Role, User
@@ -22,10 +23,10 @@ from rapport.security.access import get_insights_organisation
 from rapport.security.csv_safety import safe_writer
 
 PAGES = {
-    "instruments": "Instrument health",
-    "trust_alliance": "Trust & alliance",
-    "outcomes": "Outcomes",
-    "equity": "Equity",
+    "instruments": gettext_lazy("Instrument health"),
+    "trust_alliance": gettext_lazy("Trust & alliance"),
+    "outcomes": gettext_lazy("Outcomes"),
+    "equity": gettext_lazy("Equity"),
 }
 
 

@@ -21,6 +21,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, resolve_url
 from django.utils.cache import patch_cache_control
 from django.utils.http import urlencode
+from django.utils.translation import gettext as _
 
 from rapport.security import audit
 from rapport.security.access import BEFORE_MFA, PUBLIC, view_access
@@ -116,7 +117,7 @@ class SessionTimeoutMiddleware:
                 logout(request)
                 messages.info(
                     request,
-                    "You were signed out to protect client information. Please sign in again.",
+                    _("You were signed out to protect client information. Please sign in again."),
                 )
             elif now - request.session[LAST_SEEN_AT] >= LAST_SEEN_RESOLUTION_SECONDS:
                 request.session[LAST_SEEN_AT] = int(now)

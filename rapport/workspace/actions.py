@@ -17,6 +17,8 @@ from django.db import transaction
 from django.db.models import Max
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 
 from rapport.accounts.models import User
 from rapport.checkin.acknowledgement import acknowledge_alert
@@ -187,12 +189,13 @@ def close_episode(
     """
     if ended_on < episode.started_on:
         raise EpisodeStatusError(
-            f"The last day cannot be before the episode started ({episode.started_on:%-d %b %Y})."
+            _("The last day cannot be before the episode started (%(date)s).")
+            % {"date": date_format(episode.started_on, "j M Y")}
         )
     with transaction.atomic():
         locked = Episode.objects.select_for_update().get(pk=episode.pk)
         if locked.status != EpisodeStatus.ACTIVE:
-            raise EpisodeStatusError("This episode is already closed.")
+            raise EpisodeStatusError(_("This episode is already closed."))
         episode.status, episode.ended_on, episode.end_reason = (
             EpisodeStatus.CLOSED,
             ended_on,
@@ -220,13 +223,13 @@ def reopen_episode(request: HttpRequest, episode: Episode) -> None:
         Client.objects.select_for_update().filter(pk=episode.client_id).first()
         locked = Episode.objects.select_for_update().get(pk=episode.pk)
         if locked.status != EpisodeStatus.CLOSED:
-            raise EpisodeStatusError("This episode is already active.")
+            raise EpisodeStatusError(_("This episode is already active."))
         if (
             Episode.objects.filter(client_id=locked.client_id, status=EpisodeStatus.ACTIVE)
             .exclude(pk=locked.pk)
             .exists()
         ):
-            raise EpisodeStatusError("This client already has an active episode.")
+            raise EpisodeStatusError(_("This client already has an active episode."))
         reason = locked.end_reason
         episode.status, episode.ended_on, episode.end_reason = EpisodeStatus.ACTIVE, None, ""
         episode.save(update_fields=["status", "ended_on", "end_reason"])

@@ -5,3 +5,11 @@ class WorkspaceConfig(AppConfig):
     name = "rapport.workspace"
     label = "workspace"
     verbose_name = "Therapist workspace"
+
+    def ready(self) -> None:
+        from django.utils.translation import get_language, gettext
+
+        from rapport.alerts import wording
+
+        # The flag rules are pure Python; their messages follow the request's language.
+        wording.use(gettext, get_language)

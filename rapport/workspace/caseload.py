@@ -15,6 +15,7 @@ from functools import cached_property
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 
 from rapport.accounts.models import User
 from rapport.alerts import FlagKind
@@ -106,11 +107,16 @@ class Headline:
         """Screen-reader wording of the trend, e.g. "down 1.8 since the previous check-in,
         worse"."""
         if self.direction == "none":
-            return "no earlier score to compare"
+            return _("no earlier score to compare")
         if self.direction == "steady":
-            return "unchanged since the previous check-in"
-        quality = "better" if self.better else "worse"
-        return f"{self.direction} {abs(self.delta):g} since the previous check-in, {quality}"
+            return _("unchanged since the previous check-in")
+        words = {
+            ("up", True): _("up %(change)s since the previous check-in, better"),
+            ("up", False): _("up %(change)s since the previous check-in, worse"),
+            ("down", True): _("down %(change)s since the previous check-in, better"),
+            ("down", False): _("down %(change)s since the previous check-in, worse"),
+        }
+        return words[self.direction, bool(self.better)] % {"change": f"{abs(self.delta):g}"}
 
 
 @dataclass

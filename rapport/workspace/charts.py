@@ -16,6 +16,7 @@ from typing import Any
 
 import altair as alt
 import pandas as pd
+from django.utils.translation import gettext as _
 
 from rapport.instruments import Instrument
 from rapport.workspace.records import AdministrationRow
@@ -25,7 +26,12 @@ WIDTH, HEIGHT = 560, 220
 LINE_COLOUR = "#0b5cad"
 CUTOFF_COLOUR = "#a4161a"
 BAND_COLOUR = "#9ccc9c"
-CHANGE_NOUNS = {"improved": "improvement", "deteriorated": "deterioration"}
+
+
+def change_word(change: str) -> str:
+    """A reliable-change code (:func:`reliable_change`) as the chart's legend says it."""
+    words = {"improved": _("improved"), "deteriorated": _("deteriorated")}
+    return words.get(change) or _("within error")
 
 
 @dataclass(frozen=True)
@@ -75,7 +81,9 @@ def reliable_change(instrument: Instrument, intake: float | None, score: float |
 
 def score_text(row: AdministrationRow) -> str:
     """A stored total as shown to staff, marked when it was estimated from missing items."""
-    return f"{fmt(row.total)} (estimated)" if row.estimated else fmt(row.total)
+    if row.estimated:
+        return _("%(score)s (estimated)") % {"score": fmt(row.total)}
+    return fmt(row.total)
 
 
 def fmt(value: float | None) -> str:
@@ -102,12 +110,12 @@ def score_chart(
             "session": [row.session for row in scores],
             "score": [row.total for row in scores],
             "change": [
-                reliable_change(instrument, intake, row.total) or "within error" for row in scores
+                change_word(reliable_change(instrument, intake, row.total)) for row in scores
             ],
         }
     )
     y = alt.Y("score:Q", title=name, scale=alt.Scale(domain=[low, high]))
-    x = alt.X("session:Q", title="Session", axis=alt.Axis(tickMinStep=1, format="d"))
+    x = alt.X("session:Q", title=_("Session"), axis=alt.Axis(tickMinStep=1, format="d"))
     layers: list[alt.Chart] = []
     if band is not None and not band.empty:
         layers.append(
@@ -123,6 +131,7 @@ def score_chart(
             .encode(y=alt.Y("cutoff:Q", scale=alt.Scale(domain=[low, high])))
         )
     layers.append(alt.Chart(points).mark_line(color=LINE_COLOUR).encode(x=x, y=y))
+    legend = [change_word(""), change_word("improved"), change_word("deteriorated")]
     layers.append(
         alt.Chart(points)
         .mark_point(filled=True, size=70)
@@ -131,23 +140,23 @@ def score_chart(
             y=y,
             shape=alt.Shape(
                 "change:N",
-                title="Change from session 1",
+                title=_("Change from session 1"),
                 scale=alt.Scale(
-                    domain=["within error", "improved", "deteriorated"],
+                    domain=legend,
                     range=["circle", "triangle-up", "triangle-down"],
                 ),
             ),
             color=alt.Color(
                 "change:N",
-                title="Change from session 1",
+                title=_("Change from session 1"),
                 scale=alt.Scale(
-                    domain=["within error", "improved", "deteriorated"],
+                    domain=legend,
                     range=[LINE_COLOUR, "#1b7f3b", CUTOFF_COLOUR],
                 ),
             ),
         )
     )
-    title = f"{name} by session"
+    title = _("%(instrument)s by session") % {"instrument": name}
     chart = alt.layer(*layers).properties(
         width=WIDTH, height=HEIGHT, title=alt.Title(title, anchor="start")
     )
@@ -156,7 +165,7 @@ def score_chart(
     return Chart(
         title=title,
         description=spec["description"],
-        columns=("Session", "Score", "Expected range", "Change from session 1"),
+        columns=(_("Session"), _("Score"), _("Expected range"), _("Change from session 1")),
         rows=_table_rows(instrument, scores, band),
         spec=spec,
     )
@@ -168,44 +177,94 @@ def describe(
     """The chart in words, for screen readers and the PDF."""
     name = short_title(instrument)
     low, high = instrument.score_range
-    direction = "higher is better" if instrument.higher_is_better else "lower is better"
-    parts = [f"{name} scores ({fmt(low)}\u2013{fmt(high)}, {direction})"]
+    scale = {"name": name, "low": fmt(low), "high": fmt(high)}
+    if instrument.higher_is_better:
+        heading = _("%(name)s scores (%(low)s–%(high)s, higher is better)") % scale  # noqa: RUF001 - the en dash of a range
+    else:
+        heading = _("%(name)s scores (%(low)s–%(high)s, lower is better)") % scale  # noqa: RUF001 - the en dash of a range
     if not scores:
-        return parts[0] + ": no completed scores yet."
+        return heading + _(": no completed scores yet.")
     first, last = scores[0], scores[-1]
+    parts = []
     if len(scores) == 1:
-        parts.append(f"one score so far: {fmt(first.total)} at session {first.session}")
+        parts.append(
+            _("one score so far: %(score)s at session %(session)s")
+            % {"score": fmt(first.total), "session": first.session}
+        )
     else:
         parts.append(
-            f"went from {fmt(first.total)} at session {first.session} to {fmt(last.total)} "
-            f"at session {last.session} over {len(scores)} check-ins"
+            _(
+                "went from %(first)s at session %(first_session)s to %(last)s at session "
+                "%(last_session)s over %(count)s check-ins"
+            )
+            % {
+                "first": fmt(first.total),
+                "first_session": first.session,
+                "last": fmt(last.total),
+                "last_session": last.session,
+                "count": len(scores),
+            }
         )
     if instrument.clinical_cutoff is not None:
-        side = "at or below" if instrument.higher_is_better else "at or above"
-        parts.append(f"the dashed line marks the cutoff {fmt(instrument.clinical_cutoff)}")
         parts.append(
-            f"the latest score is {'' if instrument.is_clinical(last.total) else 'not '}{side} it"
+            _("the dashed line marks the cutoff %(cutoff)s")
+            % {"cutoff": fmt(instrument.clinical_cutoff)}
         )
+        clinical = instrument.is_clinical(last.total)
+        if instrument.higher_is_better:
+            side = (
+                _("the latest score is at or below it")
+                if clinical
+                else _("the latest score is not at or below it")
+            )
+        else:
+            side = (
+                _("the latest score is at or above it")
+                if clinical
+                else _("the latest score is not at or above it")
+            )
+        parts.append(side)
     change = reliable_change(instrument, first.total, last.total)
-    if change:
+    threshold = {"threshold": fmt(instrument.reliable_change or 0)}
+    if change == "improved":
         parts.append(
-            f"the change since session 1 is a reliable {CHANGE_NOUNS[change]} "
-            f"(threshold {fmt(instrument.reliable_change)} points)"
+            _(
+                "the change since session 1 is a reliable improvement (threshold "
+                "%(threshold)s points)"
+            )
+            % threshold
+        )
+    elif change == "deteriorated":
+        parts.append(
+            _(
+                "the change since session 1 is a reliable deterioration (threshold "
+                "%(threshold)s points)"
+            )
+            % threshold
         )
     elif instrument.reliable_change:
         parts.append(
-            f"the change since session 1 is within measurement error "
-            f"(threshold {fmt(instrument.reliable_change)} points)"
+            _(
+                "the change since session 1 is within measurement error (threshold "
+                "%(threshold)s points)"
+            )
+            % threshold
         )
     if band is not None and not band.empty:
         latest = band[band["session"] == last.session]
         if not latest.empty:
             parts.append(
-                f"the shaded band is the range expected at each session for this intake "
-                f"score ({fmt(latest['lower'].iloc[0])}\u2013{fmt(latest['upper'].iloc[0])} at "
-                f"session {last.session})"
+                _(
+                    "the shaded band is the range expected at each session for this intake "
+                    "score (%(lower)s–%(upper)s at session %(session)s)"  # noqa: RUF001 - the en dash of a range
+                )
+                % {
+                    "lower": fmt(latest["lower"].iloc[0]),
+                    "upper": fmt(latest["upper"].iloc[0]),
+                    "session": last.session,
+                }
             )
-    return parts[0] + " " + "; ".join(parts[1:]) + "."
+    return heading + " " + "; ".join(parts) + "."
 
 
 def _table_rows(
@@ -222,7 +281,7 @@ def _table_rows(
             str(row.session),
             score_text(row),
             expected.get(row.session, "—"),
-            reliable_change(instrument, intake, row.total) or "within error",
+            change_word(reliable_change(instrument, intake, row.total)),
         )
         for row in scores
     ]

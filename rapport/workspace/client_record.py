@@ -108,24 +108,40 @@ class InstrumentPanel:
     def change_sentence(self) -> str:
         """E.g. "Trust: 6.1 → 4.3 (down 1.8, worse) since session 11"."""
         if not self.latest:
-            return f"{self.name}: no score yet."
+            return gettext("%(name)s: no score yet.") % {"name": self.name}
         if not self.previous:
             latest = self.latest
-            return f"{self.name}: {fmt(latest.total)} at session {latest.session} (first score)."
+            return gettext("%(name)s: %(score)s at session %(session)s (first score).") % {
+                "name": self.name,
+                "score": fmt(latest.total),
+                "session": latest.session,
+            }
         change = self.change_since_last
         if change is None or change == 0:
-            how = "unchanged"
+            how = gettext("unchanged")
         else:
-            direction = "up" if change > 0 else "down"
             # The difference of the two numbers as shown (5.8 -> 4.1 is "down 1.7"), not of
             # the unrounded scores, so the sentence adds up for the reader.
             shown = abs(_shown(self.latest.total) - _shown(self.previous.total))
-            size = fmt(round(shown, 1)) if shown else "less than 0.1"
-            how = f"{direction} {size}, {'worse' if self.fell else 'better'}"
-        return (
-            f"{self.name}: {fmt(self.previous.total)} at session {self.previous.session} "
-            f"\u2192 {fmt(self.latest.total)} at session {self.latest.session} ({how})."
-        )
+            size = fmt(round(shown, 1)) if shown else gettext("less than 0.1")
+            words = {
+                (True, True): gettext("up %(size)s, worse"),
+                (True, False): gettext("up %(size)s, better"),
+                (False, True): gettext("down %(size)s, worse"),
+                (False, False): gettext("down %(size)s, better"),
+            }
+            how = words[change > 0, self.fell] % {"size": size}
+        return gettext(
+            "%(name)s: %(previous)s at session %(previous_session)s → %(latest)s at "
+            "session %(latest_session)s (%(how)s)."
+        ) % {
+            "name": self.name,
+            "previous": fmt(self.previous.total),
+            "previous_session": self.previous.session,
+            "latest": fmt(self.latest.total),
+            "latest_session": self.latest.session,
+            "how": how,
+        }
 
 
 def _shown(value: float) -> float:

@@ -21,6 +21,7 @@ from typing import Any
 
 from django.utils import formats
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from rapport.alerts import Flag, FlagKind, FlagRules, evaluate
 from rapport.checkin.models import Alert, AlertKind
@@ -82,11 +83,11 @@ class ShownFlag:
 
 
 LABELS = {
-    FlagKind.SAFETY: "Safety",
-    FlagKind.RUPTURE: "Alliance rupture",
-    FlagKind.TRUST: "Trust",
-    FlagKind.NOT_ON_TRACK: "Not on track",
-    FlagKind.ENGAGEMENT: "Engagement",
+    FlagKind.SAFETY: gettext_lazy("Safety"),
+    FlagKind.RUPTURE: gettext_lazy("Alliance rupture"),
+    FlagKind.TRUST: gettext_lazy("Trust"),
+    FlagKind.NOT_ON_TRACK: gettext_lazy("Not on track"),
+    FlagKind.ENGAGEMENT: gettext_lazy("Engagement"),
 }
 
 
@@ -122,7 +123,7 @@ def shown_flags(
         shown.append(
             ShownFlag(
                 FlagKind.ENGAGEMENT,
-                f"Stopped check-ins on {when}.",
+                _("Stopped check-ins on %(date)s.") % {"date": when},
                 raised_at=record.checkins_stopped_at,
             )
         )
@@ -166,18 +167,26 @@ def _from_alert(alert: Alert, instruments: Mapping[str, Instrument]) -> ShownFla
     if alert.kind == AlertKind.CHECKINS_STOPPED:
         return ShownFlag(
             FlagKind.ENGAGEMENT,
-            f"Stopped check-ins on {when}; not yet acknowledged.",
+            _("Stopped check-ins on %(date)s; not yet acknowledged.") % {"date": when},
             alert.session_number,
             "",
             alert,
             raised_at=alert.raised_at,
         )
     found = risk_item(alert.code, instruments)
-    where = found.label if found else "A critical item"
-    session = f" at session {alert.session_number}" if alert.session_number else ""
+    where = found.label if found else _("A critical item")
+    if alert.session_number:
+        message = _(
+            "%(item)s was answered as a risk at session %(session)s (%(date)s); the alert is "
+            "not yet acknowledged."
+        ) % {"item": where, "session": alert.session_number, "date": when}
+    else:
+        message = _(
+            "%(item)s was answered as a risk (%(date)s); the alert is not yet acknowledged."
+        ) % {"item": where, "date": when}
     return ShownFlag(
         FlagKind.SAFETY,
-        f"{where} was answered as a risk{session} ({when}); the alert is not yet acknowledged.",
+        message,
         alert.session_number,
         alert.code,
         alert,

@@ -97,9 +97,9 @@ def instrument_choices() -> list[tuple[str, str]]:
 
 
 class PlanEntryForm(forms.Form):
-    instrument_id = forms.ChoiceField(label="Questionnaire", choices=instrument_choices)
-    every_n_sessions = forms.IntegerField(label="Every n sessions", min_value=1, max_value=52)
-    first_session = forms.IntegerField(label="From session", min_value=1, max_value=200)
+    instrument_id = forms.ChoiceField(label=_("Questionnaire"), choices=instrument_choices)
+    every_n_sessions = forms.IntegerField(label=_("Every n sessions"), min_value=1, max_value=52)
+    first_session = forms.IntegerField(label=_("From session"), min_value=1, max_value=200)
 
 
 class BasePlanFormSet(forms.BaseFormSet):
@@ -112,10 +112,17 @@ class BasePlanFormSet(forms.BaseFormSet):
                 continue
             instrument_id = form.cleaned_data["instrument_id"]
             if instrument_id in seen:
-                raise forms.ValidationError(f"{instrument_id} is listed twice.")
+                raise forms.ValidationError(
+                    _("%(questionnaire)s is listed twice.")
+                    % {
+                        "questionnaire": dict(instrument_choices()).get(
+                            instrument_id, instrument_id
+                        )
+                    }
+                )
             seen.add(instrument_id)
         if not seen:
-            raise forms.ValidationError("Keep at least one questionnaire in the plan.")
+            raise forms.ValidationError(_("Keep at least one questionnaire in the plan."))
 
     def entries(self) -> list[dict]:
         """The kept rows, in form order."""
@@ -134,18 +141,24 @@ PlanFormSet = formset_factory(
 class ClientContactForm(forms.Form):
     """The client's names and contact details (stored encrypted) and check-in language."""
 
-    given_name = forms.CharField(max_length=200, required=False, label="Given name")
-    family_name = forms.CharField(max_length=200, required=False, label="Family name")
+    given_name = forms.CharField(max_length=200, required=False, label=_("Given name"))
+    family_name = forms.CharField(max_length=200, required=False, label=_("Family name"))
     email = forms.EmailField(
-        max_length=320, required=False, label="E-mail", help_text="For check-in links by e-mail."
+        max_length=320,
+        required=False,
+        label=_("E-mail"),
+        help_text=_("For check-in links by e-mail."),
     )
     phone = forms.CharField(
-        max_length=40, required=False, help_text="For check-in links by text message."
+        max_length=40,
+        required=False,
+        label=_("Phone"),
+        help_text=_("For check-in links by text message."),
     )
     preferred_language = forms.ChoiceField(
-        choices=[("en", "English"), ("es", "Spanish")],
-        label="Check-in language",
-        help_text="The language of the client's check-ins; they can switch on the page.",
+        choices=[("en", _("English")), ("es", _("Spanish"))],
+        label=_("Check-in language"),
+        help_text=_("The language of the client's check-ins; they can switch on the page."),
     )
 
 
@@ -155,21 +168,23 @@ class NewClientForm(ClientContactForm):
     field_order = ["record_number"]
 
     record_number = forms.CharField(
-        max_length=40, help_text="The clinic's own number for this client, shown on every page."
+        max_length=40,
+        label=_("Record number"),
+        help_text=_("The clinic's own number for this client, shown on every page."),
     )
     first_session_at = forms.DateTimeField(
         required=False,
         validators=[validate_in_range],
-        label="First session",
+        label=_("First session"),
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-        help_text="Optional. Invitations and reminders go out before scheduled sessions.",
+        help_text=_("Optional. Invitations and reminders go out before scheduled sessions."),
     )
     consents_to_care = forms.BooleanField(
-        label="The client agrees to answer questionnaires as part of their therapy",
-        error_messages={"required": "Rapport is only used with clients who agree to it."},
+        label=_("The client agrees to answer questionnaires as part of their therapy"),
+        error_messages={"required": _("Rapport is only used with clients who agree to it.")},
     )
     consents_to_research = forms.BooleanField(
-        required=False, label="The client agrees to research use of their de-identified answers"
+        required=False, label=_("The client agrees to research use of their de-identified answers")
     )
 
 

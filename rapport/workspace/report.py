@@ -16,6 +16,8 @@ import io
 from pathlib import Path
 
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
@@ -42,7 +44,8 @@ class _Report(FPDF):
     def footer(self) -> None:
         self.set_y(-12)
         self.set_font(FONT, size=8)
-        self.cell(0, 8, f"{self.footer_text} - page {self.page_no()}", align="C")
+        page = _("page %(number)s") % {"number": self.page_no()}
+        self.cell(0, 8, f"{self.footer_text} - {page}", align="C")
 
 
 def progress_report(view: EpisodeView, user: User, client_name: str = "") -> bytes:
@@ -53,11 +56,11 @@ def progress_report(view: EpisodeView, user: User, client_name: str = "") -> byt
     """
     episode = view.episode
     pdf = _Report()
-    pdf.footer_text = (
-        f"Rapport progress report - {episode.client.record_number} - confidential health "
-        "information"
-    )
-    pdf.set_title(f"Progress report {episode.client.record_number}")
+    record = episode.client.record_number
+    pdf.footer_text = _(
+        "Rapport progress report - %(record)s - confidential health information"
+    ) % {"record": record}
+    pdf.set_title(_("Progress report %(record)s") % {"record": record})
     pdf.set_author("Rapport")
     pdf.set_auto_page_break(auto=True, margin=16)
     pdf.add_page()
@@ -76,20 +79,34 @@ def progress_report(view: EpisodeView, user: User, client_name: str = "") -> byt
         if client_name
         else episode.client.record_number
     )
-    heading(f"Progress report - client {who}", 16)
+    heading(_("Progress report - client %(client)s") % {"client": who}, 16)
+    dates = {"start": date_format(episode.started_on, "j M Y")}
+    if episode.ended_on:
+        dates["end"] = date_format(episode.ended_on, "j M Y")
+        episode_text = _("Episode from %(start)s to %(end)s") % dates
+    else:
+        episode_text = _("Episode from %(start)s (active)") % dates
     line(
-        f"Episode from {episode.started_on:%d %b %Y}"
-        + (f" to {episode.ended_on:%d %b %Y}" if episode.ended_on else " (active)")
-        + f"; therapist {episode.therapist}; "
+        episode_text
+        + "; "
+        + _("therapist %(therapist)s") % {"therapist": episode.therapist}
+        + "; "
         + ngettext("%d session attended.", "%d sessions attended.", view.record.sessions_attended)
         % view.record.sessions_attended
     )
-    line(f"Prepared {timezone.localtime():%d %b %Y %H:%M} for {user} ({user.get_role_display()}).")
+    line(
+        _("Prepared %(when)s for %(user)s (%(role)s).")
+        % {
+            "when": date_format(timezone.localtime(), "j M Y H:i"),
+            "user": user,
+            "role": user.get_role_display(),
+        }
+    )
     pdf.ln(3)
 
-    heading("Scores")
+    heading(_("Scores"))
     if view.panels:
-        columns = ("Instrument", "First", "Latest", "Band", "Reliable change")
+        columns = (_("Instrument"), _("First"), _("Latest"), _("Band"), _("Reliable change"))
         with pdf.table(col_widths=(40, 15, 15, 20, 25), text_align="LEFT") as table:
             table.row(columns)
             for panel in view.panels:
@@ -100,44 +117,44 @@ def progress_report(view: EpisodeView, user: User, client_name: str = "") -> byt
                         f"{score_text(first)} (s{first.session})",
                         f"{score_text(latest)} (s{latest.session})",
                         panel.band or "-",
-                        panel.reliable_change or "within error",
+                        _reliable_change_text(panel.reliable_change),
                     )
                 )
     else:
-        line("No completed questionnaires yet.")
+        line(_("No completed questionnaires yet."))
     if view.hidden:
-        line("Relationship questionnaires are for supervisors only at this clinic; not shown.")
+        line(_("Relationship questionnaires are for supervisors only at this clinic; not shown."))
     pdf.ln(3)
 
-    heading("Flags")
+    heading(_("Flags"))
     for marker in view.markers:
-        line(f"- Risk marker: {marker.message}")
+        line("- " + _("Risk marker: %(message)s") % {"message": marker.message})
     for flag in view.flags or ():
-        state = " (acknowledged)" if flag.acknowledged else ""
+        state = " " + _("(acknowledged)") if flag.acknowledged else ""
         line(f"- {flag.label}{state}: {flag.message}")
     if not view.flags and not view.markers:
-        line("No flags.")
+        line(_("No flags."))
     pdf.ln(3)
 
-    heading("Alerts and acknowledgements")
+    heading(_("Alerts and acknowledgements"))
     alerts = view.record.alerts
     if alerts:
         with pdf.table(col_widths=(22, 28, 28, 22, 50), text_align="LEFT") as table:
-            table.row(("Kind", "Raised", "Acknowledged", "By", "Record"))
+            table.row((_("Kind"), _("Raised"), _("Acknowledged"), _("By"), _("Record")))
             for alert in alerts:
                 table.row(
                     (
-                        alert.get_kind_display(),
-                        f"{timezone.localtime(alert.raised_at):%d %b %Y %H:%M}",
-                        f"{timezone.localtime(alert.acknowledged_at):%d %b %Y %H:%M}"
+                        str(alert.get_kind_display()),
+                        date_format(timezone.localtime(alert.raised_at), "j M Y H:i"),
+                        date_format(timezone.localtime(alert.acknowledged_at), "j M Y H:i")
                         if alert.acknowledged_at
-                        else "open",
+                        else _("open"),
                         str(alert.acknowledged_by or "-"),
                         _acknowledgement_record(alert),
                     )
                 )
     else:
-        line("No alerts.")
+        line(_("No alerts."))
 
     for panel in view.panels:
         pdf.add_page()
@@ -158,6 +175,18 @@ def _acknowledgement_record(alert) -> str:
     if alert.acknowledgement_note:
         parts.append(alert.acknowledgement_note)
     if alert.resolved_at:
-        when = f"{timezone.localtime(alert.resolved_at):%d %b %Y}"
-        parts.append(f"Risk resolved {when} by {alert.resolved_by or '-'}: {alert.resolution_note}")
+        parts.append(
+            _("Risk resolved %(when)s by %(who)s: %(note)s")
+            % {
+                "when": date_format(timezone.localtime(alert.resolved_at), "j M Y"),
+                "who": alert.resolved_by or "-",
+                "note": alert.resolution_note,
+            }
+        )
     return "; ".join(parts) or "-"
+
+
+def _reliable_change_text(change: str) -> str:
+    """The reliable-change code of a panel (charts.reliable_change) in the reader's words."""
+    texts = {"improved": _("reliably improved"), "deteriorated": _("reliably deteriorated")}
+    return texts.get(change, change) or _("within error")

@@ -90,8 +90,11 @@ def _scale_notes() -> list[str]:
     for instrument_id in headline_instrument_ids().values():
         instrument = instruments()[instrument_id]
         low, high = instrument.score_range
-        better = "higher" if instrument.higher_is_better else "lower"
-        notes.append(f"{short_title(instrument)} {fmt(low)}\u2013{fmt(high)} ({better} is better)")
+        scale = {"name": short_title(instrument), "low": fmt(low), "high": fmt(high)}
+        if instrument.higher_is_better:
+            notes.append(_("%(name)s %(low)s–%(high)s (higher is better)") % scale)  # noqa: RUF001 - the en dash of a range
+        else:
+            notes.append(_("%(name)s %(low)s–%(high)s (lower is better)") % scale)  # noqa: RUF001 - the en dash of a range
     return notes
 
 
@@ -145,7 +148,9 @@ def client_new(request: HttpRequest) -> HttpResponse:
         except IntakeError as error:
             form.add_error(None, str(error))
         else:
-            messages.success(request, f"Client {episode.client.record_number} added.")
+            messages.success(
+                request, _("Client %(record)s added.") % {"record": episode.client.record_number}
+            )
             return redirect("client-detail", episode.client.public_id)
     return render(request, "workspace/client_new.html", {"form": form})
 
@@ -184,7 +189,7 @@ def client_contact(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     form = ClientContactForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         changed = update_contact(client, form.cleaned_data, user=request.user, request=request)
-        messages.success(request, "Contact details saved." if changed else "Nothing changed.")
+        messages.success(request, _("Contact details saved.") if changed else _("Nothing changed."))
         return redirect("client-detail", client.public_id)
     return render(request, "workspace/client_contact.html", {"client": client, "form": form})
 
@@ -315,11 +320,15 @@ def session_status(request: HttpRequest, public_id: uuid.UUID, number: int) -> H
     form = SessionStatusForm(request.POST)
     back = reverse("client-detail", args=[episode.client.public_id]) + "#sessions"
     if not form.is_valid():
-        messages.error(request, "Not saved: choose attended, missed, cancelled or scheduled.")
+        messages.error(request, _("Not saved: choose attended, missed, cancelled or scheduled."))
         return redirect(back)
     if actions.set_session_status(request, session, form.cleaned_data["status"]):
-        label = SessionStatus(form.cleaned_data["status"]).label.lower()
-        messages.success(request, f"Session {session.number} marked {label}.")
+        label = str(SessionStatus(form.cleaned_data["status"]).label).lower()
+        messages.success(
+            request,
+            _("Session %(number)s marked %(status)s.")
+            % {"number": session.number, "status": label},
+        )
     return redirect(back)
 
 
@@ -337,9 +346,9 @@ def episode_close(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
             request, episode, form.cleaned_data["ended_on"], form.cleaned_data["end_reason"]
         )
     except actions.EpisodeStatusError as error:
-        messages.error(request, f"Not closed: {error}")
+        messages.error(request, _("Not closed: %s") % error)
         return redirect(back)
-    messages.success(request, "Episode closed. Its open check-in links no longer work.")
+    messages.success(request, _("Episode closed. Its open check-in links no longer work."))
     return redirect(back)
 
 
@@ -351,9 +360,9 @@ def episode_reopen(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     try:
         actions.reopen_episode(request, episode)
     except actions.EpisodeStatusError as error:
-        messages.error(request, f"Not reopened: {error}")
+        messages.error(request, _("Not reopened: %s") % error)
         return redirect(back)
-    messages.success(request, "Episode reopened: the client is back on your caseload.")
+    messages.success(request, _("Episode reopened: the client is back on your caseload."))
     return redirect(back)
 
 
@@ -379,7 +388,7 @@ def episode_hand_over(request: HttpRequest, public_id: uuid.UUID) -> HttpRespons
     try:
         hand_over_episode(episode, form.cleaned_data["to"], request=request)
     except CaseloadMoveError as error:
-        messages.error(request, f"Not handed over: {error}")
+        messages.error(request, _("Not handed over: %s") % error)
         return redirect(back)
     # The client is no longer on this therapist's caseload, so their page is closed to
     # them now: back to the caseload.
@@ -410,7 +419,7 @@ def episode_plan(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
         formset = PlanFormSet(request.POST, prefix="plan")
         if formset.is_valid():
             actions.save_plan(request, episode, formset.entries())
-            messages.success(request, "Measurement plan saved for this client.")
+            messages.success(request, _("Measurement plan saved for this client."))
             return redirect(reverse("client-detail", args=[episode.client.public_id]) + "#plan")
     else:
         initial = [
@@ -460,12 +469,17 @@ def worklist_resend(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     session = get_session_or_404(request, public_id, action="checkin.resend")
     report = resend_invitation(session)
     if report.sent:
-        messages.success(request, f"Check-in sent again to {session.episode.client}.")
+        messages.success(
+            request, _("Check-in sent again to %(client)s.") % {"client": session.episode.client}
+        )
     else:
         messages.warning(
             request,
-            f"Not sent to {session.episode.client}: see the delivery problems below "
-            "(no contact details, check-ins stopped, already completed or a send failure).",
+            _(
+                "Not sent to %(client)s: see the delivery problems below (no contact details, "
+                "check-ins stopped, already completed or a send failure)."
+            )
+            % {"client": session.episode.client},
         )
     return redirect("worklist")
 

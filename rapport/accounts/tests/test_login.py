@@ -36,8 +36,8 @@ def test_wrong_password_and_unknown_user_get_the_same_page(client, therapist):
     wrong = sign_in(client, therapist.username, "not the password at all")
     unknown = sign_in(client, "nobody-by-this-name", "not the password at all")
     assert wrong.status_code == unknown.status_code == 200
-    assert INVALID_LOGIN in wrong.content.decode()
-    assert INVALID_LOGIN in unknown.content.decode()
+    assert str(INVALID_LOGIN) in wrong.content.decode()
+    assert str(INVALID_LOGIN) in unknown.content.decode()
 
     def strip(response):
         page = response.content.decode()
@@ -60,7 +60,7 @@ def test_inactive_account_gets_the_ordinary_failure_message(client, therapist):
     therapist.save()
     response = sign_in(client, therapist.username)
     assert response.status_code == 200
-    assert INVALID_LOGIN in response.content.decode()
+    assert str(INVALID_LOGIN) in response.content.decode()
     assert "_auth_user_id" not in client.session
 
 

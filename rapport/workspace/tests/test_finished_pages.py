@@ -122,7 +122,7 @@ def test_the_team_view_writes_time_to_acknowledge_one_way(client, clinics):
     )
     login_verified(client, clinics.supervisor)
     page = client.get(reverse("team")).content.decode()
-    assert "median time to acknowledge an alert 5 days, 17 hours" in page
+    assert "Median time to acknowledge an alert: 5 days, 17 hours." in page
     assert page.count("5 days, 17 hours") == 2  # the median and the alert's own row
     assert "137.9 h" not in page
 

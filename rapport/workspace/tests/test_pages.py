@@ -106,7 +106,7 @@ def test_acknowledging_a_safety_flag_records_the_alert_note_and_audit(client, te
     login_verified(client, team["supervisor"])
     team_page = client.get(reverse("team")).content.decode()
     assert "Phoned; safety plan reviewed." in team_page
-    assert "median time to acknowledge" in team_page
+    assert "Median time to acknowledge" in team_page
 
 
 def test_acknowledging_needs_a_record_and_an_open_flag_of_this_episode(client, team, unsafe):
