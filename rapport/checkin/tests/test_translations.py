@@ -5,7 +5,8 @@ For every shipped language other than English, every message the check-in's clie
 too-many-requests, preferences and kiosk pages) mark for translation must have a
 translation in that language's catalogue, and no client template may hold text that is
 not marked for translation at all. A new client template or module is covered without
-being listed: only staff pages are listed, as exceptions.
+being listed: only staff pages are listed, as exceptions. Staff pages are translated too:
+``rapport/tests/test_translations.py`` checks the whole package.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from rapport.translation_coverage import (
 CHECKIN = Path(__file__).resolve().parents[1]
 TEMPLATES = CHECKIN / "templates" / "checkin"
 LOCALE = Path(settings.LOCALE_PATHS[0])
-# Staff pages of the check-in app: English-only like the rest of the staff screens.
+# Staff pages of the check-in app (translated too: rapport/tests/test_translations.py).
 STAFF_TEMPLATES = frozenset(
     {
         "_client_panel.html",
