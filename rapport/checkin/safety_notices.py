@@ -30,6 +30,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from rapport.accounts.models import User
@@ -223,12 +224,15 @@ def _send(notice: SafetyNotice, alert: Alert) -> None:
 def notice_text(notice: SafetyNotice, alert: Alert) -> tuple[str, str]:
     """(subject, body) of a notice: no client name, no answers, a sign-in link.
 
-    In the installation's language: staff read the clinic's language, not the client's.
+    In the language the recipient reads their staff pages in (``User.language``); the
+    clinic's fallback contact, who has no account, gets the installation's language.
     """
     url = settings.SITE_URL + reverse("client-detail", args=[alert.client.public_id])
-    when = timezone.localtime(alert.raised_at).strftime("%d %b %Y %H:%M")
-    values = {"record": alert.client.record_number, "when": when, "url": url}
-    with translation.override(settings.LANGUAGE_CODE):
+    recipient = notice.recipient if notice.recipient_id is not None else None
+    language = getattr(recipient, "language", "") or settings.LANGUAGE_CODE
+    with translation.override(language):
+        when = date_format(timezone.localtime(alert.raised_at), "j M Y H:i")
+        values = {"record": alert.client.record_number, "when": when, "url": url}
         subject = _("Urgent: a check-in result needs review")
         if notice.channel == Channel.SMS:
             return subject, _(

@@ -435,3 +435,16 @@ def test_two_concurrent_send_due_runs_send_each_step_once():
         "supervisor@example.org",
     ]
     assert SafetyNotice.objects.filter(status=MessageStatus.SENT).count() == 3
+
+
+def test_the_notice_is_written_in_the_therapists_own_language_not_the_clients(
+    reachable, django_capture_on_commit_callbacks
+):
+    reachable.owner.language = "es"
+    reachable.owner.save(update_fields=["language"])
+    with django_capture_on_commit_callbacks(execute=True):
+        _submit(reachable)  # the client checked in in English
+    [message] = mail.outbox
+    assert message.subject == "Urgente: hay que revisar el resultado de un cuestionario"
+    assert "Usted es el terapeuta del cliente." in message.body
+    assert "Número de expediente:" in message.body
