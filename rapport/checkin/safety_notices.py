@@ -33,6 +33,9 @@ from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+# Reasons are stored in English (last_error) and translated where staff read them.
+from django.utils.translation import gettext_noop
+
 from rapport.accounts.models import User
 from rapport.checkin import delivery
 from rapport.checkin.models import (
@@ -169,15 +172,20 @@ def _recipients(alert: Alert, step: str, chosen: SafetyNoticeSettings) -> list[_
             found.append((Channel.EMAIL, None, ""))
         if chosen.sms_enabled and chosen.fallback_phone:
             found.append((Channel.SMS, None, ""))
-        return found or [(Channel.EMAIL, None, "no fallback contact set")]
+        return found or [(Channel.EMAIL, None, gettext_noop("no fallback contact set"))]
     therapist = alert.episode.therapist if alert.episode_id else None
     person = therapist.supervisor if therapist and step == NoticeStep.SUPERVISOR else therapist
     if person is None:
-        problem = "the therapist has no supervisor" if therapist else "no treating therapist"
+        problem = (
+            gettext_noop("the therapist has no supervisor")
+            if therapist
+            else gettext_noop("no treating therapist")
+        )
         return [(Channel.EMAIL, None, problem)]
     if not person.is_active:
-        return [(Channel.EMAIL, person, "the account is closed")]
-    found = [(Channel.EMAIL, person, "" if person.email else "no e-mail address on the account")]
+        return [(Channel.EMAIL, person, gettext_noop("the account is closed"))]
+    missing = "" if person.email else gettext_noop("no e-mail address on the account")
+    found = [(Channel.EMAIL, person, missing)]
     if chosen.sms_enabled and person.mobile_phone:
         found.append((Channel.SMS, person, ""))
     return found
@@ -195,7 +203,10 @@ def _deliver(pk: int, now: datetime.datetime, report: delivery.DeliveryReport) -
             return  # another send-due run has it, or it was sent meanwhile
         alert = Alert.objects.select_related("client__organisation").get(pk=notice.alert_id)
         if alert.acknowledged_at is not None:
-            notice.status, notice.last_error = MessageStatus.SKIPPED, "alert acknowledged"
+            notice.status, notice.last_error = (
+                MessageStatus.SKIPPED,
+                gettext_noop("alert acknowledged"),
+            )
             notice.save(update_fields=["status", "last_error"])
             report.skipped += 1
             return

@@ -56,7 +56,9 @@ def admit_client(therapist: User, new: NewClient, *, request=None) -> Episode:
     plan = MeasurementPlan.objects.filter(organisation_id=organisation_id, is_default=True).first()
     if plan is None:
         raise IntakeError(_("The clinic has no default measurement plan; ask a clinic admin."))
-    taken = IntakeError(f"Record number {new.record_number} is already in use here.")
+    taken = IntakeError(
+        _("Record number %(record)s is already in use here.") % {"record": new.record_number}
+    )
     if Client.objects.filter(
         organisation_id=organisation_id, record_number=new.record_number
     ).exists():

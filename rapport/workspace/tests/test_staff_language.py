@@ -93,9 +93,7 @@ def test_an_english_speaking_therapist_reads_the_same_pages_in_english(
         assert "Cerrar sesión" not in page, name
 
 
-def test_the_progress_report_is_written_in_the_readers_language(
-    client, clinics, low_trust_episode
-):
+def test_the_progress_report_is_written_in_the_readers_language(client, clinics, low_trust_episode):
     clinics.owner.language = "es"
     clinics.owner.save(update_fields=["language"])
     login_verified(client, clinics.owner)
