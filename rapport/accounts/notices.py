@@ -16,13 +16,16 @@ from django.core.mail import send_mail
 from django.db.models import QuerySet
 from django.template.loader import render_to_string
 from django.utils import translation
+from django.utils.functional import Promise as StrPromise
 
 from rapport.accounts.models import Role, User
 
 logger = logging.getLogger(__name__)
 
 
-def send_notice(recipients: Iterable[User], subject: str, template: str, context: dict) -> int:
+def send_notice(
+    recipients: Iterable[User], subject: str | StrPromise, template: str, context: dict
+) -> int:
     """E-mail ``template`` (plain text) to each recipient with an address; how many sent.
 
     Each e-mail is written in its recipient's own language (``User.language``): pass the

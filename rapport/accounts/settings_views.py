@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import translation
@@ -10,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from rapport.accounts.forms import LanguageForm
+from rapport.accounts.models import User
 from rapport.security import audit
 
 
@@ -17,6 +19,8 @@ from rapport.security import audit
 def account_settings(request: HttpRequest) -> HttpResponse:
     """Choose the language every page is shown in after sign-in; the change is audited."""
     member = request.user
+    if not isinstance(member, User):
+        raise PermissionDenied  # the staff gate lets only signed-in members reach this
     before = member.language
     form = LanguageForm(request.POST or None, instance=member)
     if request.method == "POST" and form.is_valid():
