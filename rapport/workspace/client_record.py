@@ -83,7 +83,9 @@ class InstrumentPanel:
     @property
     def band(self) -> str:
         found = self.instrument.band_for(self.latest.total) if self.latest else None
-        return found.label.replace("_", " ") if found else ""
+        # The band's own wording in the reader's language ("Moderadamente grave"), not
+        # its code.
+        return localized(found.text, found.label.replace("_", " ")) if found else ""
 
     @property
     def reliable_change(self) -> str:

@@ -52,6 +52,7 @@ def test_a_spanish_speaking_therapist_reads_caseload_client_page_and_brief_in_sp
     assert "Informe de evolución (PDF)" in pages["client"]
     assert "Cerrar este episodio" in pages["client"]
     assert "Tratamiento completado" in pages["client"]  # a model choice
+    assert "<td>Moderada</td>" in pages["client"]  # the PHQ-9 band, in the instrument's words
 
     assert "Antes de la sesión:" in pages["brief"]
     assert "Qué cambió desde el cuestionario anterior" in pages["brief"]
@@ -88,6 +89,7 @@ def test_an_english_speaking_therapist_reads_the_same_pages_in_english(
     assert "<h1>Caseload</h1>" in pages["caseload"]
     assert "Trust fell from 6.0 to 2.0 since the last session." in pages["caseload"]
     assert "Flags and alerts" in pages["client"]
+    assert "<td>Moderate</td>" in pages["client"]
     assert "What changed since the last check-in" in pages["brief"]
     for name, page in pages.items():
         assert "Cerrar sesión" not in page, name
