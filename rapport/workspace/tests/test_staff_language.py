@@ -52,10 +52,8 @@ def test_a_spanish_speaking_therapist_reads_caseload_client_page_and_brief_in_sp
     assert "Informe de evolución (PDF)" in pages["client"]
     assert "Cerrar este episodio" in pages["client"]
     assert "Tratamiento completado" in pages["client"]  # a model choice
-    assert "<td>Moderada</td>" in pages["client"]
-    assert (
-        "PHQ-9 (completado)" in pages["client"]
-    )  # a questionnaire's state  # the PHQ-9 band, in the instrument's words
+    assert "<td>Moderada</td>" in pages["client"]  # the PHQ-9 band, in the instrument's words
+    assert "PHQ-9 (completado)" in pages["client"]  # a questionnaire's state
 
     assert "Antes de la sesión:" in pages["brief"]
     assert "Qué cambió desde el cuestionario anterior" in pages["brief"]
