@@ -200,7 +200,8 @@ def send_link(
             request=request,
             obj=session,
             outcome="denied",
-            detail={"via": (channel or "")[:20], "reason": refusal.code},
+            # Only a known channel is written: the posted value is anyone's text.
+            detail={"via": channel if channel in SENDABLE_CHANNELS else "", "reason": refusal.code},
         )
         raise refusal
     message = resend_invitation(session, channel, now=now)

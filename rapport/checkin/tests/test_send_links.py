@@ -190,7 +190,7 @@ def test_a_closed_link_is_not_sent(client, clinics, issued, field, sentence):
     assert mail.outbox == [] and not CheckinMessage.objects.exists()
 
 
-@pytest.mark.parametrize("channel", ["", "fax", "kiosk"])
+@pytest.mark.parametrize("channel", ["", "fax", "kiosk", "a sentence, not a channel"])
 def test_an_unknown_channel_is_refused(client, clinics, issued, channel):
     contact(clinics, email="client@example.org")
     login_verified(client, clinics.owner)
