@@ -25,9 +25,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from rapport.accounts.caseload_moves import CaseloadMoveError, hand_over_episode
 from rapport.alerts import FlagKind
+from rapport.checkin import sending
 from rapport.checkin.acknowledgement import AcknowledgementError
 from rapport.checkin.acknowledgement import resolve_risk as resolve
-from rapport.checkin.delivery import resend_invitation
 from rapport.checkin.models import Alert
 from rapport.checkin.worklist import worklist_for
 from rapport.clinic.intake import IntakeError, NewClient, admit_client, update_contact
@@ -456,17 +456,25 @@ def worklist(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def worklist_resend(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
-    """Send a session's check-in again now, by the client's e-mail or SMS."""
+    """Send a session's open check-in again now, by the client's e-mail, else SMS.
+
+    Only a session with an open link, to a reachable client (rapport.checkin.sending);
+    otherwise the worklist says why and nothing is sent.
+    """
     session = get_session_or_404(request, public_id, action="checkin.resend")
-    report = resend_invitation(session)
-    if report.sent:
-        messages.success(request, f"Check-in sent again to {session.episode.client}.")
-    else:
-        messages.warning(
-            request,
-            f"Not sent to {session.episode.client}: see the delivery problems below "
-            "(no contact details, check-ins stopped, already completed or a send failure).",
+    try:
+        message = sending.send_link(
+            sending.link_to_resend(session), None, request=request, session=session
         )
+    except sending.NotSendable as refusal:
+        messages.error(
+            request,
+            _("Not sent to %(record)s: %(reason)s")
+            % {"record": session.episode.client.record_number, "reason": refusal},
+        )
+        return redirect("worklist")
+    sent, sentence = sending.sent_sentence(message)
+    (messages.success if sent else messages.warning)(request, sentence)
     return redirect("worklist")
 
 
