@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -271,7 +272,7 @@ def test_zero_to_ten_items_are_rating_scales_and_word_options_are_not(registry) 
     assert all(len(registry["rapport_alliance"].item(i).options) == 11 for i in alliance)
 
 
-def _item(points: list[tuple[float, str]]) -> Item:
+def _item(points: Sequence[tuple[float, str]]) -> Item:
     options = tuple(ResponseOption(value, {"en": label, "es": label}) for value, label in points)
     return Item(id="x", text={"en": "X"}, options=options)
 

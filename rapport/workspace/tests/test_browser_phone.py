@@ -1,4 +1,4 @@
-"""Staff pages on a phone: every main page of the synthetic clinic at 390 × 844.
+"""Staff pages on a phone: every main page of the synthetic clinic at 390 x 844.
 
 A therapist, a supervisor and a clinic admin of a ``rapport synth`` clinic sign in on a
 phone-sized screen and open each of their main pages. On every page the page itself must
@@ -46,9 +46,7 @@ def page(browser):
 def clinic(live_server) -> Organisation:
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    call_command(
-        "synth", clients=40, seed=3, org="phone", password=PASSWORD, no_progress=True
-    )
+    call_command("synth", clients=40, seed=3, org="phone", password=PASSWORD, no_progress=True)
     organisation = Organisation.objects.get(slug="phone")
     for user in User.objects.filter(organisation=organisation):
         TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
@@ -56,7 +54,7 @@ def clinic(live_server) -> Organisation:
 
 
 def staff(organisation: Organisation, role: str) -> User:
-    return User.objects.filter(organisation=organisation, role=role).order_by("username").first()
+    return User.objects.filter(organisation=organisation, role=role).order_by("username")[0]
 
 
 def horizontal_overflow(page) -> str:
