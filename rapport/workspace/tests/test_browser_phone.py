@@ -107,7 +107,13 @@ def test_a_therapist_reads_every_main_page_on_a_phone(live_server, page, clinic)
     box = schedule.locator("button[type=submit]").bounding_box()
     assert box is not None and box["x"] + box["width"] <= PHONE["width"]
 
-    brief_url = base + page.locator("a", has_text="Pre-session brief").first.get_attribute("href")
+    def link(name: str) -> str:
+        return base + page.get_by_role("link", name=name, exact=True).first.get_attribute("href")
+
+    brief_url, plan_url = link("Pre-session brief"), link("Edit measurement plan")
+    safety_plan_url = link("Safety plan")
+    open_and_check(page, plan_url, "Measurement plan")
+    open_and_check(page, safety_plan_url, "")
     open_and_check(page, brief_url, "Before the session")
     open_and_check(page, base + "/worklist/", "Check-in worklist")
     open_and_check(page, base + "/closed/", "")
