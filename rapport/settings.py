@@ -330,6 +330,11 @@ METRICS_TOKEN = env_str("RAPPORT_METRICS_TOKEN", "")
 if METRICS_TOKEN and len(METRICS_TOKEN) < 24:
     raise ConfigurationError("RAPPORT_METRICS_TOKEN must be at least 24 characters long")
 METRICS_ALLOWED_NETWORKS = env_networks("RAPPORT_METRICS_ALLOWED_NETWORKS", [])
+# prometheus_client reads this itself (multiprocess mode); a missing folder would only
+# show at the first request, so it is checked here.
+_METRICS_FOLDER = env_str("PROMETHEUS_MULTIPROC_DIR")
+if _METRICS_FOLDER and not Path(_METRICS_FOLDER).is_dir():
+    raise ConfigurationError(f"PROMETHEUS_MULTIPROC_DIR={_METRICS_FOLDER!r} is not a folder")
 # "plain" (the message alone) or "json" (one object per line: time, level, logger,
 # message, request id).
 LOG_FORMAT = env_str("RAPPORT_LOG_FORMAT", "plain")

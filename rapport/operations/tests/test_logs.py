@@ -50,8 +50,9 @@ def log_lines(request):
         logging.config.dictConfig(django_settings.LOGGING)
 
 
-def test_a_day_at_the_clinic_logs_no_client_data(log_lines, client, settings):
+def test_a_day_at_the_clinic_logs_no_client_data(log_lines, client, settings, tmp_path):
     log_format, lines = log_lines
+    settings.AUDIT_ANCHOR_FILE = tmp_path / "anchors.jsonl"  # the worker anchors the trail
     # RAPPORT_DEBUG=1 makes Django log every SQL statement with its values at DEBUG.
     settings.DEBUG = True
     clinics = make_two_clinics()
