@@ -29,7 +29,7 @@ def _access_line(monkeypatch, log_format: str) -> str:
     stream = io.StringIO()
     # gunicorn's own handler (pytest may have added capturing ones beside it).
     (handler,) = [h for h in logger.access_log.handlers if getattr(h, "_gunicorn", False)]
-    handler.setStream(stream)  # type: ignore[attr-defined]  # a StreamHandler for "-"
+    handler.setStream(stream)  # a StreamHandler: the access log goes to "-"
     environ = {
         "REQUEST_METHOD": "GET",
         "RAW_URI": f"/q/{TOKEN}/?q=Marchetti",
