@@ -76,6 +76,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # After whitenoise: static files are not views, and would drown the latency by view.
+    "rapport.operations.metrics.RequestMetricsMiddleware",
+    "rapport.operations.logs.RequestIdMiddleware",
     "rapport.security.middleware.SecurityHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -320,6 +323,24 @@ Q_CLUSTER = {
     "label": "Worker",
 }
 
+# --- Monitoring (docs/operations.md, "Monitor") ---
+# /metrics is 404 unless one of these is set: a bearer token for the scraper, or the
+# networks (CIDR) it scrapes from, matched against the real client address.
+METRICS_TOKEN = env_str("RAPPORT_METRICS_TOKEN", "")
+if METRICS_TOKEN and len(METRICS_TOKEN) < 24:
+    raise ConfigurationError("RAPPORT_METRICS_TOKEN must be at least 24 characters long")
+METRICS_ALLOWED_NETWORKS = env_networks("RAPPORT_METRICS_ALLOWED_NETWORKS", [])
+# prometheus_client reads this itself (multiprocess mode); a missing folder would only
+# show at the first request, so it is checked here.
+_METRICS_FOLDER = env_str("PROMETHEUS_MULTIPROC_DIR")
+if _METRICS_FOLDER and not Path(_METRICS_FOLDER).is_dir():
+    raise ConfigurationError(f"PROMETHEUS_MULTIPROC_DIR={_METRICS_FOLDER!r} is not a folder")
+# "plain" (the message alone) or "json" (one object per line: time, level, logger,
+# message, request id).
+LOG_FORMAT = env_str("RAPPORT_LOG_FORMAT", "plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ConfigurationError(f"RAPPORT_LOG_FORMAT={LOG_FORMAT!r} must be plain or json")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -329,13 +350,23 @@ LOGGING = {
         # An ordinary 403/404 is one line, not a traceback (server errors keep theirs).
         "one_line_client_errors": {"()": "rapport.core.log_filters.OneLineClientErrors"},
     },
+    "formatters": {"json": {"()": "rapport.operations.logs.JsonFormatter"}},
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "filters": ["redact_checkin_tokens"]}
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["redact_checkin_tokens"],
+            **({"formatter": "json"} if LOG_FORMAT == "json" else {}),
+        }
     },
     "root": {"handlers": ["console"], "level": env_str("RAPPORT_LOG_LEVEL", "INFO")},
-    # fontTools narrates every font subset at INFO (each PDF report embeds one).
     "loggers": {
+        # fontTools narrates every font subset at INFO (each PDF report embeds one).
         "fontTools": {"level": "WARNING"},
+        # Django's own default sends django.* records to a second, unfiltered handler
+        # when RAPPORT_DEBUG is on; here they go through the redacting console only. INFO
+        # whatever RAPPORT_LOG_LEVEL says: at DEBUG, Django logs every SQL statement with
+        # its values (answers, identities).
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "django.request": {"filters": ["one_line_client_errors"]},
     },
 }

@@ -53,6 +53,7 @@ from rapport.clinic.models import (
     Session,
     SessionStatus,
 )
+from rapport.operations import metrics
 
 MAX_ATTEMPTS = 5
 FIRST_RETRY = datetime.timedelta(minutes=5)
@@ -263,6 +264,7 @@ def attempt(
     retried with exponential backoff, until :data:`MAX_ATTEMPTS` marks it failed.
     """
     record.attempts += 1
+    kind = record.kind if isinstance(record, CheckinMessage) else metrics.SAFETY_NOTICE_KIND
     try:
         send()
     except Exception as error:  # any sender failure is recorded and retried
@@ -275,9 +277,12 @@ def attempt(
         else:
             record.next_attempt_at = now + FIRST_RETRY * 2 ** (record.attempts - 1)
             report.retrying += 1
+        gave_up = record.status == MessageStatus.FAILED
+        metrics.count_message(kind, record.channel, sent=False, final=gave_up)
     else:
         record.status, record.sent_at, record.last_error = MessageStatus.SENT, now, ""
         report.sent += 1
+        metrics.count_message(kind, record.channel, sent=True)
     record.save()
 
 

@@ -153,7 +153,7 @@ def record(
             actor_username=_printable(getattr(user, "username", "") or "", 150),
             actor_role=_role_of(user),
             ip_address=client_ip(request) or "",
-            request_id=_request_id(request),
+            request_id=request_id_of(request),
             action=action,
             object_type=_printable(object_type, 64),
             object_id=_printable(object_id, 64),
@@ -271,7 +271,8 @@ def _role_of(user: Any) -> str:
     return str(getattr(user, "role", "") or "")
 
 
-def _request_id(request: Any) -> str:
+def request_id_of(request: Any) -> str:
+    """The proxy's X-Request-ID (or one set on the request), when it is a plain token."""
     if request is None:
         return ""
     value = getattr(request, "request_id", "") or request.META.get("HTTP_X_REQUEST_ID", "")
