@@ -156,12 +156,12 @@ def client_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     """One client's record: flags, charts, items, comments, sessions, plan, alerts.
 
     A therapist who handed the client over gets, instead of a bare 404, a page saying to
-    whom and when (:func:`handed_over`).
+    whom and when (:func:`_handed_over`).
     """
     try:
         client = get_client_or_404(request, public_id)
     except Http404:
-        return handed_over(request, public_id)
+        return _handed_over(request, public_id)
     views = episode_views(episodes_for(request.user).filter(client=client), request.user)
     context = {
         "client": client,
@@ -177,7 +177,7 @@ def client_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     return render(request, "workspace/client_detail.html", context)
 
 
-def handed_over(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+def _handed_over(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     """Where a client went, for their former therapist: the colleague and the day only."""
     handover = get_handover_notice_or_404(request, public_id)
     context = {
