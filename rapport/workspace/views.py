@@ -44,6 +44,7 @@ from rapport.security.access import (
     episodes_for,
     get_client_or_404,
     get_episode_or_404,
+    get_handover_notice_or_404,
     get_session_or_404,
     get_team,
     has_permission,
@@ -152,8 +153,15 @@ def client_new(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def client_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
-    """One client's record: flags, charts, items, comments, sessions, plan, alerts."""
-    client = get_client_or_404(request, public_id)
+    """One client's record: flags, charts, items, comments, sessions, plan, alerts.
+
+    A therapist who handed the client over gets, instead of a bare 404, a page saying to
+    whom and when (:func:`_handed_over`).
+    """
+    try:
+        client = get_client_or_404(request, public_id)
+    except Http404:
+        return _handed_over(request, public_id)
     views = episode_views(episodes_for(request.user).filter(client=client), request.user)
     context = {
         "client": client,
@@ -167,6 +175,17 @@ def client_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
         "max_series": MAX_SERIES,
     }
     return render(request, "workspace/client_detail.html", context)
+
+
+def _handed_over(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    """Where a client went, for their former therapist: the colleague and the day only."""
+    handover = get_handover_notice_or_404(request, public_id)
+    context = {
+        "record_number": handover.episode.client.record_number,
+        "colleague": handover.to_therapist,
+        "handed_over_on": timezone.localdate(handover.handed_over_at),
+    }
+    return render(request, "workspace/handed_over.html", context)
 
 
 @require_http_methods(["GET", "POST"])

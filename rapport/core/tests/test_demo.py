@@ -19,7 +19,8 @@ def test_demo_seeds_once_and_prints_the_logins(tmp_path: Path):
     assert first.returncode == 0, first.stderr
     assert "Seeding the synthetic demo clinic" in first.stdout
     assert "therapist1" in first.stdout and "rapport-demo" in first.stdout
-    assert "Check-in messages queued for the next day's sessions" in first.stdout
+    assert "Check-ins open:" in first.stdout
+    assert "Expected treatment response" in first.stdout
     assert (tmp_path / "var" / "rapport.sqlite3").exists()
     assert (tmp_path / "var" / "secret_key").exists()
 
