@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -22,6 +23,8 @@ from rapport.workspace.records import AdministrationRow
 from rapport.workspace.titles import short_title
 
 WIDTH, HEIGHT = 560, 220
+# A report panel: two across an A4 or Letter page, four to a third of a page.
+PANEL_WIDTH, PANEL_HEIGHT = 300, 90
 LINE_COLOUR = "#0b5cad"
 CUTOFF_COLOUR = "#a4161a"
 BAND_COLOUR = "#9ccc9c"
@@ -95,6 +98,32 @@ def score_chart(
     (``session``, ``lower``, ``upper``), or None when the clinic has no fit.
     """
     name = short_title(instrument)
+    x = alt.X("session:Q", title="Session", axis=alt.Axis(tickMinStep=1, format="d"))
+    layers = _layers(instrument, scores, band, x, y_title=name)
+    title = f"{name} by session"
+    chart = alt.layer(*layers).properties(
+        width=WIDTH, height=HEIGHT, title=alt.Title(title, anchor="start")
+    )
+    spec = chart.to_dict()
+    spec["description"] = describe(instrument, scores, band)
+    return Chart(
+        title=title,
+        description=spec["description"],
+        columns=("Session", "Score", "Expected range", "Change from session 1"),
+        rows=_table_rows(instrument, scores, band),
+        spec=spec,
+    )
+
+
+def _layers(
+    instrument: Instrument,
+    scores: list[AdministrationRow],
+    band: pd.DataFrame | None,
+    x: alt.X,
+    y_title: str | None,
+    point_size: int = 70,
+) -> list[alt.Chart]:
+    """Expected band, cutoff, score line and points marked by reliable change."""
     intake = scores[0].total if scores else None
     low, high = instrument.score_range
     points = pd.DataFrame(
@@ -106,8 +135,7 @@ def score_chart(
             ],
         }
     )
-    y = alt.Y("score:Q", title=name, scale=alt.Scale(domain=[low, high]))
-    x = alt.X("session:Q", title="Session", axis=alt.Axis(tickMinStep=1, format="d"))
+    y = alt.Y("score:Q", title=y_title, scale=alt.Scale(domain=[low, high]))
     layers: list[alt.Chart] = []
     if band is not None and not band.empty:
         layers.append(
@@ -125,7 +153,7 @@ def score_chart(
     layers.append(alt.Chart(points).mark_line(color=LINE_COLOUR).encode(x=x, y=y))
     layers.append(
         alt.Chart(points)
-        .mark_point(filled=True, size=70)
+        .mark_point(filled=True, size=point_size)
         .encode(
             x=x,
             y=y,
@@ -147,17 +175,46 @@ def score_chart(
             ),
         )
     )
-    title = f"{name} by session"
-    chart = alt.layer(*layers).properties(
-        width=WIDTH, height=HEIGHT, title=alt.Title(title, anchor="start")
-    )
+    return layers
+
+
+def small_multiples(
+    series: Sequence[tuple[Instrument, list[AdministrationRow], pd.DataFrame | None]],
+    columns: int = 2,
+) -> Chart:
+    """One small panel per instrument on a shared session axis, for the printed report.
+
+    Each panel is titled once with the instrument's name (no axis title repeating it); one
+    legend serves all panels. The description joins each instrument's :func:`describe`.
+    """
+    last = max((row.session for _, scores, _ in series for row in scores), default=1)
+    panels = []
+    for position, (instrument, scores, band) in enumerate(series):
+        bottom_row = position >= len(series) - columns
+        x = alt.X(
+            "session:Q",
+            title="Session" if bottom_row else None,
+            scale=alt.Scale(domain=[1, max(last, 2)], nice=False),
+            axis=alt.Axis(tickMinStep=1, format="d"),
+        )
+        panels.append(
+            alt.layer(*_layers(instrument, scores, band, x, y_title=None, point_size=30)).properties(
+                width=PANEL_WIDTH,
+                height=PANEL_HEIGHT,
+                title=alt.Title(short_title(instrument), anchor="start", fontSize=13),
+            )
+        )
+    chart = alt.concat(*panels, columns=columns).resolve_legend(color="shared", shape="shared")
+    chart = chart.configure_legend(orient="bottom", direction="horizontal")
     spec = chart.to_dict()
-    spec["description"] = describe(instrument, scores, band)
+    spec["description"] = " ".join(
+        describe(instrument, scores, band) for instrument, scores, band in series
+    )
     return Chart(
-        title=title,
+        title="Scores by session",
         description=spec["description"],
-        columns=("Session", "Score", "Expected range", "Change from session 1"),
-        rows=_table_rows(instrument, scores, band),
+        columns=(),
+        rows=[],
         spec=spec,
     )
 
