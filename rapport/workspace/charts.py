@@ -198,7 +198,9 @@ def small_multiples(
             axis=alt.Axis(tickMinStep=1, format="d"),
         )
         panels.append(
-            alt.layer(*_layers(instrument, scores, band, x, y_title=None, point_size=30)).properties(
+            alt.layer(
+                *_layers(instrument, scores, band, x, y_title=None, point_size=30)
+            ).properties(
                 width=PANEL_WIDTH,
                 height=PANEL_HEIGHT,
                 title=alt.Title(short_title(instrument), anchor="start", fontSize=13),

@@ -48,7 +48,9 @@ class _Report(FPDF):
     def __init__(self) -> None:
         super().__init__(format=settings.REPORT_PAPER)
         self.face = text_face()
-        self._fallbacks: list[FontFamily] = []
+        # Per style ("" or "B"): the fallback families loaded so far. A style is loaded only
+        # when text in it needs the script (the CJK collection takes a second per style).
+        self._fallbacks: dict[str, list[FontFamily]] = {"": [], "B": []}
         for style in ("", "B"):
             self._add_family(self.face, style)
         self.set_text_shaping(True)
@@ -62,21 +64,22 @@ class _Report(FPDF):
 
     def normalize_text(self, text: str) -> str:
         """Every text passes here before fpdf2 lays it out: make sure a font can draw it."""
+        style = "B" if "B" in self.font_style else ""
+        loaded = self._fallbacks[style]
         missing = set()
         for character in set(text):
             if not needs_glyph(character) or has_glyph(self.face, character):
                 continue
-            if any(has_glyph(family, character) for family in self._fallbacks):
+            if any(has_glyph(family, character) for family in loaded):
                 continue
             family = family_for(character)
             if family is None:
                 missing.add(script_of(character))
                 continue
-            self._fallbacks.append(family)
-            for style in ("", "B"):
-                self._add_family(family, style)
-            ordered = [f.name for f in FAMILIES if f in self._fallbacks]
-            self.set_fallback_fonts(ordered, exact_match=False)
+            loaded.append(family)
+            self._add_family(family, style)
+            every = {f.name for styles in self._fallbacks.values() for f in styles}
+            self.set_fallback_fonts([f.name for f in FAMILIES if f.name in every])
         if missing:
             raise MissingFontError(missing)
         return super().normalize_text(text)

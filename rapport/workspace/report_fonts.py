@@ -43,7 +43,10 @@ class FontFamily:
 
 def _noto(script: str) -> FontFamily:
     return FontFamily(
-        f"NotoSans{script}", NOTO_CORE, f"NotoSans{script}-Regular.ttf", f"NotoSans{script}-Bold.ttf"
+        f"NotoSans{script}",
+        NOTO_CORE,
+        f"NotoSans{script}-Regular.ttf",
+        f"NotoSans{script}-Bold.ttf",
     )
 
 
