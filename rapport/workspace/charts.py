@@ -9,6 +9,7 @@ title, a one-paragraph text description and the data as a table for screen reade
 from __future__ import annotations
 
 import base64
+import copy
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ from rapport.workspace.records import AdministrationRow
 from rapport.workspace.titles import short_title
 
 WIDTH, HEIGHT = 560, 220
-# A report panel: two across an A4 or Letter page, four to a third of a page.
+# A panel of the printed report: two across an A4 or Letter page, four in a third of it.
 PANEL_WIDTH, PANEL_HEIGHT = 300, 90
 LINE_COLOUR = "#0b5cad"
 CUTOFF_COLOUR = "#a4161a"
@@ -98,32 +99,6 @@ def score_chart(
     (``session``, ``lower``, ``upper``), or None when the clinic has no fit.
     """
     name = short_title(instrument)
-    x = alt.X("session:Q", title="Session", axis=alt.Axis(tickMinStep=1, format="d"))
-    layers = _layers(instrument, scores, band, x, y_title=name)
-    title = f"{name} by session"
-    chart = alt.layer(*layers).properties(
-        width=WIDTH, height=HEIGHT, title=alt.Title(title, anchor="start")
-    )
-    spec = chart.to_dict()
-    spec["description"] = describe(instrument, scores, band)
-    return Chart(
-        title=title,
-        description=spec["description"],
-        columns=("Session", "Score", "Expected range", "Change from session 1"),
-        rows=_table_rows(instrument, scores, band),
-        spec=spec,
-    )
-
-
-def _layers(
-    instrument: Instrument,
-    scores: list[AdministrationRow],
-    band: pd.DataFrame | None,
-    x: alt.X,
-    y_title: str | None,
-    point_size: int = 70,
-) -> list[alt.Chart]:
-    """Expected band, cutoff, score line and points marked by reliable change."""
     intake = scores[0].total if scores else None
     low, high = instrument.score_range
     points = pd.DataFrame(
@@ -135,7 +110,8 @@ def _layers(
             ],
         }
     )
-    y = alt.Y("score:Q", title=y_title, scale=alt.Scale(domain=[low, high]))
+    y = alt.Y("score:Q", title=name, scale=alt.Scale(domain=[low, high]))
+    x = alt.X("session:Q", title="Session", axis=alt.Axis(tickMinStep=1, format="d"))
     layers: list[alt.Chart] = []
     if band is not None and not band.empty:
         layers.append(
@@ -153,7 +129,7 @@ def _layers(
     layers.append(alt.Chart(points).mark_line(color=LINE_COLOUR).encode(x=x, y=y))
     layers.append(
         alt.Chart(points)
-        .mark_point(filled=True, size=point_size)
+        .mark_point(filled=True, size=70)
         .encode(
             x=x,
             y=y,
@@ -175,48 +151,17 @@ def _layers(
             ),
         )
     )
-    return layers
-
-
-def small_multiples(
-    series: Sequence[tuple[Instrument, list[AdministrationRow], pd.DataFrame | None]],
-    columns: int = 2,
-) -> Chart:
-    """One small panel per instrument on a shared session axis, for the printed report.
-
-    Each panel is titled once with the instrument's name (no axis title repeating it); one
-    legend serves all panels. The description joins each instrument's :func:`describe`.
-    """
-    last = max((row.session for _, scores, _ in series for row in scores), default=1)
-    panels = []
-    for position, (instrument, scores, band) in enumerate(series):
-        bottom_row = position >= len(series) - columns
-        x = alt.X(
-            "session:Q",
-            title="Session" if bottom_row else None,
-            scale=alt.Scale(domain=[1, max(last, 2)], nice=False),
-            axis=alt.Axis(tickMinStep=1, format="d"),
-        )
-        panels.append(
-            alt.layer(
-                *_layers(instrument, scores, band, x, y_title=None, point_size=30)
-            ).properties(
-                width=PANEL_WIDTH,
-                height=PANEL_HEIGHT,
-                title=alt.Title(short_title(instrument), anchor="start", fontSize=13),
-            )
-        )
-    chart = alt.concat(*panels, columns=columns).resolve_legend(color="shared", shape="shared")
-    chart = chart.configure_legend(orient="bottom", direction="horizontal")
-    spec = chart.to_dict()
-    spec["description"] = " ".join(
-        describe(instrument, scores, band) for instrument, scores, band in series
+    title = f"{name} by session"
+    chart = alt.layer(*layers).properties(
+        width=WIDTH, height=HEIGHT, title=alt.Title(title, anchor="start")
     )
+    spec = chart.to_dict()
+    spec["description"] = describe(instrument, scores, band)
     return Chart(
-        title="Scores by session",
+        title=title,
         description=spec["description"],
-        columns=(),
-        rows=[],
+        columns=("Session", "Score", "Expected range", "Change from session 1"),
+        rows=_table_rows(instrument, scores, band),
         spec=spec,
     )
 
@@ -285,3 +230,71 @@ def _table_rows(
         )
         for row in scores
     ]
+
+
+def small_multiples(panels: Sequence[tuple[str, Chart]], columns: int = 2) -> Chart:
+    """The printed report's picture: each ``(title, chart)`` as a small panel, two across.
+
+    Built from the client page's chart specs, so that the marks, the legend's words and
+    any translation stay the same: each panel keeps its layers, loses the axis title that
+    repeated its name (the panel's title says it once), gets smaller points and the
+    shared session axis (1 to the last session of any panel); one legend serves all.
+    """
+    last = max(
+        (
+            row["session"]
+            for _title, chart in panels
+            for rows in chart.spec.get("datasets", {}).values()
+            for row in rows
+            if "session" in row
+        ),
+        default=1,
+    )
+    datasets: dict[str, Any] = {}
+    concat = []
+    for position, (title, chart) in enumerate(panels):
+        spec = copy.deepcopy(chart.spec)
+        datasets.update(spec.get("datasets", {}))
+        bottom_row = position >= len(panels) - columns
+        for layer in spec["layer"]:
+            encoding = layer.get("encoding", {})
+            if "x" in encoding:
+                encoding["x"]["scale"] = {"domain": [1, max(last, 2)], "nice": False}
+                if not bottom_row:
+                    encoding["x"]["title"] = None
+            if "y" in encoding:
+                encoding["y"]["title"] = None
+            if isinstance(layer.get("mark"), dict) and layer["mark"].get("type") == "point":
+                layer["mark"]["size"] = 30
+        concat.append(
+            {
+                "layer": spec["layer"],
+                "width": PANEL_WIDTH,
+                "height": PANEL_HEIGHT,
+                "title": {"text": title, "anchor": "start", "fontSize": 13},
+            }
+        )
+    first = panels[0][1].spec if panels else {}
+    spec = {
+        "$schema": first.get("$schema", ""),
+        "config": {
+            **first.get("config", {}),
+            "legend": {"orient": "bottom", "direction": "horizontal"},
+        },
+        "datasets": datasets,
+        "concat": concat,
+        "columns": columns,
+        "resolve": {"legend": {"color": "shared", "shape": "shared"}},
+        "description": " ".join(chart.description for _title, chart in panels),
+    }
+    return Chart(title="", description=spec["description"], columns=(), rows=[], spec=spec)
+
+
+def marks_shown(chart: Chart) -> set[str]:
+    """The mark types a chart draws ("rule" for a cutoff, "area" for an expected band...)."""
+    found = set()
+    for panel in chart.spec.get("concat", [chart.spec]):
+        for layer in panel.get("layer", []):
+            mark = layer.get("mark")
+            found.add(mark.get("type") if isinstance(mark, dict) else mark)
+    return found

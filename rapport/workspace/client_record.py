@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.db.models import QuerySet
 from django.utils.translation import gettext
@@ -41,9 +41,6 @@ from rapport.workspace.records import (
 )
 from rapport.workspace.titles import localized, short_title
 
-if TYPE_CHECKING:
-    import pandas as pd
-
 
 @dataclass(frozen=True)
 class ItemMove:
@@ -66,8 +63,6 @@ class InstrumentPanel:
     scores: list[AdministrationRow]
     chart: Chart
     items: list[ItemMove] = field(default_factory=list)
-    # The expected-response band the chart shows (None without a fitted model).
-    expected: pd.DataFrame | None = None
 
     @property
     def name(self) -> str:
@@ -302,7 +297,6 @@ def _panels(
                 scores=scores,
                 chart=score_chart(instrument, scores, band),
                 items=item_moves(instrument, scores),
-                expected=band,
             )
         )
     return panels

@@ -19,12 +19,14 @@ import io
 
 from django.conf import settings
 from django.utils import timezone
-from django.utils.translation import gettext, ngettext
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
 from rapport.accounts.models import User
-from rapport.workspace.charts import score_text, small_multiples
+from rapport.workspace.charts import Chart, marks_shown, score_text, small_multiples
 from rapport.workspace.client_record import EpisodeView
 from rapport.workspace.report_fonts import (
     FAMILIES,
@@ -87,11 +89,8 @@ class _Report(FPDF):
     def footer(self) -> None:
         self.set_y(-12)
         self.set_font(self.face.name, size=SMALL_SIZE)
-        page = gettext("page %(page)s of %(pages)s") % {
-            "page": self.page_no(),
-            "pages": self.str_alias_nb_pages,
-        }
-        self.cell(0, 8, f"{self.footer_text} \u2013 {page}", align="C")
+        page = _("page %(number)s") % {"number": self.page_no()}
+        self.cell(0, 8, f"{self.footer_text} - {page}", align="C")
 
 
 def progress_report(view: EpisodeView, user: User, client_name: str = "") -> bytes:
@@ -104,10 +103,10 @@ def progress_report(view: EpisodeView, user: User, client_name: str = "") -> byt
     episode = view.episode
     record_number = episode.client.record_number
     pdf = _Report()
-    pdf.footer_text = gettext(
-        "Rapport progress report %(record)s \u2013 confidential health information"
+    pdf.footer_text = _(
+        "Rapport progress report - %(record)s - confidential health information"
     ) % {"record": record_number}
-    pdf.set_title(gettext("Progress report %(record)s") % {"record": record_number})
+    pdf.set_title(_("Progress report %(record)s") % {"record": record_number})
     pdf.set_author("Rapport")
     pdf.set_auto_page_break(auto=True, margin=14)
     pdf.set_margins(14, 12, 14)
@@ -125,43 +124,43 @@ def progress_report(view: EpisodeView, user: User, client_name: str = "") -> byt
         pdf.set_font(pdf.face.name, size=TEXT_SIZE)
 
     def date(value) -> str:
-        return f"{value:%d %b %Y}"
+        return date_format(value, "j M Y")
 
     def moment(value) -> str:
-        return f"{timezone.localtime(value):%d %b %Y %H:%M}"
+        return date_format(timezone.localtime(value), "j M Y H:i")
 
     who = f"{client_name} ({record_number})" if client_name else record_number
-    heading(gettext("Progress report: %(client)s") % {"client": who}, 14)
+    heading(_("Progress report - client %(client)s") % {"client": who}, 14)
     period = (
-        gettext("Episode from %(start)s to %(end)s")
+        _("Episode from %(start)s to %(end)s")
         % {"start": date(episode.started_on), "end": date(episode.ended_on)}
         if episode.ended_on
-        else gettext("Episode from %(start)s (active)") % {"start": date(episode.started_on)}
+        else _("Episode from %(start)s (active)") % {"start": date(episode.started_on)}
     )
     attended = view.record.sessions_attended
     line(
         f"{period}; "
-        + gettext("therapist %(therapist)s") % {"therapist": episode.therapist}
+        + _("therapist %(therapist)s") % {"therapist": episode.therapist}
         + "; "
         + ngettext("%d session attended.", "%d sessions attended.", attended) % attended
         + " "
-        + gettext("Prepared %(when)s for %(user)s (%(role)s).")
+        + _("Prepared %(when)s for %(user)s (%(role)s).")
         % {"when": moment(timezone.now()), "user": user, "role": user.get_role_display()}
     )
     pdf.ln(2)
 
-    heading(gettext("Scores"))
+    heading(_("Scores"))
     if view.panels:
         with pdf.table(
             col_widths=(40, 22, 22, 22, 30), text_align="LEFT", line_height=4.2, padding=0.8
         ) as table:
             table.row(
                 (
-                    gettext("Instrument"),
-                    gettext("First"),
-                    gettext("Latest"),
-                    gettext("Band"),
-                    gettext("Change from session 1"),
+                    _("Instrument"),
+                    _("First"),
+                    _("Latest"),
+                    _("Band"),
+                    _("Reliable change"),
                 )
             )
             for panel in view.panels:
@@ -172,34 +171,30 @@ def progress_report(view: EpisodeView, user: User, client_name: str = "") -> byt
                         f"{score_text(first)} (s{first.session})",
                         f"{score_text(latest)} (s{latest.session})",
                         panel.band or "\u2013",
-                        panel.reliable_change or gettext("within error"),
+                        _reliable_change_text(panel.reliable_change),
                     )
                 )
-        chart = small_multiples([(p.instrument, p.scores, p.expected) for p in view.panels])
+        chart = small_multiples([(panel.name, panel.chart) for panel in view.panels])
         pdf.ln(1)
         pdf.image(io.BytesIO(chart.png()), w=width, alt_text=chart.description)
-        line(_chart_key(view), SMALL_SIZE)
+        line(_chart_key(chart), SMALL_SIZE)
     else:
-        line(gettext("No completed questionnaires yet."))
+        line(_("No completed questionnaires yet."))
     if view.hidden:
-        line(
-            gettext(
-                "Relationship questionnaires are for supervisors only at this clinic; not shown."
-            )
-        )
+        line(_("Relationship questionnaires are for supervisors only at this clinic; not shown."))
     pdf.ln(2)
 
-    heading(gettext("Flags"))
+    heading(_("Flags"))
     for marker in view.markers:
-        line(f"\u2022 {gettext('Risk marker')}: {marker.message}")
+        line("\u2022 " + _("Risk marker: %(message)s") % {"message": marker.message})
     for flag in view.flags or ():
-        state = f" ({gettext('acknowledged')})" if flag.acknowledged else ""
+        state = " " + _("(acknowledged)") if flag.acknowledged else ""
         line(f"\u2022 {flag.label}{state}: {flag.message}")
     if not view.flags and not view.markers:
-        line(gettext("No flags."))
+        line(_("No flags."))
     pdf.ln(2)
 
-    heading(gettext("Alerts and acknowledgements"))
+    heading(_("Alerts and acknowledgements"))
     alerts = view.record.alerts
     if alerts:
         with pdf.table(
@@ -207,37 +202,44 @@ def progress_report(view: EpisodeView, user: User, client_name: str = "") -> byt
         ) as table:
             table.row(
                 (
-                    gettext("Kind"),
-                    gettext("Raised"),
-                    gettext("Acknowledged"),
-                    gettext("By"),
-                    gettext("Record"),
+                    _("Kind"),
+                    _("Raised"),
+                    _("Acknowledged"),
+                    _("By"),
+                    _("Record"),
                 )
             )
             for alert in alerts:
                 table.row(
                     (
-                        alert.get_kind_display(),
+                        str(alert.get_kind_display()),
                         moment(alert.raised_at),
-                        moment(alert.acknowledged_at) if alert.acknowledged_at else gettext("open"),
+                        moment(alert.acknowledged_at) if alert.acknowledged_at else _("open"),
                         str(alert.acknowledged_by or "\u2013"),
                         _acknowledgement_record(alert),
                     )
                 )
     else:
-        line(gettext("No alerts."))
+        line(_("No alerts."))
     return bytes(pdf.output())
 
 
-def _chart_key(view: EpisodeView) -> str:
-    """What the chart's marks mean, saying only what this chart shows."""
+def _chart_key(chart: Chart) -> str:
+    """What the picture's marks mean, saying only what it shows."""
+    marks = marks_shown(chart)
     parts = []
-    if any(panel.instrument.clinical_cutoff is not None for panel in view.panels):
-        parts.append(gettext("Dashed line: clinical cutoff."))
-    if any(panel.expected is not None and not panel.expected.empty for panel in view.panels):
-        parts.append(gettext("Shaded band: the range expected at each session for this intake."))
-    parts.append(gettext("Triangles: reliable change from session 1."))
+    if "rule" in marks:
+        parts.append(_("Dashed line: clinical cutoff."))
+    if "area" in marks:
+        parts.append(_("Shaded band: the range expected at each session for this intake."))
+    parts.append(_("Triangles: reliable change from session 1."))
     return " ".join(parts)
+
+
+def _reliable_change_text(change: str) -> str:
+    """The reliable-change code of a panel (charts.reliable_change) in the reader's words."""
+    texts = {"improved": _("reliably improved"), "deteriorated": _("reliably deteriorated")}
+    return texts.get(change, change) or _("within error")
 
 
 def _acknowledgement_record(alert) -> str:
@@ -251,9 +253,9 @@ def _acknowledgement_record(alert) -> str:
         parts.append(alert.acknowledgement_note)
     if alert.resolved_at:
         parts.append(
-            gettext("Risk resolved %(date)s by %(who)s: %(note)s")
+            _("Risk resolved %(when)s by %(who)s: %(note)s")
             % {
-                "date": f"{timezone.localtime(alert.resolved_at):%d %b %Y}",
+                "when": date_format(timezone.localtime(alert.resolved_at), "j M Y"),
                 "who": alert.resolved_by or "\u2013",
                 "note": alert.resolution_note,
             }

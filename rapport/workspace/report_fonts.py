@@ -74,10 +74,11 @@ FAMILIES = (
             "Ethiopic",
         )
     ),
+    # After the Noto scripts, so that Arabic or Hebrew come from their Noto family; before
+    # the CJK collection, which also has arrows and signs but costs a second to load.
+    FontFamily("DejaVuSans", DEJAVU, "DejaVuSans.ttf", "DejaVuSans-Bold.ttf"),
     # Index 2 of Debian's collection is the Simplified Chinese face (JP, KR, SC, TC, HK).
     FontFamily("NotoSansCJK", NOTO_CJK, "NotoSansCJK-Regular.ttc", "NotoSansCJK-Bold.ttc", 2),
-    # Last, so that Arabic or Hebrew come from their Noto family and not from DejaVu's.
-    FontFamily("DejaVuSans", DEJAVU, "DejaVuSans.ttf", "DejaVuSans-Bold.ttf"),
 )
 # The faces that can set a whole report's text, in order of preference.
 TEXT_FACES = ("NotoSans", "DejaVuSans")

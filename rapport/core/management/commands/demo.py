@@ -13,6 +13,7 @@ from django.utils import timezone
 from rapport.checkin.delivery import schedule_due
 from rapport.clinic.management.commands.synth import DEMO_PASSWORD
 from rapport.clinic.models import Organisation
+from rapport.workspace.report_fonts import missing_packages
 from rapport.core.management.commands.serve import (
     default_bind,
     default_workers,
@@ -52,6 +53,15 @@ class Command(BaseCommand):
             scheduled = schedule_due(timezone.now())
             self.stdout.write(f"Check-in messages queued for the next day's sessions: {scheduled}.")
         self.stdout.write(self.style.WARNING("DEMO - synthetic data only, never real client data."))
+        missing_fonts = missing_packages()
+        if missing_fonts:
+            # The demo runs; PDF reports print only the scripts the installed fonts cover.
+            self.stdout.write(
+                self.style.WARNING(
+                    "PDF reports cannot print every script: install the fonts with "
+                    f"'apt-get install {' '.join(missing_fonts)}' (docs/workspace.md)."
+                )
+            )
         address = options["bind"]
         self.stdout.write(
             f"Log in at http://{address}/ with password '{DEMO_PASSWORD}' as:\n"
