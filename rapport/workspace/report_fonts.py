@@ -134,7 +134,7 @@ def missing_packages() -> list[str]:
 @cache
 def coverage(path: Path, collection_index: int) -> frozenset[int]:
     """The code points a font file has glyphs for (read once per process)."""
-    from fontTools.ttLib import TTFont
+    from fontTools.ttLib import TTFont  # type: ignore[import-untyped]  # fontTools ships no types
 
     font = TTFont(path, fontNumber=collection_index, lazy=True)
     return frozenset(font.getBestCmap() or ())

@@ -7,6 +7,7 @@ them); without them the name tests fail, as a clinic's report would.
 import io
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.urls import reverse
@@ -54,7 +55,8 @@ def embedded_fonts(pdf: bytes) -> set[str]:
     """Base names of the fonts in the file, without the subset prefix ("NotoSansArabic")."""
     names = set()
     for page in PdfReader(io.BytesIO(pdf)).pages:
-        for font in page["/Resources"]["/Font"].values():
+        resources: Any = page["/Resources"]
+        for font in resources["/Font"].values():
             names.add(str(font.get_object()["/BaseFont"]).split("+")[-1].lstrip("/"))
     return names
 
@@ -154,7 +156,9 @@ def test_a_script_without_an_installed_font_stops_the_report_with_a_clear_messag
 ):
     # A server with Noto Sans only (no fonts-noto-cjk, no DejaVu).
     for name in ("NotoSans-Regular.ttf", "NotoSans-Bold.ttf"):
-        (tmp_path / name).symlink_to(find_font_file(name))
+        installed = find_font_file(name)
+        assert installed is not None, f"{name} missing: apt-get install fonts-noto-core"
+        (tmp_path / name).symlink_to(installed)
     settings.REPORT_FONT_DIRS = [str(tmp_path)]
     episode, identity = named_client
     identity.family_name = "王小明"
@@ -165,3 +169,21 @@ def test_a_script_without_an_installed_font_stops_the_report_with_a_clear_messag
     assert "no installed font can print" in page and "CJK" in page
     assert "fonts-noto-cjk" in page
     assert "王" not in page  # the message names the script, never the text
+
+
+def test_the_chart_key_says_only_what_the_picture_shows_in_the_readers_language(
+    typical_caseload,
+):
+    from django.utils import translation
+
+    from rapport.workspace.report import progress_report
+
+    therapist, episodes = typical_caseload
+    view = episode_views(_episodes(episodes[:1]), therapist)[0]
+    text = text_of(progress_report(view, therapist))
+    # PHQ-9 and GAD-7 have cutoffs; the demo clinic has no fitted expected-response model.
+    assert "Dashed line: clinical cutoff." in text
+    assert "Shaded band" not in text
+    with translation.override("es"):
+        spanish = text_of(progress_report(view, therapist))
+    assert "Línea discontinua: punto de corte clínico." in spanish

@@ -13,12 +13,12 @@ from django.utils import timezone
 from rapport.checkin.delivery import schedule_due
 from rapport.clinic.management.commands.synth import DEMO_PASSWORD
 from rapport.clinic.models import Organisation
-from rapport.workspace.report_fonts import missing_packages
 from rapport.core.management.commands.serve import (
     default_bind,
     default_workers,
     prepared_server_argv,
 )
+from rapport.workspace.report_fonts import missing_packages
 
 DEMO_SLUG = "demo"
 
