@@ -278,6 +278,15 @@ API_RATE_LIMIT = env_int("RAPPORT_API_RATE_LIMIT", 120, minimum=1)
 # Requests without a valid token per client address per minute; beyond it, 429.
 API_ANONYMOUS_RATE_LIMIT = env_int("RAPPORT_API_ANONYMOUS_RATE_LIMIT", 30, minimum=1)
 
+# --- PDF progress report (docs/workspace.md) ---
+# Paper size, A4 or Letter; where the report's fonts (Debian's font packages) are found.
+REPORT_PAPER = env_str("RAPPORT_REPORT_PAPER", "A4")
+if REPORT_PAPER not in ("A4", "Letter"):
+    raise ConfigurationError(f"RAPPORT_REPORT_PAPER must be A4 or Letter, not {REPORT_PAPER!r}")
+REPORT_FONT_DIRS = env_list(
+    "RAPPORT_REPORT_FONT_DIRS", ["/usr/share/fonts", "/usr/local/share/fonts"]
+)
+
 # Clinic-supplied (licensed) instrument definitions are loaded from this folder.
 INSTRUMENTS_DIR = env_str("RAPPORT_INSTRUMENTS_DIR")
 # The clinic's own reliable-change thresholds, replacing shipped placeholders

@@ -8,6 +8,7 @@ and MFA before these functions run. Writes are POST-only and validated by Django
 from __future__ import annotations
 
 import datetime
+import logging
 import statistics
 import uuid
 from collections import defaultdict
@@ -76,7 +77,9 @@ from rapport.workspace.forms import (
 from rapport.workspace.names import client_name, client_names
 from rapport.workspace.records import visible_instruments
 from rapport.workspace.report import progress_report
+from rapport.workspace.report_fonts import MissingFontError
 
+logger = logging.getLogger(__name__)
 # The closed-episodes page lists this many, most recently ended first.
 CLOSED_EPISODES_SHOWN = 200
 
@@ -448,7 +451,13 @@ def episode_plan(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
 def episode_report(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     """The PDF progress report of one episode (for the record or supervision); audited."""
     view = _episode_view(request, public_id, "report.download")
-    pdf = progress_report(view, request.user, client_name(request.user, view.episode.client))
+    try:
+        pdf = progress_report(view, request.user, client_name(request.user, view.episode.client))
+    except MissingFontError as error:
+        # A server without the font packages: say so, in one log line naming no text.
+        logger.warning("PDF report not made: no font for %s", ", ".join(error.scripts))
+        context = {"message": str(error), "client_id": view.episode.client.public_id}
+        return render(request, "workspace/report_unavailable.html", context, status=503)
     response = HttpResponse(pdf, content_type="application/pdf")
     filename = f"rapport-progress-{view.episode.client.record_number}.pdf"
     safe = "".join(c for c in filename if c.isalnum() or c in "-_.")

@@ -22,6 +22,7 @@ from rapport.core.management.commands.serve import (
 from rapport.insights.etr import fit
 from rapport.insights.models import ExpectedResponseFit
 from rapport.workspace.records import flag_rules
+from rapport.workspace.report_fonts import missing_packages
 from rapport.workspace.titles import short_title
 
 DEMO_SLUG = "demo"
@@ -67,6 +68,15 @@ class Command(BaseCommand):
             )
         self._fit_expected_response(Organisation.objects.get(slug=DEMO_SLUG))
         self.stdout.write(self.style.WARNING("DEMO - synthetic data only, never real client data."))
+        missing_fonts = missing_packages()
+        if missing_fonts:
+            # The demo runs; PDF reports print only the scripts the installed fonts cover.
+            self.stdout.write(
+                self.style.WARNING(
+                    "PDF reports cannot print every script: install the fonts with "
+                    f"'apt-get install {' '.join(missing_fonts)}' (docs/workspace.md)."
+                )
+            )
         address = options["bind"]
         self.stdout.write(
             f"Log in at http://{address}/ with password '{DEMO_PASSWORD}' as:\n"
