@@ -133,14 +133,32 @@ def _databases() -> dict:
             "timeout": 20,
         }
         config["CONN_MAX_AGE"] = 0
-    elif DB_PREPARED_STATEMENTS:
-        # Lets rapport.core.hotpath prepare its statements; Django's own (client-side
-        # binding) cursors never prepare, so nothing else changes.
-        config.setdefault("OPTIONS", {})["prepare_threshold"] = 5
+    else:
+        # With prepared statements on, rapport.core.hotpath prepares its statements;
+        # Django's own (client-side binding) cursors never prepare, so nothing else
+        # changes. Off (None), psycopg prepares nothing on any cursor.
+        options = config.setdefault("OPTIONS", {})
+        options["prepare_threshold"] = 5 if DB_PREPARED_STATEMENTS else None
+        if DATABASE_POOLER == "pgbouncer":
+            # A named (server-side) cursor lives on one server connection across
+            # transactions, which a pooler in transaction mode does not give; Django then
+            # reads .iterator() querysets in chunks with client-side fetching instead.
+            config["DISABLE_SERVER_SIDE_CURSORS"] = True
     return {"default": config}
 
 
-DB_PREPARED_STATEMENTS = env_bool("RAPPORT_DB_PREPARED_STATEMENTS", True)
+# Behind PgBouncer in transaction mode each transaction may run on another server
+# connection, so nothing may outlive a transaction on it: no prepared statements (unless
+# RAPPORT_DB_PREPARED_STATEMENTS=1 says the pooler tracks them, PgBouncer 1.21+ with
+# max_prepared_statements) and no server-side cursors (docs/operations.md, "Scale out").
+DATABASE_POOLERS = ("", "pgbouncer")
+DATABASE_POOLER = env_str("RAPPORT_DATABASE_POOLER", "").strip().lower()
+if DATABASE_POOLER not in DATABASE_POOLERS:
+    raise ConfigurationError(
+        f"RAPPORT_DATABASE_POOLER={DATABASE_POOLER!r} is not known; leave it unset, or "
+        "use 'pgbouncer' for PgBouncer in transaction mode"
+    )
+DB_PREPARED_STATEMENTS = env_bool("RAPPORT_DB_PREPARED_STATEMENTS", not DATABASE_POOLER)
 
 
 DATABASES = _databases()
