@@ -109,8 +109,11 @@ def test_the_nginx_proxy_config_parses_and_sends_everything_to_the_app_servers(t
     assert len(plain) == len(tls) == 1
     assert values(plain[0], "return") == [["301", "https://$host$request_uri"]]
     assert values(tls[0], "ssl_certificate") and values(tls[0], "ssl_certificate_key")
-    (location,) = blocks(tls[0]["block"], "location")
-    assert location["args"] == ["/"]
+    locations = {tuple(block["args"]): block for block in blocks(tls[0]["block"], "location")}
+    assert set(locations) == {("/",), ("=", "/metrics")}
+    # The metrics are scraped from each app server, never through the public proxy.
+    assert values(locations[("=", "/metrics")], "return") == [["404"]]
+    location = locations[("/",)]
     assert values(location, "proxy_pass") == [[f"http://{upstream['args'][0]}"]]
     headers = dict(tuple(args) for args in values(location, "proxy_set_header"))
     # RAPPORT_BEHIND_TLS_PROXY trusts these two; the Host is checked by ALLOWED_HOSTS.
