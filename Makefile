@@ -41,7 +41,11 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-test: lint test-sqlite test-postgres
+# The two database runs share nothing (SQLite in memory, PostgreSQL in its own test
+# database, live servers on free ports), so they run side by side; --output-sync keeps
+# each run's report in one piece.
+test: lint
+	$(MAKE) --jobs=2 --output-sync=target test-sqlite test-postgres
 
 test-sqlite: $(STAMP) $(NODE_STAMP)
 	env -u RAPPORT_DATABASE_URL $(BIN)/pytest $(PYTEST_ARGS)

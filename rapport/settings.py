@@ -76,6 +76,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # After whitenoise: static files are not views, and would drown the latency by view.
+    "rapport.operations.metrics.RequestMetricsMiddleware",
+    "rapport.operations.logs.RequestIdMiddleware",
     "rapport.security.middleware.SecurityHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -132,14 +135,32 @@ def _databases() -> dict:
             "timeout": 20,
         }
         config["CONN_MAX_AGE"] = 0
-    elif DB_PREPARED_STATEMENTS:
-        # Lets rapport.core.hotpath prepare its statements; Django's own (client-side
-        # binding) cursors never prepare, so nothing else changes.
-        config.setdefault("OPTIONS", {})["prepare_threshold"] = 5
+    else:
+        # With prepared statements on, rapport.core.hotpath prepares its statements;
+        # Django's own (client-side binding) cursors never prepare, so nothing else
+        # changes. Off (None), psycopg prepares nothing on any cursor.
+        options = config.setdefault("OPTIONS", {})
+        options["prepare_threshold"] = 5 if DB_PREPARED_STATEMENTS else None
+        if DATABASE_POOLER == "pgbouncer":
+            # A named (server-side) cursor lives on one server connection across
+            # transactions, which a pooler in transaction mode does not give; Django then
+            # reads .iterator() querysets in chunks with client-side fetching instead.
+            config["DISABLE_SERVER_SIDE_CURSORS"] = True
     return {"default": config}
 
 
-DB_PREPARED_STATEMENTS = env_bool("RAPPORT_DB_PREPARED_STATEMENTS", True)
+# Behind PgBouncer in transaction mode each transaction may run on another server
+# connection, so nothing may outlive a transaction on it: no prepared statements (unless
+# RAPPORT_DB_PREPARED_STATEMENTS=1 says the pooler tracks them, PgBouncer 1.21+ with
+# max_prepared_statements) and no server-side cursors (docs/operations.md, "Scale out").
+DATABASE_POOLERS = ("", "pgbouncer")
+DATABASE_POOLER = env_str("RAPPORT_DATABASE_POOLER", "").strip().lower()
+if DATABASE_POOLER not in DATABASE_POOLERS:
+    raise ConfigurationError(
+        f"RAPPORT_DATABASE_POOLER={DATABASE_POOLER!r} is not known; leave it unset, or "
+        "use 'pgbouncer' for PgBouncer in transaction mode"
+    )
+DB_PREPARED_STATEMENTS = env_bool("RAPPORT_DB_PREPARED_STATEMENTS", not DATABASE_POOLER)
 
 
 DATABASES = _databases()
@@ -277,6 +298,15 @@ API_RATE_LIMIT = env_int("RAPPORT_API_RATE_LIMIT", 120, minimum=1)
 # Requests without a valid token per client address per minute; beyond it, 429.
 API_ANONYMOUS_RATE_LIMIT = env_int("RAPPORT_API_ANONYMOUS_RATE_LIMIT", 30, minimum=1)
 
+# --- PDF progress report (docs/workspace.md) ---
+# Paper size, A4 or Letter; where the report's fonts (Debian's font packages) are found.
+REPORT_PAPER = env_str("RAPPORT_REPORT_PAPER", "A4")
+if REPORT_PAPER not in ("A4", "Letter"):
+    raise ConfigurationError(f"RAPPORT_REPORT_PAPER must be A4 or Letter, not {REPORT_PAPER!r}")
+REPORT_FONT_DIRS = env_list(
+    "RAPPORT_REPORT_FONT_DIRS", ["/usr/share/fonts", "/usr/local/share/fonts"]
+)
+
 # Clinic-supplied (licensed) instrument definitions are loaded from this folder.
 INSTRUMENTS_DIR = env_str("RAPPORT_INSTRUMENTS_DIR")
 # The clinic's own reliable-change thresholds, replacing shipped placeholders
@@ -322,6 +352,24 @@ Q_CLUSTER = {
     "label": "Worker",
 }
 
+# --- Monitoring (docs/operations.md, "Monitor") ---
+# /metrics is 404 unless one of these is set: a bearer token for the scraper, or the
+# networks (CIDR) it scrapes from, matched against the real client address.
+METRICS_TOKEN = env_str("RAPPORT_METRICS_TOKEN", "")
+if METRICS_TOKEN and len(METRICS_TOKEN) < 24:
+    raise ConfigurationError("RAPPORT_METRICS_TOKEN must be at least 24 characters long")
+METRICS_ALLOWED_NETWORKS = env_networks("RAPPORT_METRICS_ALLOWED_NETWORKS", [])
+# prometheus_client reads this itself (multiprocess mode); a missing folder would only
+# show at the first request, so it is checked here.
+_METRICS_FOLDER = env_str("PROMETHEUS_MULTIPROC_DIR")
+if _METRICS_FOLDER and not Path(_METRICS_FOLDER).is_dir():
+    raise ConfigurationError(f"PROMETHEUS_MULTIPROC_DIR={_METRICS_FOLDER!r} is not a folder")
+# "plain" (the message alone) or "json" (one object per line: time, level, logger,
+# message, request id).
+LOG_FORMAT = env_str("RAPPORT_LOG_FORMAT", "plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ConfigurationError(f"RAPPORT_LOG_FORMAT={LOG_FORMAT!r} must be plain or json")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -331,13 +379,23 @@ LOGGING = {
         # An ordinary 403/404 is one line, not a traceback (server errors keep theirs).
         "one_line_client_errors": {"()": "rapport.core.log_filters.OneLineClientErrors"},
     },
+    "formatters": {"json": {"()": "rapport.operations.logs.JsonFormatter"}},
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "filters": ["redact_checkin_tokens"]}
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["redact_checkin_tokens"],
+            **({"formatter": "json"} if LOG_FORMAT == "json" else {}),
+        }
     },
     "root": {"handlers": ["console"], "level": env_str("RAPPORT_LOG_LEVEL", "INFO")},
-    # fontTools narrates every font subset at INFO (each PDF report embeds one).
     "loggers": {
+        # fontTools narrates every font subset at INFO (each PDF report embeds one).
         "fontTools": {"level": "WARNING"},
+        # Django's own default sends django.* records to a second, unfiltered handler
+        # when RAPPORT_DEBUG is on; here they go through the redacting console only. INFO
+        # whatever RAPPORT_LOG_LEVEL says: at DEBUG, Django logs every SQL statement with
+        # its values (answers, identities).
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "django.request": {"filters": ["one_line_client_errors"]},
     },
 }

@@ -3,8 +3,10 @@
 A clinic admin moves a leaving therapist's whole caseload without seeing any clinical
 record, only how many clients move. A treating therapist hands one client over (a
 better fit, a change of hours). Either way the receiving therapist (and their
-supervisor) sees the client from then on and the former therapist no longer does.
-Closed episodes stay with the therapist who treated them.
+supervisor) sees the client from then on and the former therapist no longer does; a
+:class:`~rapport.clinic.models.Handover` row per episode lets the client's old page tell
+the former therapist where the client went. Closed episodes stay with the therapist who
+treated them.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from rapport.accounts.models import Role, User
-from rapport.clinic.models import Episode, EpisodeStatus
+from rapport.clinic.models import Episode, EpisodeStatus, Handover
 from rapport.security import audit
 
 
@@ -53,7 +55,14 @@ def move_caseload(from_therapist: User, to_therapist: User, *, request=None) -> 
     """
     _check_receiver(from_therapist, to_therapist)
     with transaction.atomic():
-        moved = active_episodes_of(from_therapist).update(therapist=to_therapist)
+        episode_ids = list(
+            active_episodes_of(from_therapist).select_for_update().values_list("pk", flat=True)
+        )
+        moved = Episode.objects.filter(pk__in=episode_ids).update(therapist=to_therapist)
+        Handover.objects.bulk_create(
+            Handover(episode_id=pk, from_therapist=from_therapist, to_therapist=to_therapist)
+            for pk in episode_ids
+        )
         _audit_caseload("caseload.move_out", from_therapist, moved, request)
         _audit_caseload("caseload.move_in", to_therapist, moved, request)
     return moved
@@ -71,6 +80,9 @@ def hand_over_episode(episode: Episode, to_therapist: User, *, request=None) -> 
         if locked.status != EpisodeStatus.ACTIVE:
             raise CaseloadMoveError(_("This episode is closed."))
         _check_receiver(locked.therapist, to_therapist)
+        Handover.objects.create(
+            episode=locked, from_therapist=locked.therapist, to_therapist=to_therapist
+        )
         locked.therapist = to_therapist
         locked.save(update_fields=["therapist"])
         audit.record("episode.hand_over", request=request, obj=locked)

@@ -8,3 +8,11 @@ class CheckinConfig(AppConfig):
     label = "checkin"
     verbose_name = "Client check-ins"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from rapport.checkin.synthetic import open_synthetic_checkins
+        from rapport.clinic.signals import synthetic_checkins_open
+
+        synthetic_checkins_open.connect(
+            open_synthetic_checkins, dispatch_uid="checkin-open-synthetic-checkins"
+        )

@@ -31,6 +31,7 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone, translation
+from django.utils.formats import date_format
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
@@ -52,6 +53,7 @@ from rapport.clinic.models import (
     Session,
     SessionStatus,
 )
+from rapport.operations import metrics
 
 MAX_ATTEMPTS = 5
 FIRST_RETRY = datetime.timedelta(minutes=5)
@@ -158,6 +160,18 @@ def _skip_reason(message: CheckinMessage) -> str | None:
     return None
 
 
+def client_date_time(value: datetime.datetime) -> str:
+    """``value`` as a client reads it: in the active language, in the clinic's time zone.
+
+    The clinic's time zone is the installation's (``RAPPORT_TIME_ZONE``). The format is a
+    translated Django date format, so weekday and month names come from Django's own
+    catalogues ("martes, 15 de diciembre de 2026, 16:30").
+    """
+    # Translators: a Django date format (the `date` template filter's letters); put
+    # literal words in backslashes, as in Spanish "l, j \d\e F \d\e Y, H:i".
+    return date_format(timezone.localtime(value), _("l, j F Y, H:i"))
+
+
 def _text(message: CheckinMessage, url: str, expires_at: datetime.datetime) -> tuple[str, str]:
     """(subject, body) in the client's preferred language; no health information."""
     language = (
@@ -166,8 +180,8 @@ def _text(message: CheckinMessage, url: str, expires_at: datetime.datetime) -> t
         .first()
     )
     clinic = message.session.episode.client.organisation.name
-    when = timezone.localtime(message.session.scheduled_at)
-    with translation.override(language if language in ("en", "es") else "en"):
+    supported = {code for code, _name in settings.LANGUAGES}
+    with translation.override(language if language in supported else "en"):
         if message.kind == MessageKind.REMINDER:
             subject = _("Reminder: your check-in before your session")
         else:
@@ -177,9 +191,9 @@ def _text(message: CheckinMessage, url: str, expires_at: datetime.datetime) -> t
             "session on %(date)s:\n\n%(url)s\n\nThis link is just for you: please do not "
             "forward it. It closes on %(expires)s.\n\n%(clinic)s"
         ) % {
-            "date": when.strftime("%d %b %Y %H:%M"),
+            "date": client_date_time(message.session.scheduled_at),
             "url": url,
-            "expires": timezone.localtime(expires_at).strftime("%d %b %Y %H:%M"),
+            "expires": client_date_time(expires_at),
             "clinic": clinic,
         }
     return subject, body
@@ -250,6 +264,7 @@ def attempt(
     retried with exponential backoff, until :data:`MAX_ATTEMPTS` marks it failed.
     """
     record.attempts += 1
+    kind = record.kind if isinstance(record, CheckinMessage) else metrics.SAFETY_NOTICE_KIND
     try:
         send()
     except Exception as error:  # any sender failure is recorded and retried
@@ -262,44 +277,43 @@ def attempt(
         else:
             record.next_attempt_at = now + FIRST_RETRY * 2 ** (record.attempts - 1)
             report.retrying += 1
+        gave_up = record.status == MessageStatus.FAILED
+        metrics.count_message(kind, record.channel, sent=False, final=gave_up)
     else:
         record.status, record.sent_at, record.last_error = MessageStatus.SENT, now, ""
         report.sent += 1
+        metrics.count_message(kind, record.channel, sent=True)
     record.save()
 
 
-def resend_invitation(session: Session, now: datetime.datetime | None = None) -> DeliveryReport:
-    """Staff asked to send the session's check-in again: a fresh link, sent right now.
+def resend_invitation(
+    session: Session, channel: str, now: datetime.datetime | None = None
+) -> CheckinMessage:
+    """Staff asked to send the session's check-in now by ``channel``: a fresh link, sent.
 
-    The session's invitation is queued again (created if it was never scheduled) with a
-    fresh attempt budget and delivered at once through the usual path, so opt-outs, a
-    completed check-in and missing contact details are respected and recorded the same
-    way, and a failed send is retried like any other. Earlier links stay valid until they
-    expire: the client may use whichever message they open first.
+    The session's invitation is queued again on ``channel`` (created if it was never
+    scheduled) with a fresh attempt budget and delivered at once through the usual path,
+    so opt-outs and a completed check-in are respected and recorded the same way, and a
+    failed send is retried like any other. Returns the message with its new status.
+    Earlier links stay valid until they expire: the client may use whichever message
+    they open first. Whether staff may send at all is :mod:`rapport.checkin.sending`'s
+    rule, checked before this is called.
     """
+    if channel not in (Channel.EMAIL, Channel.SMS):
+        raise ValueError(f"channel {channel!r} must be e-mail or SMS")
     now = now or timezone.now()
     ensure_due_administrations(session)
-    channel = _channel_for(session.episode.client_id)
     message, _ = CheckinMessage.objects.get_or_create(
         session=session,
         kind=MessageKind.INVITATION,
-        defaults={
-            "channel": channel or Channel.EMAIL,
-            "scheduled_for": now,
-            "next_attempt_at": now,
-        },
+        defaults={"channel": channel, "scheduled_for": now, "next_attempt_at": now},
     )
-    message.channel = channel or message.channel
-    message.status = MessageStatus.PENDING if channel else MessageStatus.SKIPPED
-    message.last_error = "" if channel else "no e-mail address or phone number on file"
+    message.channel, message.status, message.last_error = channel, MessageStatus.PENDING, ""
     message.attempts, message.next_attempt_at = 0, now
     message.save()
-    report = DeliveryReport()
-    if channel:
-        _deliver(message.pk, now, report)
-    else:
-        report.skipped += 1
-    return report
+    _deliver(message.pk, now, DeliveryReport())
+    message.refresh_from_db()
+    return message
 
 
 def send_due(now: datetime.datetime | None = None) -> DeliveryReport:

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from rapport.checkin.answers import Answers, field_name
 from rapport.clinic.models import Administration, Organisation
 from rapport.core.instruments import instrument_for
-from rapport.instruments import Instrument
+from rapport.instruments import Instrument, Item
 from rapport.security.access import (
     RELATIONSHIP_CONSTRUCTS,
     relationship_answers_for_supervisors_only,
@@ -110,6 +110,8 @@ def screen_context(
                 "text": _text(item.text, language),
                 "skippable": item.skippable,
                 "error": item.id in missing,
+                "rating_scale": item.is_rating_scale,
+                "anchors": _anchors(item, language) if item.is_rating_scale else [],
                 "options": [
                     {
                         "value": _option_text(option.value),
@@ -129,6 +131,17 @@ def screen_context(
         "items": items,
         "errors": [item for item in items if item["error"]],
     }
+
+
+def _anchors(item: Item, language: str) -> list[dict[str, str]]:
+    """The words at the ends of a rating scale, each with its number and end ("0", "Not at
+    all", "low"); an end labelled only by its number has none."""
+    ends = {"low": item.options[0], "high": item.options[-1]}
+    anchors = [
+        {"number": _option_text(option.value), "label": _text(option.label, language), "end": end}
+        for end, option in ends.items()
+    ]
+    return [anchor for anchor in anchors if anchor["label"] != anchor["number"]]
 
 
 def _option_text(value) -> str:

@@ -51,6 +51,7 @@ from rapport.core import hotpath
 from rapport.core.instruments import instrument_for
 from rapport.instruments import Instrument, ScoreResult
 from rapport.instruments.model import CRITICAL_FLAG_PREFIX
+from rapport.operations import metrics
 from rapport.security import audit
 
 
@@ -468,6 +469,7 @@ def submit_checkin(
         # Queued with the alerts, sent after COMMIT: a rollback tells nobody.
         safety_notices.queue_for_new_alerts(alerts, now)
         _commit_now(own_transaction)
+    metrics.count_checkin_submitted(link.channel)
     return SubmitResult(
         Outcome.STORED,
         show_crisis_resources=bool(critical_codes),

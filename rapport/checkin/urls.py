@@ -13,6 +13,7 @@ urlpatterns = [
     path("checkin/clients/<uuid:public_id>/kiosk/", views.kiosk_start, name="checkin-kiosk-start"),
     path("checkin/clients/<uuid:public_id>/link/", views.link_create, name="checkin-link-create"),
     path("checkin/links/<uuid:public_id>/revoke/", views.link_revoke, name="checkin-link-revoke"),
+    path("checkin/links/<uuid:public_id>/send/", views.link_send, name="checkin-link-send"),
     path(
         "checkin/safety-notices/",
         safety_settings.safety_notice_settings,

@@ -22,7 +22,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from rapport.checkin import kiosk, preferences
+from rapport.checkin import kiosk, preferences, sending
 from rapport.checkin.answers import (
     LANGUAGES,
     AnswerInputError,
@@ -423,13 +423,18 @@ def link_create(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
         return _schedule_first(request, episode)
     issued = issue_link(session, channel=Channel.PRINT, created_by=request.user, request=request)
     qr = segno.make(issued.url, error="m").svg_data_uri(scale=6)
-    context = {"client": episode.client, "issued": issued, "qr_data_uri": qr, "session": session}
+    context = {
+        "client": episode.client,
+        "issued": issued,
+        "qr_data_uri": qr,
+        "session": session,
+        "reach": sending.reach_of(episode.client),
+    }
     return render(request, "checkin/link_created.html", context)
 
 
-@require_POST
-def link_revoke(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
-    """Revoke one link; links outside the user's caseload do not exist (404)."""
+def _staff_link_or_404(request: HttpRequest, public_id: uuid.UUID) -> CheckinLink:
+    """The link ``public_id`` of an episode the user treats or supervises; else 404."""
     require_permission(request.user, READ_CLINICAL)
     link = (
         CheckinLink.objects.filter(
@@ -440,6 +445,13 @@ def link_revoke(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     )
     if link is None:
         raise Http404
+    return link
+
+
+@require_POST
+def link_revoke(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    """Revoke one link; links outside the user's caseload do not exist (404)."""
+    link = _staff_link_or_404(request, public_id)
     # Revoking cannot be undone (a new link can be issued): the form's box says so.
     if request.POST.get("confirm") != "on":
         messages.error(
@@ -451,3 +463,24 @@ def link_revoke(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     else:
         revoke_link(link, user=request.user, request=request)
     return redirect("client-detail", public_id=link.session.episode.client.public_id)
+
+
+@require_POST
+def link_send(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    """Send the client a check-in for this open link's session, by e-mail or text message.
+
+    From the QR page and the client page. The message carries a fresh link (the shown
+    one's token is not kept); its status is on the client page, where this returns.
+    """
+    link = _staff_link_or_404(request, public_id)
+    back = reverse("client-detail", args=[link.session.episode.client.public_id])
+    try:
+        message = sending.send_link(
+            link, request.POST.get("channel") or "none", request=request, session=link.session
+        )
+    except sending.NotSendable as refusal:
+        messages.error(request, gettext("Not sent: %s") % refusal)
+        return redirect(back + "#checkins")
+    sent, sentence = sending.sent_sentence(message)
+    (messages.success if sent else messages.warning)(request, sentence)
+    return redirect(back + "#checkins")

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from rapport.checkin import sending
 from rapport.checkin.links import DUE_GRACE, OPEN_STATUSES
 from rapport.checkin.models import (
     Alert,
@@ -37,6 +38,9 @@ class CheckinRow:
     scheduled_at: datetime.datetime
     state: str  # pending | overdue | expired
     link_open: bool
+    # "Resend link" is offered: an open link and a client reachable by e-mail or SMS
+    # (rapport.checkin.sending, which also refuses a resend POST otherwise).
+    resendable: bool = False
 
 
 @dataclass
@@ -81,8 +85,14 @@ def worklist_for(user, now: datetime.datetime | None = None) -> Worklist:
     now = now or timezone.now()
     episodes = episodes_for(user)
     result = Worklist()
-    for session in _open_sessions(episodes, now):
+    sessions = list(_open_sessions(episodes, now))
+    reach = sending.reach_of_clients(
+        {session.episode.client_id for session in sessions if session.link_open},
+        user.organisation_id,
+    )
+    for session in sessions:
         episode = session.episode
+        client_reach = reach.get(episode.client_id)
         row = CheckinRow(
             client_public_id=str(episode.client.public_id),
             record_number=episode.client.record_number,
@@ -92,6 +102,7 @@ def worklist_for(user, now: datetime.datetime | None = None) -> Worklist:
             scheduled_at=session.scheduled_at,
             state=_state(session, now),
             link_open=session.link_open,
+            resendable=bool(session.link_open and client_reach and client_reach.channels),
         )
         getattr(result, row.state).append(row)
     clients = episodes.values("client_id")

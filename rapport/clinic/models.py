@@ -220,6 +220,31 @@ class Episode(models.Model):
         return f"{self.client} with {self.therapist} from {self.started_on}"
 
 
+class Handover(models.Model):
+    """One move of an active episode from its treating therapist to a colleague.
+
+    Kept so that the former therapist, who can no longer open the client's record, is
+    told where the client went and when (and nothing else) when they follow an old link.
+    """
+
+    episode = models.ForeignKey(Episode, on_delete=models.CASCADE, related_name="handovers")
+    from_therapist = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    to_therapist = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    handed_over_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["from_therapist", "episode"])]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.episode} handed over to {self.to_therapist} on {self.handed_over_at:%Y-%m-%d}"
+        )
+
+
 class SessionStatus(models.TextChoices):
     SCHEDULED = "scheduled", _("Scheduled")
     ATTENDED = "attended", _("Attended")

@@ -7,3 +7,9 @@ from django.dispatch import Signal
 #: synth``). Receivers bring anything derived from them up to date at once rather than
 #: on the first page that reads it. No arguments besides ``sender``.
 administrations_bulk_written = Signal()
+
+#: Sent by ``rapport synth`` inside its transaction, with ``sessions``: the generated
+#: sessions whose check-in is open on the clinic's "today" (the next session within a few
+#: days, or a recent one that passed unanswered). The check-in app opens them as staff
+#: do, due questionnaires and a link, so a synthetic clinic's worklist has rows.
+synthetic_checkins_open = Signal()

@@ -32,7 +32,7 @@ from rapport.clinic.models import (
     Site,
 )
 from rapport.clinic.plans import STANDARD_PLAN_NAME
-from rapport.clinic.signals import administrations_bulk_written
+from rapport.clinic.signals import administrations_bulk_written, synthetic_checkins_open
 from rapport.instruments import Instrument
 from rapport.synth import ClinicChunk, SynthConfig, generate_clients, generate_staff
 from rapport.synth.generator import SITES, StaffMember, plan_entries
@@ -57,7 +57,9 @@ def write_synthetic_clinic(
     """Create organisation ``slug`` and fill it with the clinic ``config`` describes.
 
     All or nothing: the whole clinic is written in one transaction, so an interrupted run
-    leaves no half-seeded organisation behind.
+    leaves no half-seeded organisation behind. The sessions the generator left with an
+    open check-in are handed to the check-in app (:data:`synthetic_checkins_open`) in
+    that transaction too.
     """
     if Organisation.objects.filter(slug=slug).exists():
         raise ClinicExistsError(
@@ -78,8 +80,10 @@ def write_synthetic_clinic(
         plan = _create_plan(organisation, config)
         therapists = _create_staff(organisation, staff, password, username_prefix)
         generated = generate_clients(config, instruments)
+        open_checkins: list[Session] = []
         for chunk in tqdm(generated, total=chunks, disable=not progress, unit="chunk"):
-            _write_chunk(chunk, organisation, sites, plan, therapists, instruments)
+            open_checkins += _write_chunk(chunk, organisation, sites, plan, therapists, instruments)
+        synthetic_checkins_open.send(sender=write_synthetic_clinic, sessions=open_checkins)
     administrations_bulk_written.send(sender=write_synthetic_clinic)
     return organisation
 
@@ -121,7 +125,8 @@ def _write_chunk(
     plan: MeasurementPlan,
     therapists: list[User],
     instruments: Mapping[str, Instrument],
-) -> None:
+) -> list[Session]:
+    """Store one chunk; returns its sessions whose check-in is still open."""
     clients = Client.objects.bulk_create(
         [
             Client(organisation=organisation, site=sites[row.site], record_number=row.record_number)
@@ -204,6 +209,11 @@ def _write_chunk(
         Administration,
         _administration_rows(chunk.administrations, session_by_key, instruments),
     )
+    return [
+        session
+        for session, is_open in zip(sessions, chunk.sessions["checkin_open"], strict=True)
+        if is_open
+    ]
 
 
 ADMINISTRATION_COLUMNS = (

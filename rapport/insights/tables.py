@@ -138,20 +138,46 @@ def display_rows(stored: Mapping[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+def csv_value(value: Any, kind: str) -> Any:
+    """``value`` rounded to the precision its page shows (rates as percentages).
+
+    A download must not claim more precision than the page, nor let a reader recover
+    figures the page rounded away; the research export, for analysis, keeps full precision.
+    """
+    if value is None or kind == "text":
+        return value
+    if kind == "int":
+        return int(value)
+    if kind in ("num", "ci"):
+        return round(value, 2)
+    if kind in ("num3", "ci3"):
+        return round(value, 3)
+    if kind in ("pct", "ci_pct"):
+        return round(100 * value, 1)
+    if kind == "p":
+        return "<0.001" if value < 0.001 else round(value, 3)
+    raise ValueError(f"no CSV form for a value of kind {kind!r}")
+
+
 def csv_rows(stored: Mapping[str, Any]) -> list[list[Any]]:
-    """Header plus raw rows (intervals as two columns; suppressed values left empty)."""
+    """Header plus rows as the page rounds them (intervals as two columns, rates in %).
+
+    Suppressed values are left empty.
+    """
     columns = _columns(stored)
     header: list[Any] = []
-    keys: list[str] = []
+    cells: list[tuple[str, str]] = []
     for column in columns:
+        unit = " (%)" if column.kind in ("pct", "ci_pct") else ""
         if column.is_interval:
-            header += [f"{column.label} low", f"{column.label} high"]
-            keys += [f"{column.key}_low", f"{column.key}_high"]
+            header += [f"{column.label} low{unit}", f"{column.label} high{unit}"]
+            cells += [(f"{column.key}_low", column.kind), (f"{column.key}_high", column.kind)]
         else:
-            header.append(column.label)
-            keys.append(column.key)
+            header.append(f"{column.label}{unit}")
+            cells.append((column.key, column.kind))
     header.append(SUPPRESSED)
     rows: list[list[Any]] = [header]
     for row in stored["rows"]:
-        rows.append([row.get(key) for key in keys] + [bool(row.get("suppressed", False))])
+        values = [csv_value(row.get(key), kind) for key, kind in cells]
+        rows.append([*values, bool(row.get("suppressed", False))])
     return rows

@@ -12,6 +12,7 @@ import operator
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -75,6 +76,27 @@ class Item:
     def option_values(self) -> tuple[Number, ...]:
         """The scored values a respondent may choose, in display order."""
         return tuple(option.value for option in self.options)
+
+    @cached_property
+    def is_rating_scale(self) -> bool:
+        """Whether the options are the numbered points of a rating scale (0-10 and the like).
+
+        True for at least five evenly spaced points, each labelled by its own number except
+        the two ends, which may carry words (the anchors), as ``scale:`` in a definition
+        writes them. Forms show such an item as one row of numbers with the anchors at its
+        ends; an item whose options are words (the PHQ-9's "Several days") stays a list.
+        """
+        values = self.option_values
+        if len(values) < 5:
+            return False
+        step = values[1] - values[0]
+        evenly_spaced = step > 0 and all(
+            math.isclose(later - earlier, step) for earlier, later in pairwise(values)
+        )
+        inner_points_numbered = all(
+            set(option.label.values()) == {f"{option.value:g}"} for option in self.options[1:-1]
+        )
+        return evenly_spaced and inner_points_numbered
 
     @property
     def min_value(self) -> Number:

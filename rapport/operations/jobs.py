@@ -3,7 +3,8 @@
 Each job is a plain function that django-q2 calls by its dotted path. The ``job``
 decorator logs one line per run -- job name, duration, outcome -- and never client data:
 outcomes are counts, and a failure is logged by its exception class only (the message of
-an exception may quote a record).
+an exception may quote a record). It also counts each run's duration and failure for
+``/metrics`` (rapport.operations.metrics).
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from dataclasses import dataclass
 
 from django.db import connection, transaction
 from django_q.models import Schedule  # type: ignore[import-untyped]  # django-q2 ships no types
+
+from rapport.operations import metrics
 
 logger = logging.getLogger("rapport.worker")
 
@@ -30,14 +33,13 @@ def job(name: str) -> Callable[[Callable[[], str]], Callable[[], str]]:
             try:
                 outcome = function()
             except Exception as error:
-                logger.error(
-                    "job %s failed after %.1f s: %s",
-                    name,
-                    time.monotonic() - started,
-                    type(error).__name__,
-                )
+                seconds = time.monotonic() - started
+                metrics.count_job(name, seconds, failed=True)
+                logger.error("job %s failed after %.1f s: %s", name, seconds, type(error).__name__)
                 raise
-            logger.info("job %s done in %.1f s: %s", name, time.monotonic() - started, outcome)
+            seconds = time.monotonic() - started
+            metrics.count_job(name, seconds, failed=False)
+            logger.info("job %s done in %.1f s: %s", name, seconds, outcome)
             return outcome
 
         return run

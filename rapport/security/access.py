@@ -42,6 +42,7 @@ from rapport.clinic.models import (
     Client,
     Episode,
     EpisodeStatus,
+    Handover,
     Organisation,
     Session,
     TrustAnswersAudience,
@@ -315,6 +316,33 @@ def get_client_or_404(
     Call once per view.
     """
     return _clinical_record_or_404(request, clients_for(request.user), public_id, action)
+
+
+def get_handover_notice_or_404(request: HttpRequest, client_public_id: uuid.UUID | str) -> Handover:
+    """How client ``client_public_id`` left ``request.user``'s care, for the page that says so.
+
+    Only for the former treating therapist, who handed the client over (or whose caseload
+    was moved), and only while the client is out of their scope: a client they can still
+    open has its own page. Everyone else gets 404, like an id never issued. The newest
+    such hand-over; audited as ``client.handover_notice``. The page shows who took over
+    and when, never clinical data.
+    """
+    require_permission(request.user, READ_CLINICAL)
+    handover = (
+        Handover.objects.filter(
+            from_therapist=request.user,
+            episode__client__public_id=_parse_public_id(client_public_id),
+            episode__client__organisation_id=request.user.organisation_id,
+        )
+        .exclude(episode__client__in=clients_for(request.user))
+        .select_related("episode__client", "to_therapist")
+        .order_by("-handed_over_at", "-pk")
+        .first()
+    )
+    if handover is None:
+        raise Http404
+    audit.record("client.handover_notice", request=request, obj=handover.episode.client)
+    return handover
 
 
 def get_episode_or_404(

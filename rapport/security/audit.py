@@ -154,7 +154,7 @@ def record(
             actor_username=_printable(getattr(user, "username", "") or "", 150),
             actor_role=_role_of(user),
             ip_address=client_ip(request) or "",
-            request_id=_request_id(request),
+            request_id=request_id_of(request),
             action=action,
             object_type=_printable(object_type, 64),
             object_id=_printable(object_id, 64),
@@ -272,7 +272,8 @@ def _role_of(user: Any) -> str:
     return str(getattr(user, "role", "") or "")
 
 
-def _request_id(request: Any) -> str:
+def request_id_of(request: Any) -> str:
+    """The proxy's X-Request-ID (or one set on the request), when it is a plain token."""
     if request is None:
         return ""
     value = getattr(request, "request_id", "") or request.META.get("HTTP_X_REQUEST_ID", "")
@@ -518,9 +519,27 @@ class Verification:
 
 
 def verify(anchor_file: Path | None = None) -> Verification:
-    """Recompute every lane's chain; the result names the first bad entry, if any."""
-    heads = {head.pk: head for head in AuditChainHead.objects.order_by("pk")}
+    """Recompute every lane's chain; the result names the first bad entry, if any.
+
+    On PostgreSQL the chain is read from one snapshot (REPEATABLE READ), so entries that
+    other processes append meanwhile are not seen half-way: read as separate statements,
+    an entry committed between reading a lane's head and walking its entries looked like
+    one "beyond the recorded end", and the worker's daily purge refused to run on a busy
+    site. The anchors are read first: every anchor then names an entry in the snapshot.
+    """
     anchors = _read_anchors(anchor_file)
+    # Only an outermost transaction can choose its isolation level. SQLite is left as it
+    # was: its transactions take the write lock, which would hold up every check-in.
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return _verify_snapshot(anchors)
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        return _verify_snapshot(anchors)
+
+
+def _verify_snapshot(anchors: dict[int, dict[int, str]]) -> Verification:
+    heads = {head.pk: head for head in AuditChainHead.objects.order_by("pk")}
     lanes_with_events = set(AuditEvent.objects.order_by().values_list("lane", flat=True).distinct())
     checkpoints = list(AuditCheckpoint.objects.order_by("lane", "through_seq"))
     checked = 0

@@ -53,6 +53,12 @@ TRUST_GAP = {"black": -0.35, "hispanic_latino": -0.2}
 # Response noise on the 0-1 scale position, per construct.
 ITEM_NOISE = {"trust": 0.10, "alliance": 0.08, "openness": 0.08, "outcome": 0.12}
 
+# Check-ins open at the anchor: the next session's when it falls within this many days
+# (invitations go out ahead of a session), and, for this share of active clients, the
+# last session's, which passed without the client answering (overdue on the worklist).
+CHECKIN_DAYS_AHEAD = 2
+OVERDUE_SHARE = 0.15
+
 
 @dataclass(frozen=True)
 class SynthConfig:
@@ -106,6 +112,8 @@ class ClinicChunk:
     ``client_key`` and ``episode_key`` are positions in the whole generated clinic;
     sessions and administrations refer to episodes by ``episode_key`` and to sessions by
     ``(episode_key, number)``. ``therapist`` indexes :func:`generate_staff`'s therapists.
+    A session's ``checkin_open`` says that its check-in is open at the anchor, not yet
+    answered: such a session has no administrations here (the writer opens them).
     """
 
     clients: pd.DataFrame
@@ -152,13 +160,17 @@ def generate_clients(config: SynthConfig, instruments: Mapping[str, Any]) -> Ite
     for chunk_number, start in enumerate(range(0, config.n_clients, config.chunk_size)):
         stop = min(start + config.chunk_size, config.n_clients)
         rng = np.random.default_rng([config.seed, 1, chunk_number])
-        yield _generate_chunk(config, instruments, rng, start, stop)
+        # A stream of its own, so that choosing the open check-ins leaves every other
+        # record of a seed as it was before they existed.
+        checkin_rng = np.random.default_rng([config.seed, 2, chunk_number])
+        yield _generate_chunk(config, instruments, rng, checkin_rng, start, stop)
 
 
 def _generate_chunk(
     config: SynthConfig,
     instruments: Mapping[str, Any],
     rng: np.random.Generator,
+    checkin_rng: np.random.Generator,
     start: int,
     stop: int,
 ) -> ClinicChunk:
@@ -172,7 +184,44 @@ def _generate_chunk(
     episodes = pd.DataFrame(episode_rows)
     sessions = pd.DataFrame(session_rows)
     administrations = _administrations(config, instruments, rng, pd.DataFrame(latent_rows))
+    sessions["checkin_open"] = _open_checkins(config, checkin_rng, episodes, sessions)
+    administrations = _without_open_checkins(administrations, sessions)
     return ClinicChunk(clients.drop(columns=["trust_gap"]), episodes, sessions, administrations)
+
+
+def _open_checkins(
+    config: SynthConfig, rng: np.random.Generator, episodes: pd.DataFrame, sessions: pd.DataFrame
+) -> pd.Series:
+    """Which sessions have a check-in open at the anchor (a boolean per session row).
+
+    For active episodes only: the next scheduled session when it is at most
+    :data:`CHECKIN_DAYS_AHEAD` days ahead (pending), and for :data:`OVERDUE_SHARE` of the
+    clients the last attended session, which passed without a check-in (overdue). Intake
+    sessions are never overdue, so every client keeps a baseline.
+    """
+    active = sessions["episode_key"].isin(
+        episodes.loc[episodes["status"] == "active", "episode_key"]
+    )
+    scheduled = sessions["status"] == "scheduled"
+    days_ahead = pd.Series(
+        [when.date() - config.anchor for when in sessions["scheduled_at"]], index=sessions.index
+    )
+    upcoming = active & scheduled & (days_ahead <= timedelta(days=CHECKIN_DAYS_AHEAD))
+    past = sessions["number"].where(active & ~scheduled)
+    last = past == past.groupby(sessions["episode_key"]).transform("max")
+    candidate = last & (sessions["status"] == "attended") & (sessions["number"] > 1)
+    overdue = candidate & (rng.random(len(sessions)) < OVERDUE_SHARE)
+    return upcoming | overdue
+
+
+def _without_open_checkins(administrations: pd.DataFrame, sessions: pd.DataFrame) -> pd.DataFrame:
+    """The administrations of sessions whose check-in is still open left out."""
+    if administrations.empty:
+        return administrations
+    open_sessions = sessions.loc[sessions["checkin_open"], ["episode_key", "number"]]
+    keys = pd.MultiIndex.from_frame(administrations[["episode_key", "number"]])
+    answered = ~keys.isin(pd.MultiIndex.from_frame(open_sessions))
+    return administrations[answered].reset_index(drop=True)
 
 
 def _client_table(config: SynthConfig, rng: np.random.Generator, keys: np.ndarray) -> pd.DataFrame:

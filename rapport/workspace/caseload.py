@@ -185,7 +185,7 @@ class CaseloadRow:
 def expected_response_for(organisation: Organisation) -> Any:
     """The clinic's current expected-treatment-response model for the not-on-track rule.
 
-    None until the insights app has fitted one (`rapport insights fit`); the rule is then
+    None until the insights app has fitted one (`rapport etr fit`); the rule is then
     silent, which the caseload says in its caption.
     """
     from rapport.insights.etr import current_expected_response

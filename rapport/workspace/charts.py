@@ -9,7 +9,9 @@ title, a one-paragraph text description and the data as a table for screen reade
 from __future__ import annotations
 
 import base64
+import copy
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -23,6 +25,8 @@ from rapport.workspace.records import AdministrationRow
 from rapport.workspace.titles import short_title
 
 WIDTH, HEIGHT = 560, 220
+# A panel of the printed report: two across an A4 or Letter page, four in a third of it.
+PANEL_WIDTH, PANEL_HEIGHT = 300, 90
 LINE_COLOUR = "#0b5cad"
 CUTOFF_COLOUR = "#a4161a"
 BAND_COLOUR = "#9ccc9c"
@@ -285,3 +289,71 @@ def _table_rows(
         )
         for row in scores
     ]
+
+
+def small_multiples(panels: Sequence[tuple[str, Chart]], columns: int = 2) -> Chart:
+    """The printed report's picture: each ``(title, chart)`` as a small panel, two across.
+
+    Built from the client page's chart specs, so that the marks, the legend's words and
+    any translation stay the same: each panel keeps its layers, loses the axis title that
+    repeated its name (the panel's title says it once), gets smaller points and the
+    shared session axis (1 to the last session of any panel); one legend serves all.
+    """
+    last = max(
+        (
+            row["session"]
+            for _title, chart in panels
+            for rows in chart.spec.get("datasets", {}).values()
+            for row in rows
+            if "session" in row
+        ),
+        default=1,
+    )
+    datasets: dict[str, Any] = {}
+    concat = []
+    for position, (title, chart) in enumerate(panels):
+        spec = copy.deepcopy(chart.spec)
+        datasets.update(spec.get("datasets", {}))
+        bottom_row = position >= len(panels) - columns
+        for layer in spec["layer"]:
+            encoding = layer.get("encoding", {})
+            if "x" in encoding:
+                encoding["x"]["scale"] = {"domain": [1, max(last, 2)], "nice": False}
+                if not bottom_row:
+                    encoding["x"]["title"] = None
+            if "y" in encoding:
+                encoding["y"]["title"] = None
+            if isinstance(layer.get("mark"), dict) and layer["mark"].get("type") == "point":
+                layer["mark"]["size"] = 30
+        concat.append(
+            {
+                "layer": spec["layer"],
+                "width": PANEL_WIDTH,
+                "height": PANEL_HEIGHT,
+                "title": {"text": title, "anchor": "start", "fontSize": 13},
+            }
+        )
+    first = panels[0][1].spec if panels else {}
+    spec = {
+        "$schema": first.get("$schema", ""),
+        "config": {
+            **first.get("config", {}),
+            "legend": {"orient": "bottom", "direction": "horizontal"},
+        },
+        "datasets": datasets,
+        "concat": concat,
+        "columns": columns,
+        "resolve": {"legend": {"color": "shared", "shape": "shared"}},
+        "description": " ".join(chart.description for _title, chart in panels),
+    }
+    return Chart(title="", description=spec["description"], columns=(), rows=[], spec=spec)
+
+
+def marks_shown(chart: Chart) -> set[str]:
+    """The mark types a chart draws ("rule" for a cutoff, "area" for an expected band...)."""
+    found = set()
+    for panel in chart.spec.get("concat", [chart.spec]):
+        for layer in panel.get("layer", []):
+            mark = layer.get("mark")
+            found.add(mark.get("type") if isinstance(mark, dict) else mark)
+    return found

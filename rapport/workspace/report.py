@@ -1,20 +1,23 @@
-"""The PDF progress report of one episode, built with fpdf2 (pure Python, PyPI only).
+"""The PDF progress report of one episode, built with fpdf2, for the record or supervision.
 
-Same content as the client page: instruments with first, latest and reliable change,
-the same charts (PNG rendered by vl-convert from the same Vega-Lite specs) with their
-text descriptions, the flags, and the alerts with their acknowledgements.
+Two pages for a typical client: the episode, one scores table (first, latest, band,
+reliable change), one picture of small multiples (a panel per instrument on a shared
+session axis, rendered by vl-convert from Vega-Lite like the client page's charts, with
+the charts' text descriptions as its alternative text), the flags, and the alerts with
+their acknowledgements. Each instrument is named once in the text, in the table.
 
-Text is set in DejaVu Sans, shipped in ``fonts/`` with its licence, because notes and
-names are written in the clinic's languages: the PDF core fonts cover Latin-1 only and
-turned "Đã gọi" or "Dvořák" into question marks. fpdf2 embeds only the glyphs a report
-uses. Scripts DejaVu Sans lacks (Chinese, Japanese, Korean, Indic) show as empty boxes.
+Names and notes are printed in whatever script they are written in: fonts come from
+Debian's font packages, per script (rapport.workspace.report_fonts), and text is shaped
+(uharfbuzz) so that Arabic joins, Devanagari forms its conjuncts and right-to-left text
+reads right to left inside an English line. A character no installed font has stops the
+report with MissingFontError rather than printing an empty box.
 """
 
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
+from django.conf import settings
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -23,27 +26,69 @@ from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
 from rapport.accounts.models import User
-from rapport.workspace.charts import score_text
+from rapport.workspace.charts import Chart, marks_shown, score_text, small_multiples
 from rapport.workspace.client_record import EpisodeView
+from rapport.workspace.report_fonts import (
+    FAMILIES,
+    FontFamily,
+    MissingFontError,
+    family_for,
+    has_glyph,
+    needs_glyph,
+    script_of,
+    text_face,
+)
 
-FONT = "DejaVu"
-FONT_FILES = {
-    "": Path(__file__).resolve().parent / "fonts" / "DejaVuSans.ttf",
-    "B": Path(__file__).resolve().parent / "fonts" / "DejaVuSans-Bold.ttf",
-}
+TEXT_SIZE, SMALL_SIZE = 9, 7.5
 
 
 class _Report(FPDF):
+    """An FPDF that sets text in the text face and loads a script's family when text needs it."""
+
     footer_text = ""
 
     def __init__(self) -> None:
-        super().__init__(format="A4")
-        for style, path in FONT_FILES.items():
-            self.add_font(FONT, style, path)
+        super().__init__(format=settings.REPORT_PAPER)
+        self.face = text_face()
+        # Per style ("" or "B"): the fallback families loaded so far. A style is loaded only
+        # when text in it needs the script (the CJK collection takes a second per style).
+        self._fallbacks: dict[str, list[FontFamily]] = {"": [], "B": []}
+        for style in ("", "B"):
+            self._add_family(self.face, style)
+        self.set_text_shaping(True)
+
+    def _add_family(self, family: FontFamily, style: str) -> None:
+        if f"{family.name.lower()}{style}" in self.fonts:
+            return
+        # Without a bold file, the regular one stands in for bold text.
+        path = family.path(bold=style == "B") or family.path(bold=False)
+        self.add_font(family.name, style, path, collection_font_number=family.collection_index)
+
+    def normalize_text(self, text: str) -> str:
+        """Every text passes here before fpdf2 lays it out: make sure a font can draw it."""
+        style = "B" if "B" in self.font_style else ""
+        loaded = self._fallbacks[style]
+        missing = set()
+        for character in set(text):
+            if not needs_glyph(character) or has_glyph(self.face, character):
+                continue
+            if any(has_glyph(family, character) for family in loaded):
+                continue
+            family = family_for(character)
+            if family is None:
+                missing.add(script_of(character))
+                continue
+            loaded.append(family)
+            self._add_family(family, style)
+            every = {f.name for styles in self._fallbacks.values() for f in styles}
+            self.set_fallback_fonts([f.name for f in FAMILIES if f.name in every])
+        if missing:
+            raise MissingFontError(missing)
+        return super().normalize_text(text)
 
     def footer(self) -> None:
         self.set_y(-12)
-        self.set_font(FONT, size=8)
+        self.set_font(self.face.name, size=SMALL_SIZE)
         page = _("page %(number)s") % {"number": self.page_no()}
         self.cell(0, 8, f"{self.footer_text} - {page}", align="C")
 
@@ -52,117 +97,149 @@ def progress_report(view: EpisodeView, user: User, client_name: str = "") -> byt
     """The report as PDF bytes.
 
     ``client_name`` only for a reader who may see identities (rapport.workspace.names);
-    the footer and the file's metadata keep the record number alone.
+    the footer and the file's metadata keep the record number alone. Raises
+    MissingFontError when the text needs a script no installed font covers.
     """
     episode = view.episode
+    record_number = episode.client.record_number
     pdf = _Report()
-    record = episode.client.record_number
     pdf.footer_text = _(
         "Rapport progress report - %(record)s - confidential health information"
-    ) % {"record": record}
-    pdf.set_title(_("Progress report %(record)s") % {"record": record})
+    ) % {"record": record_number}
+    pdf.set_title(_("Progress report %(record)s") % {"record": record_number})
     pdf.set_author("Rapport")
-    pdf.set_auto_page_break(auto=True, margin=16)
+    pdf.set_auto_page_break(auto=True, margin=14)
+    pdf.set_margins(14, 12, 14)
     pdf.add_page()
     width = pdf.epw
 
-    def heading(text: str, size: int = 13) -> None:
-        pdf.set_font(FONT, "B", size)
-        pdf.multi_cell(width, 7, str(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-        pdf.set_font(FONT, size=10)
+    def heading(text: str, size: float = 11) -> None:
+        pdf.set_font(pdf.face.name, "B", size)
+        pdf.multi_cell(width, size * 0.55, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.set_font(pdf.face.name, size=TEXT_SIZE)
 
-    def line(text: str) -> None:
-        pdf.multi_cell(width, 5, str(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    def line(text: str, size: float = TEXT_SIZE) -> None:
+        pdf.set_font(pdf.face.name, size=size)
+        pdf.multi_cell(width, size * 0.5, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.set_font(pdf.face.name, size=TEXT_SIZE)
 
-    who = (
-        f"{client_name} ({episode.client.record_number})"
-        if client_name
-        else episode.client.record_number
+    def date(value) -> str:
+        return date_format(value, "j M Y")
+
+    def moment(value) -> str:
+        return date_format(timezone.localtime(value), "j M Y H:i")
+
+    who = f"{client_name} ({record_number})" if client_name else record_number
+    heading(_("Progress report - client %(client)s") % {"client": who}, 14)
+    period = (
+        _("Episode from %(start)s to %(end)s")
+        % {"start": date(episode.started_on), "end": date(episode.ended_on)}
+        if episode.ended_on
+        else _("Episode from %(start)s (active)") % {"start": date(episode.started_on)}
     )
-    heading(_("Progress report - client %(client)s") % {"client": who}, 16)
-    dates = {"start": date_format(episode.started_on, "j M Y")}
-    if episode.ended_on:
-        dates["end"] = date_format(episode.ended_on, "j M Y")
-        episode_text = _("Episode from %(start)s to %(end)s") % dates
-    else:
-        episode_text = _("Episode from %(start)s (active)") % dates
+    attended = view.record.sessions_attended
     line(
-        episode_text
-        + "; "
+        f"{period}; "
         + _("therapist %(therapist)s") % {"therapist": episode.therapist}
         + "; "
-        + ngettext("%d session attended.", "%d sessions attended.", view.record.sessions_attended)
-        % view.record.sessions_attended
+        + ngettext("%d session attended.", "%d sessions attended.", attended) % attended
+        + " "
+        + _("Prepared %(when)s for %(user)s (%(role)s).")
+        % {"when": moment(timezone.now()), "user": user, "role": user.get_role_display()}
     )
-    line(
-        _("Prepared %(when)s for %(user)s (%(role)s).")
-        % {
-            "when": date_format(timezone.localtime(), "j M Y H:i"),
-            "user": user,
-            "role": user.get_role_display(),
-        }
-    )
-    pdf.ln(3)
+    pdf.ln(2)
 
     heading(_("Scores"))
     if view.panels:
-        columns = (_("Instrument"), _("First"), _("Latest"), _("Band"), _("Reliable change"))
-        with pdf.table(col_widths=(40, 15, 15, 20, 25), text_align="LEFT") as table:
-            table.row(columns)
+        with pdf.table(
+            col_widths=(40, 22, 22, 22, 30), text_align="LEFT", line_height=4.2, padding=0.8
+        ) as table:
+            table.row(
+                (
+                    _("Instrument"),
+                    _("First"),
+                    _("Latest"),
+                    _("Band"),
+                    _("Reliable change"),
+                )
+            )
             for panel in view.panels:
                 first, latest = panel.first, panel.latest
                 table.row(
                     (
-                        str(panel.name),
+                        panel.name,
                         f"{score_text(first)} (s{first.session})",
                         f"{score_text(latest)} (s{latest.session})",
-                        panel.band or "-",
+                        panel.band or "\u2013",
                         _reliable_change_text(panel.reliable_change),
                     )
                 )
+        chart = small_multiples([(panel.name, panel.chart) for panel in view.panels])
+        pdf.ln(1)
+        pdf.image(io.BytesIO(chart.png()), w=width, alt_text=chart.description)
+        line(_chart_key(chart), SMALL_SIZE)
     else:
         line(_("No completed questionnaires yet."))
     if view.hidden:
         line(_("Relationship questionnaires are for supervisors only at this clinic; not shown."))
-    pdf.ln(3)
+    pdf.ln(2)
 
     heading(_("Flags"))
     for marker in view.markers:
-        line("- " + _("Risk marker: %(message)s") % {"message": marker.message})
+        line("\u2022 " + _("Risk marker: %(message)s") % {"message": marker.message})
     for flag in view.flags or ():
         state = " " + _("(acknowledged)") if flag.acknowledged else ""
-        line(f"- {flag.label}{state}: {flag.message}")
+        line(f"\u2022 {flag.label}{state}: {flag.message}")
     if not view.flags and not view.markers:
         line(_("No flags."))
-    pdf.ln(3)
+    pdf.ln(2)
 
     heading(_("Alerts and acknowledgements"))
     alerts = view.record.alerts
     if alerts:
-        with pdf.table(col_widths=(22, 28, 28, 22, 50), text_align="LEFT") as table:
-            table.row((_("Kind"), _("Raised"), _("Acknowledged"), _("By"), _("Record")))
+        with pdf.table(
+            col_widths=(22, 26, 26, 22, 54), text_align="LEFT", line_height=4.2, padding=0.8
+        ) as table:
+            table.row(
+                (
+                    _("Kind"),
+                    _("Raised"),
+                    _("Acknowledged"),
+                    _("By"),
+                    _("Record"),
+                )
+            )
             for alert in alerts:
                 table.row(
                     (
                         str(alert.get_kind_display()),
-                        date_format(timezone.localtime(alert.raised_at), "j M Y H:i"),
-                        date_format(timezone.localtime(alert.acknowledged_at), "j M Y H:i")
-                        if alert.acknowledged_at
-                        else _("open"),
-                        str(alert.acknowledged_by or "-"),
+                        moment(alert.raised_at),
+                        moment(alert.acknowledged_at) if alert.acknowledged_at else _("open"),
+                        str(alert.acknowledged_by or "\u2013"),
                         _acknowledgement_record(alert),
                     )
                 )
     else:
         line(_("No alerts."))
-
-    for panel in view.panels:
-        pdf.add_page()
-        heading(panel.chart.title)
-        pdf.image(io.BytesIO(panel.chart.png()), w=width)
-        pdf.ln(2)
-        line(panel.chart.description)
     return bytes(pdf.output())
+
+
+def _chart_key(chart: Chart) -> str:
+    """What the picture's marks mean, saying only what it shows."""
+    marks = marks_shown(chart)
+    parts = []
+    if "rule" in marks:
+        parts.append(_("Dashed line: clinical cutoff."))
+    if "area" in marks:
+        parts.append(_("Shaded band: the range expected at each session for this intake."))
+    parts.append(_("Triangles: reliable change from session 1."))
+    return " ".join(parts)
+
+
+def _reliable_change_text(change: str) -> str:
+    """The reliable-change code of a panel (charts.reliable_change) in the reader's words."""
+    texts = {"improved": _("reliably improved"), "deteriorated": _("reliably deteriorated")}
+    return texts.get(change, change) or _("within error")
 
 
 def _acknowledgement_record(alert) -> str:
@@ -179,14 +256,8 @@ def _acknowledgement_record(alert) -> str:
             _("Risk resolved %(when)s by %(who)s: %(note)s")
             % {
                 "when": date_format(timezone.localtime(alert.resolved_at), "j M Y"),
-                "who": alert.resolved_by or "-",
+                "who": alert.resolved_by or "\u2013",
                 "note": alert.resolution_note,
             }
         )
-    return "; ".join(parts) or "-"
-
-
-def _reliable_change_text(change: str) -> str:
-    """The reliable-change code of a panel (charts.reliable_change) in the reader's words."""
-    texts = {"improved": _("reliably improved"), "deteriorated": _("reliably deteriorated")}
-    return texts.get(change, change) or _("within error")
+    return "; ".join(parts) or "\u2013"

@@ -8,6 +8,7 @@ and MFA before these functions run. Writes are POST-only and validated by Django
 from __future__ import annotations
 
 import datetime
+import logging
 import statistics
 import uuid
 from collections import defaultdict
@@ -25,9 +26,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from rapport.accounts.caseload_moves import CaseloadMoveError, hand_over_episode
 from rapport.alerts import FlagKind
+from rapport.checkin import sending
 from rapport.checkin.acknowledgement import AcknowledgementError
 from rapport.checkin.acknowledgement import resolve_risk as resolve
-from rapport.checkin.delivery import resend_invitation
 from rapport.checkin.models import Alert
 from rapport.checkin.worklist import worklist_for
 from rapport.clinic.intake import IntakeError, NewClient, admit_client, update_contact
@@ -44,6 +45,7 @@ from rapport.security.access import (
     episodes_for,
     get_client_or_404,
     get_episode_or_404,
+    get_handover_notice_or_404,
     get_session_or_404,
     get_team,
     has_permission,
@@ -75,7 +77,9 @@ from rapport.workspace.forms import (
 from rapport.workspace.names import client_name, client_names
 from rapport.workspace.records import visible_instruments
 from rapport.workspace.report import progress_report
+from rapport.workspace.report_fonts import MissingFontError
 
+logger = logging.getLogger(__name__)
 # The closed-episodes page lists this many, most recently ended first.
 CLOSED_EPISODES_SHOWN = 200
 
@@ -157,8 +161,15 @@ def client_new(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def client_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
-    """One client's record: flags, charts, items, comments, sessions, plan, alerts."""
-    client = get_client_or_404(request, public_id)
+    """One client's record: flags, charts, items, comments, sessions, plan, alerts.
+
+    A therapist who handed the client over gets, instead of a bare 404, a page saying to
+    whom and when (:func:`_handed_over`).
+    """
+    try:
+        client = get_client_or_404(request, public_id)
+    except Http404:
+        return _handed_over(request, public_id)
     views = episode_views(episodes_for(request.user).filter(client=client), request.user)
     context = {
         "client": client,
@@ -172,6 +183,17 @@ def client_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
         "max_series": MAX_SERIES,
     }
     return render(request, "workspace/client_detail.html", context)
+
+
+def _handed_over(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    """Where a client went, for their former therapist: the colleague and the day only."""
+    handover = get_handover_notice_or_404(request, public_id)
+    context = {
+        "record_number": handover.episode.client.record_number,
+        "colleague": handover.to_therapist,
+        "handed_over_on": timezone.localdate(handover.handed_over_at),
+    }
+    return render(request, "workspace/handed_over.html", context)
 
 
 @require_http_methods(["GET", "POST"])
@@ -438,7 +460,13 @@ def episode_plan(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
 def episode_report(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     """The PDF progress report of one episode (for the record or supervision); audited."""
     view = _episode_view(request, public_id, "report.download")
-    pdf = progress_report(view, request.user, client_name(request.user, view.episode.client))
+    try:
+        pdf = progress_report(view, request.user, client_name(request.user, view.episode.client))
+    except MissingFontError as error:
+        # A server without the font packages: say so, in one log line naming no text.
+        logger.warning("PDF report not made: no font for %s", ", ".join(error.scripts))
+        context = {"message": str(error), "client_id": view.episode.client.public_id}
+        return render(request, "workspace/report_unavailable.html", context, status=503)
     response = HttpResponse(pdf, content_type="application/pdf")
     filename = f"rapport-progress-{view.episode.client.record_number}.pdf"
     safe = "".join(c for c in filename if c.isalnum() or c in "-_.")
@@ -465,22 +493,25 @@ def worklist(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def worklist_resend(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
-    """Send a session's check-in again now, by the client's e-mail or SMS."""
+    """Send a session's open check-in again now, by the client's e-mail, else SMS.
+
+    Only a session with an open link, to a reachable client (rapport.checkin.sending);
+    otherwise the worklist says why and nothing is sent.
+    """
     session = get_session_or_404(request, public_id, action="checkin.resend")
-    report = resend_invitation(session)
-    if report.sent:
-        messages.success(
-            request, _("Check-in sent again to %(client)s.") % {"client": session.episode.client}
+    try:
+        message = sending.send_link(
+            sending.link_to_resend(session), None, request=request, session=session
         )
-    else:
-        messages.warning(
+    except sending.NotSendable as refusal:
+        messages.error(
             request,
-            _(
-                "Not sent to %(client)s: see the delivery problems below (no contact details, "
-                "check-ins stopped, already completed or a send failure)."
-            )
-            % {"client": session.episode.client},
+            _("Not sent to %(record)s: %(reason)s")
+            % {"record": session.episode.client.record_number, "reason": refusal},
         )
+        return redirect("worklist")
+    sent, sentence = sending.sent_sentence(message)
+    (messages.success if sent else messages.warning)(request, sentence)
     return redirect("worklist")
 
 

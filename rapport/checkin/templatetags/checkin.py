@@ -7,13 +7,18 @@ from __future__ import annotations
 
 from django import template
 from django.db.models import Q
+from django.utils import timezone
 
-from rapport.checkin.links import open_links
-from rapport.checkin.models import CheckinPreference
+from rapport.checkin import sending
+from rapport.checkin.links import DUE_GRACE, open_links
+from rapport.checkin.models import CheckinMessage, CheckinPreference
 from rapport.clinic.models import Client
 from rapport.security.access import episodes_for
 
 register = template.Library()
+
+# The panel lists at most this many check-in messages (the soonest sessions first).
+MESSAGES_SHOWN = 10
 
 
 @register.inclusion_tag("checkin/_client_panel.html", takes_context=True)
@@ -27,9 +32,20 @@ def checkin_panel(context, client: Client) -> dict:
         .order_by("-created_at")
     )
     preference = CheckinPreference.objects.filter(client=client).first()
+    # Delivery status of the current and coming sessions' invitations and reminders.
+    client_messages = (
+        CheckinMessage.objects.filter(
+            session__episode__in=episodes,
+            session__scheduled_at__gte=timezone.now() - DUE_GRACE,
+        )
+        .select_related("session")
+        .order_by("session__scheduled_at", "kind")[:MESSAGES_SHOWN]
+    )
     return {
         "client": client,
         "links": list(links),
+        "reach": sending.reach_of(client),
+        "client_messages": list(client_messages),
         "stopped": preference.stopped_at if preference else None,
         "csrf_token": context.get("csrf_token"),
     }

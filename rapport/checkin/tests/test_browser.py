@@ -30,6 +30,7 @@ from rapport.testing import (
 )
 
 PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1366, "height": 900}
 SCREENSHOTS = os.environ.get("RAPPORT_CHECKIN_SCREENSHOTS")
 # Check-in pages are held to axe's best practices as well as WCAG 2.1 AA.
 AXE_TAGS = (*WCAG_21_AA, "best-practice")
@@ -62,7 +63,7 @@ def shot(page, name: str) -> None:
 def answer_screen(page, choice_index: int = -1) -> None:
     """Pick one option in every question on the screen (by label, as a thumb would)."""
     for fieldset in page.locator("fieldset.ck-item").all():
-        options = fieldset.locator("label.ck-option")
+        options = fieldset.locator("label.ck-option, .ck-point label")
         target = options.nth(choice_index if choice_index >= 0 else options.count() - 1)
         target.click()
 
@@ -268,4 +269,80 @@ def test_an_idle_kiosk_returns_to_the_locked_screen(browser, live_server, clinic
     # Going back to the form finds nothing left of the answers.
     page.goto(form_url)
     assert page.locator("input:checked").count() == 0
+    context.close()
+
+
+@pytest.mark.parametrize(
+    ("viewport", "language", "next_label", "send_label", "anchor"),
+    [
+        (PHONE, "en", "Next", "Send my answers", "0: Not at all connected"),
+        (DESKTOP, "es", "Siguiente", "Enviar mis respuestas", "0: Nada conectado(a)"),
+    ],
+    ids=["phone-english", "desktop-spanish"],
+)
+def test_a_zero_to_ten_item_is_one_row_answered_by_tap_and_by_keyboard(
+    browser, live_server, clinics, viewport, language, next_label, send_label, anchor
+):
+    phone = viewport == PHONE
+    context = browser.new_context(
+        viewport=viewport, bypass_csp=True, is_mobile=phone, has_touch=phone
+    )
+    page = context.new_page()
+    issued = issue_checkin_link(clinics.owner_episode)
+    page.goto(f"{live_server.url}{issued.path}?lang={language}")
+    for _ in range(3):
+        scales = page.locator("fieldset.ck-item-scale")
+        if not scales.count():
+            answer_screen(page, 0 if "PHQ-9" in page.title() else -1)
+            page.get_by_role("button", name=next_label).click()
+            page.wait_for_load_state()
+            continue
+        # Every scale is one row of eleven numbers, each at least 44 px high, on the screen.
+        assert scales.count() == 4
+        for scale in scales.all():
+            tops = scale.locator(".ck-point label").evaluate_all(
+                "labels => labels.map(label => Math.round(label.getBoundingClientRect().top))"
+            )
+            assert len(tops) == 11 and len(set(tops)) == 1, tops
+            for label in scale.locator(".ck-point label").all():
+                box = label.bounding_box()
+                assert box["height"] >= 44 and box["x"] + box["width"] <= viewport["width"]
+        assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+        # The words at the ends are read with the question.
+        bond = scales.first
+        described_by = bond.get_attribute("aria-describedby")
+        assert anchor in page.locator(f"#{described_by}").inner_text()
+        check_accessibility(page)
+
+        # First question by tap (or click): 7.
+        seven = bond.get_by_role("radio", name="7", exact=True)
+        if phone:
+            bond.locator(".ck-point label", has_text="7").tap()
+        else:
+            bond.locator(".ck-point label", has_text="7").click()
+        assert seven.is_checked()
+        # Second question by keyboard: Tab into it, then the arrow keys move along the row.
+        page.keyboard.press("Tab")
+        goals = scales.nth(1)
+        assert goals.get_by_role("radio", name="0", exact=True).evaluate(
+            "radio => radio === document.activeElement"
+        )
+        for _ in range(3):
+            page.keyboard.press("ArrowRight")
+        three = goals.get_by_role("radio", name="3", exact=True)
+        assert three.is_checked()
+        # The focused number shows a focus ring; the chosen one differs in more than colour.
+        label = goals.locator(".ck-point label", has_text="3")
+        assert label.evaluate("label => getComputedStyle(label).outlineStyle") == "solid"
+        assert label.evaluate("label => getComputedStyle(label).fontWeight") == "700"
+        assert label.evaluate("label => getComputedStyle(label, '::after').content") == '""'
+        if language == "en":
+            shot(page, "scale")
+        page.get_by_role("button", name=next_label).click()
+        page.wait_for_load_state()
+    page.get_by_role("button", name=send_label).click()
+    page.wait_for_load_state()
+    answers = issued.link.session.administrations.get(instrument_id="rapport_alliance").answers
+    assert (answers["alliance_bond"], answers["alliance_goals"]) == (7, 3)
+    assert answers.get("alliance_overall") is None
     context.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import io
+import re
 
 import pytest
 from django.core import mail
@@ -126,3 +127,46 @@ def test_spanish_message_for_a_spanish_speaker(clinics, upcoming):
     ClientDemographics.objects.create(client=clinics.owner_client, preferred_language="es")
     delivery.send_due()
     assert mail.outbox[0].subject == "Su breve cuestionario antes de la sesión"
+
+
+# A Tuesday: 15:30 UTC is 16:30 in Madrid (CET) and 09:30 in Mexico City.
+SESSION_AT = datetime.datetime(2026, 12, 15, 15, 30, tzinfo=datetime.UTC)
+
+
+def _invitation_for(clinics, language: str, **contact) -> str:
+    """The body of the invitation sent 10 hours before a session at SESSION_AT."""
+    from rapport.clinic.models import ClientDemographics
+
+    session = add_session(clinics.owner_episode, 3, status="scheduled")
+    session.scheduled_at = SESSION_AT
+    session.save()
+    _identity(clinics, **contact)
+    ClientDemographics.objects.create(client=clinics.owner_client, preferred_language=language)
+    SENT_SMS.clear()
+    assert delivery.send_due(SESSION_AT - datetime.timedelta(hours=10)).sent == 1
+    return str(mail.outbox[0].body) if mail.outbox else SENT_SMS[0][1]
+
+
+@override_settings(TIME_ZONE="Europe/Madrid")
+def test_spanish_invitation_has_spanish_dates_in_the_clinics_time_zone(clinics):
+    body = _invitation_for(clinics, "es", email="client@example.org")
+    assert "antes de su sesión del martes, 15 de diciembre de 2026, 16:30:" in body
+    assert "Tuesday" not in body and "December" not in body and "Dec" not in body
+    closes = re.search(r"Se cierra el (.+)\.\n", body).group(1)
+    # The closing time reads the same way (weekday, day "de" month "de" year, time).
+    assert re.fullmatch(r"[a-záéíóúñ]+, \d{1,2} de [a-z]+ de \d{4}, \d{2}:\d{2}", closes)
+
+
+@override_settings(TIME_ZONE="Europe/Madrid")
+def test_english_invitation_has_english_dates_in_the_clinics_time_zone(clinics):
+    body = _invitation_for(clinics, "en", email="client@example.org")
+    assert "before your session on Tuesday, 15 December 2026, 16:30:" in body
+
+
+@override_settings(
+    TIME_ZONE="America/Mexico_City",
+    CHECKIN_SMS_SENDER="rapport.checkin.tests.test_delivery.RecordingSms",
+)
+def test_spanish_text_message_has_spanish_dates_too(clinics):
+    body = _invitation_for(clinics, "es", phone="+15550100")
+    assert "martes, 15 de diciembre de 2026, 09:30" in body

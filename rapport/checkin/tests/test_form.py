@@ -182,3 +182,16 @@ def test_the_functioning_question_may_be_left_blank_and_is_never_scored(client, 
     assert (phq9.total, phq9.missing, phq9.flags) == (0, [], [])
     assert phq9.total_is_estimated is False
     assert "phq9_difficulty" not in phq9.answers
+
+
+def test_a_zero_to_ten_question_is_one_scale_with_its_anchors_read_with_it(client, issued):
+    page = client.get(f"{issued.path}?screen=1&lang=es").content.decode()
+    assert page.count('class="ck-scale"') == 4  # the four Session Alliance questions
+    assert page.count('class="ck-option"') == 0
+    # Eleven radios named by their numbers, the end words described in the question's language.
+    assert 'aria-describedby="alliance_bond-anchors"' in page
+    assert '<label for="alliance_bond-10">10</label>' in page
+    assert "0: Nada conectado(a)" in page and "10: Muy conectado(a)" in page
+    # Word options (the Trust & Respect agreement scale) stay a list.
+    trust = client.get(f"{issued.path}?screen=0").content.decode()
+    assert "ck-scale" not in trust and 'class="ck-option"' in trust

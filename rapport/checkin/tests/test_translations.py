@@ -34,6 +34,7 @@ STAFF_TEMPLATES = frozenset(
     {
         "_client_panel.html",
         "_safety_notices.html",
+        "_send_buttons.html",
         "kiosk_exit.html",
         "link_created.html",
         "crisis_contacts.html",
@@ -41,7 +42,7 @@ STAFF_TEMPLATES = frozenset(
     }
 )
 # Staff templates included in staff pages rather than pages of their own.
-STAFF_PARTIALS = frozenset({"_client_panel.html", "_safety_notices.html"})
+STAFF_PARTIALS = frozenset({"_client_panel.html", "_safety_notices.html", "_send_buttons.html"})
 # Modules whose translatable strings reach clients, and those whose strings only staff see.
 CLIENT_MODULES = frozenset({"crisis.py", "delivery.py", "screens.py"})
 # views.py serves the client's pages too, but its only message is for staff (no due
@@ -53,6 +54,7 @@ STAFF_MODULES = frozenset(
         "models.py",
         "safety_notices.py",
         "safety_settings.py",
+        "sending.py",
         "views.py",
     }
 )

@@ -1,12 +1,20 @@
 import datetime
+import io
+import re
 
+import pandas as pd
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from rapport.accounts.models import User
+from rapport.checkin.links import SESSION_LENGTH
+from rapport.checkin.models import CheckinLink
+from rapport.checkin.worklist import worklist_for
 from rapport.clinic.models import Administration, Client, Episode, Organisation, Session
 from rapport.instruments import load_registry
+from rapport.security.models import AuditEvent
+from rapport.synth import SynthConfig, generate_clients
 
 pytestmark = pytest.mark.django_db
 
@@ -72,3 +80,39 @@ def test_synth_rejects_a_bad_client_count():
     with pytest.raises(CommandError, match="at least one client"):
         synth(clients=0)
     assert not Organisation.objects.exists()
+
+
+def test_synth_opens_pending_and_overdue_check_ins_on_the_generated_sessions():
+    today = datetime.date.today()
+    output = io.StringIO()
+    call_command(
+        "synth", seed=5, clients=120, therapists=3, anchor=today, no_progress=True, stdout=output
+    )
+    counts = re.search(r"Check-ins open: (\d+) pending, (\d+) overdue\.", output.getvalue())
+    assert counts, output.getvalue()
+    pending, overdue = int(counts[1]), int(counts[2])
+    assert pending > 5 and overdue > 1
+
+    rows = {"pending": 0, "overdue": 0}
+    for therapist in User.objects.filter(role="therapist"):
+        worklist = worklist_for(therapist)
+        rows["pending"] += len(worklist.pending)
+        rows["overdue"] += len(worklist.overdue)
+        assert all(row.link_open for row in worklist.pending + worklist.overdue)
+    assert rows == {"pending": pending, "overdue": overdue}
+
+    # Each through the real link code: one printed link by the treating therapist, audited,
+    # open at least until its session has ended.
+    links = CheckinLink.objects.select_related("session__episode")
+    assert links.count() == pending + overdue
+    for link in links:
+        assert link.channel == "print"
+        assert link.created_by == link.session.episode.therapist
+        assert link.expires_at >= link.session.scheduled_at + SESSION_LENGTH
+    assert AuditEvent.objects.filter(action="checkin.link_create").count() == links.count()
+
+    # Nothing invented: exactly the sessions the generator scheduled.
+    config = SynthConfig(seed=5, n_clients=120, n_therapists=3, anchor=today)
+    chunks = list(generate_clients(config, load_registry()))
+    generated = pd.concat([chunk.sessions for chunk in chunks])
+    assert Session.objects.count() == len(generated)

@@ -1,3 +1,4 @@
+import json
 import os
 import sqlite3
 import subprocess
@@ -61,3 +62,69 @@ def test_an_unusable_database_url_is_a_clear_configuration_error(tmp_path):
     )
     assert result.returncode == 2
     assert "RAPPORT_DATABASE_URL is not a usable database URL" in result.stderr
+
+
+def database_settings(tmp_path: Path, **extra: str) -> dict:
+    """The default database's settings as `rapport` would read them from ``extra``."""
+    program = (
+        "import json, django; from django.conf import settings; django.setup(); "
+        "db = settings.DATABASES['default']; "
+        "print(json.dumps({'prepared': settings.DB_PREPARED_STATEMENTS, "
+        "'options': db.get('OPTIONS', {}), "
+        "'server_side_cursors_off': db.get('DISABLE_SERVER_SIDE_CURSORS', False)}))"
+    )
+    env = settings_env(tmp_path, DJANGO_SETTINGS_MODULE="rapport.settings", **extra)
+    result = subprocess.run(
+        [sys.executable, "-c", program],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+POSTGRES_URL = "postgres://rapport@db.example:5432/rapport"
+
+
+def test_behind_pgbouncer_nothing_outlives_a_transaction(tmp_path):
+    direct = database_settings(tmp_path, RAPPORT_DATABASE_URL=POSTGRES_URL)
+    pooled = database_settings(
+        tmp_path, RAPPORT_DATABASE_URL=POSTGRES_URL, RAPPORT_DATABASE_POOLER="pgbouncer"
+    )
+
+    assert (direct["prepared"], direct["options"]["prepare_threshold"]) == (True, 5)
+    assert direct["server_side_cursors_off"] is False
+    # Transaction mode: the next transaction may run on another server connection, where
+    # a prepared statement or an open named cursor does not exist.
+    assert (pooled["prepared"], pooled["options"]["prepare_threshold"]) == (False, None)
+    assert pooled["server_side_cursors_off"] is True
+
+
+def test_prepared_statements_stay_on_behind_a_pooler_that_tracks_them(tmp_path):
+    pooled = database_settings(
+        tmp_path,
+        RAPPORT_DATABASE_URL=POSTGRES_URL,
+        RAPPORT_DATABASE_POOLER="pgbouncer",
+        RAPPORT_DB_PREPARED_STATEMENTS="1",
+    )
+    assert (pooled["prepared"], pooled["options"]["prepare_threshold"]) == (True, 5)
+    assert pooled["server_side_cursors_off"] is True
+
+
+def test_an_unknown_pooler_is_a_clear_configuration_error(tmp_path):
+    env = settings_env(tmp_path, RAPPORT_DATABASE_POOLER="pgpool")
+    result = subprocess.run(
+        [sys.executable, "-m", "rapport.cli", "check"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "RAPPORT_DATABASE_POOLER='pgpool' is not known" in result.stderr

@@ -19,15 +19,23 @@ def test_demo_seeds_once_and_prints_the_logins(tmp_path: Path):
     assert first.returncode == 0, first.stderr
     assert "Seeding the synthetic demo clinic" in first.stdout
     assert "therapist1" in first.stdout and "rapport-demo" in first.stdout
-    assert "Check-in messages queued for the next day's sessions" in first.stdout
+    assert "Check-ins open:" in first.stdout
+    assert "Expected treatment response" in first.stdout
     assert (tmp_path / "var" / "rapport.sqlite3").exists()
     assert (tmp_path / "var" / "secret_key").exists()
+    assert "PDF reports cannot print" not in first.stdout  # the fonts are installed
 
+    # On a machine without the font packages the demo still runs, and says what is missing.
+    env["RAPPORT_REPORT_FONT_DIRS"] = str(tmp_path / "no-fonts")
     second = subprocess.run(
         command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False
     )
     assert second.returncode == 0, second.stderr
     assert "already seeded" in second.stdout
+    warning = "apt-get install fonts-noto-core fonts-noto-cjk fonts-dejavu-core"
+    assert f"PDF reports cannot print every script: install the fonts with '{warning}'" in (
+        second.stdout
+    )
 
 
 def _status(url: str) -> int:

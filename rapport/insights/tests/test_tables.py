@@ -39,3 +39,40 @@ def test_csv_neutralises_formulas_and_splits_intervals():
     lines = buffer.getvalue().splitlines()
     assert lines[0] == "Group,n,95% CI low,95% CI high,suppressed"
     assert lines[1].startswith("'=HYPERLINK(1),12,0.5,,False")
+
+
+def test_csv_rounds_to_the_precision_the_page_shows():
+    stored = table(
+        "t",
+        "Title",
+        [
+            Column("alpha", "Alpha", "num"),
+            Column("r", "r", "num3"),
+            Column("rate", "Improved", "pct"),
+            Column("p", "p", "p"),
+            Column("ci", "95% CI", "ci_pct"),
+        ],
+        [
+            {
+                "alpha": 0.912345678,
+                "r": 0.52871,
+                "rate": 0.4567891,
+                "p": 0.0004,
+                "ci_low": 0.40123,
+                "ci_high": 0.51987,
+            },
+            {"alpha": 0.8, "r": -0.1, "rate": 1.0, "p": 0.04567, "ci_low": 0.0, "ci_high": 1.0},
+        ],
+    )
+    header, first, second = csv_rows(stored)
+    assert header == [
+        "Alpha",
+        "r",
+        "Improved (%)",
+        "p",
+        "95% CI low (%)",
+        "95% CI high (%)",
+        "suppressed",
+    ]
+    assert first == [0.91, 0.529, 45.7, "<0.001", 40.1, 52.0, False]
+    assert second == [0.8, -0.1, 100.0, 0.046, 0.0, 100.0, False]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
 from rapport.instruments import builtin_definitions_dir, load_definition
+from rapport.instruments.model import Item, ResponseOption
 
 SHIPPED = sorted(builtin_definitions_dir().glob("*.yaml"))
 EXPECTED_IDS = {"phq9", "gad7", "rapport_trust", "rapport_alliance", "rapport_openness"}
@@ -255,3 +257,32 @@ def test_unverified_spanish_gad7_says_so_to_respondents_and_in_its_sources(regis
         )
     docs = (Path(__file__).resolve().parents[3] / "docs" / "instruments.md").read_text("utf-8")
     assert "Spanish GAD-7 is unverified" in docs
+
+
+def test_zero_to_ten_items_are_rating_scales_and_word_options_are_not(registry) -> None:
+    # Check-in forms show a rating scale as one row of numbers with its anchors at the ends.
+    scales = {
+        item.id
+        for instrument in registry.values()
+        for item in instrument.items
+        if item.is_rating_scale
+    }
+    alliance = [item.id for item in registry["rapport_alliance"].items]
+    assert scales == {*alliance, "openness_today"}
+    assert all(len(registry["rapport_alliance"].item(i).options) == 11 for i in alliance)
+
+
+def _item(points: Sequence[tuple[float, str]]) -> Item:
+    options = tuple(ResponseOption(value, {"en": label, "es": label}) for value, label in points)
+    return Item(id="x", text={"en": "X"}, options=options)
+
+
+def test_a_rating_scale_needs_five_evenly_spaced_numbered_points() -> None:
+    numbered = [(value, str(value)) for value in range(11)]
+    assert _item([(0, "Not at all"), *numbered[1:-1], (10, "Completely")]).is_rating_scale
+    assert _item(numbered).is_rating_scale
+    assert not _item(numbered[:4]).is_rating_scale  # four points: a short list reads better
+    assert not _item([(0, "0"), (1, "1"), (2, "2"), (3, "3"), (5, "5")]).is_rating_scale
+    words = ["Never", "Rarely", "Sometimes", "Often", "Always"]
+    assert not _item(list(enumerate(words))).is_rating_scale
+    assert not _item([*numbered[:5], (5, "Somewhat"), *numbered[6:]]).is_rating_scale

@@ -145,3 +145,25 @@ def test_no_session_is_in_the_future_except_the_next_appointment(registry):
             lambda n: list(n) == list(range(1, len(n) + 1))
         )
     )
+
+
+def test_active_clients_have_pending_and_overdue_check_ins_on_real_sessions(registry):
+    clinic = generate(registry, n_clients=300)
+    sessions, episodes = clinic["sessions"], clinic["episodes"]
+    opened = sessions[sessions["checkin_open"]]
+    active = set(episodes.loc[episodes["status"] == "active", "episode_key"])
+    assert set(opened["episode_key"]) <= active
+    anchor = pd.Timestamp(ANCHOR, tz="UTC")
+    ahead = opened[opened["scheduled_at"] > anchor]
+    passed = opened[opened["scheduled_at"] < anchor]
+    assert len(ahead) > 20 and len(passed) > 5, "a mix of pending and overdue"
+    assert set(ahead["status"]) == {"scheduled"}
+    assert (ahead["scheduled_at"] < anchor + pd.Timedelta(days=3)).all()
+    # Overdue: the client's last session so far, attended, not the intake.
+    assert set(passed["status"]) == {"attended"}
+    assert (passed["number"] > 1).all()
+    last_past = sessions[sessions["status"] != "scheduled"].groupby("episode_key")["number"].max()
+    assert (passed["number"].to_numpy() == last_past[passed["episode_key"]].to_numpy()).all()
+    # An open check-in has no answers yet: its questionnaires are opened in the database.
+    answered = clinic["administrations"].set_index(["episode_key", "number"]).index
+    assert not answered.isin(pd.MultiIndex.from_frame(opened[["episode_key", "number"]])).any()

@@ -268,9 +268,11 @@ def test_the_therapist_hands_a_client_over_to_a_colleague(client, therapist_clie
     assert f"{record} handed over to {clinics.colleague}" in response.content.decode()
     episode.refresh_from_db()
     assert (episode.therapist, episode.status) == (clinics.colleague, EpisodeStatus.ACTIVE)
-    # The former therapist no longer reaches the client; the colleague does.
+    # The former therapist no longer reaches the record, only where it went; the
+    # colleague does (test_handed_over.py).
     page = reverse("client-detail", args=[clinics.owner_client.public_id])
-    assert therapist_client.get(page).status_code == 404
+    notice = therapist_client.get(page).content.decode()
+    assert "was handed over to" in notice and 'id="hand-over"' not in notice
     login_verified(client, clinics.colleague)
     assert client.get(page).status_code == 200
     assert record in client.get(reverse("home")).content.decode()

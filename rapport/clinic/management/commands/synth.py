@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
+from rapport.clinic.models import AdministrationStatus, Organisation, Session
 from rapport.clinic.synth_writer import ClinicExistsError, write_synthetic_clinic
 from rapport.core.instruments import load_installed_instruments
 from rapport.instruments import DefinitionError
@@ -72,3 +74,17 @@ class Command(BaseCommand):
                 f"{config.therapists} therapists, seed {config.seed}."
             )
         )
+        pending, overdue = open_checkin_counts(organisation)
+        self.stdout.write(f"Check-ins open: {pending} pending, {overdue} overdue.")
+
+
+def open_checkin_counts(organisation: Organisation) -> tuple[int, int]:
+    """How many of the clinic's sessions have a check-in open: (still ahead, already passed)."""
+    open_statuses = [AdministrationStatus.PENDING, AdministrationStatus.IN_PROGRESS]
+    sessions = Session.objects.filter(
+        episode__client__organisation=organisation, administrations__status__in=open_statuses
+    ).distinct()
+    now = timezone.now()
+    return sessions.filter(scheduled_at__gte=now).count(), sessions.filter(
+        scheduled_at__lt=now
+    ).count()

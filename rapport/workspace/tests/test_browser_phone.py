@@ -1,0 +1,145 @@
+"""Staff pages on a phone: every main page of the synthetic clinic at 390 x 844.
+
+A therapist, a supervisor and a clinic admin of a ``rapport synth`` clinic sign in on a
+phone-sized screen and open each of their main pages. On every page the page itself must
+not scroll sideways (wide tables scroll inside their own box) and axe-core must find no
+serious or critical WCAG 2.1 AA violation.
+Set ``RAPPORT_WORKSPACE_SCREENSHOTS=docs/screenshots`` to write the phone screenshots
+used in docs/workspace.md.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from django.core.management import call_command
+
+from rapport.accounts.models import Role, User
+from rapport.browser_testing import (
+    check_accessibility,
+    require_browser_tools,
+    save_screenshot,
+    sign_in,
+)
+from rapport.clinic.models import Organisation
+from rapport.testing import PASSWORD
+
+PHONE = {"width": 390, "height": 844}
+SCREENSHOTS = os.environ.get("RAPPORT_WORKSPACE_SCREENSHOTS")
+
+require_browser_tools()
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("plain_http_cookies")]
+
+
+@pytest.fixture
+def page(browser):
+    # bypass_csp only lets the test inject axe-core; the pages keep their CSP.
+    context = browser.new_context(
+        viewport=PHONE, bypass_csp=True, is_mobile=True, has_touch=True, device_scale_factor=1
+    )
+    yield context.new_page()
+    context.close()
+
+
+@pytest.fixture
+def clinic(live_server) -> Organisation:
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    call_command("synth", clients=40, seed=3, org="phone", password=PASSWORD, no_progress=True)
+    organisation = Organisation.objects.get(slug="phone")
+    for user in User.objects.filter(organisation=organisation):
+        TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
+    return organisation
+
+
+def staff(organisation: Organisation, role: str) -> User:
+    return User.objects.filter(organisation=organisation, role=role).order_by("username")[0]
+
+
+def horizontal_overflow(page) -> str:
+    """'' when the page fits the screen's width; else its width and the widest culprits."""
+    return page.evaluate(
+        """() => {
+            const width = document.documentElement.clientWidth;
+            if (document.documentElement.scrollWidth <= width) return '';
+            const culprits = [...document.querySelectorAll('body *')]
+                .filter(el => el.getBoundingClientRect().right > width + 0.5)
+                .filter(el => !el.parentElement.closest('.table-scroll'))
+                .slice(0, 5)
+                .map(el => el.tagName.toLowerCase() + '.' + el.className + ' '
+                     + Math.round(el.getBoundingClientRect().right) + 'px');
+            return document.documentElement.scrollWidth + 'px wide: ' + culprits.join('; ');
+        }"""
+    )
+
+
+def open_and_check(page, url: str, heading: str) -> None:
+    page.goto(url)
+    page.wait_for_load_state()
+    assert heading in page.locator("h1").inner_text()
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], (
+        f"{url}: {horizontal_overflow(page)}"
+    )
+    check_accessibility(page)
+
+
+def test_a_therapist_reads_every_main_page_on_a_phone(live_server, page, clinic):
+    therapist = staff(clinic, Role.THERAPIST)
+    sign_in(page, live_server.url, therapist)
+    base = live_server.url
+
+    open_and_check(page, base + "/", "Caseload")
+    # The caseload table scrolls sideways inside its own box, a region keyboards can reach.
+    box = page.locator(".table-scroll:has(table.caseload)")
+    assert box.get_attribute("tabindex") == "0" and box.get_attribute("aria-label") == "Caseload"
+    assert box.evaluate("box => box.scrollWidth > box.clientWidth")
+    box.evaluate("box => box.scrollIntoView()")
+    save_screenshot(page, SCREENSHOTS, "workspace-phone-caseload", full_page=False)
+
+    client_link = page.locator("table.caseload tbody tr th a").first
+    client_url = base + client_link.get_attribute("href")
+    open_and_check(page, client_url, "")
+    save_screenshot(page, SCREENSHOTS, "workspace-phone-client", full_page=False)
+    # Scheduling sits on the client page: its form fields use the screen's width.
+    schedule = page.locator("form.schedule")
+    assert schedule.count() == 1
+    box = schedule.locator("button[type=submit]").bounding_box()
+    assert box is not None and box["x"] + box["width"] <= PHONE["width"]
+
+    def link(name: str) -> str:
+        return base + page.get_by_role("link", name=name, exact=True).first.get_attribute("href")
+
+    brief_url, plan_url = link("Pre-session brief"), link("Edit measurement plan")
+    safety_plan_url = link("Safety plan")
+    open_and_check(page, plan_url, "Measurement plan")
+    open_and_check(page, safety_plan_url, "")
+    open_and_check(page, brief_url, "Before the session")
+    open_and_check(page, base + "/worklist/", "Check-in worklist")
+    open_and_check(page, base + "/closed/", "")
+    open_and_check(page, base + "/clients/new/", "New client")
+
+
+def test_a_supervisor_reads_the_team_and_insights_on_a_phone(live_server, page, clinic):
+    supervisor = staff(clinic, Role.SUPERVISOR)
+    sign_in(page, live_server.url, supervisor)
+    open_and_check(page, live_server.url + "/team/", "Your team")
+    open_and_check(page, live_server.url + "/insights/", "Clinic insights")
+    open_and_check(page, live_server.url + "/", "Caseload")
+
+
+def test_a_clinic_admin_runs_the_staff_pages_on_a_phone(live_server, page, clinic):
+    admin = staff(clinic, Role.CLINIC_ADMIN)
+    sign_in(page, live_server.url, admin)
+    base = live_server.url
+    open_and_check(page, base + "/accounts/staff/", "Staff")
+    colleague = staff(clinic, Role.THERAPIST)
+    open_and_check(page, base + f"/accounts/staff/{colleague.public_id}/", "")
+    open_and_check(page, base + "/accounts/staff/new/", "New staff account")
+    open_and_check(page, base + "/checkin/safety-notices/", "")
+    open_and_check(page, base + "/checkin/crisis-contacts/", "")
+    open_and_check(page, base + "/insights/", "Clinic insights")
+    # The navigation wraps onto the screen: every link in it can be reached.
+    for link in page.locator("header nav a").all():
+        box = link.bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
