@@ -8,11 +8,11 @@ The final submission is one transaction: lock the link row (``SELECT ... FOR UPD
 the session row, check the link is still open, score and store every due questionnaire,
 record the :class:`CheckinSubmission` (unique per link: the last line of defence), close
 the link and any sibling links of the session, delete the session's drafts (none can be
-sent any more), write the audit entry and raise alerts, queueing their safety notices,
-which are sent once the transaction commits (safety_notices.py). A second or concurrent
-submission waits on the lock, then finds the link closed and stores nothing. On SQLite
-the transaction takes the write lock at BEGIN (``transaction_mode=IMMEDIATE``), which
-serialises submissions the same way.
+sent any more), write the audit entry (in a lane of the audit chain locked along with the
+link) and raise alerts, queueing their safety notices, which are sent once the transaction
+commits (safety_notices.py). A second or concurrent submission waits on the lock, then
+finds the link closed and stores nothing. On SQLite the transaction takes the write lock at BEGIN
+(``transaction_mode=IMMEDIATE``), which serialises submissions the same way.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from __future__ import annotations
 import enum
 import json
 from collections.abc import Mapping
+from contextlib import AbstractContextManager, ExitStack, nullcontext
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
@@ -183,14 +184,17 @@ _LOCK_OPEN_LINK = f"""
     WHERE link.token_hash = %s AND link.used_at IS NULL AND link.revoked_at IS NULL
       AND link.expires_at > %s
 """  # noqa: S608 - table names from the models, values as parameters
-# Run once the locks are held, so a draft saved just before is seen. The draft is this
-# link's own: another link's draft for the session is never read.
+# Sent right behind the lock statement (one round trip on PostgreSQL, in the pipeline)
+# and so executed after the locks are held: a draft saved just before is seen. It finds
+# the link by the token's hash itself; its rows are ignored when the link is closed. The
+# draft is this link's own: another link's draft for the session is never read.
 _OPEN_ADMINISTRATIONS_AND_DRAFT = f"""
     SELECT a.id, a.instrument_id, a.instrument_version,
            draft.id, draft.answers, draft.comment, draft.language
-    FROM {_ADMINISTRATION} a
-    LEFT JOIN {_DRAFT} draft ON draft.link_id = %s
-    WHERE a.session_id = %s AND a.status IN (%s, %s)
+    FROM {_LINK} link
+    JOIN {_ADMINISTRATION} a ON a.session_id = link.session_id
+    LEFT JOIN {_DRAFT} draft ON draft.link_id = link.id
+    WHERE link.token_hash = %s AND a.status IN (%s, %s)
     ORDER BY a.id
 """  # noqa: S608
 _STORE_SCORES = f"""
@@ -253,20 +257,29 @@ def _from_db(model, name: str, value):
     return converted.from_db_value(value, None, connection) if value is not None else None
 
 
-def _lock_open_link(token: str, now) -> tuple[_LockedLink | None, list[tuple]]:
-    """The open link behind ``token`` (locked with its session) and its due rows."""
+def _lock_open_link(
+    token: str, now
+) -> tuple[_LockedLink | None, list[tuple], audit.LaneReservation]:
+    """The open link behind ``token`` (locked with its session), its due rows, and a lane.
+
+    The three statements (link, due questionnaires and draft, an audit lane) are sent
+    before any result is read: in the pipeline they travel together, and each runs once
+    the one before holds its locks.
+    """
     lock = " FOR UPDATE OF link, session" if connection.features.has_select_for_update_of else ""
     hashed = token_hash(token)
-    with hotpath.cursor() as cursor:
-        cursor.execute(_LOCK_OPEN_LINK + lock, [hashed, _to_db(CheckinLink, "expires_at", now)])
-        row = cursor.fetchone()
-        if row is None:
-            return None, []
-        link_id, session_id = row[0], row[3]
-        cursor.execute(_OPEN_ADMINISTRATIONS_AND_DRAFT, [link_id, session_id, *OPEN_STATUSES])
-        due_rows = cursor.fetchall()
+    with hotpath.cursor() as link_cursor, hotpath.cursor() as due_cursor:
+        link_cursor.execute(
+            _LOCK_OPEN_LINK + lock, [hashed, _to_db(CheckinLink, "expires_at", now)]
+        )
+        due_cursor.execute(_OPEN_ADMINISTRATIONS_AND_DRAFT, [hashed, *OPEN_STATUSES])
+        lane = audit.reserve_lane()
+        row = link_cursor.fetchone()
+        due_rows = due_cursor.fetchall()
+    if row is None:
+        return None, [], lane
     public_id = str(_field(CheckinLink, "public_id").to_python(row[1]))
-    return _LockedLink(row[0], public_id, *row[2:]), due_rows
+    return _LockedLink(row[0], public_id, *row[2:]), due_rows, lane
 
 
 def _due_and_draft(link_id: int, rows: list[tuple]) -> tuple[list[_Due], CheckinDraft | None]:
@@ -339,6 +352,38 @@ def _write(link: _LockedLink, due: list[_Due], *, now, language: str, comment: s
         cursor.execute(_DELETE_DRAFTS, [link.session_id])
 
 
+def _pipelined(own_transaction: bool) -> AbstractContextManager:
+    """On PostgreSQL, psycopg's pipeline mode inside the submission's transaction.
+
+    Statements whose results are not read (the writes) are sent together with the next
+    one that is: the reads of the link, the due questionnaires and an audit lane go in
+    one round trip, and the writes, the audit entry and the COMMIT (:func:`_commit_now`)
+    in one more. Entered inside the transaction, after Django has switched autocommit
+    off (which, inside a pipeline, would cost a round trip of its own). Errors in a
+    queued statement surface at the next read or at the COMMIT and roll back the whole
+    transaction as usual.
+
+    Only for a transaction of its own: rolling back to a savepoint (a submission inside
+    a caller's transaction) does not leave psycopg's aborted-pipeline state, a full
+    ROLLBACK does.
+    """
+    if connection.vendor != "postgresql" or not own_transaction:
+        return nullcontext()
+    connection.ensure_connection()
+    return connection.connection.pipeline()
+
+
+def _commit_now(own_transaction: bool) -> None:
+    """COMMIT with the queued writes, in the same round trip (PostgreSQL pipeline).
+
+    Django's atomic block then finds the transaction already committed: its own COMMIT
+    is a no-op for psycopg, and its on-commit callbacks run as usual.
+    """
+    if connection.vendor == "postgresql" and own_transaction:
+        with connection.wrap_database_errors:  # psycopg's errors as Django's
+            connection.connection.commit()
+
+
 def submit_checkin(
     token: str,
     submitted: Mapping[str, Answers],
@@ -357,8 +402,10 @@ def submit_checkin(
     if not looks_like_token(token):
         return SubmitResult(Outcome.CLOSED)
     now = timezone.now()
-    with transaction.atomic():
-        link, due_rows = _lock_open_link(token, now)
+    own_transaction = not connection.in_atomic_block
+    with transaction.atomic(), _pipelined(own_transaction), ExitStack() as cleanup:
+        link, due_rows, lane = _lock_open_link(token, now)
+        cleanup.callback(lane.release)
         if link is None or (link.channel == Channel.KIOSK and link.public_id != kiosk_link_id):
             return SubmitResult(Outcome.CLOSED)
         # Links are issued only after the plan's administrations exist (links.py).
@@ -397,11 +444,13 @@ def submit_checkin(
             return SubmitResult(Outcome.INCOMPLETE, missing=missing, language=chosen_language)
         final_comment = comment if comment is not None else (draft.comment if draft else "")
         _write(link, due, now=now, language=chosen_language, comment=final_comment)
+        # The submission's entry first: it is the one the reserved lane was read for.
         audit.record(
             "checkin.submit",
             object_type=CheckinLink._meta.label_lower,
             object_id=link.public_id,
             detail={"count": len(due), "via": link.channel},
+            reserved=lane,
         )
         alerts = []
         for code in critical_codes:
@@ -418,6 +467,7 @@ def submit_checkin(
             alerts.append(alert)
         # Queued with the alerts, sent after COMMIT: a rollback tells nobody.
         safety_notices.queue_for_new_alerts(alerts, now)
+        _commit_now(own_transaction)
     return SubmitResult(
         Outcome.STORED,
         show_crisis_resources=bool(critical_codes),

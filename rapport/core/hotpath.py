@@ -6,8 +6,8 @@ psycopg quotes every value in Python. For the statements of the check-in submiss
 (and the rate limit and audit append that come with it) that repeated work cost more
 than executing them: planning the link lookup's four-table join alone took longer than
 running it. :func:`cursor` gives those code paths a server-side-binding psycopg cursor
-on Django's own connection (same transaction) that prepares each statement on its first
-use per connection and then only binds values.
+on Django's own connection (same transaction, same pipeline) that prepares each
+statement on its first use per connection and then only binds values.
 
 Elsewhere (SQLite) it is Django's cursor. Database errors are translated into Django's
 exceptions either way, so callers catch ``django.db.IntegrityError`` as usual.

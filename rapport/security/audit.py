@@ -34,7 +34,7 @@ import json
 import re
 import secrets
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -114,6 +114,7 @@ def record(
     object_id: str = "",
     outcome: str = "success",
     detail: dict | None = None,
+    reserved: LaneReservation | None = None,
 ) -> AuditEvent:
     """Append one event to the audit trail and return it.
 
@@ -123,6 +124,7 @@ def record(
     model label) and ``object_id`` (its ``public_id``, else its primary key). Raises
     ``ValueError`` for a malformed action or outcome and for any detail outside the
     allow-list. Runs in the caller's transaction: if that rolls back, so does the event.
+    ``reserved``: a lane locked earlier in this transaction (:func:`reserve_lane`).
     """
     if not _ACTION.fullmatch(action) or len(action) > 64:
         raise ValueError(f"audit action {action!r} must be a dotted lower-case code")
@@ -140,8 +142,10 @@ def record(
     # No savepoint: the caller's transaction (if any) rolls back as a whole on an error,
     # and the head row stays locked for as short a time as possible.
     with transaction.atomic(savepoint=False):
-        head = _locked_free_head()
+        claimed = reserved.claim() if reserved is not None else None
+        head, event_id = claimed or _locked_head_and_event_id()
         event = AuditEvent(
+            id=event_id,
             lane=head.pk,
             seq=head.last_seq + 1,
             occurred_at=timezone.now(),
@@ -163,6 +167,58 @@ def record(
         _sign_head(head, key)
         _append(event, head)
     return event
+
+
+class LaneReservation:
+    """A lane's head locked ahead of the event, for a transaction with few round trips.
+
+    :func:`reserve_lane` sends the lane's ``SELECT ... FOR UPDATE SKIP LOCKED`` without
+    waiting for its answer, so in a psycopg pipeline it travels with the caller's own
+    first reads; the caller then passes the reservation to :func:`record`, which reads
+    the answer instead of asking. A reservation serves one event. If anything was
+    appended on this connection in between (the head it read may be stale) or no lane
+    was free, :func:`record` takes the usual path, which reads the head afresh.
+    """
+
+    def __init__(self) -> None:
+        self._cursor: Any = None
+        self._stack = ExitStack()
+        self._claimed = False
+        self._appends_at_reservation = _appends_on_this_connection()
+        if connection.features.has_select_for_update_skip_locked:
+            self._cursor = self._stack.enter_context(hotpath.cursor())
+            self._cursor.execute(_locking(_SELECT_FREE_LANE), [LANES])
+
+    def release(self) -> None:
+        """Close the reservation's cursor (idempotent); the lane stays locked until the
+        transaction ends, unclaimed."""
+        self._stack.close()
+
+    def claim(self) -> tuple[AuditChainHead, int | None] | None:
+        """The reserved head and event id, once; None when there is nothing to claim."""
+        if self._claimed:
+            raise AuditChainError("a lane reservation serves one event only")
+        self._claimed = True
+        if self._cursor is None:
+            return None
+        try:
+            with connection.wrap_database_errors:
+                row = self._cursor.fetchone()
+        finally:
+            self._stack.close()
+        if row is None or _appends_on_this_connection() != self._appends_at_reservation:
+            return None
+        head = AuditChainHead.from_db(connection.alias, [f.attname for f in _HEAD_FIELDS], row[1:])
+        return head, row[0]
+
+
+def _appends_on_this_connection() -> int:
+    return getattr(connection, "rapport_audit_appends", 0)
+
+
+def reserve_lane() -> LaneReservation:
+    """Lock a free lane now, for this transaction's first :func:`record` (see the class)."""
+    return LaneReservation()
 
 
 def clean_detail(detail: dict | None) -> dict:
@@ -223,17 +279,11 @@ def _request_id(request: Any) -> str:
 
 
 def _locked_head(lane: int = 1) -> AuditChainHead:
-    """Lane ``lane``'s chain head (created if missing), locked until the transaction ends."""
-    head = _select_head_for_update(_SELECT_LANE, [lane])
-    if head is None:
-        AuditChainHead.objects.bulk_create([AuditChainHead(id=lane)], ignore_conflicts=True)
-        head = _select_head_for_update(_SELECT_LANE, [lane])
-    if head is None:
-        raise AuditChainError(f"the audit chain head row of lane {lane} could not be created")
-    return head
+    """Lane ``lane``'s chain head, created if missing, locked until the transaction ends."""
+    return _locked_lane(lane)[0]
 
 
-def _locked_free_head() -> AuditChainHead:
+def _locked_head_and_event_id() -> tuple[AuditChainHead, int | None]:
     """A free lane's chain head, created if missing, locked until the transaction ends.
 
     PostgreSQL: the lowest lane no other transaction holds (``FOR UPDATE SKIP LOCKED``;
@@ -242,17 +292,34 @@ def _locked_free_head() -> AuditChainHead:
     Waiting only ever happens on lane 1 and never by a transaction holding lane 1, so
     appends cannot deadlock each other. SQLite: transactions are IMMEDIATE (settings), so
     writers are already serialised, and lane 1 is the only one.
+
+    Every append runs this while holding a lane, so it is plain SQL, prepared once per
+    connection (``rapport.core.hotpath``). On PostgreSQL the same statement draws the new
+    event's id from its sequence, so the write that follows needs no reply: in a psycopg
+    pipeline (the check-in submission) it travels with the COMMIT, and the lane is
+    locked for one round trip. SQLite reports the id on insert instead (None here).
     """
     if not connection.features.has_select_for_update_skip_locked:
-        return _locked_head(1)
-    found = _select_head_for_update(_SELECT_FREE_LANE, [LANES], skip_locked=True)
+        return _locked_lane(1)
+    found = _select_head_for_update(_SELECT_FREE_LANE, [LANES])
     if found is None:
         found = _added_lane()
     # Every lane busy (or none yet, in a new or freshly flushed database): wait for lane 1.
-    return found or _locked_head(1)
+    return found or _locked_lane(1)
 
 
-def _added_lane() -> AuditChainHead | None:
+def _locked_lane(lane: int) -> tuple[AuditChainHead, int | None]:
+    """Lane ``lane``'s head (created if missing) and an event id, locked (waiting if held)."""
+    found = _select_head_for_update(_SELECT_LANE, [lane])
+    if found is None:
+        AuditChainHead.objects.bulk_create([AuditChainHead(id=lane)], ignore_conflicts=True)
+        found = _select_head_for_update(_SELECT_LANE, [lane])
+    if found is None:
+        raise AuditChainError(f"the audit chain head row of lane {lane} could not be created")
+    return found
+
+
+def _added_lane() -> tuple[AuditChainHead, int | None] | None:
     """Insert the next lane (every existing one is busy) and return it, locked."""
     with hotpath.cursor() as cursor:
         cursor.execute(_ADD_LANE, [LANES])
@@ -262,12 +329,12 @@ def _added_lane() -> AuditChainHead | None:
     return _select_head_for_update(_SELECT_LANE, [added[0]])
 
 
-# The statements of every append, written out once from the models' metadata and run
-# through rapport.core.hotpath (prepared once per connection on PostgreSQL).
+# The statements of every append, written out once from the models' metadata.
 _HEAD_FIELDS = AuditChainHead._meta.concrete_fields
-_HEAD_ATTNAMES = [field.attname for field in _HEAD_FIELDS]
-_HEAD_TABLE = AuditChainHead._meta.db_table
+_EVENT_FIELDS = AuditEvent._meta.concrete_fields
+_EVENT_TABLE, _EVENT_PK = AuditEvent._meta.db_table, AuditEvent._meta.pk.column
 _HEAD_COLUMNS = ", ".join(field.column for field in _HEAD_FIELDS)
+_HEAD_TABLE = AuditChainHead._meta.db_table
 _SELECT_HEADS = f"SELECT {_HEAD_COLUMNS} FROM {_HEAD_TABLE}"  # noqa: S608
 _SELECT_LANE = f"{_SELECT_HEADS} WHERE id = %s"
 _SELECT_FREE_LANE = f"{_SELECT_HEADS} WHERE id <= %s ORDER BY id LIMIT 1"
@@ -278,28 +345,59 @@ _ADD_LANE = f"""
     HAVING coalesce(max(id), 0) < %s
     ON CONFLICT (id) DO NOTHING RETURNING id
 """  # noqa: S608
-_EVENT_FIELDS = [field for field in AuditEvent._meta.concrete_fields if not field.primary_key]
-_INSERT_EVENT = "INSERT INTO {table} ({columns}) VALUES ({values}) RETURNING {pk}".format(  # noqa: S608
-    table=AuditEvent._meta.db_table,
-    columns=", ".join(field.column for field in _EVENT_FIELDS),
-    values=", ".join(["%s"] * len(_EVENT_FIELDS)),
-    pk=AuditEvent._meta.pk.column,
-)
+# PostgreSQL: the new event's id comes with the head (see _locked_head_and_event_id).
+_NEXT_EVENT_ID = f"nextval(pg_get_serial_sequence('{_EVENT_TABLE}', '{_EVENT_PK}')), "
 _UPDATE_HEAD_END = (
-    f"UPDATE {_HEAD_TABLE} "  # noqa: S608
+    f"UPDATE {AuditChainHead._meta.db_table} "  # noqa: S608
     "SET last_seq = %s, last_mac = %s, key_id = %s, mac = %s WHERE id = %s"
 )
 
 
-def _select_head_for_update(
-    sql: str, params: list, *, skip_locked: bool = False
-) -> AuditChainHead | None:
-    if connection.features.has_select_for_update:  # SQLite: IMMEDIATE transactions instead
-        sql += " FOR UPDATE SKIP LOCKED" if skip_locked else " FOR UPDATE"
+def _insert_event(fields) -> str:
+    return "INSERT INTO {table} ({columns}) VALUES ({values})".format(  # noqa: S608
+        table=_EVENT_TABLE,
+        columns=", ".join(field.column for field in fields),
+        values=", ".join(["%s"] * len(fields)),
+    )
+
+
+# PostgreSQL: one statement (a data-modifying WITH) writes the event, with the id drawn
+# above, and the new end of the chain. SQLite: the event (its id assigned and returned),
+# then the head.
+_INSERT_EVENT_AND_UPDATE_HEAD = (
+    f"WITH appended AS ({_insert_event(_EVENT_FIELDS)}) {_UPDATE_HEAD_END}"
+)
+_EVENT_FIELDS_BUT_PK = [field for field in _EVENT_FIELDS if not field.primary_key]
+_INSERT_EVENT_RETURNING_PK = f"{_insert_event(_EVENT_FIELDS_BUT_PK)} RETURNING {_EVENT_PK}"
+
+
+def _select_head_for_update(sql: str, params: list) -> tuple[AuditChainHead, int | None] | None:
     with hotpath.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(_locking(sql), params)
         row = cursor.fetchone()
-    return None if row is None else AuditChainHead.from_db(connection.alias, _HEAD_ATTNAMES, row)
+    if row is None:
+        return None
+    event_id, values = (row[0], row[1:]) if connection.vendor == "postgresql" else (None, row)
+    head = AuditChainHead.from_db(connection.alias, [f.attname for f in _HEAD_FIELDS], values)
+    return head, event_id
+
+
+_LOCKING: dict[tuple[str, str], str] = {}
+
+
+def _locking(sql: str) -> str:
+    """``sql`` with the event id drawn (PostgreSQL) and the row lock this database has."""
+    key = (connection.vendor, sql)
+    if key not in _LOCKING:
+        locking = sql
+        if connection.vendor == "postgresql":
+            locking = locking.replace("SELECT ", f"SELECT {_NEXT_EVENT_ID}", 1)
+        if connection.features.has_select_for_update:
+            locking += " FOR UPDATE"
+            if sql is _SELECT_FREE_LANE:
+                locking += " SKIP LOCKED"
+        _LOCKING[key] = locking
+    return _LOCKING[key]
 
 
 def _append(event: AuditEvent, head: AuditChainHead) -> None:
@@ -308,14 +406,20 @@ def _append(event: AuditEvent, head: AuditChainHead) -> None:
     The event's values are prepared by its fields as the ORM would (JSON, dates); the
     head's only changed columns are its end and its MAC.
     """
+    head_values = [head.last_seq, head.last_mac, head.key_id, head.mac, head.pk]
     with hotpath.cursor() as cursor:
-        cursor.execute(_INSERT_EVENT, _db_values(event, _EVENT_FIELDS))
-        event.pk = cursor.fetchone()[0]
-        cursor.execute(
-            _UPDATE_HEAD_END, [head.last_seq, head.last_mac, head.key_id, head.mac, head.pk]
-        )
+        if event.pk is not None:
+            cursor.execute(
+                _INSERT_EVENT_AND_UPDATE_HEAD, _db_values(event, _EVENT_FIELDS) + head_values
+            )
+        else:
+            cursor.execute(_INSERT_EVENT_RETURNING_PK, _db_values(event, _EVENT_FIELDS_BUT_PK))
+            event.pk = cursor.fetchone()[0]
+            cursor.execute(_UPDATE_HEAD_END, head_values)
     event._state.adding = False
     event._state.db = connection.alias
+    # Counted per connection (Django's connections are per thread) for LaneReservation.
+    connection.rapport_audit_appends = _appends_on_this_connection() + 1
 
 
 def _db_values(event: AuditEvent, fields) -> list:

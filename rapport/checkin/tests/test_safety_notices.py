@@ -125,8 +125,8 @@ def test_a_rolled_back_submission_tells_nobody():
 
 @pytest.mark.django_db(transaction=True)
 def test_a_submission_in_its_own_transaction_sends_the_notice():
-    # As in a request: the submission commits its own transaction and the notice goes out
-    # right after.
+    # As in a request: the submission commits by itself (pipelined on PostgreSQL) and the
+    # notice goes out right after.
     clinics = make_two_clinics()
     clinics.owner.email = "owner@example.org"
     clinics.owner.save()

@@ -53,7 +53,7 @@ def test_a_submission_is_audited_and_the_chain_verifies(issued):
 @pytest.mark.parametrize(
     "own_transaction",
     [
-        # As in a request: the submission's own transaction.
+        # As in a request: the submission's own transaction (pipelined on PostgreSQL).
         pytest.param(True, marks=pytest.mark.django_db(transaction=True)),
         # Inside a caller's transaction: rolled back to its savepoint.
         False,

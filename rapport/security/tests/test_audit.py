@@ -396,3 +396,36 @@ def test_anchors_cover_every_lane(tmp_path):
         result = audit.verify(anchors)
         transaction.set_rollback(True)
     assert not result.ok and "anchored entry #1" in result.problem and "lane 2" in result.problem
+
+
+# --- lane reservations ----------------------------------------------------------------
+
+
+def test_a_reserved_lane_records_the_next_event_in_order():
+    audit.record("test.before")
+    with transaction.atomic():
+        reservation = audit.reserve_lane()
+        event = audit.record("test.reserved", reserved=reservation)
+    assert (event.lane, event.seq) == (1, 2)
+    assert audit.verify().ok
+
+
+def test_a_reservation_read_before_another_append_is_not_used_stale():
+    # The reservation read lane 1's head; an append in between moves that head on.
+    with transaction.atomic():
+        reservation = audit.reserve_lane()
+        audit.record("test.in_between")
+        event = audit.record("test.reserved", reserved=reservation)
+    assert list(AuditEvent.objects.values_list("seq", "action")) == [
+        (1, "test.in_between"),
+        (2, "test.reserved"),
+    ]
+    assert event.seq == 2 and audit.verify().ok
+
+
+def test_a_reservation_serves_one_event_only():
+    with transaction.atomic():
+        reservation = audit.reserve_lane()
+        audit.record("test.reserved", reserved=reservation)
+        with pytest.raises(audit.AuditChainError, match="one event"):
+            audit.record("test.again", reserved=reservation)
