@@ -353,6 +353,8 @@ def _write(link: _LockedLink, due: list[_Due], *, now, language: str, comment: s
         cursor.execute(_DELETE_DRAFTS, [link.session_id])
 
 
+# Kept in session 7 (#15), with _commit_now and the audit lane reservation: without them a
+# submission takes seven round trips instead of two (BENCHMARKS.md, "Session 7").
 def _pipelined(own_transaction: bool) -> AbstractContextManager:
     """On PostgreSQL, psycopg's pipeline mode inside the submission's transaction.
 

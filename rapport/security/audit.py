@@ -58,6 +58,7 @@ from rapport.security.private_files import open_private_for_append
 GENESIS_MAC = "0" * 64
 # Parallel chains an append may take. More than the concurrent appenders a deployment
 # runs (gunicorn workers x threads, per app server) keeps appends from waiting.
+# Kept in session 7 (#15): one chain serialised the submissions (BENCHMARKS.md).
 LANES = 16
 OUTCOMES = frozenset({"success", "failure", "denied", "error"})
 DETAIL_KEYS = frozenset(
@@ -188,7 +189,7 @@ class LaneReservation:
         self._appends_at_reservation = _appends_on_this_connection()
         if connection.features.has_select_for_update_skip_locked:
             self._cursor = self._stack.enter_context(hotpath.cursor())
-            self._cursor.execute(_locking(_SELECT_FREE_LANE), [LANES])
+            self._cursor.execute(_LOCK_FREE_LANE, [LANES])
 
     def release(self) -> None:
         """Close the reservation's cursor (idempotent); the lane stays locked until the
@@ -214,6 +215,7 @@ class LaneReservation:
 
 
 def _appends_on_this_connection() -> int:
+    # Kept (#15): a reservation whose head went stale would fail its append on (lane, seq).
     return getattr(connection, "rapport_audit_appends", 0)
 
 
@@ -303,7 +305,7 @@ def _locked_head_and_event_id() -> tuple[AuditChainHead, int | None]:
     """
     if not connection.features.has_select_for_update_skip_locked:
         return _locked_lane(1)
-    found = _select_head_for_update(_SELECT_FREE_LANE, [LANES])
+    found = _select_head_for_update(_LOCK_FREE_LANE, [LANES])
     if found is None:
         found = _added_lane()
     # Every lane busy (or none yet, in a new or freshly flushed database): wait for lane 1.
@@ -312,10 +314,10 @@ def _locked_head_and_event_id() -> tuple[AuditChainHead, int | None]:
 
 def _locked_lane(lane: int) -> tuple[AuditChainHead, int | None]:
     """Lane ``lane``'s head (created if missing) and an event id, locked (waiting if held)."""
-    found = _select_head_for_update(_SELECT_LANE, [lane])
+    found = _select_head_for_update(_lock_lane(), [lane])
     if found is None:
         AuditChainHead.objects.bulk_create([AuditChainHead(id=lane)], ignore_conflicts=True)
-        found = _select_head_for_update(_SELECT_LANE, [lane])
+        found = _select_head_for_update(_lock_lane(), [lane])
     if found is None:
         raise AuditChainError(f"the audit chain head row of lane {lane} could not be created")
     return found
@@ -328,7 +330,7 @@ def _added_lane() -> tuple[AuditChainHead, int | None] | None:
         added = cursor.fetchone()
     if added is None:  # all lanes exist, or another append just added this one
         return None
-    return _select_head_for_update(_SELECT_LANE, [added[0]])
+    return _select_head_for_update(_lock_lane(), [added[0]])
 
 
 # The statements of every append, written out once from the models' metadata.
@@ -337,9 +339,25 @@ _EVENT_FIELDS = AuditEvent._meta.concrete_fields
 _EVENT_TABLE, _EVENT_PK = AuditEvent._meta.db_table, AuditEvent._meta.pk.column
 _HEAD_COLUMNS = ", ".join(field.column for field in _HEAD_FIELDS)
 _HEAD_TABLE = AuditChainHead._meta.db_table
-_SELECT_HEADS = f"SELECT {_HEAD_COLUMNS} FROM {_HEAD_TABLE}"  # noqa: S608
-_SELECT_LANE = f"{_SELECT_HEADS} WHERE id = %s"
-_SELECT_FREE_LANE = f"{_SELECT_HEADS} WHERE id <= %s ORDER BY id LIMIT 1"
+# PostgreSQL locks a lane's head and draws the new event's id in the same statement (see
+# _locked_head_and_event_id); SQLite's IMMEDIATE transactions already hold the write lock.
+_NEXT_EVENT_ID = f"nextval(pg_get_serial_sequence('{_EVENT_TABLE}', '{_EVENT_PK}'))"
+_LOCK_LANE = (
+    f"SELECT {_NEXT_EVENT_ID}, {_HEAD_COLUMNS} FROM {_HEAD_TABLE} "  # noqa: S608
+    "WHERE id = %s FOR UPDATE"
+)
+_LOCK_FREE_LANE = (
+    f"SELECT {_NEXT_EVENT_ID}, {_HEAD_COLUMNS} FROM {_HEAD_TABLE} "  # noqa: S608
+    "WHERE id <= %s ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED"
+)
+_READ_LANE = f"SELECT {_HEAD_COLUMNS} FROM {_HEAD_TABLE} WHERE id = %s"  # noqa: S608
+
+
+def _lock_lane() -> str:
+    """The statement that reads one lane's head, locked, on this database."""
+    return _LOCK_LANE if connection.vendor == "postgresql" else _READ_LANE
+
+
 # A lane one above the highest existing one, while there are fewer than LANES.
 _ADD_LANE = f"""
     INSERT INTO {_HEAD_TABLE} (id, first_seq, start_mac, last_seq, last_mac, key_id, mac)
@@ -347,8 +365,6 @@ _ADD_LANE = f"""
     HAVING coalesce(max(id), 0) < %s
     ON CONFLICT (id) DO NOTHING RETURNING id
 """  # noqa: S608
-# PostgreSQL: the new event's id comes with the head (see _locked_head_and_event_id).
-_NEXT_EVENT_ID = f"nextval(pg_get_serial_sequence('{_EVENT_TABLE}', '{_EVENT_PK}')), "
 _UPDATE_HEAD_END = (
     f"UPDATE {AuditChainHead._meta.db_table} "  # noqa: S608
     "SET last_seq = %s, last_mac = %s, key_id = %s, mac = %s WHERE id = %s"
@@ -375,31 +391,13 @@ _INSERT_EVENT_RETURNING_PK = f"{_insert_event(_EVENT_FIELDS_BUT_PK)} RETURNING {
 
 def _select_head_for_update(sql: str, params: list) -> tuple[AuditChainHead, int | None] | None:
     with hotpath.cursor() as cursor:
-        cursor.execute(_locking(sql), params)
+        cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:
         return None
     event_id, values = (row[0], row[1:]) if connection.vendor == "postgresql" else (None, row)
     head = AuditChainHead.from_db(connection.alias, [f.attname for f in _HEAD_FIELDS], values)
     return head, event_id
-
-
-_LOCKING: dict[tuple[str, str], str] = {}
-
-
-def _locking(sql: str) -> str:
-    """``sql`` with the event id drawn (PostgreSQL) and the row lock this database has."""
-    key = (connection.vendor, sql)
-    if key not in _LOCKING:
-        locking = sql
-        if connection.vendor == "postgresql":
-            locking = locking.replace("SELECT ", f"SELECT {_NEXT_EVENT_ID}", 1)
-        if connection.features.has_select_for_update:
-            locking += " FOR UPDATE"
-            if sql is _SELECT_FREE_LANE:
-                locking += " SKIP LOCKED"
-        _LOCKING[key] = locking
-    return _LOCKING[key]
 
 
 def _append(event: AuditEvent, head: AuditChainHead) -> None:
