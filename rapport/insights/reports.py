@@ -38,7 +38,15 @@ from rapport.clinic import demographics
 from rapport.clinic.models import Organisation
 from rapport.core.instruments import instruments as installed_instruments
 from rapport.insights import data
-from rapport.insights.tables import COMPLEMENTARY, PRIMARY, PROTECT, Column, protect, table
+from rapport.insights.tables import (
+    COMPLEMENTARY,
+    PRIMARY,
+    PROTECT,
+    Column,
+    protect,
+    rests_on_small_numbers,
+    table,
+)
 from rapport.instruments import Instrument
 from rapport.psychometrics import (
     CHANGE_CATEGORIES,
@@ -909,7 +917,15 @@ def _page(name: str, tables: list[dict[str, Any]], notes: Sequence[str] = ()) ->
 def page_readings(name: str, tables: Sequence[Mapping[str, Any]], notes: Sequence[str] = ()):
     """The plain-language readings of page ``name``, from ``tables`` as they will be shown."""
     by_name = {stored["name"]: stored for stored in tables}
-    return [*READINGS[name](by_name, tables), *notes]
+    return [*READINGS[name](by_name), *notes]
+
+
+def _with_care(text: str, *rows: Mapping[str, Any]) -> str:
+    """``text``, flagged when a figure it states rests on 1 to 10 people (exact figures
+    only: in the protected version such figures are blank and never stated)."""
+    if any(rests_on_small_numbers(row) for row in rows):
+        return f"{text} (Small numbers: interpret with care.)"
+    return text
 
 
 def _rows(by_name: Mapping[str, Mapping[str, Any]], name: str) -> list[dict[str, Any]]:
@@ -917,7 +933,7 @@ def _rows(by_name: Mapping[str, Mapping[str, Any]], name: str) -> list[dict[str,
     return list(stored["rows"]) if stored else []
 
 
-def _instrument_readings(by_name, tables) -> list[str]:
+def _instrument_readings(by_name) -> list[str]:
     readings = []
     for row in _rows(by_name, "reliability"):
         if row.get("alpha") is None:
@@ -925,25 +941,32 @@ def _instrument_readings(by_name, tables) -> list[str]:
         published = row.get("published_alpha")
         published_text = f"; published {coefficient(published)}" if published else ""
         readings.append(
-            f"{row['instrument']} answers in this clinic {reliability_level(row['alpha'])} "
-            f"(alpha {coefficient(row['alpha'])}{published_text})."
+            _with_care(
+                f"{row['instrument']} answers in this clinic {reliability_level(row['alpha'])} "
+                f"(alpha {coefficient(row['alpha'])}{published_text}).",
+                row,
+            )
         )
     for row in _rows(by_name, "published_comparison"):
         if row.get("r") is None or row.get("p_compare") is None:
             continue
         readings.append(
-            f"Trust and alliance correlate at r = {coefficient(row['r'])} here "
-            f"(published {coefficient(PUBLISHED_TRUST['r_alliance'])}): "
-            + (
-                "not detectably different, so trust is related to, but not the same as, alliance."
-                if row["p_compare"] >= 0.05
-                else "a detectable difference from the published value."
+            _with_care(
+                f"Trust and alliance correlate at r = {coefficient(row['r'])} here "
+                f"(published {coefficient(PUBLISHED_TRUST['r_alliance'])}): "
+                + (
+                    "not detectably different, so trust is related to, but not the same as, "
+                    "alliance."
+                    if row["p_compare"] >= 0.05
+                    else "a detectable difference from the published value."
+                ),
+                row,
             )
         )
     return readings
 
 
-def _trust_alliance_readings(by_name, tables) -> list[str]:
+def _trust_alliance_readings(by_name) -> list[str]:
     readings = []
     for row in _rows(by_name, "correlations"):
         is_trust_outcome = (row["x"], row["y"]) == (
@@ -952,47 +975,61 @@ def _trust_alliance_readings(by_name, tables) -> list[str]:
         )
         if is_trust_outcome and row.get("r") is not None and row.get("n") is not None:
             readings.append(
-                f"Clients who trusted their therapist more improved "
-                f"{'more' if row['r'] > 0 else 'less'} on average "
-                f"(r = {coefficient(row['r'])}, n = {row['n']:,})."
+                _with_care(
+                    f"Clients who trusted their therapist more improved "
+                    f"{'more' if row['r'] > 0 else 'less'} on average "
+                    f"(r = {coefficient(row['r'])}, n = {row['n']:,}).",
+                    row,
+                )
             )
     thirds = _rows(by_name, "early_trust_dropout")
     if len(thirds) >= 3 and None not in (thirds[0].get("rate"), thirds[2].get("rate")):
         readings.append(
-            "Clients with the lowest early trust "
-            f"(sessions 1-{data.EARLY_SESSIONS}) dropped out "
-            f"{100 * thirds[0]['rate']:.0f}% of the time, against "
-            f"{100 * thirds[2]['rate']:.0f}% for the highest third."
+            _with_care(
+                "Clients with the lowest early trust "
+                f"(sessions 1-{data.EARLY_SESSIONS}) dropped out "
+                f"{100 * thirds[0]['rate']:.0f}% of the time, against "
+                f"{100 * thirds[2]['rate']:.0f}% for the highest third.",
+                thirds[0],
+                thirds[2],
+            )
         )
     return readings
 
 
-def _outcome_readings(by_name, tables) -> list[str]:
+def _outcome_readings(by_name) -> list[str]:
     readings = []
-    rates_by_instrument: dict[str, dict[str, float | None]] = {}
+    by_instrument: dict[str, dict[str, dict[str, Any]]] = {}
     for row in _rows(by_name, "reliable_change"):
-        rates_by_instrument.setdefault(row["group"], {})[row["category"]] = row.get("rate")
-    for title, rates in rates_by_instrument.items():
-        improved = [rates.get(CHANGE_LABELS[c]) for c in ("recovered", "reliably_improved")]
-        deteriorated = rates.get(CHANGE_LABELS["reliably_deteriorated"])
-        if None in improved or deteriorated is None:
+        by_instrument.setdefault(row["group"], {})[row["category"]] = row
+    stated = [CHANGE_LABELS[c] for c in ("recovered", "reliably_improved", "reliably_deteriorated")]
+    for title, rows in by_instrument.items():
+        used = [rows.get(label, {}) for label in stated]
+        recovered, improved, deteriorated = (row.get("rate") for row in used)
+        if recovered is None or improved is None or deteriorated is None:
             continue
         readings.append(
-            f"{title}: {100 * sum(improved):.0f}% of closed episodes improved reliably "
-            f"({100 * improved[0]:.0f}% also recovered) and {100 * deteriorated:.0f}% "
-            "deteriorated reliably."
+            _with_care(
+                f"{title}: {100 * (recovered + improved):.0f}% of closed episodes improved "
+                f"reliably ({100 * recovered:.0f}% also recovered) and "
+                f"{100 * deteriorated:.0f}% deteriorated reliably.",
+                *used,
+            )
         )
     completion = _rows(by_name, "checkin_completion")
     overall = completion[-1] if completion else None
     if overall is not None and overall.get("rate") is not None and overall.get("n") is not None:
         readings.append(
-            f"Clients completed {100 * overall['rate']:.0f}% of the check-ins they were "
-            f"offered (n = {overall['n']:,})."
+            _with_care(
+                f"Clients completed {100 * overall['rate']:.0f}% of the check-ins they were "
+                f"offered (n = {overall['n']:,}).",
+                overall,
+            )
         )
     return readings
 
 
-def _equity_readings(by_name, tables) -> list[str]:
+def _equity_readings(by_name) -> list[str]:
     readings = []
     compared = hidden = False
     for index, title in enumerate(EQUITY_OUTCOMES.values()):
@@ -1004,8 +1041,11 @@ def _equity_readings(by_name, tables) -> list[str]:
                 continue
             if low > 0 or high < 0:
                 readings.append(
-                    f"{title}: {row['group']} differs from {row['reference']} by "
-                    f"{row['difference']:+.2f} (95% CI {low:+.2f} to {high:+.2f})."
+                    _with_care(
+                        f"{title}: {row['group']} differs from {row['reference']} by "
+                        f"{row['difference']:+.2f} (95% CI {low:+.2f} to {high:+.2f}).",
+                        row,
+                    )
                 )
     if compared and not readings:
         readings.append(

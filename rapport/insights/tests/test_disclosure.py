@@ -34,6 +34,10 @@ def _row_of(html: str, group: str) -> str:
     return next(row for row in re.findall(r"<tr.*?</tr>", section, re.S) if cell in row)
 
 
+def _readings(html: str) -> str:
+    return html.split("In plain words", 1)[1].split("</ul>", 1)[0]
+
+
 def _section(html: str, table: str) -> str:
     return html.split(f'id="table-{table}"', 1)[1].split("</section>", 1)[0]
 
@@ -93,6 +97,8 @@ def test_a_small_groups_figures_are_exact_and_marked_for_the_supervisor_only(
     assert "suppressed" not in asian
     assert MARK not in _row_of(page, "White")  # 30 people: exact and unmarked
     assert "resting on 1 to 10 people" in page  # the page says what the marking means
+    difference = next(r for r in _readings(page).split("<li>") if "Asian differs" in r)
+    assert "Small numbers: interpret with care" in difference
     # The supervisor's own downloads are protected, like everyone's.
     for name in PAGES:
         downloads = _all_downloads(client, name)
@@ -105,6 +111,7 @@ def test_a_small_groups_figures_are_exact_and_marked_for_the_supervisor_only(
         asian = _row_of(page, "Asian")
         assert exact_mean not in page and MARK not in page, role
         assert "suppressed" in asian, role
+        assert "Asian differs" not in _readings(page), role
         downloads = _all_downloads(client, "equity")
         assert exact_mean not in downloads and "2.72" not in downloads, role
         client.logout()
@@ -165,6 +172,6 @@ def test_dropout_by_early_trust_is_shown_to_the_supervisor_of_a_synthetic_clinic
     # The same clinic's dropout counts are small, so the researcher's rows are blank ...
     assert "suppressed" in as_researcher
     # ... and the researcher's readings do not state what the table hides.
-    assert "dropped out" in supervisor_page.split("In plain words", 1)[1].split("</ul>", 1)[0]
-    researcher_readings = researcher_page.split("In plain words", 1)[1].split("</ul>", 1)[0]
-    assert "Clients with the lowest early trust" not in researcher_readings
+    dropout = next(r for r in _readings(supervisor_page).split("<li>") if "lowest early trust" in r)
+    assert "dropped out" in dropout and "Small numbers: interpret with care" in dropout
+    assert "lowest early trust" not in _readings(researcher_page)
