@@ -1,13 +1,14 @@
 """What researchers see: the insight tables released under a differencing control.
 
-Supervisors and clinic admins, who may see the clinic's records anyway, get every
-refresh at once. Researchers get a *release*: each table of the new computation replaces
-the released one only if every row that changed has a group that moved by at least the
-suppression threshold (:func:`rapport.psychometrics.may_replace`); otherwise the released
-table stays as it was. Whole tables, not rows, are kept or replaced, so a table's cells,
-margins and complementary suppressions always come from one computation; a page's
-plain-language readings are replaced only when all of its tables are. See
-docs/insights.md, "Releases to researchers".
+Supervisors and clinic admins get every refresh at once (exact or protected, as
+``rapport.security.access.insight_disclosure`` decides). Researchers get a *release*,
+built from the protected figures (:mod:`rapport.insights.disclosure`): each table of the
+new computation replaces the released one only if every row that changed has a group that
+moved by at least the suppression threshold (:func:`rapport.psychometrics.may_replace`);
+otherwise the released table stays as it was. Whole tables, not rows, are kept or
+replaced, so a table's cells, margins and complementary suppressions always come from one
+computation; a page's plain-language readings are replaced only when all of its tables
+are. See docs/insights.md, "Releases to researchers".
 """
 
 from __future__ import annotations

@@ -1,18 +1,25 @@
-"""The four insight pages of one organisation as suppressed tables and plain-language readings.
+"""The four insight pages of one organisation as tables and plain-language readings.
 
-Each ``*_page`` function takes tidy DataFrames (see :mod:`rapport.insights.data`) and
-returns ``{"readings": [str, ...], "tables": [table, ...]}`` (see
+Each page function takes tidy DataFrames (see :mod:`rapport.insights.data`) and returns
+``{"readings": [str, ...], "tables": [table, ...], "notes": [str, ...]}`` (see
 :mod:`rapport.insights.tables`); :func:`compute` pulls the data and builds all four.
 Every statistic comes from :mod:`rapport.psychometrics`; this module only chooses the
 inputs and the suppression.
 
+The figures are computed once, exactly; every row that small-cell protection must hide
+carries a mark saying which figures and why (:func:`rapport.insights.tables.protect`).
+Who sees the exact figures and who the protected ones is decided by
+``rapport.security.access.insight_disclosure``; :mod:`rapport.insights.disclosure`
+derives the protected version (blanked tables, readings rewritten from them).
+
 Rules applied everywhere:
 
-* **Small cells.** No count of 1 to 10 people is shown or derivable (``MIN_CELL`` = 11,
-  the CMS rule). Count tables go through ``suppress_counts`` (primary and complementary
-  suppression with margins); rates and CIs are shown only when their counts are; group
-  statistics go through ``equity()``'s and ``suppress_rows``' suppression; a statistic
-  computed on fewer than 11 people is not shown.
+* **Small cells.** In the protected version no count of 1 to 10 people is shown or
+  derivable (``MIN_CELL`` = 11, the CMS rule). Count tables are marked with
+  ``suppression_mask`` (primary and complementary suppression with margins); rates and
+  CIs are hidden unless their counts are shown; group statistics follow ``equity()``'s
+  suppression (``blank=False``: marked, not blanked); a statistic computed on fewer
+  than 11 people is hidden.
 * **n and CI.** Every figure carries its n and, where one exists, a 95% CI.
 * **Aggregates only.** No table has a row per client or episode.
 """
@@ -31,7 +38,15 @@ from rapport.clinic import demographics
 from rapport.clinic.models import Organisation
 from rapport.core.instruments import instruments as installed_instruments
 from rapport.insights import data
-from rapport.insights.tables import Column, json_value, table
+from rapport.insights.tables import (
+    COMPLEMENTARY,
+    PRIMARY,
+    PROTECT,
+    Column,
+    protect,
+    rests_on_small_numbers,
+    table,
+)
 from rapport.instruments import Instrument
 from rapport.psychometrics import (
     CHANGE_CATEGORIES,
@@ -43,11 +58,13 @@ from rapport.psychometrics import (
     omega_total,
     proportion_ci,
     reliability,
-    suppress_counts,
-    suppress_rows,
+    suppression_mask,
 )
 
 MIN_CELL = 11
+# Version of the stored figures: 2 holds exact figures with protection marks (1 held
+# suppressed figures only); a snapshot of another version is recomputed.
+SCHEMA = 2
 # Per-therapist outcomes need enough closed episodes that one client cannot swing a rate.
 MIN_THERAPIST_EPISODES = 20
 # DIF needs about 100 respondents per group at least (dif()'s own minimum; Scott et al.
@@ -94,6 +111,7 @@ N = Column("n", "n", "int")
 CI = Column("ci", "95% CI", "ci")
 RATE = Column("rate", "Rate", "pct")
 RATE_CI = Column("ci", "95% CI", "ci_pct")
+RATE_KEYS = ["rate", "ci_low", "ci_high"]
 
 
 def coefficient(value: float | None) -> str:
@@ -113,37 +131,51 @@ def category_rates(
     """Rates of each category within each row of a group x category count table.
 
     The table gets its margins and the CMS suppression with complementary cells
-    (``suppress_counts``); a rate and its Wilson CI are given only when both its count
-    and its row total are shown, so nothing hidden can be worked back. Returns long rows
-    ``group, category, count, n, rate, ci_low, ci_high, suppressed``; the margin row is
+    (``suppression_mask``); a rate and its Wilson CI may be published only when both its
+    count and its row total are, so nothing hidden can be worked back. Returns long rows
+    ``group, category, count, n, rate, ci_low, ci_high`` with exact figures, each row
+    marked (:func:`protect`) with what publishing it must hide; the margin row is
     labelled ``all_label`` (left out when the table has one row, where it repeats it).
     """
     counts = counts.astype(int)
-    published = suppress_counts(counts)
-    total_label = published.columns[-1]
+    hidden = suppression_mask(counts)
+    total_label = hidden.columns[-1]
+    full = counts.copy()
+    full[total_label] = counts.sum(axis=1)
+    full.loc[total_label] = full.sum(axis=0)
     rows = []
-    groups = list(published.index) if len(counts) > 1 else list(published.index[:-1])
+    groups = list(hidden.index) if len(counts) > 1 else list(hidden.index[:-1])
     for group in groups:
-        n_shown = published.at[group, total_label]
+        n = int(full.at[group, total_label])
         for category in shown or list(counts.columns):
-            count_shown = published.at[group, category]
-            visible = not (pd.isna(count_shown) or pd.isna(n_shown))
+            count = int(full.at[group, category])
             row: dict[str, Any] = {
-                "group": all_label if group == published.index[-1] else group,
+                "group": all_label if group == hidden.index[-1] else group,
                 "category": category,
-                "count": int(count_shown) if not pd.isna(count_shown) else None,
-                "n": int(n_shown) if not pd.isna(n_shown) else None,
+                "count": count,
+                "n": n,
                 "rate": None,
                 "ci_low": None,
                 "ci_high": None,
-                "suppressed": not visible,
+                "suppressed": False,
             }
-            if visible and int(n_shown) > 0:
-                row["rate"], row["ci_low"], row["ci_high"] = proportion_ci(
-                    int(count_shown), int(n_shown)
+            if n > 0:
+                row["rate"], row["ci_low"], row["ci_high"] = proportion_ci(count, n)
+            count_hidden, n_hidden = hidden.at[group, category], hidden.at[group, total_label]
+            if count_hidden or n_hidden:
+                small = (count_hidden and small_count(count)) or (n_hidden and small_count(n))
+                protect(
+                    row,
+                    ["count"] * bool(count_hidden) + ["n"] * bool(n_hidden) + RATE_KEYS,
+                    PRIMARY if small else COMPLEMENTARY,
                 )
             rows.append(row)
     return rows
+
+
+def small_count(n: int | None) -> bool:
+    """A count of 1 to 10 people: never published, marked when shown exactly."""
+    return n is not None and 0 < n < MIN_CELL
 
 
 def two_category_rates(counts: pd.DataFrame) -> dict[Any, dict[str, Any]]:
@@ -152,38 +184,50 @@ def two_category_rates(counts: pd.DataFrame) -> dict[Any, dict[str, Any]]:
     Used where rows are published without a column total (per-therapist rates: the
     therapists shown are a subset, so no margin across them is ever published). For a
     row "event, non-event, total" the CMS rule with complementary suppression reduces to:
-    show the rate only if neither count is 1 to 10 (hiding one forces hiding the other,
+    publish the rate only if neither count is 1 to 10 (hiding one forces hiding the other,
     and then both stay protected because only their sum is known). This equals
     ``suppress_counts`` on each one-row table (tested) without an LP per therapist.
+    Rates are exact; a row that may not be published is marked (primary).
     """
     rates: dict[Any, dict[str, Any]] = {}
     for group, (events, others) in zip(counts.index, counts.to_numpy(dtype=int), strict=True):
-        small = any(0 < value < MIN_CELL for value in (events, others))
-        row: dict[str, Any] = {"rate": None, "ci_low": None, "ci_high": None, "suppressed": small}
-        if not small and events + others > 0:
+        row: dict[str, Any] = {"rate": None, "ci_low": None, "ci_high": None, "suppressed": False}
+        if events + others > 0:
             row["rate"], row["ci_low"], row["ci_high"] = proportion_ci(events, events + others)
+        if small_count(events) or small_count(others):
+            protect(row, RATE_KEYS, PRIMARY)
         rates[group] = row
     return rates
 
 
 def _mean_row(values: pd.Series) -> dict[str, Any]:
-    """Mean with t interval and n, or a suppressed row for n of 1 to 10."""
+    """Mean with t interval and n (marked for protection when n is 1 to 10)."""
     values = values.dropna()
     n = len(values)
-    if 0 < n < MIN_CELL:
-        return {"n": None, "mean": None, "ci_low": None, "ci_high": None, "suppressed": True}
-    if n < 2:
-        return {"n": n, "mean": None, "ci_low": None, "ci_high": None, "suppressed": False}
-    mean, low, high = mean_ci(values.to_numpy(dtype=float))
-    return {"n": n, "mean": mean, "ci_low": low, "ci_high": high, "suppressed": False}
+    row: dict[str, Any] = {
+        "n": n,
+        "mean": None,
+        "ci_low": None,
+        "ci_high": None,
+        "suppressed": False,
+    }
+    if n >= 2:
+        row["mean"], row["ci_low"], row["ci_high"] = mean_ci(values.to_numpy(dtype=float))
+    if small_count(n):
+        protect(row, ["n", "mean", "ci_low", "ci_high"], PRIMARY)
+    return row
+
+
+CORRELATION_KEYS = ["n", "r", "ci_low", "ci_high", "p", "z", "p_compare"]
 
 
 def _correlation_row(frame: pd.DataFrame, x: str, y: str, r0: float | None = None):
-    """Pearson r with Fisher CI (and a test against a published r0) or a suppressed row."""
+    """Pearson r with Fisher CI (and a test against a published r0); marked for
+    protection when it rests on 1 to 10 pairs."""
     pairs = frame[[x, y]].dropna()
     row: dict[str, Any] = {"n": len(pairs), "suppressed": False}
-    if 0 < len(pairs) < MIN_CELL:
-        return {"n": None, "suppressed": True}
+    if small_count(len(pairs)):
+        protect(row, CORRELATION_KEYS, PRIMARY)
     try:
         result = correlate(pairs, x, y, r0=r0)
     except ValueError as error:
@@ -235,7 +279,7 @@ def instrument_health(
     the first-session totals of the trust and alliance instruments (columns ``trust``,
     ``alliance``) for the comparison with the published r = .53.
     """
-    summary_rows, item_tables, readings = [], [], []
+    summary_rows, item_tables = [], []
     for instrument in instruments:
         # An unscored question (the PHQ-9's "how difficult") is not part of the scale.
         items = list(instrument.scored_item_ids)
@@ -249,17 +293,15 @@ def instrument_health(
             "source": source,
             "suppressed": False,
         }
-        if 0 < len(frame) < MIN_CELL:
-            row.update(n=None, suppressed=True)
-            summary_rows.append(row)
-            continue
+        summary_rows.append(row)
+        if small_count(len(frame)):
+            protect(row, ["n", "alpha", "ci_low", "ci_high", "omega"], PRIMARY)
         reverse = [item.id for item in instrument.items if item.reverse]
         try:
             result = reliability(frame, items, reverse=reverse)
             omega = omega_total(frame, items, reverse=reverse)
         except ValueError as error:
             row["note"] = f"not computed: {error}"
-            summary_rows.append(row)
             continue
         row.update(
             alpha=result.alpha,
@@ -267,21 +309,17 @@ def instrument_health(
             ci_high=result.feldt_ci[1],
             omega=omega.omega_total,
         )
-        summary_rows.append(row)
-        title = row["instrument"]
-        published_text = f"; published {coefficient(published)}" if published else ""
-        readings.append(
-            f"{title} answers in this clinic {reliability_level(result.alpha)} "
-            f"(alpha {coefficient(result.alpha)}{published_text})."
-        )
-        item_stats = suppress_rows(
-            result.items[["item", "n", "mean", "sd", "r_drop", "alpha_if_dropped"]],
-            margins=False,
-        )
+        item_stats = result.items[["item", "n", "mean", "sd", "r_drop", "alpha_if_dropped"]]
+        item_rows = item_stats.to_dict(orient="records")
+        for item_row in item_rows:
+            item_row["suppressed"] = False
+            if small_count(item_row["n"]):
+                # Items only: no total across items is published, so no complements.
+                protect(item_row, ["n", "mean", "sd", "r_drop", "alpha_if_dropped"], PRIMARY)
         item_tables.append(
             table(
                 f"items_{instrument.id}",
-                f"{title}: items",
+                f"{row['instrument']}: items",
                 [
                     Column("item", "Item"),
                     N,
@@ -290,7 +328,7 @@ def instrument_health(
                     Column("r_drop", "Item-rest r", "num"),
                     Column("alpha_if_dropped", "Alpha without item", "num"),
                 ],
-                item_stats,
+                item_rows,
                 note="Reverse-keyed items are scored in the scale's direction first.",
             )
         )
@@ -300,17 +338,6 @@ def instrument_health(
     comparison.update(
         pair="Trust and alliance, first session", published_r=PUBLISHED_TRUST["r_alliance"]
     )
-    if comparison.get("r") is not None:
-        same = comparison["p_compare"] >= 0.05
-        readings.append(
-            f"Trust and alliance correlate at r = {coefficient(comparison['r'])} here "
-            f"(published {coefficient(PUBLISHED_TRUST['r_alliance'])}): "
-            + (
-                "not detectably different, so trust is related to, but not the same as, alliance."
-                if same
-                else "a detectable difference from the published value."
-            )
-        )
     tables = [
         table(
             "reliability",
@@ -351,7 +378,7 @@ def instrument_health(
         ),
         *item_tables,
     ]
-    return {"readings": readings, "tables": tables}
+    return _page("instruments", tables)
 
 
 # --- trust & alliance ---------------------------------------------------------------------
@@ -372,20 +399,11 @@ def trust_alliance(episodes: pd.DataFrame) -> dict[str, Any]:
     ``episodes`` has one row per episode with the ``MEASURES`` columns, ``trust_early``
     (mean trust of sessions 1-3) and ``dropout`` (0/1 for closed episodes, NaN otherwise).
     """
-    readings: list[str] = []
     pair_rows = []
     for x, y in itertools.combinations(MEASURES, 2):
         row = _correlation_row(episodes, x, y)
         row.update(x=MEASURES[x], y=MEASURES[y])
         pair_rows.append(row)
-    by_pair = {(r["x"], r["y"]): r for r in pair_rows}
-    trust_outcome = by_pair[(MEASURES["trust_mean"], MEASURES["outcome_improvement"])]
-    if trust_outcome.get("r") is not None:
-        readings.append(
-            f"Clients who trusted their therapist more improved "
-            f"{'more' if trust_outcome['r'] > 0 else 'less'} on average "
-            f"(r = {coefficient(trust_outcome['r'])}, n = {trust_outcome['n']:,})."
-        )
 
     closed = episodes[episodes["dropout"].notna() & episodes["trust_early"].notna()]
     tertile_rows: list[dict[str, Any]] = []
@@ -415,14 +433,6 @@ def trust_alliance(episodes: pd.DataFrame) -> dict[str, Any]:
             }
         )
         summary_rows.append(_logistic_row(closed))
-        lowest, highest = tertile_rows[0], tertile_rows[2]
-        if lowest["rate"] is not None and highest["rate"] is not None:
-            readings.append(
-                "Clients with the lowest early trust "
-                f"(sessions 1-{data.EARLY_SESSIONS}) dropped out "
-                f"{100 * lowest['rate']:.0f}% of the time, against {100 * highest['rate']:.0f}% "
-                "for the highest third."
-            )
     tables = [
         table(
             "correlations",
@@ -472,7 +482,7 @@ def trust_alliance(episodes: pd.DataFrame) -> dict[str, Any]:
             ),
         ),
     ]
-    return {"readings": readings, "tables": tables}
+    return _page("trust_alliance", tables)
 
 
 def _logistic_row(closed: pd.DataFrame) -> dict[str, Any]:
@@ -519,7 +529,6 @@ def outcomes(
     therapist_labels: Mapping[int, str],
 ) -> dict[str, Any]:
     """Reliable change categories, check-in completion, endings, and per-therapist outcomes."""
-    readings: list[str] = []
     closed = episodes[episodes["closed"]].set_index("episode")
     change_rows: list[dict[str, Any]] = []
     classified_primary: pd.DataFrame | None = None
@@ -536,17 +545,7 @@ def outcomes(
         counts = classified["category"].value_counts().reindex(CHANGE_CATEGORIES, fill_value=0)
         counts.index = [CHANGE_LABELS[c] for c in counts.index]
         title = instrument.title.get("en", instrument.id)
-        for row in category_rates(counts.to_frame().T.set_axis([title])):
-            change_rows.append(row)
-        rates = {r["category"]: r["rate"] for r in change_rows if r["group"] == title}
-        improved = [rates[CHANGE_LABELS[c]] for c in ("recovered", "reliably_improved")]
-        deteriorated = rates[CHANGE_LABELS["reliably_deteriorated"]]
-        if None not in improved and deteriorated is not None:
-            readings.append(
-                f"{title}: {100 * sum(improved):.0f}% of closed episodes improved reliably "
-                f"({100 * improved[0]:.0f}% also recovered) and {100 * deteriorated:.0f}% "
-                "deteriorated reliably."
-            )
+        change_rows += category_rates(counts.to_frame().T.set_axis([title]))
 
     completion = status_counts[status_counts["status"].isin(["completed", "expired", "declined"])]
     completion_rows: list[dict[str, Any]] = []
@@ -567,12 +566,6 @@ def outcomes(
         "closed": len(closed),
     }
 
-    overall = completion_rows[-1] if completion_rows else None
-    if overall is not None and overall["rate"] is not None:
-        readings.append(
-            f"Clients completed {100 * overall['rate']:.0f}% of the check-ins they were "
-            f"offered (n = {overall['n']:,})."
-        )
     therapist_rows = _therapist_rows(
         closed, classified_primary, summaries.get(PRIMARY_OUTCOME), therapist_labels
     )
@@ -623,7 +616,7 @@ def outcomes(
                 Column("active", "Active", "int"),
                 Column("closed", "Closed", "int"),
             ],
-            [_suppress_status(retention)],
+            [_status_row(retention)],
         ),
         table(
             "by_therapist",
@@ -648,17 +641,18 @@ def outcomes(
             ),
         ),
     ]
-    return {"readings": readings, "tables": tables}
+    return _page("outcomes", tables)
 
 
-def _suppress_status(row: dict[str, Any]) -> dict[str, Any]:
-    published = suppress_counts(pd.Series({"active": row["active"], "closed": row["closed"]}))
-    return {
-        "group": row["group"],
-        "active": json_value(published["active"]),
-        "closed": json_value(published["closed"]),
-        "suppressed": bool(published.isna().any()),
-    }
+def _status_row(row: dict[str, Any]) -> dict[str, Any]:
+    """Active and closed episodes, marked as a one-way table with its total."""
+    counts = pd.Series({"active": row["active"], "closed": row["closed"]})
+    hidden = [key for key, masked in suppression_mask(counts).items() if masked and key in counts]
+    out = {**row, "suppressed": False}
+    if hidden:
+        small = any(small_count(int(counts[key])) for key in hidden)
+        protect(out, hidden, PRIMARY if small else COMPLEMENTARY)
+    return out
 
 
 def _therapist_rows(
@@ -699,18 +693,24 @@ def _therapist_rows(
         row["n_closed"] = int(sizes[therapist])
         if primary_summary is not None:
             stats = _mean_row(intakes[therapist])
-            row.update(
-                intake_mean=stats["mean"],
-                intake_ci_low=stats["ci_low"],
-                intake_ci_high=stats["ci_high"],
-            )
+            _prefixed(row, "intake", stats, ["mean", "ci_low", "ci_high"])
         for prefix, rates in (("improved", improved_rates), ("dropout", dropout_rates)):
             rate = rates.get(therapist, {})
-            row[f"{prefix}_rate"] = rate.get("rate")
-            row[f"{prefix}_ci_low"] = rate.get("ci_low")
-            row[f"{prefix}_ci_high"] = rate.get("ci_high")
+            _prefixed(row, prefix, rate, RATE_KEYS)
         rows.append(row)
     return rows
+
+
+def _prefixed(
+    row: dict[str, Any], prefix: str, source: Mapping[str, Any], keys: Sequence[str]
+) -> None:
+    """Copy ``source``'s figures into ``row`` under ``prefix_key``, with their protection."""
+    for key in keys:
+        row[f"{prefix}_{key}"] = source.get(key)
+    mark = source.get(PROTECT)
+    if mark:
+        hidden = [f"{prefix}_{key}" for key in mark["keys"] if key in keys]
+        protect(row, hidden, mark["why"])
 
 
 # --- equity -------------------------------------------------------------------------------
@@ -767,9 +767,9 @@ def equity_page(
     """
     labelled = group_labels(episodes)
     frame = pd.concat([labelled, episodes[list(EQUITY_OUTCOMES)].astype(float)], axis=1)
-    dif_tables, readings = _dif_tables(trust_items, trust)
+    dif_tables, notes = _dif_tables(trust_items, trust)
     if len(frame) < MIN_CELL:
-        readings.insert(0, "Not enough data for group comparisons yet.")
+        notes.insert(0, "Not enough data for group comparisons yet.")
         result = pd.DataFrame(columns=["outcome"])
     else:
         result = equity(
@@ -778,29 +778,37 @@ def equity_page(
             list(CHARACTERISTICS),
             kind={k: "proportion" if k == "dropout" else "mean" for k in EQUITY_OUTCOMES},
             multi_select="race_ethnicity",
+            blank=False,
         )
         result["characteristic"] = result["characteristic"].map(CHARACTERISTICS)
         result = result.rename(columns={"estimate": "mean"})
-    tables = []
-    for index, (outcome, title) in enumerate(EQUITY_OUTCOMES.items()):
-        rows = result[result["outcome"] == outcome]
-        tables.append(_equity_table(index, title, rows))
-        flagged = (
-            rows[(rows["diff_ci_low"] > 0) | (rows["diff_ci_high"] < 0)] if len(rows) else rows
-        )
-        for _, row in flagged.iterrows():
-            readings.append(
-                f"{title}: {row['group']} differs from {row['reference']} by "
-                f"{row['difference']:+.2f} (95% CI {row['diff_ci_low']:+.2f} to "
-                f"{row['diff_ci_high']:+.2f})."
+    tables = [
+        _equity_table(index, title, _equity_rows(result[result["outcome"] == outcome]))
+        for index, (outcome, title) in enumerate(EQUITY_OUTCOMES.items())
+    ]
+    return _page("equity", tables + dif_tables, notes)
+
+
+DIFFERENCE_KEYS = ["difference", "diff_ci_low", "diff_ci_high"]
+# What publishing an equity row hides, by equity()'s reason (see its ``blank`` argument).
+EQUITY_HIDDEN = {
+    "primary": ["n", "mean", "ci_low", "ci_high", *DIFFERENCE_KEYS],
+    "complementary": ["n", "mean", "ci_low", "ci_high", *DIFFERENCE_KEYS],
+    "reference": DIFFERENCE_KEYS,
+}
+
+
+def _equity_rows(result: pd.DataFrame) -> list[dict[str, Any]]:
+    rows = []
+    for record in result.to_dict(orient="records"):
+        reason = record.pop("suppression", "")
+        record["suppressed"] = False
+        if reason:
+            protect(
+                record, EQUITY_HIDDEN[reason], PRIMARY if reason == "primary" else COMPLEMENTARY
             )
-    if not any("differs from" in reading for reading in readings) and len(result):
-        readings.insert(
-            0,
-            "No group's figures differ detectably from its reference group (every 95% "
-            "interval of the difference includes zero).",
-        )
-    return {"readings": readings, "tables": tables + dif_tables}
+        rows.append(record)
+    return rows
 
 
 def _equity_table(index: int, title: str, rows: pd.DataFrame) -> dict[str, Any]:
@@ -889,6 +897,176 @@ def _dif_tables(trust_items: pd.DataFrame | None, trust: Instrument | None):
     return tables, readings
 
 
+# --- plain-language readings ------------------------------------------------------------
+#
+# Readings are written from a page's tables, never from the data behind them, so that the
+# protected version of a page (rapport.insights.disclosure) says nothing its blanked tables
+# do not show: each disclosure level gets its own readings from its own tables.
+
+
+def _page(name: str, tables: list[dict[str, Any]], notes: Sequence[str] = ()) -> dict[str, Any]:
+    """A page: tables with exact figures, notes that hold at every disclosure level (they
+    mention no figure that protection hides), and readings drawn from the tables."""
+    return {
+        "tables": tables,
+        "notes": list(notes),
+        "readings": page_readings(name, tables, notes),
+    }
+
+
+def page_readings(name: str, tables: Sequence[Mapping[str, Any]], notes: Sequence[str] = ()):
+    """The plain-language readings of page ``name``, from ``tables`` as they will be shown."""
+    by_name = {stored["name"]: stored for stored in tables}
+    return [*READINGS[name](by_name), *notes]
+
+
+def _with_care(text: str, *rows: Mapping[str, Any]) -> str:
+    """``text``, flagged when a figure it states rests on 1 to 10 people (exact figures
+    only: in the protected version such figures are blank and never stated)."""
+    if any(rests_on_small_numbers(row) for row in rows):
+        return f"{text} (Small numbers: interpret with care.)"
+    return text
+
+
+def _rows(by_name: Mapping[str, Mapping[str, Any]], name: str) -> list[dict[str, Any]]:
+    stored = by_name.get(name)
+    return list(stored["rows"]) if stored else []
+
+
+def _instrument_readings(by_name) -> list[str]:
+    readings = []
+    for row in _rows(by_name, "reliability"):
+        if row.get("alpha") is None:
+            continue
+        published = row.get("published_alpha")
+        published_text = f"; published {coefficient(published)}" if published else ""
+        readings.append(
+            _with_care(
+                f"{row['instrument']} answers in this clinic {reliability_level(row['alpha'])} "
+                f"(alpha {coefficient(row['alpha'])}{published_text}).",
+                row,
+            )
+        )
+    for row in _rows(by_name, "published_comparison"):
+        if row.get("r") is None or row.get("p_compare") is None:
+            continue
+        readings.append(
+            _with_care(
+                f"Trust and alliance correlate at r = {coefficient(row['r'])} here "
+                f"(published {coefficient(PUBLISHED_TRUST['r_alliance'])}): "
+                + (
+                    "not detectably different, so trust is related to, but not the same as, "
+                    "alliance."
+                    if row["p_compare"] >= 0.05
+                    else "a detectable difference from the published value."
+                ),
+                row,
+            )
+        )
+    return readings
+
+
+def _trust_alliance_readings(by_name) -> list[str]:
+    readings = []
+    for row in _rows(by_name, "correlations"):
+        is_trust_outcome = (row["x"], row["y"]) == (
+            MEASURES["trust_mean"],
+            MEASURES["outcome_improvement"],
+        )
+        if is_trust_outcome and row.get("r") is not None and row.get("n") is not None:
+            readings.append(
+                _with_care(
+                    f"Clients who trusted their therapist more improved "
+                    f"{'more' if row['r'] > 0 else 'less'} on average "
+                    f"(r = {coefficient(row['r'])}, n = {row['n']:,}).",
+                    row,
+                )
+            )
+    thirds = _rows(by_name, "early_trust_dropout")
+    if len(thirds) >= 3 and None not in (thirds[0].get("rate"), thirds[2].get("rate")):
+        readings.append(
+            _with_care(
+                "Clients with the lowest early trust "
+                f"(sessions 1-{data.EARLY_SESSIONS}) dropped out "
+                f"{100 * thirds[0]['rate']:.0f}% of the time, against "
+                f"{100 * thirds[2]['rate']:.0f}% for the highest third.",
+                thirds[0],
+                thirds[2],
+            )
+        )
+    return readings
+
+
+def _outcome_readings(by_name) -> list[str]:
+    readings = []
+    by_instrument: dict[str, dict[str, dict[str, Any]]] = {}
+    for row in _rows(by_name, "reliable_change"):
+        by_instrument.setdefault(row["group"], {})[row["category"]] = row
+    stated = [CHANGE_LABELS[c] for c in ("recovered", "reliably_improved", "reliably_deteriorated")]
+    for title, rows in by_instrument.items():
+        used = [rows.get(label, {}) for label in stated]
+        recovered, improved, deteriorated = (row.get("rate") for row in used)
+        if recovered is None or improved is None or deteriorated is None:
+            continue
+        readings.append(
+            _with_care(
+                f"{title}: {100 * (recovered + improved):.0f}% of closed episodes improved "
+                f"reliably ({100 * recovered:.0f}% also recovered) and "
+                f"{100 * deteriorated:.0f}% deteriorated reliably.",
+                *used,
+            )
+        )
+    completion = _rows(by_name, "checkin_completion")
+    overall = completion[-1] if completion else None
+    if overall is not None and overall.get("rate") is not None and overall.get("n") is not None:
+        readings.append(
+            _with_care(
+                f"Clients completed {100 * overall['rate']:.0f}% of the check-ins they were "
+                f"offered (n = {overall['n']:,}).",
+                overall,
+            )
+        )
+    return readings
+
+
+def _equity_readings(by_name) -> list[str]:
+    readings = []
+    compared = hidden = False
+    for index, title in enumerate(EQUITY_OUTCOMES.values()):
+        for row in _rows(by_name, f"equity_{index}"):
+            compared = True
+            low, high = row.get("diff_ci_low"), row.get("diff_ci_high")
+            if row.get("difference") is None or low is None or high is None:
+                hidden = hidden or bool(row.get("suppressed"))
+                continue
+            if low > 0 or high < 0:
+                readings.append(
+                    _with_care(
+                        f"{title}: {row['group']} differs from {row['reference']} by "
+                        f"{row['difference']:+.2f} (95% CI {low:+.2f} to {high:+.2f}).",
+                        row,
+                    )
+                )
+    if compared and not readings:
+        readings.append(
+            "No group's figures differ detectably from its reference group (every 95% "
+            "interval of the difference includes zero)."
+            if not hidden
+            else "No group shown differs detectably from its reference group (every 95% "
+            "interval of the difference shown includes zero); suppressed groups are not "
+            "compared here."
+        )
+    return readings
+
+
+READINGS = {
+    "instruments": _instrument_readings,
+    "trust_alliance": _trust_alliance_readings,
+    "outcomes": _outcome_readings,
+    "equity": _equity_readings,
+}
+
+
 # --- everything ----------------------------------------------------------------------------
 
 
@@ -963,9 +1141,9 @@ def compute(organisation: Organisation) -> dict[str, Any]:
         "equity": equity_page(per_episode, trust_items, trust),
     }
     return {
-        "schema": 1,
-        "clients": n_clients if n_clients == 0 or n_clients >= MIN_CELL else None,
-        "episodes": len(episodes) if len(episodes) == 0 or len(episodes) >= MIN_CELL else None,
+        "schema": SCHEMA,
+        "clients": n_clients,
+        "episodes": len(episodes),
         "pages": pages,
         "seconds": time.perf_counter() - started,
     }

@@ -5,9 +5,12 @@ older than ``INSIGHTS_MAX_AGE`` (settings, default 24 hours) is recomputed when 
 opened; ``rapport insights refresh`` (e.g. nightly from cron) and the "Refresh now" button
 recompute at once. Each page shows when its figures were computed.
 
-Researchers see the snapshot's *release* instead (:mod:`rapport.insights.release`):
-a table there changes only when its groups have moved by at least the suppression
-threshold, so two refreshes around one client's check-in cannot be differenced.
+A snapshot stores the exact figures (with their protection marks). What a reader gets
+follows ``rapport.security.access.insight_disclosure``: the exact figures, or the
+protected ones (:mod:`rapport.insights.disclosure`). Researchers see the snapshot's
+*release* (:mod:`rapport.insights.release`), built from the protected figures: a table
+there changes only when its groups have moved by at least the suppression threshold, so
+two refreshes around one client's check-in cannot be differenced.
 """
 
 from __future__ import annotations
@@ -21,8 +24,10 @@ from django.utils import timezone
 from rapport.accounts.models import Role
 from rapport.clinic.models import Organisation
 from rapport.insights import reports
+from rapport.insights.disclosure import protected
 from rapport.insights.models import InsightSnapshot
 from rapport.insights.release import release
+from rapport.security.access import Disclosure
 
 DEFAULT_MAX_AGE = datetime.timedelta(hours=24)
 
@@ -44,7 +49,7 @@ def refresh(organisation: Organisation) -> InsightSnapshot:
             .first()
         )
         last_release = previous.released if previous is not None else None
-        released = release(last_release, computed, threshold=reports.MIN_CELL)
+        released = release(last_release, protected(computed), threshold=reports.MIN_CELL)
         unchanged = last_release is not None and released == last_release
         snapshot = InsightSnapshot.objects.create(
             organisation=organisation,
@@ -59,18 +64,30 @@ def refresh(organisation: Organisation) -> InsightSnapshot:
 
 
 def current(organisation: Organisation) -> InsightSnapshot:
-    """The newest snapshot if it is fresh enough, else a newly computed one."""
+    """The newest snapshot if it is fresh enough (and of the current schema), else a newly
+    computed one."""
     snapshot = (
         InsightSnapshot.objects.filter(organisation=organisation).order_by("-computed_at").first()
     )
-    if snapshot is None or timezone.now() - snapshot.computed_at > max_age():
+    if (
+        snapshot is None
+        or snapshot.data.get("schema") != reports.SCHEMA
+        or timezone.now() - snapshot.computed_at > max_age()
+    ):
         return refresh(organisation)
     return snapshot
 
 
-def figures_for(snapshot: InsightSnapshot, user) -> tuple[dict, datetime.datetime]:
-    """The figures ``user`` is shown and when they were computed: the release for
-    researchers, the latest computation for staff who may see the clinic's records."""
-    if user.role == Role.RESEARCHER and snapshot.released is not None:
-        return snapshot.released, snapshot.released_at or snapshot.computed_at
-    return snapshot.data, snapshot.computed_at
+def figures_for(
+    snapshot: InsightSnapshot, user, disclosure: Disclosure
+) -> tuple[dict, datetime.datetime]:
+    """The figures ``user`` is shown at ``disclosure`` and when they were computed: the
+    release for researchers, else the latest computation, exact or protected."""
+    if user.role == Role.RESEARCHER:
+        if disclosure is not Disclosure.PROTECTED:
+            raise ValueError("researchers see protected figures only")
+        if snapshot.released is not None:
+            return snapshot.released, snapshot.released_at or snapshot.computed_at
+    if disclosure is Disclosure.EXACT:
+        return snapshot.data, snapshot.computed_at
+    return protected(snapshot.data), snapshot.computed_at

@@ -5,6 +5,12 @@ page renders any of them with one partial (``insights/_table.html``) through
 :func:`display_rows`, and the CSV download writes the same rows with :func:`csv_rows`.
 A confidence-interval column (kind ``ci`` or ``ci_pct``) named ``ci`` reads the row's
 ``ci_low`` and ``ci_high`` (``diff_ci`` reads ``diff_ci_low`` and ``diff_ci_high``).
+
+Tables are built with exact figures. A row whose figures small-cell protection must hide
+carries a mark (:func:`protect`): which keys to blank and why (``primary``: the figure
+rests on 1 to 10 people; ``complementary``: hidden so that a small one cannot be worked
+out). :func:`protected_table` blanks them; who gets which version is decided by
+``rapport.security.access.insight_disclosure``.
 """
 
 from __future__ import annotations
@@ -19,6 +25,10 @@ import pandas as pd
 
 KINDS = ("text", "int", "num", "num3", "pct", "p", "ci", "ci3", "ci_pct")
 SUPPRESSED = "suppressed"
+# The row key holding a protection mark: {"keys": [...], "why": PRIMARY | COMPLEMENTARY}.
+PROTECT = "protect"
+PRIMARY = "primary"
+COMPLEMENTARY = "complementary"
 
 
 @dataclass(frozen=True)
@@ -72,11 +82,55 @@ def table(
         "title": title,
         "note": note,
         "columns": [{"key": c.key, "label": c.label, "kind": c.kind} for c in columns],
-        "rows": [
-            {key: json_value(record.get(key)) for key in [*keys, "suppressed"] if key in record}
-            for record in records
-        ],
+        "rows": [_stored_row(record, keys) for record in records],
     }
+
+
+def _stored_row(record: Mapping[str, Any], keys: list[str]) -> dict[str, Any]:
+    row = {key: json_value(record.get(key)) for key in [*keys, SUPPRESSED] if key in record}
+    mark = record.get(PROTECT)
+    hidden = [key for key in mark["keys"] if key in keys] if mark else []
+    if hidden:
+        row[PROTECT] = {"keys": hidden, "why": mark["why"]}
+    return row
+
+
+def protect(row: dict[str, Any], keys: Iterable[str], why: str) -> dict[str, Any]:
+    """Mark ``keys`` of ``row`` as hidden by small-cell protection, for reason ``why``.
+
+    Marks add up: a row protected for two reasons gets the keys of both, and is primary
+    if either reason is (its figures then rest on 1 to 10 people).
+    """
+    if why not in (PRIMARY, COMPLEMENTARY):
+        raise ValueError(f"why must be {PRIMARY!r} or {COMPLEMENTARY!r}, not {why!r}")
+    keys = list(keys)
+    if not keys:
+        return row
+    mark = row.get(PROTECT) or {"keys": [], "why": COMPLEMENTARY}
+    merged = mark["keys"] + [k for k in keys if k not in mark["keys"]]
+    row[PROTECT] = {"keys": merged, "why": PRIMARY if PRIMARY in (why, mark["why"]) else why}
+    return row
+
+
+def rests_on_small_numbers(row: Mapping[str, Any]) -> bool:
+    """Whether some figure of ``row`` rests on 1 to 10 people (a primary protection)."""
+    mark = row.get(PROTECT)
+    return bool(mark) and mark["why"] == PRIMARY
+
+
+def protected_row(row: Mapping[str, Any]) -> dict[str, Any]:
+    """``row`` as anyone may see it: the marked keys blanked, ``suppressed`` if any were."""
+    mark = row.get(PROTECT)
+    out = {key: value for key, value in row.items() if key != PROTECT}
+    if mark:
+        out.update(dict.fromkeys(mark["keys"]))
+        out[SUPPRESSED] = True
+    return out
+
+
+def protected_table(stored: Mapping[str, Any]) -> dict[str, Any]:
+    """The table with every protected figure blanked and no protection marks left."""
+    return {**stored, "rows": [protected_row(row) for row in stored["rows"]]}
 
 
 def _row_keys(columns: Sequence[Column]) -> list[str]:
@@ -120,7 +174,8 @@ def format_interval(low: Any, high: Any, kind: str) -> str:
 
 
 def display_rows(stored: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Formatted cells per row, for the template: ``{"cells": [...], "suppressed": bool}``."""
+    """Formatted cells per row, for the template: ``{"cells": [...], "suppressed": bool,
+    "small": bool}`` (``small``: an exact figure resting on 1 to 10 people, to be marked)."""
     columns = _columns(stored)
     out = []
     for row in stored["rows"]:
@@ -134,7 +189,13 @@ def display_rows(stored: Mapping[str, Any]) -> list[dict[str, Any]]:
                 text = format_value(row.get(column.key), column.kind)
             numeric = column.kind != "text"
             cells.append({"text": text, "numeric": numeric})
-        out.append({"cells": cells, "suppressed": bool(row.get("suppressed", False))})
+        out.append(
+            {
+                "cells": cells,
+                "suppressed": bool(row.get(SUPPRESSED, False)),
+                "small": rests_on_small_numbers(row),
+            }
+        )
     return out
 
 
@@ -162,7 +223,8 @@ def csv_value(value: Any, kind: str) -> Any:
 def csv_rows(stored: Mapping[str, Any]) -> list[list[Any]]:
     """Header plus rows as the page rounds them (intervals as two columns, rates in %).
 
-    Suppressed values are left empty.
+    Suppressed values are left empty. Downloads are always protected: a row that still
+    carries a protection mark (an exact table) is refused rather than written.
     """
     columns = _columns(stored)
     header: list[Any] = []
@@ -178,6 +240,8 @@ def csv_rows(stored: Mapping[str, Any]) -> list[list[Any]]:
     header.append(SUPPRESSED)
     rows: list[list[Any]] = [header]
     for row in stored["rows"]:
+        if row.get(PROTECT):
+            raise ValueError("csv_rows needs a protected table (see protected_table)")
         values = [csv_value(row.get(key), kind) for key, kind in cells]
         rows.append([*values, bool(row.get("suppressed", False))])
     return rows

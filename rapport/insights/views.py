@@ -1,8 +1,10 @@
-"""Insight pages and their CSV downloads: suppressed aggregates of the user's own clinic.
+"""Insight pages and their CSV downloads: aggregates of the user's own clinic.
 
 Every view starts with ``get_insights_organisation`` (the one access decision, which also
-writes the audit entry); the figures come from the cached snapshot (rapport.insights.
-snapshots), which holds aggregates only.
+writes the audit entry) and asks ``insight_disclosure`` whether this user gets exact or
+small-cell protected figures on this channel (downloads are always protected); the
+figures come from the cached snapshot (rapport.insights.snapshots), which holds
+aggregates only.
 """
 
 from __future__ import annotations
@@ -19,7 +21,12 @@ from rapport.accounts.models import Role, User
 from rapport.insights import snapshots
 from rapport.insights.tables import csv_rows, display_rows
 from rapport.security import params
-from rapport.security.access import get_insights_organisation
+from rapport.security.access import (
+    Disclosure,
+    InsightChannel,
+    get_insights_organisation,
+    insight_disclosure,
+)
 from rapport.security.csv_safety import safe_writer
 
 PAGES = {
@@ -44,20 +51,22 @@ def _with_therapist_names(page: dict[str, Any], user: User) -> dict[str, Any]:
     return page
 
 
-def _page_data(request: HttpRequest, page: str, action: str):
+def _page_data(request: HttpRequest, page: str, action: str, channel: InsightChannel):
     organisation = get_insights_organisation(request, action=action)
+    disclosure = insight_disclosure(request.user, channel)
     snapshot = snapshots.current(organisation)
-    figures, figures_at = snapshots.figures_for(snapshot, request.user)
+    figures, figures_at = snapshots.figures_for(snapshot, request.user, disclosure)
     content = _with_therapist_names(figures["pages"][page], request.user)
-    return snapshot, figures_at, content
+    return snapshot, figures_at, content, disclosure
 
 
 @require_GET
 def index(request: HttpRequest) -> HttpResponse:
     """What each insight page shows, and when the figures were computed."""
     organisation = get_insights_organisation(request, action="insights.view")
+    disclosure = insight_disclosure(request.user, InsightChannel.PAGE)
     snapshot = snapshots.current(organisation)
-    figures, figures_at = snapshots.figures_for(snapshot, request.user)
+    figures, figures_at = snapshots.figures_for(snapshot, request.user, disclosure)
     return render(
         request,
         "insights/index.html",
@@ -65,6 +74,7 @@ def index(request: HttpRequest) -> HttpResponse:
             "snapshot": snapshot,
             "figures": figures,
             "figures_at": figures_at,
+            "exact": disclosure is Disclosure.EXACT,
             "pages": PAGES,
             "max_age_hours": round(snapshots.max_age().total_seconds() / 3600),
         },
@@ -73,7 +83,9 @@ def index(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def page(request: HttpRequest, page: str) -> HttpResponse:
-    _snapshot, figures_at, content = _page_data(request, page, "insights.view")
+    _snapshot, figures_at, content, disclosure = _page_data(
+        request, page, "insights.view", InsightChannel.PAGE
+    )
     tables = [
         {**stored, "display": display_rows(stored), "csv_name": stored["name"]}
         for stored in content["tables"]
@@ -87,6 +99,7 @@ def page(request: HttpRequest, page: str) -> HttpResponse:
             "readings": content["readings"],
             "tables": tables,
             "figures_at": figures_at,
+            "exact": disclosure is Disclosure.EXACT,
             "csv_url_name": f"insights-{page.replace('_', '-')}-csv",
         },
     )
@@ -94,8 +107,10 @@ def page(request: HttpRequest, page: str) -> HttpResponse:
 
 @require_GET
 def download(request: HttpRequest, page: str) -> HttpResponse:
-    """One table of the page as CSV (suppressed, formula-safe); ``?table=`` names it."""
-    snapshot, _figures_at, content = _page_data(request, page, "insights.export")
+    """One table of the page as CSV (protected, formula-safe); ``?table=`` names it."""
+    snapshot, _figures_at, content, _disclosure = _page_data(
+        request, page, "insights.export", InsightChannel.DOWNLOAD
+    )
     by_name = {stored["name"]: stored for stored in content["tables"]}
     stored = params.choice(request, "table", by_name, default=content["tables"][0]["name"])
     buffer = io.StringIO()

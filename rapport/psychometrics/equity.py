@@ -325,6 +325,7 @@ def equity(
     proportion_method: str = "wilson",
     nan_policy: str = "pairwise",
     min_cell: int | None = 11,
+    blank: bool = True,
 ) -> pd.DataFrame:
     """Outcome means and proportions by group, with CIs and differences from a reference.
 
@@ -371,6 +372,14 @@ def equity(
         Suppress groups with fewer clients (and their complements) with
         :func:`rapport.psychometrics.suppression.suppression_mask`; ``None`` disables
         suppression (internal use only: never publish such a table).
+    blank : bool, default True
+        With False the figures that ``min_cell`` would hide are kept, ``suppressed``
+        says whether publishing hides the row's statistics, and a column
+        ``suppression`` says for each row what publishing it would hide and why:
+        ``"primary"`` (a group of 1 to ``min_cell - 1``), ``"complementary"`` (hidden so
+        that a small group cannot be worked out), ``"reference"`` (only the difference,
+        because the reference group is hidden) or ``""`` (nothing). For callers that
+        show exact figures to some readers and blank them for others themselves.
 
     Returns
     -------
@@ -521,8 +530,9 @@ def equity(
                 block.append(
                     _row(char, lab, rule, col, kinds[col], vals, ref, ref_y, ci, proportion_method)
                 )
-            rows.extend(_suppress_block(block, ref, min_cell))
-    return pd.DataFrame(rows, columns=_COLUMNS).astype({"n": "Int64", "n_reference": "Int64"})
+            rows.extend(_suppress_block(block, ref, min_cell, blank=blank))
+    columns = _COLUMNS if blank else [*_COLUMNS, "suppression"]
+    return pd.DataFrame(rows, columns=columns).astype({"n": "Int64", "n_reference": "Int64"})
 
 
 def _resolve_kinds(
@@ -583,9 +593,12 @@ def _row(
 
 
 def _suppress_block(
-    block: list[dict[str, Any]], ref: str | None, min_cell: int | None
+    block: list[dict[str, Any]], ref: str | None, min_cell: int | None, *, blank: bool = True
 ) -> list[dict[str, Any]]:
     if min_cell is None:
+        if not blank:
+            for r in block:
+                r["suppression"] = ""
         return block
     counts = pd.Series([r["n"] for r in block])
     mask = suppression_mask(counts, threshold=min_cell, total_label="__total__")
@@ -593,6 +606,13 @@ def _suppress_block(
     ref_hidden = any(h for r, h in zip(block, hidden, strict=True) if r["group"] == ref)
     nan = float("nan")
     for r, h in zip(block, hidden, strict=True):
+        if not blank:
+            r["suppressed"] = bool(h)
+            if h:
+                r["suppression"] = "primary" if 1 <= r["n"] < min_cell else "complementary"
+            else:
+                r["suppression"] = "reference" if ref_hidden else ""
+            continue
         if h:
             r.update(n=pd.NA, estimate=nan, ci_low=nan, ci_high=nan, suppressed=True)
         if h or ref_hidden:

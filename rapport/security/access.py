@@ -19,7 +19,8 @@ Four questions, answered here and nowhere else:
    told only supervisors read (:func:`may_see_relationship_answers`,
    :func:`without_hidden_answers`) and client identities (:func:`may_see_identity`):
    pages, the brief, the PDF report, the API, the FHIR export and the check-in's own
-   statements all ask these functions (docs/security.md, section 12).
+   statements all ask these functions (docs/security.md, section 12); whether insight
+   figures are exact or small-cell protected is :func:`insight_disclosure`'s decision.
 
 Clinic admins manage accounts and settings and see no identified clinical data; they and
 researchers get aggregates only (see docs/security.md, "Who sees what").
@@ -27,6 +28,7 @@ researchers get aggregates only (see docs/security.md, "Who sees what").
 
 from __future__ import annotations
 
+import enum
 import uuid
 from collections.abc import Callable
 from typing import TypeVar
@@ -401,13 +403,55 @@ def get_insights_organisation(request: HttpRequest, *, action: str) -> Organisat
     """The organisation whose aggregate insights ``request.user`` may see; audited as ``action``.
 
     Supervisors, clinic admins and researchers (``aggregates.read``) see their own
-    organisation's suppressed aggregates and nothing else; therapists get 403. There is
-    no organisation parameter to tamper with: the scope is the user's own clinic.
+    organisation's aggregates and nothing else; therapists get 403. There is no
+    organisation parameter to tamper with: the scope is the user's own clinic. Whether
+    the figures are exact or protected is :func:`insight_disclosure`'s decision.
     """
     require_permission(request.user, READ_AGGREGATES)
     organisation = request.user.organisation
     audit.record(action, request=request, obj=organisation)
     return organisation
+
+
+class Disclosure(enum.Enum):
+    """How much of the clinic's insight figures a reader gets."""
+
+    # Every figure as computed; those resting on 1 to 10 people carry a visible
+    # "small numbers - interpret with care" marking.
+    EXACT = "exact"
+    # Small-cell protection: no figure of 1 to 10 people, nor one that reveals it.
+    PROTECTED = "protected"
+
+
+class InsightChannel(enum.Enum):
+    """Where insight figures go: a page in the browser, or a file that leaves Rapport."""
+
+    PAGE = "page"
+    DOWNLOAD = "download"
+
+
+def insight_disclosure(user: User, channel: InsightChannel) -> Disclosure:
+    """Exact insight figures or protected ones for ``user`` on ``channel``: the one rule.
+
+    Small-cell suppression protects people from readers who could not otherwise see
+    them. Staff who may open every record behind a figure learn nothing new from its exact
+    value, and blanks would only hide their own clinic's results from them. So figures
+    are EXACT only on a PAGE, for a user who may read clinical records
+    (``clinical.read``) and aggregates (``aggregates.read``), and whose record scope
+    (:func:`episodes_for`) covers every episode of the clinic, because the figures are
+    clinic-wide: a supervisor of the whole clinic. Everyone else gets PROTECTED figures:
+    researchers, clinic admins (who read no clinical records), a supervisor of part of
+    the clinic (whose figures include clients they may not open), and every download by
+    anyone, since a file leaves the access layer's reach.
+    """
+    if channel is not InsightChannel.PAGE:
+        return Disclosure.PROTECTED
+    if not (has_permission(user, READ_AGGREGATES) and has_permission(user, READ_CLINICAL)):
+        return Disclosure.PROTECTED
+    out_of_scope = Episode.objects.filter(client__organisation_id=user.organisation_id).exclude(
+        pk__in=episodes_for(user).values("pk")
+    )
+    return Disclosure.PROTECTED if out_of_scope.exists() else Disclosure.EXACT
 
 
 def get_team(request: HttpRequest, *, action: str = "team.read") -> QuerySet[User]:

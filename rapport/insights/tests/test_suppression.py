@@ -7,6 +7,8 @@ from django.urls import reverse
 
 from rapport.accounts.models import Role
 from rapport.insights import reports
+from rapport.insights.disclosure import protected
+from rapport.insights.tables import protected_row
 from rapport.testing import (
     add_score,
     add_session,
@@ -60,7 +62,7 @@ def test_a_group_of_four_never_appears_on_the_page_or_in_the_csv(client):
         assert "2.718" not in text
         assert "2.72" not in text
 
-    computed = reports.compute(organisation)
+    computed = protected(reports.compute(organisation))
     trust_rows = [
         row for row in computed["pages"]["equity"]["tables"][0]["rows"] if row["group"] == "Asian"
     ]
@@ -73,7 +75,7 @@ def test_category_rates_hide_small_counts_and_their_complements():
     import pandas as pd
 
     counts = pd.DataFrame({"dropped": [30, 4, 25], "stayed": [50, 40, 35]}, index=["a", "b", "c"])
-    rows = reports.category_rates(counts, shown=["dropped"])
+    rows = [protected_row(row) for row in reports.category_rates(counts, shown=["dropped"])]
     by_group = {row["group"]: row for row in rows}
     assert by_group["b"]["count"] is None and by_group["b"]["rate"] is None
     hidden = [row for row in rows if row["suppressed"]]
@@ -112,7 +114,7 @@ def test_two_category_rates_match_suppress_counts_row_by_row():
 
     values = [(e, o) for e in range(0, 26) for o in range(0, 26)]
     counts = pd.DataFrame(values, columns=["event", "other"])
-    fast = reports.two_category_rates(counts)
+    fast = {k: protected_row(row) for k, row in reports.two_category_rates(counts).items()}
     for index, (events, others) in enumerate(values):
         published = suppress_counts(pd.Series({"event": events, "other": others}))
         shown = not (pd.isna(published["event"]) or pd.isna(published["Total"]))

@@ -246,6 +246,35 @@ def test_suppressed_reference_hides_all_differences() -> None:
     assert res["n_reference"].isna().all()
 
 
+def test_without_blanking_the_figures_stay_and_each_row_says_why_it_would_be_hidden(
+    clinic: pd.DataFrame,
+) -> None:
+    exact = equity(clinic, "ors_change", "language", min_cell=None).set_index("group")
+    marked = equity(clinic, "ors_change", "language", blank=False).set_index("group")
+    blanked = equity(clinic, "ors_change", "language").set_index("group")
+    assert marked["suppression"].to_dict() == {
+        "English": "",
+        "Prefer not to say": "primary",  # 4 people
+        "Spanish": "complementary",  # 15 people, hidden so that the 4 and 6 stay hidden
+        "Missing": "primary",  # 6 people
+    }
+    assert (marked["suppressed"] == blanked["suppressed"]).all()
+    figures = ["n", "estimate", "ci_low", "ci_high", "difference"]
+    pd.testing.assert_frame_equal(marked[figures], exact[figures])
+
+
+def test_without_blanking_a_hidden_reference_marks_only_the_differences() -> None:
+    df = pd.DataFrame({"g": ["a"] * 5 + ["b"] * 30 + ["c"] * 40, "y": np.arange(75.0)})
+    marked = equity(df, "y", "g", reference={"g": "a"}, blank=False).set_index("group")
+    # a (5) is small, b (30) hides with it; c is shown but its difference from a is not.
+    assert marked["suppression"].to_dict() == {
+        "a": "primary",
+        "b": "complementary",
+        "c": "reference",
+    }
+    assert marked.loc[["b", "c"], "difference"].notna().all()  # the figures are kept
+
+
 def test_input_errors(clinic: pd.DataFrame) -> None:
     with pytest.raises(ValueError, match="not found"):
         equity(clinic, "ors_change", "nope")
