@@ -19,7 +19,7 @@ Run (the machine is shared; about 6 minutes at the default 200 replications)::
 
     .venv/bin/python bench/dif_power.py                  # 200 replications per condition
     .venv/bin/python bench/dif_power.py --reps 20        # a quick look
-    .venv/bin/python bench/dif_power.py --sweep --reps 50
+    .venv/bin/python bench/dif_power.py --sweep-only --reps 25   # the cut-off sweep
     .venv/bin/python bench/dif_power.py --check          # exit 1 on any FAIL
 """
 
@@ -119,6 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reps", type=int, default=200, help="replications per condition")
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--sweep", action="store_true", help="also try other cut-offs")
+    parser.add_argument("--sweep-only", action="store_true", help="only try other cut-offs")
     parser.add_argument("--check", action="store_true", help="exit 1 if a target fails")
     args = parser.parse_args(argv)
     started = time.perf_counter()
@@ -127,10 +128,11 @@ def main(argv: list[str] | None = None) -> int:
         f"{SCORE_THRESHOLDS[0]} item points; {args.reps} replications per condition, "
         f"seed {args.seed}\n"
     )
-    header = f"{'condition':<48}{'detected':>10}{'false/item':>12}{'false/rep':>11}"
-    print(f"{header}{'mean diff':>11}  target")
+    if not args.sweep_only:
+        header = f"{'condition':<48}{'detected':>10}{'false/item':>12}{'false/rep':>11}"
+        print(f"{header}{'mean diff':>11}  target")
     failed = False
-    for condition in CONDITIONS:
+    for condition in [] if args.sweep_only else CONDITIONS:
         rates = run_condition(condition, args.reps, args.seed, SCORE_THRESHOLDS)
         result = verdict(condition, rates)
         failed |= result == "FAIL"
@@ -143,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{condition.name:<48}{percent(rates.detected):>10}{percent(rates.false_item):>12}"
             f"{percent(rates.false_any):>11}{diff:>11}  {target} {result}"
         )
-    if args.sweep:
+    if args.sweep or args.sweep_only:
         print("\nOther cut-offs (the targeted conditions only):")
         print(f"{'cut-off (points)':<18}" + "".join(f"{c.name[:24]:>26}" for c in CONDITIONS[:5]))
         for cutoff in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6):

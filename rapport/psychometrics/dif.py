@@ -867,7 +867,7 @@ def holm(p_values: np.ndarray) -> np.ndarray:
 
 
 def _flag(result: pd.DataFrame, rule: str, alpha: float, cutoffs: tuple[float, float]) -> pd.Series:
-    """ "none", "moderate" or "large" for every item under ``rule`` (see :func:`dif`)."""
+    """The flag ("none", "moderate" or "large") of every item under ``rule`` (see dif)."""
     if rule == "score":
         significant = result["p_adjusted"].to_numpy() < alpha
         size = result["score_diff"].abs().to_numpy()
