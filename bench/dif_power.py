@@ -15,7 +15,9 @@ against the two targets:
 ``--sweep`` also reruns the targets for other cut-offs (fewer replications) to show the
 range of cut-offs that meets both.  Replications are seeded: the table is reproducible.
 
-Run (the machine is shared; about 6 minutes at the default 200 replications)::
+Run (the machine is shared: 26 minutes at the default 200 replications on the 2-core
+development machine under heavy load from other work, most of it the 10,000-per-group
+conditions)::
 
     .venv/bin/python bench/dif_power.py                  # 200 replications per condition
     .venv/bin/python bench/dif_power.py --reps 20        # a quick look
