@@ -866,6 +866,9 @@ def _dif_tables(trust_items: pd.DataFrame | None, trust: Instrument | None):
         frame = frame.astype({item: int for item in items})
         result = dif(frame, items, "group", min_group_size=MIN_DIF_GROUP)
         result["item"] = result["item"].map(lambda i: trust.item(i).text.get("en", i))
+        settings = result.attrs["purification"]
+        result["reference"] = settings["groups"][0]
+        moderate, large = settings["score_thresholds"]
         group_text = ", ".join(
             f"{g} ({n:,})" for g, n in frame["group"].value_counts().sort_index().items()
         )
@@ -879,12 +882,21 @@ def _dif_tables(trust_items: pd.DataFrame | None, trust: Instrument | None):
                 [
                     Column("item", "Item"),
                     N,
-                    Column("p_total", "p (any DIF)", "p"),
-                    Column("effect_size", "Effect size (McFadden R² change)", "num3"),
+                    Column("score_diff_group", "Group"),
+                    Column("reference", "Compared with"),
+                    Column("score_diff", "Difference at equal trust (item points)", "num"),
+                    Column("score_diff_ci", "Difference 95% CI", "ci"),
+                    Column("p_adjusted", "p (any DIF, Holm-adjusted)", "p"),
                     Column("flag", "Flag"),
                 ],
                 result,
-                note=note + " Ordinal logistic regression with a purified matching score; at most "
+                note=note + " Difference: how much higher (+) or lower (-) the group answers "
+                "the item than clients of the compared group with the same trust score, on "
+                f"the 1-7 answer scale. Flagged when it is at least "
+                f"{moderate:g} points (large from {large:g}) and "
+                f"the test is significant at {settings['alpha']:g} after the Holm correction "
+                "for the number of "
+                "items. Ordinal logistic regression with a purified matching score; at most "
                 f"{MAX_DIF_GROUP:,} clients per group (seeded sample).",
             )
         )
@@ -892,7 +904,10 @@ def _dif_tables(trust_items: pd.DataFrame | None, trust: Instrument | None):
         for _, row in flagged.iterrows():
             readings.append(
                 f"Trust item \u201c{row['item']}\u201d may work differently by {title.lower()} "
-                f"({row['flag']} DIF): compare groups on this item with care."
+                f"({row['flag']} DIF): at equal trust, {row['score_diff_group']} clients answer "
+                f"it {abs(row['score_diff']):.2f} points "
+                f"{'higher' if row['score_diff'] > 0 else 'lower'} than {row['reference']} "
+                "clients. Compare groups on this item with care."
             )
     return tables, readings
 

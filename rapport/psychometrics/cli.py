@@ -6,7 +6,8 @@ Usage::
                                        [--missing pairwise|listwise] [--json]
     rapport stats correlate FILE.csv X Y [--compare R0 [--compare-n N]] [--json]
     rapport stats dif FILE.csv --group COL [--items COL ...] [--no-purify]
-                               [--alpha A] [--r2 mcfadden|nagelkerke|coxsnell] [--json]
+                               [--alpha A] [--rule score|r2]
+                               [--r2 mcfadden|nagelkerke|coxsnell] [--json]
 
 Bad input (missing file or columns, text in numeric columns, an empty file, fewer
 than 3 respondents, ...) prints one line to stderr and returns exit status 2.
@@ -198,7 +199,8 @@ def _run_correlate(args: argparse.Namespace, out: TextIO) -> int:
 
 DIF_KEYS = (
     "item", "n", "lr_uniform", "p_uniform", "lr_nonuniform", "p_nonuniform",
-    "lr_total", "p_total", "effect_size", "flag", "note",
+    "lr_total", "p_total", "p_adjusted", "effect_size", "score_diff", "score_diff_ci_low",
+    "score_diff_ci_high", "score_diff_group", "flag", "note",
 )  # fmt: skip
 
 
@@ -214,6 +216,13 @@ def _add_dif(sub: Any) -> None:
     p.add_argument("--items", nargs="+", metavar="COL", help="item columns (default: all others)")
     p.add_argument("--no-purify", action="store_true", help="do not purify the matching score")
     p.add_argument("--alpha", type=float, default=0.01, help="significance level (default .01)")
+    p.add_argument(
+        "--rule",
+        choices=("score", "r2"),
+        default="score",
+        help="flag rule: Holm-adjusted p and expected item-score difference (default), or "
+        "p and pseudo-R2 change with Jodoin-Gierl cut-offs",
+    )
     p.add_argument("--r2", choices=("mcfadden", "nagelkerke", "coxsnell"), default="mcfadden")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=_run_dif)
@@ -222,7 +231,15 @@ def _add_dif(sub: Any) -> None:
 def _run_dif(args: argparse.Namespace, out: TextIO) -> int:
     data = read_csv(args.file)
     items = _columns(args.items) or [c for c in data.columns if c != args.group]
-    res = dif(data, items, args.group, purify=not args.no_purify, alpha=args.alpha, r2=args.r2)
+    res = dif(
+        data,
+        items,
+        args.group,
+        purify=not args.no_purify,
+        rule=args.rule,
+        alpha=args.alpha,
+        r2=args.r2,
+    )
     rows = [
         {k: (None if isinstance(v, float) and v != v else v) for k, v in row.items()}
         for row in res[list(DIF_KEYS)].to_dict(orient="records")
@@ -235,11 +252,17 @@ def _run_dif(args: argparse.Namespace, out: TextIO) -> int:
         f"n = {rows[0]['n']}, groups: {', '.join(info['groups'])}; {args.r2} R2 change; "
         f"anchors: {', '.join(map(str, info['anchors']))}\n\n"
     )
-    out.write(f"{'item':<16}{'p_unif':>10}{'p_nonunif':>11}{'p_total':>10}{'dR2':>8}  flag\n")
+    out.write(
+        f"{'item':<16}{'p_unif':>10}{'p_nonunif':>11}{'p_total':>10}{'p_holm':>10}{'dR2':>8}"
+        f"{'diff':>8}  flag\n"
+    )
     for r in rows:
-        p_u, p_n, p_t = (_fmt(r[k], 4) for k in ("p_uniform", "p_nonuniform", "p_total"))
+        p_u, p_n, p_t, p_h = (
+            _fmt(r[k], 4) for k in ("p_uniform", "p_nonuniform", "p_total", "p_adjusted")
+        )
         out.write(
-            f"{r['item']!s:<16}{p_u:>10}{p_n:>11}{p_t:>10}{_fmt(r['effect_size']):>8}  "
+            f"{r['item']!s:<16}{p_u:>10}{p_n:>11}{p_t:>10}{p_h:>10}{_fmt(r['effect_size']):>8}"
+            f"{_fmt(r['score_diff']):>8}  "
             f"{r['flag']}{'  (' + r['note'] + ')' if r['note'] else ''}\n"
         )
     return 0

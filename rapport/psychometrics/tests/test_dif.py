@@ -29,7 +29,10 @@ from rapport.psychometrics.dif import (
     _item_models,
     _null_llf,
     dif,
+    holm,
 )
+from rapport.psychometrics.dif_simulation import ITEMS as SIM_ITEMS
+from rapport.psychometrics.dif_simulation import simulate_scale
 
 REF = Path(__file__).parent / "reference"
 ITEMS = [f"d{j}" for j in range(1, 9)]
@@ -195,7 +198,7 @@ def test_no_dif_without_purification_flags_nothing_extra(results: dict) -> None:
 
 
 def test_flag_levels_and_thresholds(data: pd.DataFrame) -> None:
-    res = dif(data, ITEMS, "group", r2="nagelkerke").set_index("item")
+    res = dif(data, ITEMS, "group", rule="r2", r2="nagelkerke").set_index("item")
     # Nagelkerke dR2 for d3 is above .070 -> large; check rule against the numbers.
     for item, row in res.iterrows():
         if row["p_total"] >= 0.01 or row["effect_size"] < 0.035:
@@ -205,14 +208,14 @@ def test_flag_levels_and_thresholds(data: pd.DataFrame) -> None:
         else:
             assert row["flag"] == "moderate", item
     assert res.loc["d3", "flag"] == "large"
-    lenient = dif(data, ITEMS, "group", r2="nagelkerke", thresholds=ZUMBO_THOMAS)
+    lenient = dif(data, ITEMS, "group", rule="r2", r2="nagelkerke", thresholds=ZUMBO_THOMAS)
     lenient = lenient.set_index("item")
     # Nagelkerke dR2: d3 0.1265 (< .13: not flagged), d5 0.1303 (moderate by Zumbo-Thomas)
     assert lenient.loc["d3", "effect_size"] < 0.13 < lenient.loc["d5", "effect_size"] < 0.26
     assert list(lenient.index[lenient["flag"] != "none"]) == ["d5"]
     assert lenient.loc["d5", "flag"] == "moderate"
     # The p-value criterion matters too: with tiny effect-size cut-offs the flag follows p.
-    loose = dif(data, ITEMS, "group", alpha=0.03, thresholds=(1e-6, 2e-6), purify=False)
+    loose = dif(data, ITEMS, "group", rule="r2", alpha=0.03, thresholds=(1e-6, 2e-6), purify=False)
     assert (loose["effect_size"] > 2e-6).all()
     expected = np.where(loose["p_total"] < 0.03, "large", "none")
     assert list(loose["flag"]) == list(expected)
@@ -292,3 +295,165 @@ def test_missing_values_policy(data: pd.DataFrame) -> None:
         dif(d, ITEMS, "group")
     res = dif(d, ITEMS, "group", nan_policy="listwise", purify=False)
     assert (res["n"] == 997).all()
+
+
+# --- the expected item-score difference and the flag rule ----------------------------------
+
+
+def _expected_score(zeta: np.ndarray, eta: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """sum_k v_k P(Y = k) from the cumulative probabilities P(Y <= k) = F(zeta_k - eta)."""
+    cumulative = 1 / (1 + np.exp(-(np.asarray(zeta)[None, :] - eta[:, None])))
+    cumulative = np.hstack((np.zeros((len(eta), 1)), cumulative, np.ones((len(eta), 1))))
+    return np.diff(cumulative, axis=1) @ values
+
+
+@pytest.mark.parametrize("grouping", ["group", "group3"])
+def test_score_difference_from_polr_coefficients(
+    data: pd.DataFrame, results: dict, grouping: str
+) -> None:
+    """The expected-score difference equals one computed by hand from MASS::polr's M3.
+
+    For each respondent of a focal group, E[item | score, own group] - E[item | score,
+    reference group] with category probabilities as differences of polr's cumulative
+    probabilities, averaged over the focal group; the largest in absolute value is reported.
+    """
+    res = results[grouping, "total"].set_index("item")
+    score = data[ITEMS].sum(axis=1).to_numpy(float)
+    centred = score - score.mean()  # as in the R script
+    for rec in RECORDS:
+        if (rec["grouping"], rec["matching"]) != (grouping, "total"):
+            continue
+        values = np.array([float(v) for v in rec["levels"]])
+        coef, zeta = np.array(rec["coef"]["m3"]), np.array(rec["zeta"]["m3"])
+        n_dummies = len(rec["groups"]) - 1
+        by_group = {}
+        for f, focal in enumerate(rec["groups"][1:]):
+            s = centred[(data[grouping] == focal).to_numpy()]
+            main, slope = coef[1 + f], coef[1 + n_dummies + f]
+            own = _expected_score(zeta, coef[0] * s + main + slope * s, values)
+            reference = _expected_score(zeta, coef[0] * s, values)
+            by_group[focal] = float(np.mean(own - reference))
+        focal = max(by_group, key=lambda g: abs(by_group[g]))
+        row = res.loc[rec["item"]]
+        assert row["score_diff_group"] == focal
+        assert row["score_diff"] == pytest.approx(by_group[focal], abs=1e-6), rec["item"]
+    # The planted uniform DIF of d3 (thresholds +1.4 in B: lower answers) is about a
+    # third of a point on the 0-3 scale, against less than 0.15 for the DIF-free items.
+    purified = results[grouping, "purified"].set_index("item")
+    assert purified.loc["d3", "score_diff"] < -0.3
+    assert purified.loc[ANCHORS, "score_diff"].abs().max() < 0.15
+
+
+def test_score_difference_interval_by_statsmodels_delta_method(data: pd.DataFrame) -> None:
+    """The delta-method SE agrees with statsmodels' covariance and a numerical gradient."""
+    from statsmodels.miscmodels.ordinal_model import OrderedModel
+
+    res = dif(data, ITEMS, "group", purify=False, min_cell=0).set_index("item")
+    score = data[ITEMS].sum(axis=1).to_numpy(float)
+    is_b = (data["group"] == "B").to_numpy()
+    x = np.column_stack([score, is_b, score * is_b]).astype(float)
+    y = data["d3"].to_numpy()
+    model = OrderedModel(y, x, distr="logit")
+    fit = model.fit(method="newton", disp=False, maxiter=200)
+    values = np.unique(y).astype(float)
+
+    def difference(params: np.ndarray) -> float:
+        beta, zeta = params[:3], model.transform_threshold_params(params[3:])[1:-1]
+        s = score[is_b]
+        own = _expected_score(zeta, beta[0] * s + beta[1] + beta[2] * s, values)
+        return float(np.mean(own - _expected_score(zeta, beta[0] * s, values)))
+
+    params = np.asarray(fit.params)
+    step = 1e-6
+    gradient = np.array(
+        [
+            (difference(params + step * e) - difference(params - step * e)) / (2 * step)
+            for e in np.eye(len(params))
+        ]
+    )
+    se = float(np.sqrt(gradient @ np.asarray(fit.cov_params()) @ gradient))
+    row = res.loc["d3"]
+    assert row["score_diff"] == pytest.approx(difference(params), abs=1e-7)
+    half_width = 1.959963984540054 * se
+    assert row["score_diff_ci_high"] - row["score_diff"] == pytest.approx(half_width, rel=1e-4)
+    assert row["score_diff"] - row["score_diff_ci_low"] == pytest.approx(half_width, rel=1e-4)
+
+
+def test_holm_adjustment() -> None:
+    # Hand computation: sorted p .01, .03, .04 times 3, 2, 1, made monotone.
+    adjusted = holm(np.array([0.04, 0.01, 0.03, np.nan]))
+    np.testing.assert_allclose(adjusted[:3], [0.06, 0.03, 0.06])
+    assert np.isnan(adjusted[3])
+
+
+def _simulated(seed: int, n_per_group: int, **kwargs) -> pd.DataFrame:
+    return simulate_scale(np.random.default_rng(seed), n_per_group, **kwargs)
+
+
+def _flagged(result: pd.DataFrame) -> set[str]:
+    return set(result.loc[result["flag"] != "none", "item"])
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_rule_flags_a_half_sd_shift_at_500_per_group(seed: int) -> None:
+    """The calibration condition of bench/dif_power.py: one item shifted 0.5 SD."""
+    result = dif(_simulated(seed, 500, shifts={"q4": 0.5}), list(SIM_ITEMS), "group")
+    assert _flagged(result) == {"q4"}
+    q4 = result.set_index("item").loc["q4"]
+    # The focal group B answers lower at equal trait level: about 0.6 item points.
+    assert q4["score_diff_group"] == "B"
+    assert -0.8 < q4["score_diff"] < -0.45
+    assert q4["score_diff_ci_low"] < q4["score_diff"] < q4["score_diff_ci_high"] < 0
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_rule_flags_nothing_dif_free_at_10000_per_group(seed: int) -> None:
+    """Every item is 'significant' at this size (impact biases the sum-score matching);
+    the score-scale cut-off keeps the DIF-free items unflagged."""
+    result = dif(_simulated(seed, 10_000, impact=0.5), list(SIM_ITEMS), "group")
+    assert (result["p_total"] < 0.01).sum() >= 4
+    assert _flagged(result) == set()
+    assert result["score_diff"].abs().max() < 0.1
+
+
+def test_two_shifted_items_flagged_where_the_r2_rule_flags_none() -> None:
+    """Issue #20's case: 0.6 SD on two items, 2,400 respondents, groups differing in level.
+
+    Stepwise purification matters here: with both DIF items in the matching score every
+    DIF-free item looks biased by 0.2-0.3 points the other way, so removing all flagged
+    items at once would leave fewer than two anchors.
+    """
+    data = _simulated(5, 1200, shifts={"q3": 0.6, "q6": 0.6}, impact=0.3)
+    result = dif(data, list(SIM_ITEMS), "group")
+    assert _flagged(result) == {"q3", "q6"}
+    assert result.attrs["purification"]["anchors"] == ["q1", "q2", "q4", "q5", "q7", "q8"]
+    assert result.attrs["purification"]["converged"]
+    assert _flagged(dif(data, list(SIM_ITEMS), "group", rule="r2")) == set()
+    at_once = dif(data, list(SIM_ITEMS), "group", purification="all")
+    assert len(_flagged(at_once)) > 2
+    assert "fewer than 2 unflagged items" in at_once["note"].iloc[0]
+
+
+def test_score_rule_flag_levels_follow_the_numbers() -> None:
+    data = _simulated(4, 500, shifts={"q2": 0.5, "q7": 0.25})
+    result = dif(data, list(SIM_ITEMS), "group", score_thresholds=(0.15, 0.45))
+    for _, row in result.iterrows():
+        size = abs(row["score_diff"])
+        if row["p_adjusted"] >= 0.01 or size < 0.15:
+            assert row["flag"] == "none", row["item"]
+        else:
+            assert row["flag"] == ("large" if size >= 0.45 else "moderate"), row["item"]
+    assert set(result["flag"]) == {"none", "moderate", "large"}
+    # The adjusted p-values are Holm's over the eight items.
+    np.testing.assert_allclose(result["p_adjusted"], holm(result["p_total"].to_numpy()))
+
+
+def test_rule_errors(data: pd.DataFrame) -> None:
+    with pytest.raises(ValueError, match="rule must be one of"):
+        dif(data, ITEMS, "group", rule="both")
+    with pytest.raises(ValueError, match="score_thresholds"):
+        dif(data, ITEMS, "group", score_thresholds=(0.4, 0.2))
+    with pytest.raises(ValueError, match="purification must be one of"):
+        dif(data, ITEMS, "group", purification="lordif")
+    with pytest.raises(ValueError, match="unknown items"):
+        simulate_scale(np.random.default_rng(0), 10, shifts={"x": 0.5})

@@ -37,6 +37,23 @@ def test_dif_text_and_no_purify(capsys: pytest.CaptureFixture[str]) -> None:
     assert "groups: A, B" in out and "anchors: d1, d2, d3, d4, d5, d6, d7, d8" in out
     assert "empty category 2 dropped" in out
     assert out.count("\n") == 2 + 1 + 8
+    assert "diff  flag" in out
+
+
+def test_dif_json_has_the_score_difference_and_the_r2_rule(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["dif", CSV, "--group", "group", "--items", *ITEMS, "--json"]) == 0
+    by_item = {r["item"]: r for r in json.loads(capsys.readouterr().out)["items"]}
+    d3 = by_item["d3"]
+    assert d3["score_diff_group"] == "B"
+    assert d3["score_diff_ci_low"] < d3["score_diff"] < d3["score_diff_ci_high"] < -0.3
+    assert d3["flag"] != "none" and by_item["d1"]["flag"] == "none"
+    # The R² rule on the Nagelkerke scale (Jodoin-Gierl cut-offs): d3 is "large".
+    args = ["dif", CSV, "--group", "group", "--items", *ITEMS, "--rule", "r2", "--json"]
+    assert main([*args, "--r2", "nagelkerke"]) == 0
+    by_item = {r["item"]: r for r in json.loads(capsys.readouterr().out)["items"]}
+    assert by_item["d3"]["flag"] == "large"
 
 
 def test_dif_bad_input(capsys: pytest.CaptureFixture[str]) -> None:
