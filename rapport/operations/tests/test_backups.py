@@ -82,7 +82,8 @@ def test_restore_drill_from_this_database_into_a_new_sqlite_installation(tmp_pat
         env,
         tmp_path,
     )
-    assert names.strip().splitlines()[-1] == str(sorted(i.given_name for i in ClientIdentity.objects.all()))
+    here = sorted(identity.given_name for identity in ClientIdentity.objects.all())
+    assert names.strip().splitlines()[-1] == str(here)
 
 
 @pytest.mark.django_db(transaction=True)
