@@ -191,7 +191,9 @@ def send_link_by_email(page, address: str) -> str:
     check_page(page)
     sent = [message for message in mail.outbox if address in message.to]
     assert len(sent) == 1
-    return LINK.search(sent[0].body).group(0)
+    link = LINK.search(str(sent[0].body))
+    assert link, sent[0].body
+    return link.group(0)
 
 
 def client_completes_on_a_phone(new_page, url: str) -> None:
