@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.forms import AuthenticationForm, SetPasswordForm, UserCreationForm
 from django.utils.translation import gettext_lazy as _
@@ -216,7 +217,17 @@ class StaffCreateForm(_StaffRules, UserCreationForm):
 
     class Meta:
         model = User
-        fields = ("username", *STAFF_FIELDS)
+        fields = ("username", *STAFF_FIELDS, "language")
+        labels = {"language": _("Language of their pages")}
+        help_texts = {"language": _("They can change it themselves under Settings.")}
+
+    def __init__(self, *args, acting: User, **kwargs):
+        super().__init__(*args, acting=acting, **kwargs)
+        # Optional: a form that leaves it out gets the installation's language.
+        self.fields["language"].required = False
+
+    def clean_language(self) -> str:
+        return self.cleaned_data.get("language") or settings.LANGUAGE_CODE
 
     def save(self, commit: bool = True) -> User:
         user = super().save(commit=False)

@@ -76,7 +76,7 @@ def staff_create(request: HttpRequest) -> HttpResponse:
                 request=request,
                 obj=member,
                 object_type="user",
-                detail={"role": member.role},
+                detail={"role": member.role, "language": member.language},
             )
             record_supervision_changes(
                 member, before_role=None, before_supervisor_id=None, request=request

@@ -72,8 +72,32 @@ def test_a_new_account_joins_the_admins_clinic_and_can_sign_in(admin_client, cli
     assert not TOTPDevice.objects.filter(user=member).exists()  # set up at first sign-in
     event = AuditEvent.objects.get(action="staff.create")
     assert event.object_id == str(member.public_id)
-    assert event.detail == {"role": "therapist"}
+    assert event.detail == {"role": "therapist", "language": "en"}
     assert NEW_PASSWORD not in str(AuditEvent.objects.values_list())
+
+
+def test_the_admin_chooses_a_new_members_language_and_their_pages_follow_it(
+    admin_client, client, clinics
+):
+    data = {"username": "ana.es", "first_name": "Ana", "role": Role.RESEARCHER, "language": "es"}
+    data |= {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD}
+    assert admin_client.post(reverse("staff-create"), data).status_code == 302
+    member = User.objects.get(username="ana.es")
+    assert member.language == "es"
+    assert AuditEvent.objects.get(action="staff.create").detail["language"] == "es"
+    member.must_change_password = False  # chosen at first sign-in; not what is tested here
+    member.save(update_fields=["must_change_password"])
+    login_verified(client, member)
+    page = client.get(reverse("account-settings"))
+    assert page.status_code == 200 and page["Content-Language"] == "es"
+
+
+def test_an_unknown_language_is_refused(admin_client, clinics):
+    data = {"username": "x.fr", "role": Role.RESEARCHER, "language": "fr"}
+    data |= {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD}
+    response = admin_client.post(reverse("staff-create"), data)
+    assert response.status_code == 200 and "language" in response.context["form"].errors
+    assert not User.objects.filter(username="x.fr").exists()
 
 
 @pytest.mark.parametrize(
