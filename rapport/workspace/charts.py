@@ -226,3 +226,32 @@ def _table_rows(
         )
         for row in scores
     ]
+
+
+def client_score_chart(
+    instrument: Instrument,
+    points: list[tuple[int, float]],
+    *,
+    title: str,
+    session_label: str,
+    score_label: str,
+    description: str,
+    columns: tuple[str, ...],
+    rows: list[tuple[str, ...]],
+) -> Chart:
+    """The plain timeline a client reads of their own scores: sessions and totals only.
+
+    No expected band, cutoff or reliable-change marks (words on the page explain the
+    range instead); every label comes in from the caller already in the client's language.
+    """
+    low, high = instrument.score_range
+    frame = pd.DataFrame({"session": [p[0] for p in points], "score": [p[1] for p in points]})
+    x = alt.X("session:Q", title=session_label, axis=alt.Axis(tickMinStep=1, format="d"))
+    y = alt.Y("score:Q", title=score_label, scale=alt.Scale(domain=[low, high]))
+    base = alt.Chart(frame).encode(x=x, y=y)
+    chart = alt.layer(
+        base.mark_line(color=LINE_COLOUR), base.mark_point(filled=True, size=90, color=LINE_COLOUR)
+    ).properties(width=WIDTH, height=HEIGHT)
+    spec = chart.to_dict()
+    spec["description"] = description
+    return Chart(title=title, description=description, columns=columns, rows=rows, spec=spec)
