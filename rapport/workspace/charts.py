@@ -22,6 +22,8 @@ from rapport.workspace.records import AdministrationRow
 from rapport.workspace.titles import short_title
 
 WIDTH, HEIGHT = 560, 220
+# The client's own charts are drawn for a phone, so their text stays readable there.
+CLIENT_WIDTH, CLIENT_HEIGHT = 320, 200
 LINE_COLOUR = "#0b5cad"
 CUTOFF_COLOUR = "#a4161a"
 BAND_COLOUR = "#9ccc9c"
@@ -246,12 +248,15 @@ def client_score_chart(
     """
     low, high = instrument.score_range
     frame = pd.DataFrame({"session": [p[0] for p in points], "score": [p[1] for p in points]})
-    x = alt.X("session:Q", title=session_label, axis=alt.Axis(tickMinStep=1, format="d"))
+    # A tick at each session that has a score, and none between (no "session 2.5").
+    sessions = sorted({p[0] for p in points})
+    x = alt.X("session:Q", title=session_label, axis=alt.Axis(values=sessions, format="d"))
     y = alt.Y("score:Q", title=score_label, scale=alt.Scale(domain=[low, high]))
     base = alt.Chart(frame).encode(x=x, y=y)
     chart = alt.layer(
         base.mark_line(color=LINE_COLOUR), base.mark_point(filled=True, size=90, color=LINE_COLOUR)
-    ).properties(width=WIDTH, height=HEIGHT)
+    ).properties(width=CLIENT_WIDTH, height=CLIENT_HEIGHT)
+    chart = chart.configure_axis(labelFontSize=13, titleFontSize=13)
     spec = chart.to_dict()
     spec["description"] = description
     return Chart(title=title, description=description, columns=columns, rows=rows, spec=spec)
