@@ -278,3 +278,15 @@ def test_a_colleague_cannot_review_someone_elses_client(clinics):
     url = reverse("checkin-review-start", args=[clinics.owner_client.public_id])
     assert staff.post(url).status_code == 404
     assert review.SESSION_KEY not in staff.session
+
+
+# --- the clinic's setting ---------------------------------------------------------------
+
+
+def test_the_clinic_turns_progress_on_from_the_command_line(clinics):
+    from django.core.management import call_command
+
+    call_command("clinic", "progress", clinics.organisation.slug, "symptoms")
+    clinics.organisation.refresh_from_db()
+    assert clinics.organisation.client_progress == ClientProgress.SYMPTOMS
+    assert AuditEvent.objects.filter(action="organisation.client_progress_change").count() == 1
