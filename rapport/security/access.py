@@ -19,7 +19,8 @@ Four questions, answered here and nowhere else:
    told only supervisors read (:func:`may_see_relationship_answers`,
    :func:`without_hidden_answers`) and client identities (:func:`may_see_identity`):
    pages, the brief, the PDF report, the API, the FHIR export and the check-in's own
-   statements all ask these functions (docs/security.md, section 12).
+   statements all ask these functions (docs/security.md, section 12). What a client may
+   see of their own results: :func:`client_progress_constructs`.
 
 Clinic admins manage accounts and settings and see no identified clinical data; they and
 researchers get aggregates only (see docs/security.md, "Who sees what").
