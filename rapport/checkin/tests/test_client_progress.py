@@ -290,3 +290,23 @@ def test_the_clinic_turns_progress_on_from_the_command_line(clinics):
     clinics.organisation.refresh_from_db()
     assert clinics.organisation.client_progress == ClientProgress.SYMPTOMS
     assert AuditEvent.objects.filter(action="organisation.client_progress_change").count() == 1
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+@pytest.mark.parametrize("audience", TrustAnswersAudience.values)
+def test_the_progress_page_says_what_the_clinics_audience_setting_does(
+    clinics, issued, client, language, audience
+):
+    """Point 4: the sentence on who sees the results matches what the page shows."""
+    from django.utils import translation
+
+    from rapport.checkin.audience import progress_statement
+
+    turn_on(clinics, audience=audience)
+    submit(client, issued, language)
+    body = html.unescape(client.get(progress_url(issued)).content.decode())
+    shows_trust = instruments()["rapport_trust"].title[language] in body
+    assert shows_trust is (audience == TrustAnswersAudience.THERAPIST)
+    with translation.override(language):
+        expected = progress_statement(shows_relationship=shows_trust)
+    assert f'<p class="ck-audience">{expected}</p>' in body
