@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.utils import formats
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from rapport.clinic.models import Administration, AdministrationStatus, Episode
@@ -21,10 +21,7 @@ from rapport.core.instruments import instruments
 from rapport.instruments import Instrument, Item
 from rapport.security.access import RELATIONSHIP_CONSTRUCTS, may_show_in_client_progress
 from rapport.workspace.charts import Chart, client_score_chart, fmt, reliable_change
-
-
-def _text(texts, language: str) -> str:
-    return texts.get(language) or texts.get("en") or ""
+from rapport.workspace.titles import localized
 
 
 @dataclass(frozen=True)
@@ -84,19 +81,19 @@ def shown_administrations(episode: Episode) -> dict[str, list[Administration]]:
     return dict(by_instrument)
 
 
-def build(episode: Episode, language: str) -> ClientProgress:
-    """The client's progress in ``episode``, worded in the active language (``language``)."""
+def build(episode: Episode) -> ClientProgress:
+    """The client's progress in ``episode``, worded in the active language."""
     registry = instruments()
     shown = shown_administrations(episode)
     questionnaires = [
-        _questionnaire(registry[instrument_id], administrations, language)
+        _questionnaire(registry[instrument_id], administrations)
         for instrument_id, administrations in shown.items()
     ]
     moves = [
         move
         for instrument_id, administrations in shown.items()
         if registry[instrument_id].construct in RELATIONSHIP_CONSTRUCTS
-        for move in _moves(registry[instrument_id], administrations, language)
+        for move in _moves(registry[instrument_id], administrations)
     ]
     return ClientProgress(
         questionnaires=questionnaires,
@@ -108,9 +105,9 @@ def build(episode: Episode, language: str) -> ClientProgress:
 
 
 def _questionnaire(
-    instrument: Instrument, administrations: list[Administration], language: str
+    instrument: Instrument, administrations: list[Administration]
 ) -> InstrumentProgress:
-    title = _text(instrument.title, language)
+    title = localized(instrument.title, "")
     low, high = instrument.score_range
     rows: list[tuple[str, ...]] = []
     for administration in administrations:
@@ -118,12 +115,12 @@ def _questionnaire(
         rows.append(
             (
                 str(administration.session.number),
-                formats.date_format(administration.completed_at or "", "DATE_FORMAT"),
+                _date(administration),
                 fmt(administration.total),
-                _text(band.text, language) if band is not None else "—",
+                localized(band.text, "") if band is not None else "—",
             )
         )
-    explanation = _explanation(instrument, administrations, language)
+    explanation = _explanation(instrument, administrations)
     first, last = administrations[0], administrations[-1]
     description = " ".join(explanation)
     if len(administrations) > 1:
@@ -154,9 +151,12 @@ def _questionnaire(
     return InstrumentProgress(title=title, explanation=explanation, chart=chart)
 
 
-def _explanation(
-    instrument: Instrument, administrations: list[Administration], language: str
-) -> list[str]:
+def _date(administration: Administration) -> str:
+    when = administration.completed_at
+    return formats.date_format(timezone.localtime(when), "DATE_FORMAT") if when else "—"
+
+
+def _explanation(instrument: Instrument, administrations: list[Administration]) -> list[str]:
     """Plain sentences: the latest score, the range it falls in, the change since the start."""
     low, high = instrument.score_range
     first, last = administrations[0], administrations[-1]
@@ -171,7 +171,7 @@ def _explanation(
             % {
                 "lower": fmt(band.lower),
                 "upper": fmt(band.upper),
-                "band": _text(band.text, language),
+                "band": localized(band.text, ""),
             }
         )
     if instrument.construct in RELATIONSHIP_CONSTRUCTS:
@@ -207,9 +207,7 @@ def _explanation(
     return sentences
 
 
-def _moves(
-    instrument: Instrument, administrations: list[Administration], language: str
-) -> list[ItemMove]:
+def _moves(instrument: Instrument, administrations: list[Administration]) -> list[ItemMove]:
     """The items whose answer differs between the last two check-ins of ``instrument``."""
     if len(administrations) < 2:
         return []
@@ -221,21 +219,21 @@ def _moves(
             continue
         moves.append(
             ItemMove(
-                questionnaire=_text(instrument.title, language),
-                text=_text(item.text, language),
-                before=_answer_text(item, old, language),
-                after=_answer_text(item, new, language),
+                questionnaire=localized(instrument.title, ""),
+                text=localized(item.text, ""),
+                before=_answer_text(item, old),
+                after=_answer_text(item, new),
                 went_up=float(new) > float(old),
             )
         )
     return moves
 
 
-def _answer_text(item: Item, value, language: str) -> str:
+def _answer_text(item: Item, value) -> str:
     """An answer as the client chose it: its number, with its words where it has any."""
     number = fmt(float(value))
     for option in item.options:
         if float(option.value) == float(value):
-            label = _text(option.label, language)
+            label = localized(option.label, "")
             return number if label in ("", number) else f"{number} ({label})"
     return number

@@ -340,7 +340,7 @@ def _progress_page(
 ) -> HttpResponse:
     """The client's progress in ``episode`` (the after-check-in view and the review)."""
     with translation.override(language):
-        shown = progress.build(episode, language)
+        shown = progress.build(episode)
         context = {
             "lang": language,
             "progress": shown,
