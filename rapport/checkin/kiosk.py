@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime
 
 from django.conf import settings
+from django.contrib.auth import logout as auth_logout
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
@@ -36,8 +37,21 @@ def idle_limit() -> datetime.timedelta:
     return datetime.timedelta(minutes=settings.CHECKIN_KIOSK_IDLE_MINUTES)
 
 
+def hand_to_client(request: HttpRequest, mark: str, value: str) -> None:
+    """Sign the staff member out of this device and mark the new session with ``mark``.
+
+    From here the device belongs to the client: no staff session is left on it, so
+    getting back to any staff page, and leaving the client's screen
+    (:func:`rapport.checkin.views.kiosk_exit`), means signing in again with password and
+    MFA. Kiosk check-ins and "review together" (:mod:`rapport.checkin.review`) both
+    start here.
+    """
+    auth_logout(request)
+    request.session[mark] = value
+
+
 def enter(request: HttpRequest, link: CheckinLink) -> None:
-    request.session[SESSION_KEY] = str(link.public_id)
+    hand_to_client(request, SESSION_KEY, str(link.public_id))
 
 
 def is_kiosk(request: HttpRequest) -> bool:

@@ -6,19 +6,14 @@ the saved draft and any errors. Nothing here identifies the client.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from django.utils.translation import gettext as _
-
 from rapport.checkin.answers import Answers, field_name
+from rapport.checkin.audience import audience_statement
 from rapport.clinic.models import Administration, Organisation
 from rapport.core.instruments import instrument_for
 from rapport.instruments import Instrument, Item
-from rapport.security.access import (
-    RELATIONSHIP_CONSTRUCTS,
-    relationship_answers_for_supervisors_only,
-)
 
 
 @dataclass(frozen=True)
@@ -38,54 +33,6 @@ def screens_for(administrations: list[Administration]) -> list[Screen]:
 
 def _text(texts: Mapping[str, str], language: str) -> str:
     return texts.get(language) or texts.get("en") or next(iter(texts.values()), "")
-
-
-def audience_statement(instrument: Instrument, organisation: Organisation) -> str:
-    """Plain words on who will read these answers, shown before the questions.
-
-    Read from the access layer's decision
-    (:func:`rapport.security.access.relationship_answers_for_supervisors_only`), the same
-    one that hides these answers from the therapist on every staff channel; symptom
-    questionnaires go to the therapist and their clinical supervisor.
-    """
-    if instrument.construct not in RELATIONSHIP_CONSTRUCTS:
-        return _(
-            "Your therapist and their clinical supervisor will see these answers. They are "
-            "part of your care record."
-        )
-    if relationship_answers_for_supervisors_only(instrument, organisation):
-        return _(
-            "Who sees these answers: your therapist will not see your individual answers to "
-            "these questions. Only clinical supervisors at the clinic will, to help improve "
-            "your care. Please answer honestly."
-        )
-    return _(
-        "Who sees these answers: your therapist and their clinical supervisor. Honest answers, "
-        "including critical ones, help your therapist work better with you, and they will "
-        "not affect your care."
-    )
-
-
-# Who reads the answers of a whole check-in, for the thank-you page.
-ALL_TO_THERAPIST = "therapist"
-SOME_TO_THERAPIST = "some"
-NONE_TO_THERAPIST = "none"
-
-
-def thank_you_audience(submitted: Iterable[Instrument], organisation: Organisation) -> str:
-    """Whether the therapist reads all, some or none of the questionnaires just submitted.
-
-    The thank-you page words its last promise by this, from the same decision as each
-    screen's statement, so it never says "your therapist will look at them" of answers
-    that only supervisors read.
-    """
-    restricted = [
-        relationship_answers_for_supervisors_only(instrument, organisation)
-        for instrument in submitted
-    ]
-    if not any(restricted):
-        return ALL_TO_THERAPIST
-    return NONE_TO_THERAPIST if all(restricted) else SOME_TO_THERAPIST
 
 
 def screen_context(

@@ -12,7 +12,6 @@ import functools
 import uuid
 
 from django.contrib import messages
-from django.contrib.auth import logout as auth_logout
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -22,7 +21,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from rapport.checkin import kiosk, preferences, sending
+from rapport.checkin import kiosk, preferences, progress, progress_link, review, sending
 from rapport.checkin.answers import (
     LANGUAGES,
     AnswerInputError,
@@ -31,6 +30,7 @@ from rapport.checkin.answers import (
     read_language,
     unanswered_required,
 )
+from rapport.checkin.audience import progress_statement, thank_you_audience, thank_you_statement
 from rapport.checkin.crisis import crisis_contacts
 from rapport.checkin.links import (
     NoDueSessionError,
@@ -40,9 +40,9 @@ from rapport.checkin.links import (
     issue_link,
     revoke_link,
 )
-from rapport.checkin.models import Channel, CheckinDraft, CheckinLink
+from rapport.checkin.models import Channel, CheckinDraft, CheckinLink, CheckinSubmission
 from rapport.checkin.responses import checkin_page, closed_page
-from rapport.checkin.screens import screen_context, screens_for, thank_you_audience
+from rapport.checkin.screens import screen_context, screens_for
 from rapport.checkin.submit import (
     LinkClosedError,
     Outcome,
@@ -51,11 +51,12 @@ from rapport.checkin.submit import (
     save_draft,
     submit_checkin,
 )
-from rapport.clinic.models import ClientDemographics, Organisation
+from rapport.clinic.models import ClientDemographics, Episode, Organisation
 from rapport.core.instruments import instruments
 from rapport.security import audit
 from rapport.security.access import (
     READ_CLINICAL,
+    client_progress_constructs,
     episodes_for,
     get_active_episode_or_404,
     public,
@@ -275,17 +276,24 @@ def checkin_submit(request: HttpRequest, token: str) -> HttpResponse:
             missing=result.missing,
         )
     in_kiosk = kiosk.is_kiosk(request)
-    organisation = Organisation.objects.only("trust_answers_audience").get(
+    organisation = Organisation.objects.only("trust_answers_audience", "client_progress").get(
         pk=result.organisation_id
     )
     therapist_reads = thank_you_audience(result.instruments, organisation)
-    if not result.show_crisis_resources:
+    # A kiosk goes back to its locked screen; "review together" shows progress there.
+    progress_url = None if in_kiosk else progress_link.offer(request, token, organisation)
+    if not result.show_crisis_resources and progress_url is None:
         return HttpResponse(_thank_you_page(language, in_kiosk, therapist_reads))
     context = {
         "lang": language,
         "kiosk": in_kiosk,
-        "therapist_reads": therapist_reads,
-        "crisis": crisis_contacts(result.organisation_id, language),
+        "audience_statement": thank_you_statement(therapist_reads),
+        "crisis": (
+            crisis_contacts(result.organisation_id, language)
+            if result.show_crisis_resources
+            else None
+        ),
+        "progress_url": progress_url,
     }
     with translation.override(language):
         return render(request, "checkin/thanks.html", context)
@@ -299,14 +307,46 @@ def _thank_you_page(language: str, in_kiosk: bool, therapist_reads: str) -> str:
     language, whether a kiosk hands the tablet back and whether the therapist reads all,
     some or none of the answers, so every such submission gets the same page.
     """
-    context = {
-        "lang": language,
-        "kiosk": in_kiosk,
-        "therapist_reads": therapist_reads,
-        "crisis": None,
-    }
     with translation.override(language):
+        context = {
+            "lang": language,
+            "kiosk": in_kiosk,
+            "audience_statement": thank_you_statement(therapist_reads),
+            "crisis": None,
+        }
         return render_to_string("checkin/thanks.html", context)
+
+
+@checkin_page
+@require_GET
+def checkin_progress(request: HttpRequest, token: str) -> HttpResponse:
+    """ "Your progress": the client's own results, right after their check-in.
+
+    Only in the browser that sent the check-in, for a short time
+    (:mod:`rapport.checkin.progress_link`); anything else is the closed-link page.
+    """
+    link = progress_link.opened_link(request, token)
+    if link is None:
+        return closed_page(request)
+    submission_language = (
+        CheckinSubmission.objects.filter(link=link).values_list("language", flat=True).first()
+    )
+    language = read_language([_requested_language(request), submission_language])
+    return _progress_page(request, link.session.episode, language, template="checkin/progress.html")
+
+
+def _progress_page(
+    request: HttpRequest, episode: Episode, language: str, *, template: str
+) -> HttpResponse:
+    """The client's progress in ``episode`` (the after-check-in view and the review)."""
+    with translation.override(language):
+        shown = progress.build(episode)
+        context = {
+            "lang": language,
+            "progress": shown,
+            "audience_statement": progress_statement(shows_relationship=shown.shows_relationship),
+        }
+        return render(request, template, context)
 
 
 @checkin_page
@@ -338,7 +378,7 @@ def checkin_preferences(request: HttpRequest, token: str) -> HttpResponse:
 @public
 @require_GET
 def robots(request: HttpRequest) -> HttpResponse:
-    body = "User-agent: *\nDisallow: /q/\nDisallow: /kiosk/\n"
+    body = "User-agent: *\nDisallow: /q/\nDisallow: /kiosk/\nDisallow: /review/\n"
     return HttpResponse(body, content_type="text/plain")
 
 
@@ -360,9 +400,7 @@ def kiosk_start(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
         lifetime=kiosk.link_lifetime(),
         request=request,
     )
-    # From here the device belongs to the client: no staff session is left on it, so
-    # leaving kiosk mode means signing in again with password and MFA.
-    auth_logout(request)
+    # Signs the staff member out of the device (kiosk.hand_to_client).
     kiosk.enter(request, issued.link)
     return redirect(issued.path)
 
@@ -377,6 +415,7 @@ def kiosk_locked(request: HttpRequest) -> HttpResponse:
     """
     if kiosk.is_kiosk(request):
         kiosk.end_unfinished(request)
+    review.leave(request)
     language = read_language([request.GET.get("lang")])
     with translation.override(language):
         return render(request, "checkin/kiosk_locked.html", {"lang": language})
@@ -391,9 +430,60 @@ def kiosk_exit(request: HttpRequest) -> HttpResponse:
             link = CheckinLink.objects.filter(public_id=link_id).first()
             if link is not None:
                 revoke_link(link, request=request, reason="kiosk_exit")
-        audit.record("checkin.kiosk_exit", request=request)
+        if review.leave(request):
+            audit.record("checkin.review_exit", request=request)
+        else:
+            audit.record("checkin.kiosk_exit", request=request)
         return redirect("home")
-    return render(request, "checkin/kiosk_exit.html", {"in_kiosk": kiosk.is_kiosk(request)})
+    context = {"in_kiosk": kiosk.is_kiosk(request), "in_review": review.is_reviewing(request)}
+    return render(request, "checkin/kiosk_exit.html", context)
+
+
+# --- "review together" --------------------------------------------------------------
+
+
+@require_POST
+def review_start(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    """Hand this device to the client, showing their progress; signs the staff member out."""
+    episode = get_active_episode_or_404(request, public_id, action="checkin.review_start")
+    client = episode.client
+    if not client_progress_constructs(client.organisation, client):
+        messages.error(
+            request,
+            gettext("This client is not shown their progress (clinic or client setting)."),
+        )
+        return redirect("client-detail", public_id=client.public_id)
+    review.enter(request, episode)
+    return redirect("checkin-review")
+
+
+@checkin_page
+@require_GET
+def review_page(request: HttpRequest) -> HttpResponse:
+    """The client-safe review screen: this episode's progress, nothing else, no way out.
+
+    Without a current review (none started, ended, or past its lifetime) it is the
+    neutral locked screen.
+    """
+    episode = review.current_episode(request)
+    if episode is None:
+        return redirect("checkin-kiosk-locked")
+    preferred = ClientDemographics.objects.filter(client_id=episode.client_id).values_list(
+        "preferred_language", flat=True
+    )
+    language = read_language([_requested_language(request), preferred.first()])
+    return _progress_page(request, episode, language, template="checkin/review.html")
+
+
+@require_POST
+def progress_visibility(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    """The treating therapist turns this client's own progress view off or back on."""
+    hidden = request.POST.get("show") != "on"
+    action = "client.progress_hidden" if hidden else "client.progress_shown"
+    client = get_active_episode_or_404(request, public_id, action=action).client
+    client.progress_hidden = hidden
+    client.save(update_fields=["progress_hidden"])
+    return redirect(reverse("client-detail", args=[client.public_id]) + "#checkins")
 
 
 # --- staff: links for a client ------------------------------------------------------

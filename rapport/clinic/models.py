@@ -28,6 +28,17 @@ class TrustAnswersAudience(models.TextChoices):
     SUPERVISORS = "supervisors", _("Supervisors only, not the therapist")
 
 
+class ClientProgress(models.TextChoices):
+    """What a client is shown of their own results after a check-in and in "review together"."""
+
+    OFF = "off", "Nothing (the default)"
+    SYMPTOMS = "symptoms", "Symptom questionnaires"
+    SYMPTOMS_AND_RELATIONSHIP = (
+        "symptoms_and_relationship",
+        "Symptom questionnaires, and trust and alliance where the therapist reads them",
+    )
+
+
 class Organisation(models.Model):
     """A clinic or practice: the boundary that no record ever crosses."""
 
@@ -38,6 +49,11 @@ class Organisation(models.Model):
     # A clinic-wide choice, told to clients on the check-in page before they answer.
     trust_answers_audience = models.CharField(
         max_length=20, choices=TrustAnswersAudience.choices, default=TrustAnswersAudience.THERAPIST
+    )
+    # Off by default: showing clients their scores is a clinical choice the clinic makes
+    # (rapport.security.access.client_progress_constructs, docs/client-feedback.md).
+    client_progress = models.CharField(
+        max_length=30, choices=ClientProgress.choices, default=ClientProgress.OFF
     )
 
     def __str__(self) -> str:
@@ -65,6 +81,8 @@ class Client(models.Model):
     site = models.ForeignKey(Site, on_delete=models.SET_NULL, null=True, blank=True)
     record_number = models.CharField(max_length=40)
     created_at = models.DateTimeField(default=timezone.now)
+    # The treating therapist's choice: this client is not shown their own progress.
+    progress_hidden = models.BooleanField(default=False)
 
     class Meta:
         constraints = [

@@ -21,6 +21,7 @@ Four questions, answered here and nowhere else:
    pages, the brief, the PDF report, the API, the FHIR export and the check-in's own
    statements all ask these functions (docs/security.md, section 12); whether insight
    figures are exact or small-cell protected is :func:`insight_disclosure`'s decision.
+   What a client may see of their own results: :func:`client_progress_constructs`.
 
 Clinic admins manage accounts and settings and see no identified clinical data; they and
 researchers get aggregates only (see docs/security.md, "Who sees what").
@@ -42,6 +43,7 @@ from rapport.accounts.models import Role, User
 from rapport.clinic.models import (
     Administration,
     Client,
+    ClientProgress,
     Episode,
     EpisodeStatus,
     Handover,
@@ -51,6 +53,7 @@ from rapport.clinic.models import (
 )
 from rapport.core.instruments import instruments as installed_instruments
 from rapport.instruments import Instrument, Registry
+from rapport.instruments.model import CONSTRUCTS
 from rapport.security import audit
 
 # --- 1. Which views are open before sign-in or before MFA -------------------------------
@@ -271,6 +274,39 @@ def administrations_for(user: User) -> QuerySet[Administration]:
     """Administrations at sessions in ``user``'s scope, without answers hidden from them."""
     administrations = Administration.objects.filter(session__episode__in=episodes_for(user))
     return without_hidden_answers(user, administrations)
+
+
+# What a client may be shown of their own results ("Your progress", "review together").
+SYMPTOM_CONSTRUCTS = frozenset(CONSTRUCTS) - RELATIONSHIP_CONSTRUCTS
+
+
+def client_progress_constructs(organisation: Organisation, client: Client) -> frozenset[str]:
+    """The constructs ``client`` may see of their own results; empty when none.
+
+    Nothing unless the clinic turned the feature on and the treating therapist has not
+    turned it off for this client. Trust and alliance only where the clinic chose to show
+    them and its clients were told their therapist reads them: "review together" puts
+    the screen in front of the therapist, who must not see answers the client was told
+    only supervisors read. Each relationship instrument's own audience is checked by
+    :func:`may_show_in_client_progress`.
+    """
+    if organisation.client_progress == ClientProgress.OFF or client.progress_hidden:
+        return frozenset()
+    if (
+        organisation.client_progress == ClientProgress.SYMPTOMS_AND_RELATIONSHIP
+        and organisation.trust_answers_audience == TrustAnswersAudience.THERAPIST
+    ):
+        return SYMPTOM_CONSTRUCTS | RELATIONSHIP_CONSTRUCTS
+    return SYMPTOM_CONSTRUCTS
+
+
+def may_show_in_client_progress(
+    instrument: Instrument, organisation: Organisation, client: Client
+) -> bool:
+    """Whether ``instrument``'s results belong in ``client``'s own progress view."""
+    return instrument.construct in client_progress_constructs(
+        organisation, client
+    ) and not relationship_answers_for_supervisors_only(instrument, organisation)
 
 
 def may_see_identity(user: User) -> bool:

@@ -19,6 +19,7 @@ from rapport.clinic.models import (
     Client,
     ClientDemographics,
     ClientIdentity,
+    ClientProgress,
     Consent,
     ConsentKind,
     Organisation,
@@ -104,6 +105,28 @@ def set_trust_answers_audience(
             user=user,
             obj=organisation,
             detail={"audience": audience},
+        )
+
+
+def set_client_progress(
+    organisation: Organisation, choice: str, *, user: Any = None, request: Any = None
+) -> None:
+    """Change what this clinic's clients see of their own results (audited).
+
+    ``choice`` is one of :class:`ClientProgress`; what each allows is decided by
+    :func:`rapport.security.access.client_progress_constructs`.
+    """
+    if choice not in ClientProgress.values:
+        raise ValueError(f"client progress {choice!r} must be one of {ClientProgress.values}")
+    with transaction.atomic():
+        organisation.client_progress = choice
+        organisation.save(update_fields=["client_progress"])
+        audit.record(
+            "organisation.client_progress_change",
+            request=request,
+            user=user,
+            obj=organisation,
+            detail={"audience": choice},
         )
 
 

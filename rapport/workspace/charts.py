@@ -27,6 +27,8 @@ from rapport.workspace.titles import short_title
 WIDTH, HEIGHT = 560, 220
 # A panel of the printed report: two across an A4 or Letter page, four in a third of it.
 PANEL_WIDTH, PANEL_HEIGHT = 300, 90
+# The client's own charts are drawn for a phone, so their text stays readable there.
+CLIENT_WIDTH, CLIENT_HEIGHT = 320, 200
 LINE_COLOUR = "#0b5cad"
 CUTOFF_COLOUR = "#a4161a"
 BAND_COLOUR = "#9ccc9c"
@@ -357,3 +359,35 @@ def marks_shown(chart: Chart) -> set[str]:
             mark = layer.get("mark")
             found.add(mark.get("type") if isinstance(mark, dict) else mark)
     return found
+
+
+def client_score_chart(
+    instrument: Instrument,
+    points: list[tuple[int, float]],
+    *,
+    title: str,
+    session_label: str,
+    score_label: str,
+    description: str,
+    columns: tuple[str, ...],
+    rows: list[tuple[str, ...]],
+) -> Chart:
+    """The plain timeline a client reads of their own scores: sessions and totals only.
+
+    No expected band, cutoff or reliable-change marks (words on the page explain the
+    range instead); every label comes in from the caller already in the client's language.
+    """
+    low, high = instrument.score_range
+    frame = pd.DataFrame({"session": [p[0] for p in points], "score": [p[1] for p in points]})
+    # A tick at each session that has a score, and none between (no "session 2.5").
+    sessions = sorted({p[0] for p in points})
+    x = alt.X("session:Q", title=session_label, axis=alt.Axis(values=sessions, format="d"))
+    y = alt.Y("score:Q", title=score_label, scale=alt.Scale(domain=[low, high]))
+    base = alt.Chart(frame).encode(x=x, y=y)
+    chart = alt.layer(
+        base.mark_line(color=LINE_COLOUR), base.mark_point(filled=True, size=90, color=LINE_COLOUR)
+    ).properties(width=CLIENT_WIDTH, height=CLIENT_HEIGHT)
+    chart = chart.configure_axis(labelFontSize=13, titleFontSize=13)
+    spec = chart.to_dict()
+    spec["description"] = description
+    return Chart(title=title, description=description, columns=columns, rows=rows, spec=spec)

@@ -12,8 +12,8 @@ from django.utils import timezone
 from rapport.checkin import sending
 from rapport.checkin.links import DUE_GRACE, open_links
 from rapport.checkin.models import CheckinMessage, CheckinPreference
-from rapport.clinic.models import Client
-from rapport.security.access import episodes_for
+from rapport.clinic.models import Client, ClientProgress
+from rapport.security.access import client_progress_constructs, episodes_for
 
 register = template.Library()
 
@@ -47,5 +47,7 @@ def checkin_panel(context, client: Client) -> dict:
         "reach": sending.reach_of(client),
         "client_messages": list(client_messages),
         "stopped": preference.stopped_at if preference else None,
+        "progress_offered": client.organisation.client_progress != ClientProgress.OFF,
+        "progress_shown": bool(client_progress_constructs(client.organisation, client)),
         "csrf_token": context.get("csrf_token"),
     }

@@ -12,7 +12,7 @@ import itertools
 
 import pytest
 
-from rapport.checkin.screens import (
+from rapport.checkin.audience import (
     ALL_TO_THERAPIST,
     NONE_TO_THERAPIST,
     SOME_TO_THERAPIST,

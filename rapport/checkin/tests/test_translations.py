@@ -44,7 +44,7 @@ STAFF_TEMPLATES = frozenset(
 # Staff templates included in staff pages rather than pages of their own.
 STAFF_PARTIALS = frozenset({"_client_panel.html", "_safety_notices.html", "_send_buttons.html"})
 # Modules whose translatable strings reach clients, and those whose strings only staff see.
-CLIENT_MODULES = frozenset({"crisis.py", "delivery.py", "screens.py"})
+CLIENT_MODULES = frozenset({"audience.py", "crisis.py", "delivery.py", "progress.py", "screens.py"})
 # views.py serves the client's pages too, but its only message is for staff (no due
 # session); the client pages' text comes from their templates and screens.py.
 STAFF_MODULES = frozenset(

@@ -1,5 +1,9 @@
 """``rapport clinic create SLUG --name NAME --admin USERNAME``: a new clinic and its admin.
 
+``rapport clinic progress SLUG off|symptoms|symptoms_and_relationship``: what the clinic's
+clients see of their own results after a check-in and in "review together"
+(docs/client-feedback.md); audited.
+
 The admin's password is asked for twice at the terminal (never on the command line,
 where shell history and process lists would keep it); ``--password-stdin`` reads it from
 standard input instead, for provisioning scripts.
@@ -13,7 +17,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from rapport.clinic.models import ClientProgress, Organisation
 from rapport.clinic.setup import ClinicSetupError, create_clinic
+from rapport.security.rights import set_client_progress
 
 
 class Command(BaseCommand):
@@ -31,8 +37,23 @@ class Command(BaseCommand):
             action="store_true",
             help="read the admin's password from standard input instead of prompting",
         )
+        progress = actions.add_parser(
+            "progress", help="what clients see of their own results (off by default)"
+        )
+        progress.add_argument("slug", help="the clinic's short name")
+        progress.add_argument("choice", choices=ClientProgress.values)
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["action"] == "progress":
+            organisation = Organisation.objects.filter(slug=options["slug"]).first()
+            if organisation is None:
+                raise CommandError(f"no clinic with the short name {options['slug']!r}")
+            set_client_progress(organisation, options["choice"])
+            self.stdout.write(
+                f"{organisation.name}: clients now see "
+                f"{ClientProgress(options['choice']).label.lower()}."
+            )
+            return
         password = _password(options["password_stdin"])
         try:
             organisation, admin = create_clinic(
