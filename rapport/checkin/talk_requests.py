@@ -43,16 +43,17 @@ class TalkRequestError(ValueError):
     """The request cannot be marked discussed (already discussed)."""
 
 
-def mark_discussed(request: HttpRequest, talk_request: TalkRequest) -> None:
-    """Record that the therapist talked with the client about it; audited (no words of
-    the client in the audit trail). ``talk_request`` comes from :func:`open_talk_requests`.
+def mark_discussed(request: HttpRequest, talk_request: TalkRequest, by: User) -> None:
+    """Record that ``by`` (the therapist) talked with the client about it; audited (no
+    words of the client in the audit trail). ``talk_request`` comes from
+    :func:`open_talk_requests`.
     """
     now = timezone.now()
     with transaction.atomic():
         updated = TalkRequest.objects.filter(pk=talk_request.pk, discussed_at__isnull=True).update(
-            discussed_at=now, discussed_by=request.user
+            discussed_at=now, discussed_by=by
         )
         if not updated:
             raise TalkRequestError("already marked as discussed")
         audit.record("talk_request.discussed", request=request, obj=talk_request)
-    talk_request.discussed_at, talk_request.discussed_by = now, request.user
+    talk_request.discussed_at, talk_request.discussed_by = now, by

@@ -297,7 +297,7 @@ def talk_discussed(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
         raise Http404  # no open request of this episode by that id
     back = reverse("client-detail", args=[view.episode.client.public_id]) + "#alerts"
     try:
-        mark_discussed(request, flag.talk_request)
+        mark_discussed(request, flag.talk_request, request.user)
     except TalkRequestError as error:
         messages.error(request, _("Not recorded: %s") % error)
         return redirect(back)

@@ -49,7 +49,7 @@ PACKAGE = Path(__file__).resolve().parents[2]
 def clinics():
     clinics = make_two_clinics()
     episode = clinics.owner_episode
-    clinics.talk = TalkRequest.objects.create(  # type: ignore[attr-defined]
+    clinics.talk = TalkRequest.objects.create(
         episode=episode, session=episode.sessions.get(number=2), note=NOTE
     )
     return clinics
