@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 from rapport.instruments import Instrument, Item
 
@@ -15,6 +16,13 @@ Number = int | float
 Answers = dict[str, Number | None]
 COMMENT_FIELD = "comment"
 COMMENT_MAX_CHARS = 2000
+# The last screen's "I'd like to talk about how therapy is going" box and its line. The
+# marker field travels with them, so an unticked box (which a browser does not send) is
+# told apart from a post of another screen, which leaves the saved choice alone.
+TALK_SHOWN_FIELD = "talk_shown"
+TALK_FIELD = "talk"
+TALK_NOTE_FIELD = "talk_note"
+TALK_NOTE_MAX_CHARS = 500
 LANGUAGES = ("en", "es")
 
 
@@ -71,6 +79,26 @@ def read_comment(data: Mapping[str, str]) -> str | None:
     if raw is None:
         return None
     return raw.strip()[:COMMENT_MAX_CHARS]
+
+
+@dataclass(frozen=True)
+class TalkChoice:
+    """What the last screen sent about talking with the therapist about the therapy."""
+
+    requested: bool
+    note: str = ""
+
+
+def read_talk_choice(data: Mapping[str, str]) -> TalkChoice | None:
+    """The talk box and line if the last screen sent them, else None (keep the saved ones).
+
+    A line written without ticking the box still asks to talk: the client wrote to their
+    therapist about the therapy, and a missed tick must not hide it.
+    """
+    if data.get(TALK_SHOWN_FIELD) is None:
+        return None
+    note = (data.get(TALK_NOTE_FIELD) or "").strip()[:TALK_NOTE_MAX_CHARS]
+    return TalkChoice(requested=bool(data.get(TALK_FIELD)) or bool(note), note=note)
 
 
 def read_language(candidates: Iterable[str | None], default: str = "en") -> str:

@@ -97,6 +97,9 @@ class CheckinDraft(models.Model):
     link = models.OneToOneField(CheckinLink, on_delete=models.CASCADE, related_name="draft")
     answers = models.JSONField(default=dict, blank=True)
     comment = EncryptedTextField(blank=True, default="")
+    # "I'd like to talk about how therapy is going" and its optional line, as last saved.
+    talk_requested = models.BooleanField(default=False)
+    talk_note = EncryptedTextField(blank=True, default="")
     language = models.CharField(max_length=10, default="en")
     screen = models.PositiveSmallIntegerField(default=0)
     updated_at = models.DateTimeField(default=timezone.now)
@@ -247,6 +250,33 @@ class Alert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} alert for {self.client}"
+
+
+class TalkRequest(models.Model):
+    """A client asked, at the end of a check-in, to talk about how therapy is going.
+
+    Read only through :func:`rapport.security.access.may_see_talk_request` (the treating
+    therapist and their supervisor); never exported, never counted in an aggregate. Open
+    until a clinician marks it discussed (audited): a later check-in without the box
+    ticked does not clear it, because the client has not yet been heard (docs/flags.md).
+    """
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    episode = models.ForeignKey(Episode, on_delete=models.CASCADE, related_name="talk_requests")
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="talk_requests")
+    raised_at = models.DateTimeField(default=timezone.now)
+    # The client's optional line, in their own words.
+    note = EncryptedTextField(blank=True, default="")
+    discussed_at = models.DateTimeField(null=True, blank=True)
+    discussed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["episode", "discussed_at"])]
+
+    def __str__(self) -> str:
+        return f"talk request at {self.session}"
 
 
 class CheckinSettings(models.Model):

@@ -27,7 +27,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from rapport.checkin import safety_notices
-from rapport.checkin.answers import Answers, read_language, unanswered_required
+from rapport.checkin.answers import Answers, TalkChoice, read_language, unanswered_required
 from rapport.checkin.links import OPEN_STATUSES
 from rapport.checkin.models import (
     STAFF_OPENED_CHANNELS,
@@ -37,6 +37,7 @@ from rapport.checkin.models import (
     CheckinDraft,
     CheckinLink,
     CheckinSubmission,
+    TalkRequest,
 )
 from rapport.checkin.tokens import looks_like_token, token_hash
 from rapport.clinic.models import (
@@ -110,6 +111,7 @@ def save_draft(
     submitted: Mapping[str, Answers],
     *,
     comment: str | None = None,
+    talk: TalkChoice | None = None,
     language: str | None = None,
     screen: int | None = None,
 ) -> CheckinDraft:
@@ -129,6 +131,8 @@ def save_draft(
         draft.answers = merged_answers(draft, submitted)
         if comment is not None:
             draft.comment = comment
+        if talk is not None:
+            draft.talk_requested, draft.talk_note = talk.requested, talk.note
         if language is not None:
             draft.language = language
         if screen is not None:
@@ -191,7 +195,8 @@ _LOCK_OPEN_LINK = f"""
 # draft is this link's own: another link's draft for the session is never read.
 _OPEN_ADMINISTRATIONS_AND_DRAFT = f"""
     SELECT a.id, a.instrument_id, a.instrument_version,
-           draft.id, draft.answers, draft.comment, draft.language
+           draft.id, draft.answers, draft.comment, draft.language,
+           draft.talk_requested, draft.talk_note
     FROM {_LINK} link
     JOIN {_ADMINISTRATION} a ON a.session_id = link.session_id
     LEFT JOIN {_DRAFT} draft ON draft.link_id = link.id
@@ -285,7 +290,9 @@ def _lock_open_link(
 
 def _due_and_draft(link_id: int, rows: list[tuple]) -> tuple[list[_Due], CheckinDraft | None]:
     due = [_Due(row[0], row[1], row[2]) for row in rows]
-    draft_id, answers, comment, language = rows[0][3:] if rows else (None,) * 4
+    draft_id, answers, comment, language, talk_requested, talk_note = (
+        rows[0][3:] if rows else (None,) * 6
+    )
     if draft_id is None:
         return due, None
     draft = CheckinDraft(
@@ -294,6 +301,8 @@ def _due_and_draft(link_id: int, rows: list[tuple]) -> tuple[list[_Due], Checkin
         answers=_from_db(CheckinDraft, "answers", answers),
         comment=_from_db(CheckinDraft, "comment", comment),
         language=language,
+        talk_requested=bool(talk_requested),
+        talk_note=_from_db(CheckinDraft, "talk_note", talk_note) or "",
     )
     return due, draft
 
@@ -392,6 +401,7 @@ def submit_checkin(
     submitted: Mapping[str, Answers],
     *,
     comment: str | None,
+    talk: TalkChoice | None = None,
     language: str | None = None,
     kiosk_link_id: str | None = None,
 ) -> SubmitResult:
@@ -400,7 +410,9 @@ def submit_checkin(
     ``language`` is the one the client chose on the page; without it the draft's, else
     the client's preferred language is recorded (the result says which).
     ``kiosk_link_id`` is the kiosk link this device was started with: a kiosk link is
-    sent only from its own tablet (rapport.checkin.kiosk).
+    sent only from its own tablet (rapport.checkin.kiosk). ``talk`` is the last screen's
+    "I'd like to talk about how therapy is going" (None: the draft's); ticked, it stores a
+    :class:`TalkRequest` for the therapist, in the same transaction.
     """
     if not looks_like_token(token):
         return SubmitResult(Outcome.CLOSED)
@@ -455,6 +467,18 @@ def submit_checkin(
             detail={"count": len(due), "via": link.channel},
             reserved=lane,
         )
+        final_talk = talk or TalkChoice(
+            bool(draft and draft.talk_requested), draft.talk_note if draft else ""
+        )
+        if final_talk.requested:
+            # Rare (an ORM insert is fine here); no audit detail: the request is the
+            # client's own words, and the submission's entry already records the check-in.
+            TalkRequest.objects.create(
+                episode_id=link.episode_id,
+                session_id=link.session_id,
+                raised_at=now,
+                note=final_talk.note,
+            )
         alerts = []
         for code in critical_codes:
             alert = Alert.objects.create(

@@ -28,6 +28,7 @@ from rapport.checkin.answers import (
     read_answers,
     read_comment,
     read_language,
+    read_talk_choice,
     unanswered_required,
 )
 from rapport.checkin.audience import progress_statement, thank_you_audience, thank_you_statement
@@ -124,6 +125,8 @@ def _render_step(
         if screen_number == len(screens):
             draft = draft_of(link)
             context["comment"] = draft.comment if draft else ""
+            context["talk_requested"] = bool(draft and draft.talk_requested)
+            context["talk_note"] = draft.talk_note if draft else ""
             return render(request, "checkin/final.html", context, status=status)
         screen = screens[screen_number]
         context.update(
@@ -181,7 +184,12 @@ def checkin_form(request: HttpRequest, token: str) -> HttpResponse:
     target = min(max(target, 0), steps)
     try:
         draft = save_draft(
-            link, posted, comment=read_comment(request.POST), language=language, screen=target
+            link,
+            posted,
+            comment=read_comment(request.POST),
+            talk=read_talk_choice(request.POST),
+            language=language,
+            screen=target,
         )
     except LinkClosedError:
         return closed_page(request)
@@ -221,6 +229,7 @@ def checkin_draft(request: HttpRequest, token: str) -> HttpResponse:
             link,
             posted,
             comment=read_comment(request.POST),
+            talk=read_talk_choice(request.POST),
             language=_language(request, draft, link),
             screen=_screen_number(request.POST.get("screen"), 0, 99),
         )
@@ -244,11 +253,13 @@ def checkin_submit(request: HttpRequest, token: str) -> HttpResponse:
         usable = _link_for_this_device(token, request)
         return HttpResponse(status=400) if usable else closed_page(request)
     comment = read_comment(request.POST)
+    talk = read_talk_choice(request.POST)
     kiosk.end_if_idle(request)
     result = submit_checkin(
         token,
         posted,
         comment=comment,
+        talk=talk,
         language=_requested_language(request),
         kiosk_link_id=kiosk.current_link_id(request),
     )
@@ -262,7 +273,7 @@ def checkin_submit(request: HttpRequest, token: str) -> HttpResponse:
         screens = screens_for(ensure_due_administrations(link.session))
         first = next(s.index for s in screens if s.instrument.id in result.missing)
         try:
-            save_draft(link, posted, comment=comment, language=language)
+            save_draft(link, posted, comment=comment, talk=talk, language=language)
         except LinkClosedError:
             return closed_page(request)
         draft = draft_of(link)

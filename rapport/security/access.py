@@ -17,7 +17,8 @@ Four questions, answered here and nowhere else:
    one audit entry for the read.
 4. **Which promises hold for every channel?** Relationship answers that clients were
    told only supervisors read (:func:`may_see_relationship_answers`,
-   :func:`without_hidden_answers`) and client identities (:func:`may_see_identity`):
+   :func:`without_hidden_answers`), a client's request to talk about how therapy is going
+   (:func:`may_see_talk_request`) and client identities (:func:`may_see_identity`):
    pages, the brief, the PDF report, the API, the FHIR export and the check-in's own
    statements all ask these functions (docs/security.md, section 12); whether insight
    figures are exact or small-cell protected is :func:`insight_disclosure`'s decision.
@@ -316,6 +317,23 @@ def may_see_identity(user: User) -> bool:
     user's scope (:func:`clients_for`). Pages, the API and the FHIR export ask this.
     """
     return has_permission(user, READ_IDENTITY)
+
+
+def may_see_talk_request(user: User | AnonymousUser, episode: Episode) -> bool:
+    """Whether ``user`` may see that the client of ``episode`` asked to talk about how
+    therapy is going (and the line they wrote).
+
+    The client was told: only the treating therapist and their clinical supervisor. So
+    the episode's own therapist, or the supervisor of that therapist, and nobody else,
+    whatever other permissions a role carries. The caseload, the client page and the
+    brief ask this; the PDF report, the API, the FHIR and research exports and every
+    aggregate never read the requests at all (docs/security.md, section 12).
+    """
+    if not has_permission(user, READ_CLINICAL) or episode.therapist_id is None:
+        return False
+    if episode.therapist_id == user.pk:
+        return user.role == Role.THERAPIST
+    return user.role == Role.SUPERVISOR and episode.therapist.supervisor_id == user.pk
 
 
 # --- View helpers: one scoped lookup plus one audit entry -------------------------------

@@ -263,7 +263,8 @@ def erase_client(client: Client, *, user: Any = None, request: Any = None, via: 
     * The :class:`ClientIdentity` row (names, contacts, date of birth, free-text
       self-descriptions, all encrypted) is deleted. On SQLite ``secure_delete`` is on for
       the deletion, so freed pages are zeroed rather than left holding ciphertext.
-    * The client's free text goes too: check-in comments (submitted and drafts) and the
+    * The client's free text goes too: check-in comments (submitted and drafts), the
+      lines written with a request to talk about how therapy is going, and the
       staff's acknowledgement notes on the client's alerts, which may name the person.
       The alerts themselves (when, by whom) stay.
     * The record number, which other systems may know, is replaced by a random one, and
@@ -296,10 +297,13 @@ def erase_client(client: Client, *, user: Any = None, request: Any = None, via: 
 
 def _erase_free_text(client: Client) -> None:
     # Imported here: the checkin app builds on security, not the other way round.
-    from rapport.checkin.models import Alert, CheckinDraft, CheckinSubmission
+    from rapport.checkin.models import Alert, CheckinDraft, CheckinSubmission, TalkRequest
 
     CheckinSubmission.objects.filter(session__episode__client=client).update(comment="")
-    CheckinDraft.objects.filter(link__session__episode__client=client).update(comment="")
+    CheckinDraft.objects.filter(link__session__episode__client=client).update(
+        comment="", talk_note=""
+    )
+    TalkRequest.objects.filter(episode__client=client).update(note="")
     Alert.objects.filter(client=client).update(acknowledgement_note="")
 
 

@@ -247,7 +247,8 @@ def build_brief(view: EpisodeView, max_items: int = 5) -> Brief:
 
 
 def relationship_findings(view: EpisodeView, rules: FlagRules) -> list[str]:
-    """What the trust and alliance scores show, in one sentence each.
+    """What the trust and alliance scores show, in one sentence each, after the client's
+    own request to talk about how therapy is going when one is open.
 
     A fall since the previous check-in says from what to what ("Trust fell from 5.5 to
     3.9 of 7 between sessions 4 and 5."); a low score that did not fall says so ("Trust
@@ -255,7 +256,13 @@ def relationship_findings(view: EpisodeView, rules: FlagRules) -> list[str]:
     from the last score says that. Scores the user may not see are not there to describe.
     """
     findings = []
-    rupture = next((f for f in view.open_flags if f.kind == FlagKind.RUPTURE), None)
+    if any(flag.talk_request is not None for flag in view.open_flags):
+        # The client's own word comes before what the scores show.
+        findings.append(_("The client asked to talk about how therapy is going."))
+    rupture = next(
+        (f for f in view.open_flags if f.kind == FlagKind.RUPTURE and f.talk_request is None),
+        None,
+    )
     for instrument_id, name, low in (
         (rules.trust_instrument, _("Trust"), _trust_is_low(rules)),
         (rules.rupture_instrument, _("The alliance"), _alliance_is_low),

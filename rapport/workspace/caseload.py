@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from rapport.accounts.models import User
 from rapport.alerts import FlagKind
+from rapport.checkin.talk_requests import open_talk_requests
 from rapport.clinic.models import Episode, Organisation
 from rapport.core.instruments import instruments
 from rapport.instruments import Instrument
@@ -202,13 +203,15 @@ def build_rows(
     columns = headline_instrument_ids()
     rules = flag_rules()
     records = load_records(episodes, hidden)
+    talk_requests = open_talk_requests(user, (record.episode for record in records.values()))
     rows = []
     for record in records.values():
         headlines = {
             column: _headline(record, instrument_id, hidden)
             for column, instrument_id in columns.items()
         }
-        flags = shown_flags(record, visible, rules, expected_response)
+        talk = talk_requests.get(record.episode.pk, [])
+        flags = shown_flags(record, visible, rules, expected_response, talk)
         markers = risk_markers(record, visible, flags)
         rows.append(
             CaseloadRow(

@@ -18,6 +18,7 @@ from django.utils.translation import gettext
 
 from rapport.accounts.models import User
 from rapport.checkin.models import Alert, AlertKind, Channel, CheckinSubmission
+from rapport.checkin.talk_requests import open_talk_requests
 from rapport.clinic.models import Episode, EpisodeStatus, PlanEntry
 from rapport.instruments import Instrument
 from rapport.security.access import hidden_instrument_ids
@@ -266,12 +267,13 @@ def episode_views(episodes: QuerySet[Episode], user: User) -> list[EpisodeView]:
     visible = visible_instruments(hidden)
     records = load_records(episodes, hidden, all_answers=True)
     comments, staff_opened = _submissions(episodes)
+    talk_requests = open_talk_requests(user, episodes)
     model = expected_response_for(user.organisation)
     rules = flag_rules()
     views = []
     for episode in episodes:
         record = records[episode.pk]
-        flags = shown_flags(record, visible, rules, model)
+        flags = shown_flags(record, visible, rules, model, talk_requests.get(episode.pk, []))
         views.append(
             EpisodeView(
                 episode=episode,

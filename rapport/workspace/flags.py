@@ -7,6 +7,10 @@ acknowledged safety answer stays visible (with who acknowledged it) but no longe
 as open; an open alert the rules no longer raise (a later check-in was clean) still
 shows until someone acknowledges it.
 
+A client's "I'd like to talk about how therapy is going" (:class:`TalkRequest`, read
+through the access layer by the caller) is a relationship flag in the rupture tier, open
+until a clinician marks it discussed.
+
 Acknowledging is not the end of a risk: :func:`risk_markers` keeps a "risk reviewed"
 marker on an episode while the latest check-in still endorses the critical item (or left
 it unanswered) and nobody has recorded the risk as resolved (docs/safety.md).
@@ -15,7 +19,7 @@ it unanswered) and nobody has recorded the risk as resolved (docs/safety.md).
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,7 +28,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from rapport.alerts import Flag, FlagKind, FlagRules, evaluate
-from rapport.checkin.models import Alert, AlertKind
+from rapport.checkin.models import Alert, AlertKind, TalkRequest
 from rapport.instruments import Instrument
 from rapport.workspace.records import EpisodeRecord
 from rapport.workspace.titles import localized, short_title
@@ -47,6 +51,8 @@ class ShownFlag:
     # When the flag's alert was raised or, without one, its check-in completed (None when
     # unknown): the caseload puts the newest first within a tier.
     raised_at: datetime.datetime | None = None
+    # The client's request to talk about how therapy is going, for a flag that is one.
+    talk_request: TalkRequest | None = None
 
     @property
     def name(self) -> str:
@@ -54,7 +60,7 @@ class ShownFlag:
 
     @property
     def label(self) -> str:
-        return LABELS[self.kind]
+        return _("Asked to talk") if self.talk_request is not None else LABELS[self.kind]
 
     @property
     def acknowledged(self) -> bool:
@@ -96,8 +102,14 @@ def shown_flags(
     instruments: Mapping[str, Instrument],
     rules: FlagRules,
     expected_response: Any = None,
+    talk_requests: Sequence[TalkRequest] = (),
 ) -> list[ShownFlag]:
-    """The episode's flags, most urgent first; ties keep the rules' order."""
+    """The episode's flags, most urgent first; ties keep the rules' order.
+
+    ``talk_requests``: the episode's open requests to talk about how therapy is going
+    that the reader may see (:func:`rapport.checkin.talk_requests.open_talk_requests`);
+    each is a flag of the rupture tier, after the rule's rupture flag.
+    """
     alerts = {(alert.code, alert.session_number): alert for alert in record.alerts}
     flags = evaluate(record.history(), instruments, rules, expected_response)
     shown: list[ShownFlag] = []
@@ -127,7 +139,24 @@ def shown_flags(
                 raised_at=record.checkins_stopped_at,
             )
         )
+    shown.extend(_from_talk_request(talk_request) for talk_request in talk_requests)
     return sorted(shown, key=lambda flag: (flag.acknowledged, flag.kind))
+
+
+def _from_talk_request(talk_request: TalkRequest) -> ShownFlag:
+    number = talk_request.session.number
+    when = formats.date_format(talk_request.raised_at, "j M Y")
+    message = _(
+        "The client asked to talk about how therapy is going (check-in for session "
+        "%(session)d, %(date)s)."
+    ) % {"session": number, "date": when}
+    return ShownFlag(
+        FlagKind.RUPTURE,
+        message,
+        number,
+        raised_at=talk_request.raised_at,
+        talk_request=talk_request,
+    )
 
 
 def urgency(flags: list[ShownFlag], markers: list[RiskMarker] = ()) -> int:

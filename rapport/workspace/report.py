@@ -185,12 +185,16 @@ def progress_report(view: EpisodeView, user: User, client_name: str = "") -> byt
     pdf.ln(2)
 
     heading(_("Flags"))
+    # A request to talk about how therapy is going stays on screen: a report leaves the
+    # system (printed, shared for supervision), and the client was told only their
+    # therapist and that therapist's supervisor would see it (may_see_talk_request).
+    flags = [flag for flag in view.flags or () if flag.talk_request is None]
     for marker in view.markers:
         line("\u2022 " + _("Risk marker: %(message)s") % {"message": marker.message})
-    for flag in view.flags or ():
+    for flag in flags:
         state = " " + _("(acknowledged)") if flag.acknowledged else ""
         line(f"\u2022 {flag.label}{state}: {flag.message}")
-    if not view.flags and not view.markers:
+    if not flags and not view.markers:
         line(_("No flags."))
     pdf.ln(2)
 

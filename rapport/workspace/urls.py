@@ -18,6 +18,11 @@ urlpatterns = [
         views.resolve_risk,
         name="episode-resolve-risk",
     ),
+    path(
+        "episodes/<uuid:public_id>/talk-discussed/",
+        views.talk_discussed,
+        name="episode-talk-discussed",
+    ),
     path("episodes/<uuid:public_id>/plan/", views.episode_plan, name="episode-plan"),
     path("episodes/<uuid:public_id>/close/", views.episode_close, name="episode-close"),
     path("episodes/<uuid:public_id>/reopen/", views.episode_reopen, name="episode-reopen"),

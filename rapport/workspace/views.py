@@ -30,6 +30,7 @@ from rapport.checkin import sending
 from rapport.checkin.acknowledgement import AcknowledgementError
 from rapport.checkin.acknowledgement import resolve_risk as resolve
 from rapport.checkin.models import Alert
+from rapport.checkin.talk_requests import TalkRequestError, mark_discussed
 from rapport.checkin.worklist import worklist_for
 from rapport.clinic.intake import IntakeError, NewClient, admit_client, update_contact
 from rapport.clinic.models import Episode, EpisodeStatus, SessionStatus
@@ -282,6 +283,30 @@ def resolve_risk(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
         messages.error(request, _("Not recorded: %s") % error)
         return redirect(back)
     messages.success(request, _("Risk recorded as resolved."))
+    return redirect(back)
+
+
+@require_POST
+def talk_discussed(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    """Mark the client's request to talk about how therapy is going as discussed (the
+    treating therapist; audited). The request is found among the episode's flags, which
+    hold only requests the access layer lets this user see."""
+    require_permission(request.user, CHANGE_CARE)
+    view = _episode_view(request, public_id, "episode.read")
+    wanted = request.POST.get("request", "")
+    flag = next(
+        (f for f in view.flags if f.talk_request and str(f.talk_request.public_id) == wanted),
+        None,
+    )
+    if flag is None or flag.talk_request is None:
+        raise Http404  # no open request of this episode by that id
+    back = reverse("client-detail", args=[view.episode.client.public_id]) + "#alerts"
+    try:
+        mark_discussed(request, flag.talk_request, request.user)
+    except TalkRequestError as error:
+        messages.error(request, _("Not recorded: %s") % error)
+        return redirect(back)
+    messages.success(request, _("Marked as discussed."))
     return redirect(back)
 
 

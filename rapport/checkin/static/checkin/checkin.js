@@ -49,7 +49,7 @@
     });
     form.addEventListener("change", function () { later(150); });
     form.addEventListener("input", function (event) {
-      if (event.target.tagName === "TEXTAREA") { later(800); }
+      if (event.target.tagName === "TEXTAREA" || event.target.type === "text") { later(800); }
     });
     // Closing the tab or switching apps: save what is there now.
     document.addEventListener("visibilitychange", function () {
