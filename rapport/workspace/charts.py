@@ -1,4 +1,4 @@
-"""Score timelines as Vega-Lite (built with Altair), rendered on the server by vl-convert.
+"""Score timelines on the client page, built on the one chart layer (:mod:`rapport.core.charts`).
 
 One spec per chart serves the page (SVG, shown as an ``<img>`` from a ``data:`` URL, which
 the CSP allows via ``img-src data:`` without any inline script or style) and the PDF
@@ -8,59 +8,18 @@ title, a one-paragraph text description and the data as a table for screen reade
 
 from __future__ import annotations
 
-import base64
-import json
-from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import Any
-
 import altair as alt
 import pandas as pd
 
+from rapport.core.charts import HEIGHT, WIDTH, Chart
 from rapport.instruments import Instrument
 from rapport.workspace.records import AdministrationRow
 from rapport.workspace.titles import short_title
 
-WIDTH, HEIGHT = 560, 220
 LINE_COLOUR = "#0b5cad"
 CUTOFF_COLOUR = "#a4161a"
 BAND_COLOUR = "#9ccc9c"
 CHANGE_NOUNS = {"improved": "improvement", "deteriorated": "deterioration"}
-
-
-@dataclass(frozen=True)
-class Chart:
-    title: str
-    description: str
-    columns: tuple[str, ...]
-    rows: list[tuple[str, ...]]
-    spec: dict[str, Any] = field(repr=False)
-
-    @property
-    def svg(self) -> str:
-        return render_svg(json.dumps(self.spec, sort_keys=True))
-
-    @property
-    def data_uri(self) -> str:
-        encoded = base64.b64encode(self.svg.encode("utf-8")).decode("ascii")
-        return f"data:image/svg+xml;base64,{encoded}"
-
-    def png(self, scale: float = 2.0) -> bytes:
-        return render_png(json.dumps(self.spec, sort_keys=True), scale)
-
-
-@lru_cache(maxsize=256)
-def render_svg(spec_json: str) -> str:
-    import vl_convert
-
-    return vl_convert.vegalite_to_svg(json.loads(spec_json))
-
-
-@lru_cache(maxsize=64)
-def render_png(spec_json: str, scale: float) -> bytes:
-    import vl_convert
-
-    return vl_convert.vegalite_to_png(json.loads(spec_json), scale=scale)
 
 
 def reliable_change(instrument: Instrument, intake: float | None, score: float | None) -> str:
