@@ -86,7 +86,7 @@ def finish(
     """The :class:`Chart` of an Altair chart: titled, described, with its data table."""
     spec = chart.properties(
         title=alt.Title(title, subtitle=subtitle or [], anchor="start")
-    ).to_dict()
+    ).to_dict(validate=False)
     spec["description"] = description
     return Chart(
         title=title,

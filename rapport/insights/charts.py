@@ -6,16 +6,22 @@ description names it as suppressed instead. Each chart is a :class:`rapport.core
 Chart` (the client page's chart layer): SVG, a one- or two-sentence description from the
 same rows, and its data as a table. :func:`page_charts` gives a page's charts, key
 charts first.
+
+Building a chart (Altair) and rendering it (vl-convert) takes a noticeable fraction of a
+second per chart, and a snapshot never changes once stored, so a page's charts are kept
+in the process by the page's content and the reader's language.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import lru_cache
 from typing import Any, cast
 
 import pandas as pd
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
 from rapport.core import charts
 from rapport.core.charts import Chart, Estimate
@@ -375,6 +381,17 @@ PUBLISHED_R_ALLIANCE = cast(float, PUBLISHED_TRUST["r_alliance"])
 def page_charts(page: str, content: Mapping[str, Any]) -> list[Chart]:
     """The charts of one insight page, in reading order; tables missing from the
     snapshot (or with nothing shown) give no chart."""
+    charts_made = _page_charts(page, json.dumps(content, sort_keys=True), get_language())
+    return list(charts_made)
+
+
+@lru_cache(maxsize=64)
+def _page_charts(page: str, content_json: str, language: str | None) -> tuple[Chart, ...]:
+    # ``language`` is part of the key only: gettext reads the active language itself.
+    return tuple(_build_page_charts(page, json.loads(content_json)))
+
+
+def _build_page_charts(page: str, content: Mapping[str, Any]) -> list[Chart]:
     tables = _tables(content)
     made: list[Chart | None] = []
     if page == "instruments":
