@@ -216,7 +216,10 @@ def trend_chart(
         title=series_title,
         sort=series,
         scale=alt.Scale(domain=series, range=list(SERIES_COLOURS[: len(series)])),
-        legend=alt.Legend(orient="bottom"),
+        # Lines in the legend, not the pale band that shares the colour scale.
+        legend=alt.Legend(
+            orient="bottom", symbolType="stroke", symbolOpacity=1, symbolStrokeWidth=3
+        ),
     )
     x = alt.X("period:O", title=period_title, sort=periods, axis=alt.Axis(labelAngle=-45))
     scale = alt.Scale(domain=[0, 1])

@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 
 from rapport.core import charts
 from rapport.core.charts import Chart, Estimate
-from rapport.insights.reports import PUBLISHED_TRUST
+from rapport.insights.reports import MONTHLY_MEASURES, PUBLISHED_TRUST
 from rapport.insights.tables import format_interval, format_value
 
 Table = Mapping[str, Any]
@@ -44,10 +44,9 @@ def _drawable(row: Row, *keys: str) -> bool:
 def _suppressed_sentence(labels: Sequence[str]) -> str:
     if not labels:
         return ""
-    return " " + ngettext(
-        "Not shown because it is a group of 1 to 10 people (suppressed): %(groups)s.",
-        "Not shown because they are groups of 1 to 10 people (suppressed): %(groups)s.",
-        len(labels),
+    return " " + _(
+        "Not drawn because suppressed (groups of 1 to 10 people, or figures that would let "
+        "one be worked out): %(groups)s."
     ) % {"groups": "; ".join(labels)}
 
 
@@ -269,6 +268,9 @@ def monthly_chart(stored: Table) -> Chart | None:
     rows = [r for r in stored["rows"] if _drawable(r, "rate", "ci_low", "ci_high")]
     if not rows:
         return None
+    # Each outcome keeps its colour whichever months are shown.
+    order = {measure: i for i, measure in enumerate(MONTHLY_MEASURES.values())}
+    rows.sort(key=lambda r: (order.get(r["measure"], len(order)), r["month"]))
     frame = pd.DataFrame(
         {
             "period": [r["month"] for r in rows],
@@ -280,7 +282,11 @@ def monthly_chart(stored: Table) -> Chart | None:
     )
     latest = max(frame["period"])
     at_latest = [r for r in rows if r["month"] == latest]
-    hidden_months = sorted({r["month"] for r in stored["rows"] if r.get("suppressed")})
+    hidden: dict[str, list[str]] = {}
+    for row in stored["rows"]:
+        if row.get("suppressed"):
+            hidden.setdefault(row["measure"], []).append(row["month"])
+    hidden_months = [f"{measure} {', '.join(months)}" for measure, months in hidden.items()]
     description = _(
         "Monthly rates with 95%% bands for %(months)d months from %(first)s to %(last)s; "
         "in %(last)s: %(rates)s."
