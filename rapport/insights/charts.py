@@ -20,7 +20,7 @@ from functools import lru_cache
 from typing import Any, cast
 
 import pandas as pd
-from django.utils.translation import get_language, ngettext
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from rapport.core import charts
@@ -121,12 +121,9 @@ def correlation_chart(
         return None
     estimates = [Estimate(label(r), r["r"], r["ci_low"], r["ci_high"], published(r)) for r in rows]
     strongest = max(rows, key=lambda r: abs(r["r"]))
-    description = ngettext(
-        "%(count)d correlation with its 95%% interval; the strongest is r = %(r)s "
-        "(%(pair)s, n = %(n)s).",
-        "%(count)d correlations with their 95%% intervals; the strongest is r = %(r)s "
-        "(%(pair)s, n = %(n)s).",
-        len(rows),
+    description = _(
+        "Each correlation with its 95%% interval (%(count)d in all); the strongest is "
+        "r = %(r)s (%(pair)s, n = %(n)s)."
     ) % {
         "count": len(rows),
         "r": format_value(strongest["r"], "num"),
@@ -341,11 +338,9 @@ def forest_chart(stored: Table) -> Chart | None:
         Estimate(label(r), r["difference"], r["diff_ci_low"], r["diff_ci_high"]) for r in rows
     ]
     differing = [r for r in rows if r["diff_ci_low"] > 0 or r["diff_ci_high"] < 0]
-    description = ngettext(
-        "%(what)s: difference from the reference group with its 95%% interval for %(count)d group.",
-        "%(what)s: difference from the reference group with its 95%% interval "
-        "for %(count)d groups.",
-        len(rows),
+    description = _(
+        "%(what)s: each group's difference from its reference group with its 95%% "
+        "interval (groups shown: %(count)d)."
     ) % {"what": stored["title"], "count": len(rows)}
     if differing:
         description += " " + _("Intervals that exclude zero: %(groups)s.") % {
