@@ -71,7 +71,8 @@ def episodes(organisation: Organisation) -> pd.DataFrame:
 
     Columns: ``episode, client, therapist, status, end_reason, closed, dropout`` (0/1 for
     closed episodes, NaN for active ones), ``race_ethnicity`` (list of codes), ``gender``,
-    ``language``, ``age_band`` (codes; "" when not given).
+    ``language``, ``age_band`` (codes; "" when not given), ``ended_month`` (``YYYY-MM``
+    of the end date; "" while open).
     """
     queryset = Episode.objects.filter(client__organisation=organisation).values_list(
         "id",
@@ -83,9 +84,10 @@ def episodes(organisation: Organisation) -> pd.DataFrame:
         "client__demographics__gender",
         "client__demographics__preferred_language",
         "client__demographics__age_band",
+        "ended_on",
     )
     columns = ["episode", "client", "therapist", "status", "end_reason"]
-    columns += ["race_ethnicity", "gender", "language", "age_band"]
+    columns += ["race_ethnicity", "gender", "language", "age_band", "ended_on"]
     episodes = frame(queryset, columns)
     # The raw cursor returns the JSON column as text on SQLite (and on PostgreSQL when
     # the driver does not decode jsonb); decode it here, once per distinct value.
@@ -102,11 +104,24 @@ def episodes(organisation: Organisation) -> pd.DataFrame:
     episodes["race_ethnicity"] = episodes["race_ethnicity"].map(decode)
     for column in ("gender", "language", "age_band", "end_reason"):
         episodes[column] = episodes[column].fillna("")
+    # A date on PostgreSQL, ISO text on SQLite: the month is its first seven characters.
+    episodes["ended_month"] = _per_distinct(episodes.pop("ended_on"), _month)
     episodes["closed"] = episodes["status"] == EpisodeStatus.CLOSED
     episodes["dropout"] = np.where(
         episodes["closed"], (episodes["end_reason"] == "dropout").astype(float), np.nan
     )
     return episodes
+
+
+def _month(value: object) -> str:
+    return "" if value is None or pd.isna(value) else str(value)[:7]
+
+
+def _per_distinct(column: pd.Series, convert) -> pd.Series:
+    """``column.map(convert)``, calling ``convert`` once per distinct value."""
+    codes, uniques = pd.factorize(column, use_na_sentinel=False)
+    converted = np.array([convert(value) for value in uniques] or [""], dtype=object)
+    return pd.Series(converted[codes], index=column.index, dtype=object)
 
 
 def _json_list(value: object) -> list[str]:

@@ -713,6 +713,105 @@ def _prefixed(
         protect(row, hidden, mark["why"])
 
 
+# --- monthly outcomes -----------------------------------------------------------------------
+
+MONTHLY_MEASURES = {
+    "improved": "Reliably improved",
+    "recovered": "Recovered",
+    "dropout": "Dropped out",
+}
+
+
+def shown_months(counts: pd.DataFrame) -> list[Any]:
+    """The months (rows of a month x category count table) whose counts may be shown.
+
+    A month is hidden when any of its counts is 1 to 10; each month is its own small
+    table (its counts and their total), as per therapist. Because the totals over all
+    months are published elsewhere on the page, the hidden months taken together must not
+    be a group of 1 to 10 either (it could be worked out by subtraction): while they are,
+    the smallest shown month is hidden too (complementary suppression, earliest first on
+    ties).
+    """
+    values = counts.to_numpy(dtype=int)
+    hidden = {i for i, row in enumerate(values) if any(0 < v < MIN_CELL for v in row)}
+
+    def small_remainder() -> bool:
+        together = values[sorted(hidden)].sum(axis=0) if hidden else np.zeros(1, dtype=int)
+        return any(0 < v < MIN_CELL for v in together)
+
+    while hidden and small_remainder() and len(hidden) < len(values):
+        shown = [i for i in range(len(values)) if i not in hidden]
+        hidden.add(min(shown, key=lambda i: (values[i].sum(), i)))
+    return [month for i, month in enumerate(counts.index) if i not in hidden]
+
+
+def monthly_outcomes(
+    episodes: pd.DataFrame, summary: pd.DataFrame | None, instrument: Instrument | None
+) -> dict[str, Any]:
+    """Reliable improvement, recovery and dropout by the month episodes closed, with Wilson CIs.
+
+    ``episodes`` as for :func:`outcomes` (with ``ended_month``); ``summary`` the primary
+    outcome instrument's per-episode summary. Improvement and recovery are one table of
+    three disjoint counts per month (recovered, improved but not recovered, not
+    improved), so that neither rate gives away the count between them; dropout is a
+    table of two (dropped out, stayed). :func:`shown_months` decides which months show.
+    """
+    closed = episodes[episodes["closed"] & (episodes["ended_month"] != "")].set_index("episode")
+    rows: list[dict[str, Any]] = []
+    month_rows: dict[str, list[dict[str, Any]]] = {}
+
+    def add(month: Any, measure: str, events: int, n: int, shown: bool) -> None:
+        row: dict[str, Any] = {"month": month, "measure": MONTHLY_MEASURES[measure]}
+        row.update(count=None, n=None, rate=None, ci_low=None, ci_high=None, suppressed=True)
+        if shown and n > 0:
+            rate, low, high = proportion_ci(events, n)
+            row.update(count=events, n=n, rate=rate, ci_low=low, ci_high=high, suppressed=False)
+        month_rows.setdefault(month, []).append(row)
+
+    if summary is not None and instrument is not None and instrument.reliable_change:
+        usable = summary[(summary["n"] >= 2) & summary.index.isin(closed.index)]
+        if not usable.empty:
+            category = classify_outcomes(usable, instrument)["category"]
+            grouped = np.select(
+                [category == "recovered", category == "reliably_improved"],
+                ["recovered", "improved_only"],
+                default="not_improved",
+            )
+            counts = pd.crosstab(
+                closed.loc[usable.index, "ended_month"].to_numpy(), grouped
+            ).reindex(columns=["recovered", "improved_only", "not_improved"], fill_value=0)
+            shown = set(shown_months(counts))
+            for month, (recovered, improved_only, not_improved) in counts.iterrows():
+                n = int(recovered + improved_only + not_improved)
+                add(month, "improved", int(recovered + improved_only), n, month in shown)
+                add(month, "recovered", int(recovered), n, month in shown)
+    if len(closed):
+        counts = pd.crosstab(
+            closed["ended_month"], closed["dropout"].map({1.0: "dropped", 0.0: "stayed"})
+        ).reindex(columns=["dropped", "stayed"], fill_value=0)
+        shown = set(shown_months(counts))
+        for month, (dropped, stayed) in counts.iterrows():
+            add(month, "dropout", int(dropped), int(dropped + stayed), month in shown)
+    for month in sorted(month_rows):
+        rows.extend(month_rows[month])
+    outcome = instrument.title.get("en", instrument.id) if instrument is not None else ""
+    return table(
+        "monthly_outcomes",
+        "Improvement, recovery and dropout by month",
+        [Column("month", "Month closed"), Column("measure", "Outcome"), *MONTH_COLUMNS],
+        rows,
+        note=(
+            f"Closed episodes by the month they ended. Improvement and recovery use the "
+            f"{outcome} (episodes with two or more scores), dropout all closed episodes; "
+            "Wilson 95% intervals. A month is not shown when any of its counts is 1-10, "
+            "and more months are hidden when the hidden ones together would be that small."
+        ),
+    )
+
+
+MONTH_COLUMNS = [Column("count", "Episodes", "int"), N, RATE, RATE_CI]
+
+
 # --- equity -------------------------------------------------------------------------------
 
 EQUITY_OUTCOMES = {
@@ -1155,6 +1254,13 @@ def compute(organisation: Organisation) -> dict[str, Any]:
         ),
         "equity": equity_page(per_episode, trust_items, trust),
     }
+    pages["outcomes"]["tables"].append(
+        monthly_outcomes(
+            per_episode,
+            summaries.get(primary) if primary else None,
+            registry[primary] if primary else None,
+        )
+    )
     return {
         "schema": SCHEMA,
         "clients": n_clients,

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from rapport.accounts.models import Role, User
 from rapport.insights import snapshots
+from rapport.insights.charts import page_charts
 from rapport.insights.tables import csv_rows, display_rows
 from rapport.security import params
 from rapport.security.access import (
@@ -28,6 +29,10 @@ from rapport.security.access import (
     insight_disclosure,
 )
 from rapport.security.csv_safety import safe_writer
+
+# Tables longer than this start collapsed under their title, so the readings and the
+# charts answer the page's question in the first screenful.
+OPEN_TABLE_ROWS = 6
 
 PAGES = {
     "instruments": gettext_lazy("Instrument health"),
@@ -87,7 +92,12 @@ def page(request: HttpRequest, page: str) -> HttpResponse:
         request, page, "insights.view", InsightChannel.PAGE
     )
     tables = [
-        {**stored, "display": display_rows(stored), "csv_name": stored["name"]}
+        {
+            **stored,
+            "display": display_rows(stored),
+            "csv_name": stored["name"],
+            "collapsed": len(stored["rows"]) > OPEN_TABLE_ROWS,
+        }
         for stored in content["tables"]
     ]
     return render(
@@ -97,6 +107,7 @@ def page(request: HttpRequest, page: str) -> HttpResponse:
             "page": page,
             "title": PAGES[page],
             "readings": content["readings"],
+            "charts": page_charts(page, content),
             "tables": tables,
             "figures_at": figures_at,
             "exact": disclosure is Disclosure.EXACT,

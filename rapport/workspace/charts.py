@@ -1,4 +1,4 @@
-"""Score timelines as Vega-Lite (built with Altair), rendered on the server by vl-convert.
+"""Score timelines on the client page, built on the one chart layer (:mod:`rapport.core.charts`).
 
 One spec per chart serves the page (SVG, shown as an ``<img>`` from a ``data:`` URL, which
 the CSP allows via ``img-src data:`` without any inline script or style) and the PDF
@@ -8,23 +8,19 @@ title, a one-paragraph text description and the data as a table for screen reade
 
 from __future__ import annotations
 
-import base64
 import copy
-import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
 import altair as alt
 import pandas as pd
 from django.utils.translation import gettext as _
 
+from rapport.core.charts import HEIGHT, WIDTH, Chart
 from rapport.instruments import Instrument
 from rapport.workspace.records import AdministrationRow
 from rapport.workspace.titles import short_title
 
-WIDTH, HEIGHT = 560, 220
 # A panel of the printed report: two across an A4 or Letter page, four in a third of it.
 PANEL_WIDTH, PANEL_HEIGHT = 300, 90
 # The client's own charts are drawn for a phone, so their text stays readable there.
@@ -38,41 +34,6 @@ def change_word(change: str) -> str:
     """A reliable-change code (:func:`reliable_change`) as the chart's legend says it."""
     words = {"improved": _("improved"), "deteriorated": _("deteriorated")}
     return words.get(change) or _("within error")
-
-
-@dataclass(frozen=True)
-class Chart:
-    title: str
-    description: str
-    columns: tuple[str, ...]
-    rows: list[tuple[str, ...]]
-    spec: dict[str, Any] = field(repr=False)
-
-    @property
-    def svg(self) -> str:
-        return render_svg(json.dumps(self.spec, sort_keys=True))
-
-    @property
-    def data_uri(self) -> str:
-        encoded = base64.b64encode(self.svg.encode("utf-8")).decode("ascii")
-        return f"data:image/svg+xml;base64,{encoded}"
-
-    def png(self, scale: float = 2.0) -> bytes:
-        return render_png(json.dumps(self.spec, sort_keys=True), scale)
-
-
-@lru_cache(maxsize=256)
-def render_svg(spec_json: str) -> str:
-    import vl_convert
-
-    return vl_convert.vegalite_to_svg(json.loads(spec_json))
-
-
-@lru_cache(maxsize=64)
-def render_png(spec_json: str, scale: float) -> bytes:
-    import vl_convert
-
-    return vl_convert.vegalite_to_png(json.loads(spec_json), scale=scale)
 
 
 def reliable_change(instrument: Instrument, intake: float | None, score: float | None) -> str:

@@ -1,0 +1,163 @@
+"""Charts on the insight pages: drawn from the stored tables, never from a suppressed row."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+
+import pandas as pd
+import pytest
+from django.urls import reverse
+from django.utils import translation
+
+from rapport.core import charts as chart_layer
+from rapport.insights import charts as insight_charts
+from rapport.insights import reports, snapshots
+from rapport.insights.charts import forest_chart, page_charts
+from rapport.insights.reports import shown_months
+from rapport.insights.views import PAGES
+from rapport.testing import login_verified
+
+CHART_IMAGE = re.compile(r'<img src="data:image/svg\+xml;base64,([^"]+)" alt="([^"]*)"')
+
+
+def chart_values(chart) -> list[dict]:
+    """Every record the chart's spec carries (Altair puts them in ``datasets``)."""
+    return [record for records in chart.spec.get("datasets", {}).values() for record in records]
+
+
+def equity_table(rows: list[dict]) -> dict:
+    base = {"characteristic": "Gender", "membership": "exclusive", "reference": "Woman"}
+    return {
+        "name": "equity_0",
+        "title": "Trust, mean over sessions",
+        "columns": [],
+        "rows": [{**base, **row} for row in rows],
+    }
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ["supervisor", "researcher"])
+def test_every_insight_page_shows_a_chart_with_a_text_alternative(client, synth_clinic, role):
+    login_verified(client, getattr(synth_clinic, role))
+    for page in PAGES:
+        html = client.get(reverse(f"insights-{page.replace('_', '-')}")).text
+        images = CHART_IMAGE.findall(html)
+        assert images, page
+        for encoded, alt in images:
+            assert base64.b64decode(encoded).startswith(b"<svg"), page
+            assert len(alt.strip()) > 20, page
+        # The long tables wait behind a disclosure whose summary names them.
+        assert '<details class="insight-collapsed">' in html, page
+
+
+@pytest.mark.django_db
+def test_no_suppressed_row_of_a_real_snapshot_reaches_a_chart(synth_clinic):
+    snapshot = snapshots.current(synth_clinic.organisation)
+    suppressed_seen = 0
+    for page, content in snapshot.data["pages"].items():
+        drawn = page_charts(page, content)
+        for stored in content["tables"]:
+            # An equity table has its own forest plot (same title); the other tables'
+            # rows have labels of their own on the page.
+            mine = [c for c in drawn if c.title == stored["title"]] or drawn
+            records = [record for chart in mine for record in chart_values(chart)]
+            labels = {record.get("label") for record in records}
+            keys = {(r.get("series"), r.get("category"), r.get("period")) for r in records}
+            table_rows = {cell for chart in mine for row in chart.rows for cell in row}
+            for row in stored["rows"]:
+                if not row.get("suppressed"):
+                    continue
+                suppressed_seen += 1
+                if stored["name"].startswith("equity_"):
+                    label = f"{row['characteristic']}: {row['group']}"
+                    assert label not in labels and label not in table_rows
+                if stored["name"] == "reliable_change":
+                    assert (row["group"], row["category"], None) not in keys
+                if stored["name"] == "monthly_outcomes":
+                    assert (row["measure"], None, row["month"]) not in keys
+                if stored["name"] in ("early_trust_dropout", "endings"):
+                    assert row.get("group", row.get("category")) not in labels | table_rows
+    assert suppressed_seen > 0  # the synthetic clinic has small groups to hide
+
+
+def test_a_forest_plot_leaves_out_suppressed_groups_and_names_them():
+    stored = equity_table(
+        [
+            {"group": "Man", "n": 40, "difference": -0.2, "diff_ci_low": -0.5, "diff_ci_high": 0.1},
+            {"group": "Non-binary", "n": None, "difference": None, "suppressed": True},
+            {"group": "Woman", "n": 60, "difference": None},
+        ]
+    )
+    chart = forest_chart(stored)
+
+    assert chart is not None
+    drawn = json.dumps(chart_values(chart))
+    assert "Gender: Man" in drawn
+    assert "Non-binary" not in drawn and "Non-binary" not in str(chart.rows)
+    assert "suppressed" in chart.description and "Gender: Non-binary" in chart.description
+    assert "Every interval includes zero" in chart.description
+
+
+def test_a_forest_plot_with_every_group_suppressed_is_not_drawn():
+    stored = equity_table([{"group": "Man", "n": None, "suppressed": True}])
+
+    assert forest_chart(stored) is None
+
+
+def test_chart_text_is_translated_into_spanish():
+    stored = equity_table(
+        [{"group": "Man", "n": 40, "difference": 0.3, "diff_ci_low": 0.1, "diff_ci_high": 0.5}]
+    )
+    with translation.override("es"):
+        chart = forest_chart(stored)
+
+    assert chart is not None
+    assert "Diferencia con el grupo de referencia" in json.dumps(chart.spec)
+    assert "Intervalos que excluyen el cero" in chart.description
+
+
+@pytest.mark.django_db
+def test_rendering_is_deterministic(synth_clinic):
+    content = snapshots.current(synth_clinic.organisation).data["pages"]["equity"]
+    first = [chart.svg for chart in page_charts("equity", content)]
+    chart_layer.render_svg.cache_clear()
+    insight_charts._page_charts.cache_clear()
+    again = [chart.svg for chart in page_charts("equity", content)]
+
+    assert first and first == again
+
+
+def test_a_month_with_a_small_count_is_hidden_and_so_is_a_complement():
+    counts = pd.DataFrame(
+        {"dropped": [3, 20, 30, 40], "stayed": [50, 60, 70, 80]},
+        index=["2026-01", "2026-02", "2026-03", "2026-04"],
+    )
+
+    shown = shown_months(counts)
+
+    # January alone (3 dropouts) could be worked out from the published total, so the
+    # smallest other month is hidden with it.
+    assert shown == ["2026-03", "2026-04"]
+
+
+def test_months_with_no_small_counts_are_all_shown():
+    counts = pd.DataFrame({"dropped": [0, 20], "stayed": [50, 60]}, index=["2026-01", "2026-02"])
+
+    assert shown_months(counts) == ["2026-01", "2026-02"]
+
+
+@pytest.mark.django_db
+def test_the_monthly_outcomes_table_never_shows_a_count_of_1_to_10(synth_clinic):
+    content = snapshots.current(synth_clinic.organisation).data["pages"]["outcomes"]
+    monthly = next(t for t in content["tables"] if t["name"] == "monthly_outcomes")
+    measures = {row["measure"] for row in monthly["rows"]}
+
+    assert measures == set(reports.MONTHLY_MEASURES.values())
+    for row in monthly["rows"]:
+        if row["suppressed"]:
+            assert row["count"] is None and row["n"] is None and row["rate"] is None
+        else:
+            assert row["count"] == 0 or row["count"] >= reports.MIN_CELL
+            assert row["n"] - row["count"] == 0 or row["n"] - row["count"] >= reports.MIN_CELL
