@@ -768,6 +768,7 @@ def monthly_outcomes(
             row.update(count=events, n=n, rate=rate, ci_low=low, ci_high=high, suppressed=False)
         month_rows.setdefault(month, []).append(row)
 
+    improvement = pd.DataFrame(columns=["recovered", "improved_only", "not_improved"])
     if summary is not None and instrument is not None and instrument.reliable_change:
         usable = summary[(summary["n"] >= 2) & summary.index.isin(closed.index)]
         if not usable.empty:
@@ -777,21 +778,26 @@ def monthly_outcomes(
                 ["recovered", "improved_only"],
                 default="not_improved",
             )
-            counts = pd.crosstab(
+            improvement = pd.crosstab(
                 closed.loc[usable.index, "ended_month"].to_numpy(), grouped
             ).reindex(columns=["recovered", "improved_only", "not_improved"], fill_value=0)
-            shown = set(shown_months(counts))
-            for month, (recovered, improved_only, not_improved) in counts.iterrows():
-                n = int(recovered + improved_only + not_improved)
-                add(month, "improved", int(recovered + improved_only), n, month in shown)
-                add(month, "recovered", int(recovered), n, month in shown)
-    if len(closed):
-        counts = pd.crosstab(
-            closed["ended_month"], closed["dropout"].map({1.0: "dropped", 0.0: "stayed"})
-        ).reindex(columns=["dropped", "stayed"], fill_value=0)
-        shown = set(shown_months(counts))
-        for month, (dropped, stayed) in counts.iterrows():
-            add(month, "dropout", int(dropped), int(dropped + stayed), month in shown)
+    dropout = pd.crosstab(
+        closed["ended_month"], closed["dropout"].map({1.0: "dropped", 0.0: "stayed"})
+    ).reindex(columns=["dropped", "stayed"], fill_value=0)
+    # Both tables of a month are shown or hidden together, judged on every count a reader
+    # could derive from them, including the difference of their totals (closed episodes
+    # without two scores): otherwise subtracting one n from the other could give 1-10.
+    joint = improvement.join(dropout, how="outer").fillna(0).astype(int)
+    joint["unscored"] = joint[["dropped", "stayed"]].sum(axis=1) - joint[
+        ["recovered", "improved_only", "not_improved"]
+    ].sum(axis=1)
+    shown = set(shown_months(joint)) if len(joint) else set()
+    for month, (recovered, improved_only, not_improved) in improvement.iterrows():
+        n = int(recovered + improved_only + not_improved)
+        add(month, "improved", int(recovered + improved_only), n, month in shown)
+        add(month, "recovered", int(recovered), n, month in shown)
+    for month, (dropped, stayed) in dropout.iterrows():
+        add(month, "dropout", int(dropped), int(dropped + stayed), month in shown)
     for month in sorted(month_rows):
         rows.extend(month_rows[month])
     outcome = instrument.title.get("en", instrument.id) if instrument is not None else ""
@@ -803,7 +809,8 @@ def monthly_outcomes(
         note=(
             f"Closed episodes by the month they ended. Improvement and recovery use the "
             f"{outcome} (episodes with two or more scores), dropout all closed episodes; "
-            "Wilson 95% intervals. A month is not shown when any of its counts is 1-10, "
+            "Wilson 95% intervals. A month is not shown when any of its counts is 1-10 "
+            "(including episodes closed without two scores, the difference of its totals), "
             "and more months are hidden when the hidden ones together would be that small."
         ),
     )

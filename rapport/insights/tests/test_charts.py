@@ -161,3 +161,33 @@ def test_the_monthly_outcomes_table_never_shows_a_count_of_1_to_10(synth_clinic)
         else:
             assert row["count"] == 0 or row["count"] >= reports.MIN_CELL
             assert row["n"] - row["count"] == 0 or row["n"] - row["count"] >= reports.MIN_CELL
+
+
+@pytest.mark.django_db
+def test_the_difference_between_a_months_two_totals_is_never_1_to_10(synth_clinic):
+    """Improvement counts episodes with two scores, dropout every closed episode: the
+    difference of a month's two n (episodes closed without two scores) must be protected."""
+    content = snapshots.current(synth_clinic.organisation).data["pages"]["outcomes"]
+    monthly = next(t for t in content["tables"] if t["name"] == "monthly_outcomes")
+    totals: dict[str, dict[str, int]] = {}
+    for row in monthly["rows"]:
+        if not row["suppressed"]:
+            totals.setdefault(row["month"], {})[row["measure"]] = row["n"]
+    dropout, improved = reports.MONTHLY_MEASURES["dropout"], reports.MONTHLY_MEASURES["improved"]
+    for month, n in totals.items():
+        if dropout in n and improved in n:
+            unscored = n[dropout] - n[improved]
+            assert unscored == 0 or unscored >= reports.MIN_CELL, month
+
+
+def test_months_are_judged_on_both_tables_together():
+    improvement = pd.DataFrame(
+        {"recovered": [20, 20], "improved_only": [20, 20], "not_improved": [20, 20]},
+        index=["2026-01", "2026-02"],
+    )
+    # Every count of 0 or 11+, but January closed 5 episodes without two scores.
+    totals = pd.DataFrame({"dropped": [25, 20], "stayed": [40, 40]}, index=improvement.index)
+    joint = improvement.join(totals)
+    joint["unscored"] = joint[["dropped", "stayed"]].sum(axis=1) - improvement.sum(axis=1)
+
+    assert shown_months(joint) == []  # January (5) hidden, then February as its complement
