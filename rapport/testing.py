@@ -174,12 +174,22 @@ def make_two_clinics() -> TwoClinics:
     return clinics
 
 
-def totp_code(device) -> str:
-    """The code an authenticator app would show now for ``device`` (a TOTPDevice)."""
-    from django_otp.oath import totp
+def totp_code(device, *, unused: bool = False) -> str:
+    """The code an authenticator app would show now for ``device`` (a TOTPDevice).
 
-    code = totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits)
-    return f"{code:0{device.digits}d}"
+    A code is accepted once (replay protection); ``unused=True`` gives the next time
+    step's code when this step's was already used, as an app would show half a minute
+    later (within the device's tolerance of one step).
+    """
+    import time
+
+    from django_otp.oath import TOTP
+
+    device.refresh_from_db()
+    clock = TOTP(device.bin_key, step=device.step, t0=device.t0, digits=device.digits)
+    if unused and clock.t() <= device.last_t:
+        clock.time = time.time() + device.step
+    return f"{clock.token():0{device.digits}d}"
 
 
 def schedule_next_session(episode: Episode, when: datetime.datetime | None = None) -> Session:

@@ -107,15 +107,21 @@ def test_review_together_is_a_closed_room_left_only_by_signing_in(browser, live_
     ):
         page.goto(live_server.url + path)
         assert "/accounts/login/" in page.url
+    end_review_by_signing_in(page, live_server, clinics.owner)
+    context.close()
+
+
+def end_review_by_signing_in(page, live_server, therapist) -> None:
+    """Leave "review together" the only way there is: the staff member signs in again."""
     page.goto(live_server.url + "/review/")
     page.get_by_role("link", name="End the review (staff sign-in)").click()
     page.wait_for_load_state()
     assert "/accounts/login/" in page.url
-    page.fill("#id_username", clinics.owner.username)
+    page.fill("#id_username", therapist.username)
     page.fill("#id_password", PASSWORD)
     page.click("main button[type=submit]")
     page.wait_for_url("**/mfa/**")
-    page.fill("input[name=code]", totp_code(clinics.owner.totpdevice_set.get()))
+    page.fill("input[name=code]", totp_code(therapist.totpdevice_set.get(), unused=True))
     page.click("main form button[type=submit]")
     page.wait_for_load_state()
     assert "review together" in page.locator("main").inner_text()
@@ -123,7 +129,6 @@ def test_review_together_is_a_closed_room_left_only_by_signing_in(browser, live_
     page.wait_for_load_state()
     page.goto(live_server.url + "/review/")
     assert page.locator("h1").inner_text() == "This tablet is locked"
-    context.close()
 
 
 def _answers():
