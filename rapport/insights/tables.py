@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from django.utils.translation import gettext
 
 KINDS = ("text", "int", "num", "num3", "pct", "p", "ci", "ci3", "ci_pct")
 SUPPRESSED = "suppressed"
@@ -170,7 +171,10 @@ def format_interval(low: Any, high: Any, kind: str) -> str:
     if low is None or high is None:
         return "—"
     inner = {"ci": "num", "ci3": "num3", "ci_pct": "pct"}[kind]
-    return f"{format_value(low, inner)} to {format_value(high, inner)}"
+    return gettext("%(low)s to %(high)s") % {
+        "low": format_value(low, inner),
+        "high": format_value(high, inner),
+    }
 
 
 def display_rows(stored: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -224,7 +228,9 @@ def csv_rows(stored: Mapping[str, Any]) -> list[list[Any]]:
     """Header plus rows as the page rounds them (intervals as two columns, rates in %).
 
     Suppressed values are left empty. Downloads are always protected: a row that still
-    carries a protection mark (an exact table) is refused rather than written.
+    carries a protection mark (an exact table) is refused rather than written. Headers
+    are the labels as stored (translate the table first, ``rapport.insights.wording``);
+    the last column keeps its machine name, ``suppressed``.
     """
     columns = _columns(stored)
     header: list[Any] = []
@@ -232,7 +238,10 @@ def csv_rows(stored: Mapping[str, Any]) -> list[list[Any]]:
     for column in columns:
         unit = " (%)" if column.kind in ("pct", "ci_pct") else ""
         if column.is_interval:
-            header += [f"{column.label} low{unit}", f"{column.label} high{unit}"]
+            header += [
+                gettext("%(label)s low") % {"label": column.label} + unit,
+                gettext("%(label)s high") % {"label": column.label} + unit,
+            ]
             cells += [(f"{column.key}_low", column.kind), (f"{column.key}_high", column.kind)]
         else:
             header.append(f"{column.label}{unit}")
