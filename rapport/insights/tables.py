@@ -48,7 +48,8 @@ class Column:
 
 
 def json_value(value: Any) -> Any:
-    """``value`` as plain JSON: NaN, NA and None become None, NumPy scalars Python ones."""
+    """``value`` as plain JSON: NaN, NA and None become None, NumPy scalars Python ones,
+    mappings (stored messages) and lists element by element."""
     if value is None or value is pd.NA or value is pd.NaT:
         return None
     if isinstance(value, bool | np.bool_):
@@ -59,6 +60,8 @@ def json_value(value: Any) -> Any:
         return None if math.isnan(value) or math.isinf(value) else float(value)
     if isinstance(value, list | tuple):
         return [json_value(v) for v in value]
+    if isinstance(value, Mapping):  # a stored message (rapport.insights.wording)
+        return {str(key): json_value(v) for key, v in value.items()}
     return str(value)
 
 
