@@ -1,8 +1,10 @@
 """The four insight pages of one organisation as tables and plain-language readings.
 
 Each page function takes tidy DataFrames (see :mod:`rapport.insights.data`) and returns
-``{"readings": [str, ...], "tables": [table, ...], "notes": [str, ...]}`` (see
+``{"readings": [message, ...], "tables": [table, ...], "notes": [message, ...]}`` (see
 :mod:`rapport.insights.tables`); :func:`compute` pulls the data and builds all four.
+Wording is stored language-neutral, as message ids and messages with formatted figures,
+and translated when a page is read (:mod:`rapport.insights.wording`).
 Every statistic comes from :mod:`rapport.psychometrics`; this module only chooses the
 inputs and the suppression.
 
