@@ -5,31 +5,40 @@ client's identity record instead, so that they can be protected like names.
 Race and ethnicity follow the minimum categories of the US OMB standard (SPD 15, 2024
 revision) with multiple selection allowed; "prefer not to say" is an explicit answer, not
 a missing value.
+
+The labels are English message ids (``gettext_noop``): stored as they are (insight tables
+group by them, research releases match rows by them) and translated where staff read them.
 """
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_noop
+
 RACE_ETHNICITY = {
-    "american_indian_alaska_native": "American Indian or Alaska Native",
-    "asian": "Asian",
-    "black": "Black or African American",
-    "hispanic_latino": "Hispanic or Latino",
-    "middle_eastern_north_african": "Middle Eastern or North African",
-    "native_hawaiian_pacific_islander": "Native Hawaiian or Pacific Islander",
-    "white": "White",
-    "another": "Another race or ethnicity",
-    "prefer_not_to_say": "Prefer not to say",
+    "american_indian_alaska_native": gettext_noop("American Indian or Alaska Native"),
+    "asian": gettext_noop("Asian"),
+    "black": gettext_noop("Black or African American"),
+    "hispanic_latino": gettext_noop("Hispanic or Latino"),
+    "middle_eastern_north_african": gettext_noop("Middle Eastern or North African"),
+    "native_hawaiian_pacific_islander": gettext_noop("Native Hawaiian or Pacific Islander"),
+    "white": gettext_noop("White"),
+    "another": gettext_noop("Another race or ethnicity"),
+    "prefer_not_to_say": gettext_noop("Prefer not to say"),
 }
 
 GENDER = {
-    "woman": "Woman",
-    "man": "Man",
-    "non_binary": "Non-binary",
-    "another": "Another gender",
-    "prefer_not_to_say": "Prefer not to say",
+    "woman": gettext_noop("Woman"),
+    "man": gettext_noop("Man"),
+    "non_binary": gettext_noop("Non-binary"),
+    "another": gettext_noop("Another gender"),
+    "prefer_not_to_say": gettext_noop("Prefer not to say"),
 }
 
-LANGUAGE = {"en": "English", "es": "Spanish", "other": "Another language"}
+LANGUAGE = {
+    "en": gettext_noop("English"),
+    "es": gettext_noop("Spanish"),
+    "other": gettext_noop("Another language"),
+}
 
 AGE_BANDS = ("18-25", "26-35", "36-45", "46-55", "56-65", "66+")
 

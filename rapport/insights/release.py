@@ -13,6 +13,7 @@ are. See docs/insights.md, "Releases to researchers".
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from rapport.psychometrics.suppression import may_replace
@@ -65,7 +66,14 @@ def table_may_replace(old: dict[str, Any], new: dict[str, Any], threshold: int) 
 
 
 def _label(row: dict[str, Any], labels: list[str]) -> tuple:
-    return tuple(row.get(key) for key in labels)
+    """The row's label cells as a key: message ids, or stored messages (dicts, keyed by
+    their JSON), never a translation (rapport.insights.wording), so rows match whatever
+    language their readers use."""
+    return tuple(_hashable(row.get(key)) for key in labels)
+
+
+def _hashable(value: Any) -> Any:
+    return json.dumps(value, sort_keys=True) if isinstance(value, dict | list) else value
 
 
 def _group_size(row: dict[str, Any], stored: dict[str, Any]) -> int | None:

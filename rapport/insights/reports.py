@@ -1,8 +1,10 @@
 """The four insight pages of one organisation as tables and plain-language readings.
 
 Each page function takes tidy DataFrames (see :mod:`rapport.insights.data`) and returns
-``{"readings": [str, ...], "tables": [table, ...], "notes": [str, ...]}`` (see
+``{"readings": [message, ...], "tables": [table, ...], "notes": [message, ...]}`` (see
 :mod:`rapport.insights.tables`); :func:`compute` pulls the data and builds all four.
+Wording is stored language-neutral, as message ids and messages with formatted figures,
+and translated when a page is read (:mod:`rapport.insights.wording`).
 Every statistic comes from :mod:`rapport.psychometrics`; this module only chooses the
 inputs and the suppression.
 
@@ -33,6 +35,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from django.utils.translation import gettext_noop
 
 from rapport.clinic import demographics
 from rapport.clinic.models import Organisation
@@ -47,6 +50,7 @@ from rapport.insights.tables import (
     rests_on_small_numbers,
     table,
 )
+from rapport.insights.wording import message
 from rapport.instruments import Instrument
 from rapport.psychometrics import (
     CHANGE_CATEGORIES,
@@ -62,9 +66,10 @@ from rapport.psychometrics import (
 )
 
 MIN_CELL = 11
-# Version of the stored figures: 2 holds exact figures with protection marks (1 held
-# suppressed figures only); a snapshot of another version is recomputed.
-SCHEMA = 2
+# Version of the stored figures: 3 stores wording as message ids translated when read
+# (rapport.insights.wording), 2 English text; 2 and 3 hold exact figures with protection
+# marks (1 held suppressed figures only); a snapshot of another version is recomputed.
+SCHEMA = 3
 # Per-therapist outcomes need enough closed episodes that one client cannot swing a rate.
 MIN_THERAPIST_EPISODES = 20
 # DIF needs about 100 respondents per group at least (dif()'s own minimum; Scott et al.
@@ -86,31 +91,51 @@ PUBLISHED_TRUST = {
 }
 
 CONSTRUCT_ORDER = ("trust", "alliance", "openness", "outcome")
+# Every label and sentence below is stored as its English message id and translated when
+# a page is read (rapport.insights.wording); gettext_noop marks them for the catalogue.
 CHARACTERISTICS = {
-    "race_ethnicity": "Race or ethnicity",
-    "language": "Preferred language",
-    "gender": "Gender",
-    "age_band": "Age band",
+    "race_ethnicity": gettext_noop("Race or ethnicity"),
+    "language": gettext_noop("Preferred language"),
+    "gender": gettext_noop("Gender"),
+    "age_band": gettext_noop("Age band"),
 }
-PREFER_NOT = "Prefer not to say"
-MISSING = "Missing"
+# The same in the middle of a sentence.
+CHARACTERISTICS_IN_TEXT = {
+    "race_ethnicity": gettext_noop("race or ethnicity"),
+    "language": gettext_noop("preferred language"),
+    "gender": gettext_noop("gender"),
+    "age_band": gettext_noop("age band"),
+}
+PREFER_NOT = gettext_noop("Prefer not to say")
+MISSING = gettext_noop("Missing")
+MULTIRACIAL = gettext_noop("Multiracial")
+# Values rapport.psychometrics writes into table cells: equity()'s membership rules and
+# dif()'s flags, translated when read like every other label.
+PSYCHOMETRICS_WORDS = (
+    gettext_noop("exclusive"),
+    gettext_noop("any mention"),
+    gettext_noop("two or more"),
+    gettext_noop("none"),
+    gettext_noop("moderate"),
+    gettext_noop("large"),
+)
 CHANGE_LABELS = {
-    "recovered": "Reliably improved and recovered",
-    "reliably_improved": "Reliably improved, not recovered",
-    "no_reliable_change": "No reliable change",
-    "reliably_deteriorated": "Reliably deteriorated",
+    "recovered": gettext_noop("Reliably improved and recovered"),
+    "reliably_improved": gettext_noop("Reliably improved, not recovered"),
+    "no_reliable_change": gettext_noop("No reliable change"),
+    "reliably_deteriorated": gettext_noop("Reliably deteriorated"),
 }
 END_REASON_LABELS = {
-    "completed": "Completed treatment",
-    "dropout": "Dropped out",
-    "referred": "Referred elsewhere",
-    "other": "Other ending",
+    "completed": gettext_noop("Completed treatment"),
+    "dropout": gettext_noop("Dropped out"),
+    "referred": gettext_noop("Referred elsewhere"),
+    "other": gettext_noop("Other ending"),
 }
 
 N = Column("n", "n", "int")
-CI = Column("ci", "95% CI", "ci")
-RATE = Column("rate", "Rate", "pct")
-RATE_CI = Column("ci", "95% CI", "ci_pct")
+CI = Column("ci", gettext_noop("95% CI"), "ci")
+RATE = Column("rate", gettext_noop("Rate"), "pct")
+RATE_CI = Column("ci", gettext_noop("95% CI"), "ci_pct")
 RATE_KEYS = ["rate", "ci_low", "ci_high"]
 
 
@@ -126,7 +151,10 @@ def coefficient(value: float | None) -> str:
 
 
 def category_rates(
-    counts: pd.DataFrame, *, shown: Sequence[str] | None = None, all_label: str = "All"
+    counts: pd.DataFrame,
+    *,
+    shown: Sequence[str] | None = None,
+    all_label: str = gettext_noop("All"),
 ) -> list[dict[str, Any]]:
     """Rates of each category within each row of a group x category count table.
 
@@ -250,12 +278,12 @@ def _instrument_sort_key(instrument: Instrument) -> tuple[int, str]:
 
 def reliability_level(alpha: float) -> str:
     if alpha >= 0.9:
-        return "hang together very well"
+        return gettext_noop("hang together very well")
     if alpha >= 0.8:
-        return "hang together well"
+        return gettext_noop("hang together well")
     if alpha >= 0.7:
-        return "hang together acceptably"
-    return "do not hang together well; read their totals with care"
+        return gettext_noop("hang together acceptably")
+    return gettext_noop("do not hang together well; read their totals with care")
 
 
 def published_alpha(instrument: Instrument) -> tuple[float | None, str]:
@@ -319,59 +347,60 @@ def instrument_health(
         item_tables.append(
             table(
                 f"items_{instrument.id}",
-                f"{row['instrument']}: items",
+                message(gettext_noop("%(instrument)s: items"), instrument=row["instrument"]),
                 [
-                    Column("item", "Item"),
+                    Column("item", gettext_noop("Item")),
                     N,
-                    Column("mean", "Mean", "num"),
-                    Column("sd", "SD", "num"),
-                    Column("r_drop", "Item-rest r", "num"),
-                    Column("alpha_if_dropped", "Alpha without item", "num"),
+                    Column("mean", gettext_noop("Mean"), "num"),
+                    Column("sd", gettext_noop("SD"), "num"),
+                    Column("r_drop", gettext_noop("Item-rest r"), "num"),
+                    Column("alpha_if_dropped", gettext_noop("Alpha without item"), "num"),
                 ],
                 item_rows,
-                note="Reverse-keyed items are scored in the scale's direction first.",
+                note=gettext_noop("Reverse-keyed items are scored in the scale's direction first."),
             )
         )
     comparison = _correlation_row(
         first_scores, "trust", "alliance", r0=PUBLISHED_TRUST["r_alliance"]
     )
     comparison.update(
-        pair="Trust and alliance, first session", published_r=PUBLISHED_TRUST["r_alliance"]
+        pair=gettext_noop("Trust and alliance, first session"),
+        published_r=PUBLISHED_TRUST["r_alliance"],
     )
     tables = [
         table(
             "reliability",
-            "Internal consistency",
+            gettext_noop("Internal consistency"),
             [
-                Column("instrument", "Instrument"),
+                Column("instrument", gettext_noop("Instrument")),
                 N,
-                Column("k", "Items", "int"),
-                Column("alpha", "Alpha", "num"),
-                Column("ci", "Alpha 95% CI (Feldt)", "ci"),
-                Column("omega", "Omega total", "num"),
-                Column("published_alpha", "Published alpha", "num"),
-                Column("source", "Published source"),
+                Column("k", gettext_noop("Items"), "int"),
+                Column("alpha", gettext_noop("Alpha"), "num"),
+                Column("ci", gettext_noop("Alpha 95% CI (Feldt)"), "ci"),
+                Column("omega", gettext_noop("Omega total"), "num"),
+                Column("published_alpha", gettext_noop("Published alpha"), "num"),
+                Column("source", gettext_noop("Published source")),
             ],
             summary_rows,
-            note=(
+            note=gettext_noop(
                 "One administration per client: each client's first completed check-in "
                 "with the instrument, so that nobody counts more than once."
             ),
         ),
         table(
             "published_comparison",
-            "Trust and alliance against the published correlation",
+            gettext_noop("Trust and alliance against the published correlation"),
             [
-                Column("pair", "Scores"),
+                Column("pair", gettext_noop("Scores")),
                 N,
                 Column("r", "r", "num"),
                 CI,
-                Column("published_r", "Published r", "num"),
-                Column("z", "z (difference)", "num"),
-                Column("p_compare", "p (difference)", "p"),
+                Column("published_r", gettext_noop("Published r"), "num"),
+                Column("z", gettext_noop("z (difference)"), "num"),
+                Column("p_compare", gettext_noop("p (difference)"), "p"),
             ],
             [comparison],
-            note=(
+            note=gettext_noop(
                 "The published value is treated as fixed (Fisher z test). One row per "
                 "episode: first-session trust and alliance totals."
             ),
@@ -384,12 +413,12 @@ def instrument_health(
 # --- trust & alliance ---------------------------------------------------------------------
 
 MEASURES = {
-    "trust_first": "Trust, first session",
-    "trust_mean": "Trust, mean over sessions",
-    "alliance_first": "Alliance, first session",
-    "alliance_mean": "Alliance, mean over sessions",
-    "openness_mean": "Openness, mean over sessions",
-    "outcome_improvement": "Outcome improvement (intake to last)",
+    "trust_first": gettext_noop("Trust, first session"),
+    "trust_mean": gettext_noop("Trust, mean over sessions"),
+    "alliance_first": gettext_noop("Alliance, first session"),
+    "alliance_mean": gettext_noop("Alliance, mean over sessions"),
+    "openness_mean": gettext_noop("Openness, mean over sessions"),
+    "outcome_improvement": gettext_noop("Outcome improvement (intake to last)"),
 }
 
 
@@ -410,11 +439,15 @@ def trust_alliance(episodes: pd.DataFrame) -> dict[str, Any]:
     summary_rows: list[dict[str, Any]] = []
     if len(closed) >= MIN_CELL and closed["trust_early"].nunique() >= 3:
         cuts = closed["trust_early"].quantile([1 / 3, 2 / 3]).to_numpy()
-        labels = [
-            f"Lowest third (below {cuts[0]:.2f})",
-            f"Middle third ({cuts[0]:.2f} to {cuts[1]:.2f})",
-            f"Highest third (above {cuts[1]:.2f})",
-        ]
+        low, high = f"{cuts[0]:.2f}", f"{cuts[1]:.2f}"
+        third_labels = {
+            "lowest": message(gettext_noop("Lowest third (below %(low)s)"), low=low),
+            "middle": message(
+                gettext_noop("Middle third (%(low)s to %(high)s)"), low=low, high=high
+            ),
+            "highest": message(gettext_noop("Highest third (above %(high)s)"), high=high),
+        }
+        labels = list(third_labels)
         tertile = np.select(
             [closed["trust_early"] < cuts[0], closed["trust_early"] <= cuts[1]],
             labels[:2],
@@ -425,10 +458,14 @@ def trust_alliance(episodes: pd.DataFrame) -> dict[str, Any]:
             closed["dropout"].map({1.0: "dropped", 0.0: "stayed"}),
         ).reindex(columns=["dropped", "stayed"], fill_value=0)
         counts.index = labels
-        tertile_rows = category_rates(counts, shown=["dropped"], all_label="All closed episodes")
+        tertile_rows = category_rates(
+            counts, shown=["dropped"], all_label=gettext_noop("All closed episodes")
+        )
+        for row in tertile_rows:
+            row["group"] = third_labels.get(row["group"], row["group"])
         summary_rows.append(
             {
-                "statistic": "Point-biserial r (early trust, dropout)",
+                "statistic": gettext_noop("Point-biserial r (early trust, dropout)"),
                 **_correlation_row(closed, "trust_early", "dropout"),
             }
         )
@@ -436,47 +473,57 @@ def trust_alliance(episodes: pd.DataFrame) -> dict[str, Any]:
     tables = [
         table(
             "correlations",
-            "How trust, alliance, openness and outcome change relate",
+            gettext_noop("How trust, alliance, openness and outcome change relate"),
             [
-                Column("x", "Measure"),
-                Column("y", "With"),
+                Column("x", gettext_noop("Measure")),
+                Column("y", gettext_noop("With")),
                 N,
                 Column("r", "r", "num"),
                 CI,
                 Column("p", "p", "p"),
             ],
             pair_rows,
-            note=(
-                "One row per episode; outcome improvement is the intake minus the last "
-                f"{PRIMARY_OUTCOME.upper()} score (positive = better), episodes with two or "
-                "more scores."
+            note=message(
+                gettext_noop(
+                    "One row per episode; outcome improvement is the intake minus the last "
+                    "%(instrument)s score (positive = better), episodes with two or more "
+                    "scores."
+                ),
+                instrument=PRIMARY_OUTCOME.upper(),
             ),
         ),
         table(
             "early_trust_dropout",
-            f"Dropout by early trust (mean of sessions 1-{data.EARLY_SESSIONS}), closed episodes",
+            message(
+                gettext_noop(
+                    "Dropout by early trust (mean of sessions 1-%(sessions)s), closed episodes"
+                ),
+                sessions=str(data.EARLY_SESSIONS),
+            ),
             [
-                Column("group", "Early trust"),
-                Column("count", "Dropped out", "int"),
+                Column("group", gettext_noop("Early trust")),
+                Column("count", gettext_noop("Dropped out"), "int"),
                 N,
                 RATE,
                 RATE_CI,
             ],
             tertile_rows,
-            note="Thirds of the closed episodes by early trust; Wilson 95% intervals.",
+            note=gettext_noop(
+                "Thirds of the closed episodes by early trust; Wilson 95% intervals."
+            ),
         ),
         table(
             "early_trust_dropout_model",
-            "Early trust as a predictor of dropout",
+            gettext_noop("Early trust as a predictor of dropout"),
             [
-                Column("statistic", "Statistic"),
+                Column("statistic", gettext_noop("Statistic")),
                 N,
-                Column("r", "Estimate", "num3"),
+                Column("r", gettext_noop("Estimate"), "num3"),
                 CI,
                 Column("p", "p", "p"),
             ],
             summary_rows,
-            note=(
+            note=gettext_noop(
                 "The odds ratio is per one point of early trust (1-7 scale); below 1 means "
                 "less dropout."
             ),
@@ -489,7 +536,10 @@ def _logistic_row(closed: pd.DataFrame) -> dict[str, Any]:
     """Logistic regression of dropout on early trust: odds ratio per point with Wald CI."""
     import statsmodels.api as sm
 
-    row: dict[str, Any] = {"statistic": "Odds ratio of dropout per trust point", "n": len(closed)}
+    row: dict[str, Any] = {
+        "statistic": gettext_noop("Odds ratio of dropout per trust point"),
+        "n": len(closed),
+    }
     try:
         design = sm.add_constant(closed["trust_early"].to_numpy(dtype=float))
         fit = sm.Logit(closed["dropout"].to_numpy(dtype=float), design).fit(disp=0)
@@ -553,15 +603,19 @@ def outcomes(
         pivot = completion.pivot_table(
             index="instrument", columns="status", values="count", aggfunc="sum", fill_value=0
         ).reindex(columns=["completed", "expired", "declined"], fill_value=0)
-        completion_rows = category_rates(pivot, shown=["completed"], all_label="All instruments")
+        completion_rows = category_rates(
+            pivot, shown=["completed"], all_label=gettext_noop("All instruments")
+        )
 
     end_counts = closed["end_reason"].value_counts().reindex(list(END_REASON_LABELS), fill_value=0)
     end_counts.index = [END_REASON_LABELS[r] for r in end_counts.index]
     ending_rows = (
-        category_rates(end_counts.to_frame().T.set_axis(["Closed episodes"])) if len(closed) else []
+        category_rates(end_counts.to_frame().T.set_axis([gettext_noop("Closed episodes")]))
+        if len(closed)
+        else []
     )
     retention = {
-        "group": "All episodes",
+        "group": gettext_noop("All episodes"),
         "active": int((~episodes["closed"]).sum()),
         "closed": len(closed),
     }
@@ -573,17 +627,17 @@ def outcomes(
     tables = [
         table(
             "reliable_change",
-            "Reliable and clinically significant change, closed episodes",
+            gettext_noop("Reliable and clinically significant change, closed episodes"),
             [
-                Column("group", "Instrument"),
-                Column("category", "Outcome"),
-                Column("count", "Episodes", "int"),
+                Column("group", gettext_noop("Instrument")),
+                Column("category", gettext_noop("Outcome")),
+                Column("count", gettext_noop("Episodes"), "int"),
                 N,
                 RATE,
                 RATE_CI,
             ],
             change_rows,
-            note=(
+            note=gettext_noop(
                 "Intake is the first score of the episode and the end the last; episodes "
                 "with two or more scores. Reliable change and the clinical cutoff are the "
                 "instrument's published values (e.g. PHQ-9: 6 points, caseness 10)."
@@ -591,53 +645,65 @@ def outcomes(
         ),
         table(
             "checkin_completion",
-            "Check-in completion",
+            gettext_noop("Check-in completion"),
             [
-                Column("group", "Instrument"),
-                Column("count", "Completed", "int"),
-                Column("n", "Offered", "int"),
+                Column("group", gettext_noop("Instrument")),
+                Column("count", gettext_noop("Completed"), "int"),
+                Column("n", gettext_noop("Offered"), "int"),
                 RATE,
                 RATE_CI,
             ],
             completion_rows,
-            note="Offered = completed, expired or declined (pending check-ins are not counted).",
+            note=gettext_noop(
+                "Offered = completed, expired or declined (pending check-ins are not counted)."
+            ),
         ),
         table(
             "endings",
-            "How closed episodes ended (retention and dropout)",
-            [Column("category", "Ending"), Column("count", "Episodes", "int"), N, RATE, RATE_CI],
+            gettext_noop("How closed episodes ended (retention and dropout)"),
+            [
+                Column("category", gettext_noop("Ending")),
+                Column("count", gettext_noop("Episodes"), "int"),
+                N,
+                RATE,
+                RATE_CI,
+            ],
             ending_rows,
         ),
         table(
             "retention",
-            "Episodes by status",
+            gettext_noop("Episodes by status"),
             [
-                Column("group", "Episodes"),
-                Column("active", "Active", "int"),
-                Column("closed", "Closed", "int"),
+                Column("group", gettext_noop("Episodes")),
+                Column("active", gettext_noop("Active"), "int"),
+                Column("closed", gettext_noop("Closed"), "int"),
             ],
             [_status_row(retention)],
         ),
         table(
             "by_therapist",
-            "By therapist (case-mix caveat: read with care)",
+            gettext_noop("By therapist (case-mix caveat: read with care)"),
             [
-                Column("therapist", "Therapist"),
-                Column("n_closed", "Closed episodes", "int"),
-                Column("intake_mean", "Mean intake PHQ-9", "num"),
-                Column("intake_ci", "Intake 95% CI", "ci"),
-                Column("improved_rate", "Reliably improved", "pct"),
-                Column("improved_ci", "95% CI", "ci_pct"),
-                Column("dropout_rate", "Dropped out", "pct"),
-                Column("dropout_ci", "95% CI", "ci_pct"),
+                Column("therapist", gettext_noop("Therapist")),
+                Column("n_closed", gettext_noop("Closed episodes"), "int"),
+                Column("intake_mean", gettext_noop("Mean intake PHQ-9"), "num"),
+                Column("intake_ci", gettext_noop("Intake 95% CI"), "ci"),
+                Column("improved_rate", gettext_noop("Reliably improved"), "pct"),
+                Column("improved_ci", gettext_noop("95% CI"), "ci_pct"),
+                Column("dropout_rate", gettext_noop("Dropped out"), "pct"),
+                Column("dropout_ci", gettext_noop("95% CI"), "ci_pct"),
             ],
             therapist_rows,
             hidden=["therapist_id"],
-            note=(
-                f"Only therapists with at least {MIN_THERAPIST_EPISODES} closed episodes "
-                f"({n_small} with fewer are not shown separately). Therapists see different "
-                "clients: higher intake severity, complexity or circumstances change what "
-                "outcomes are possible, so differences here are not measures of skill."
+            note=message(
+                gettext_noop(
+                    "Only therapists with at least %(minimum)s closed episodes (%(fewer)s with "
+                    "fewer are not shown separately). Therapists see different clients: "
+                    "higher intake severity, complexity or circumstances change what outcomes "
+                    "are possible, so differences here are not measures of skill."
+                ),
+                minimum=str(MIN_THERAPIST_EPISODES),
+                fewer=str(n_small),
             ),
         ),
     ]
@@ -662,7 +728,8 @@ def _therapist_rows(
     labels: Mapping[int, str],
 ) -> list[dict[str, Any]]:
     sizes = closed.groupby("therapist").size()
-    eligible = sorted(sizes[sizes >= MIN_THERAPIST_EPISODES].index, key=lambda t: labels.get(t, ""))
+    # In pseudonym order: the pseudonyms number the therapists by account id.
+    eligible = sorted(sizes[sizes >= MIN_THERAPIST_EPISODES].index)
     if not eligible:
         return []
     mine = closed[closed["therapist"].isin(eligible)]
@@ -822,10 +889,10 @@ MONTH_COLUMNS = [Column("count", "Episodes", "int"), N, RATE, RATE_CI]
 # --- equity -------------------------------------------------------------------------------
 
 EQUITY_OUTCOMES = {
-    "trust_mean": "Trust, mean over sessions",
-    "alliance_mean": "Alliance, mean over sessions",
-    "outcome_improvement": "Outcome improvement (intake to last)",
-    "dropout": "Dropped out (closed episodes)",
+    "trust_mean": gettext_noop("Trust, mean over sessions"),
+    "alliance_mean": gettext_noop("Alliance, mean over sessions"),
+    "outcome_improvement": gettext_noop("Outcome improvement (intake to last)"),
+    "dropout": gettext_noop("Dropped out (closed episodes)"),
 }
 
 
@@ -858,7 +925,7 @@ def exclusive_race(selection: list[str]) -> str:
     if not selection:
         return MISSING
     if len(selection) > 1:
-        return "Multiracial"
+        return MULTIRACIAL
     return selection[0]
 
 
@@ -875,7 +942,7 @@ def equity_page(
     frame = pd.concat([labelled, episodes[list(EQUITY_OUTCOMES)].astype(float)], axis=1)
     dif_tables, notes = _dif_tables(trust_items, trust)
     if len(frame) < MIN_CELL:
-        notes.insert(0, "Not enough data for group comparisons yet.")
+        notes.insert(0, gettext_noop("Not enough data for group comparisons yet."))
         result = pd.DataFrame(columns=["outcome"])
     else:
         result = equity(
@@ -884,6 +951,8 @@ def equity_page(
             list(CHARACTERISTICS),
             kind={k: "proportion" if k == "dropout" else "mean" for k in EQUITY_OUTCOMES},
             multi_select="race_ethnicity",
+            multiple_label=MULTIRACIAL,
+            missing_label=MISSING,
             blank=False,
         )
         result["characteristic"] = result["characteristic"].map(CHARACTERISTICS)
@@ -922,18 +991,18 @@ def _equity_table(index: int, title: str, rows: pd.DataFrame) -> dict[str, Any]:
         f"equity_{index}",
         title,
         [
-            Column("characteristic", "Characteristic"),
-            Column("group", "Group"),
-            Column("membership", "Counted as"),
+            Column("characteristic", gettext_noop("Characteristic")),
+            Column("group", gettext_noop("Group")),
+            Column("membership", gettext_noop("Counted as")),
             N,
-            Column("mean", "Estimate", "num3"),
+            Column("mean", gettext_noop("Estimate"), "num3"),
             CI,
-            Column("reference", "Compared with"),
-            Column("difference", "Difference", "num3"),
-            Column("diff_ci", "Difference 95% CI", "ci3"),
+            Column("reference", gettext_noop("Compared with")),
+            Column("difference", gettext_noop("Difference"), "num3"),
+            Column("diff_ci", gettext_noop("Difference 95% CI"), "ci3"),
         ],
         rows,
-        note=(
+        note=gettext_noop(
             "Race or ethnicity allows several answers: a client who chose two is counted in "
             "each and in Multiracial, so groups overlap. The reference is the largest group. "
             "Groups of 1-10 (and complements) are suppressed."
@@ -943,7 +1012,9 @@ def _equity_table(index: int, title: str, rows: pd.DataFrame) -> dict[str, Any]:
 
 def _dif_tables(trust_items: pd.DataFrame | None, trust: Instrument | None):
     if trust is None or trust_items is None or trust_items.empty:
-        return [], ["Not enough data for differential item functioning (no trust answers)."]
+        return [], [
+            gettext_noop("Not enough data for differential item functioning (no trust answers).")
+        ]
     items = list(trust.item_ids)
     keyed = trust_items[items].copy()
     for item in trust.items:
@@ -960,9 +1031,15 @@ def _dif_tables(trust_items: pd.DataFrame | None, trust: Instrument | None):
         left_out = sorted(set(sizes.index) - set(large))
         if len(large) < 2:
             readings.append(
-                f"{title}: not enough data for differential item functioning (at least two "
-                f"groups of {MIN_DIF_GROUP} or more clients with complete trust answers are "
-                "needed)."
+                message(
+                    gettext_noop(
+                        "%(characteristic)s: not enough data for differential item "
+                        "functioning (at least two groups of %(minimum)s or more clients with "
+                        "complete trust answers are needed)."
+                    ),
+                    characteristic=title,
+                    minimum=str(MIN_DIF_GROUP),
+                )
             )
             continue
         frame = keyed.assign(group=groups).dropna()
@@ -975,45 +1052,82 @@ def _dif_tables(trust_items: pd.DataFrame | None, trust: Instrument | None):
         settings = result.attrs["purification"]
         result["reference"] = settings["groups"][0]
         moderate, large = settings["score_thresholds"]
-        group_text = ", ".join(
-            f"{g} ({n:,})" for g, n in frame["group"].value_counts().sort_index().items()
+        compared = [
+            message(gettext_noop("%(group)s (%(clients)s)"), group=g, clients=f"{n:,}")
+            for g, n in frame["group"].value_counts().sort_index().items()
+        ]
+        not_enough = (
+            message(gettext_noop("Not enough data for: %(groups)s."), groups=left_out)
+            if left_out
+            else ""
         )
-        note = f"Groups compared (clients analysed): {group_text}."
-        if left_out:
-            note += f" Not enough data for: {', '.join(left_out)}."
+        in_text = CHARACTERISTICS_IN_TEXT[characteristic]
         tables.append(
             table(
                 f"dif_{characteristic}",
-                f"Trust items by {title.lower()}: differential item functioning",
+                message(
+                    gettext_noop(
+                        "Trust items by %(characteristic)s: differential item functioning"
+                    ),
+                    characteristic=in_text,
+                ),
                 [
-                    Column("item", "Item"),
+                    Column("item", gettext_noop("Item")),
                     N,
-                    Column("score_diff_group", "Group"),
-                    Column("reference", "Compared with"),
-                    Column("score_diff", "Difference at equal trust (item points)", "num"),
-                    Column("score_diff_ci", "Difference 95% CI", "ci"),
-                    Column("p_adjusted", "p (any DIF, Holm-adjusted)", "p"),
-                    Column("flag", "Flag"),
+                    Column("score_diff_group", gettext_noop("Group")),
+                    Column("reference", gettext_noop("Compared with")),
+                    Column(
+                        "score_diff", gettext_noop("Difference at equal trust (item points)"), "num"
+                    ),
+                    Column("score_diff_ci", gettext_noop("Difference 95% CI"), "ci"),
+                    Column("p_adjusted", gettext_noop("p (any DIF, Holm-adjusted)"), "p"),
+                    Column("flag", gettext_noop("Flag")),
                 ],
                 result,
-                note=note + " Difference: how much higher (+) or lower (-) the group answers "
-                "the item than clients of the compared group with the same trust score, on "
-                f"the 1-7 answer scale. Flagged when it is at least "
-                f"{moderate:g} points (large from {large:g}) and "
-                f"the test is significant at {settings['alpha']:g} after the Holm correction "
-                "for the number of "
-                "items. Ordinal logistic regression with a purified matching score; at most "
-                f"{MAX_DIF_GROUP:,} clients per group (seeded sample).",
+                note=message(
+                    gettext_noop(
+                        "Groups compared (clients analysed): %(groups)s. %(not_enough)s "
+                        "Difference: how much higher (+) or lower (-) the group answers the "
+                        "item than clients of the compared group with the same trust score, "
+                        "on the 1-7 answer scale. Flagged when it is at least %(moderate)s "
+                        "points (large from %(large)s) and the test is significant at "
+                        "%(alpha)s after the Holm correction for the number of items. Ordinal "
+                        "logistic regression with a purified matching score; at most "
+                        "%(maximum)s clients per group (seeded sample)."
+                    ),
+                    groups=compared,
+                    not_enough=not_enough,
+                    moderate=f"{moderate:g}",
+                    large=f"{large:g}",
+                    alpha=f"{settings['alpha']:g}",
+                    maximum=f"{MAX_DIF_GROUP:,}",
+                ),
             )
         )
         flagged = result[result["flag"] != "none"]
         for _, row in flagged.iterrows():
             readings.append(
-                f"Trust item \u201c{row['item']}\u201d may work differently by {title.lower()} "
-                f"({row['flag']} DIF): at equal trust, {row['score_diff_group']} clients answer "
-                f"it {abs(row['score_diff']):.2f} points "
-                f"{'higher' if row['score_diff'] > 0 else 'lower'} than {row['reference']} "
-                "clients. Compare groups on this item with care."
+                message(
+                    gettext_noop(
+                        "Trust item \u201c%(item)s\u201d may work differently by "
+                        "%(characteristic)s (%(flag)s DIF): at equal trust, %(group)s clients "
+                        "answer it %(points)s points higher than %(reference)s clients. "
+                        "Compare groups on this item with care."
+                    )
+                    if row["score_diff"] > 0
+                    else gettext_noop(
+                        "Trust item \u201c%(item)s\u201d may work differently by "
+                        "%(characteristic)s (%(flag)s DIF): at equal trust, %(group)s clients "
+                        "answer it %(points)s points lower than %(reference)s clients. "
+                        "Compare groups on this item with care."
+                    ),
+                    item=row["item"],
+                    characteristic=in_text,
+                    flag=row["flag"],
+                    group=row["score_diff_group"],
+                    points=f"{abs(row['score_diff']):.2f}",
+                    reference=row["reference"],
+                )
             )
     return tables, readings
 
@@ -1041,11 +1155,11 @@ def page_readings(name: str, tables: Sequence[Mapping[str, Any]], notes: Sequenc
     return [*READINGS[name](by_name), *notes]
 
 
-def _with_care(text: str, *rows: Mapping[str, Any]) -> str:
-    """``text``, flagged when a figure it states rests on 1 to 10 people (exact figures
-    only: in the protected version such figures are blank and never stated)."""
+def _with_care(text: dict[str, Any], *rows: Mapping[str, Any]) -> dict[str, Any]:
+    """The message ``text``, flagged when a figure it states rests on 1 to 10 people (exact
+    figures only: in the protected version such figures are blank and never stated)."""
     if any(rests_on_small_numbers(row) for row in rows):
-        return f"{text} (Small numbers: interpret with care.)"
+        return message(gettext_noop("%(text)s (Small numbers: interpret with care.)"), text=text)
     return text
 
 
@@ -1054,17 +1168,34 @@ def _rows(by_name: Mapping[str, Mapping[str, Any]], name: str) -> list[dict[str,
     return list(stored["rows"]) if stored else []
 
 
-def _instrument_readings(by_name) -> list[str]:
+def _instrument_readings(by_name) -> list[dict[str, Any]]:
     readings = []
     for row in _rows(by_name, "reliability"):
         if row.get("alpha") is None:
             continue
         published = row.get("published_alpha")
-        published_text = f"; published {coefficient(published)}" if published else ""
+        figures = {
+            "instrument": row["instrument"],
+            "level": reliability_level(row["alpha"]),
+            "alpha": coefficient(row["alpha"]),
+        }
         readings.append(
             _with_care(
-                f"{row['instrument']} answers in this clinic {reliability_level(row['alpha'])} "
-                f"(alpha {coefficient(row['alpha'])}{published_text}).",
+                message(
+                    gettext_noop(
+                        "%(instrument)s answers in this clinic %(level)s (alpha %(alpha)s; "
+                        "published %(published)s)."
+                    ),
+                    **figures,
+                    published=coefficient(published),
+                )
+                if published
+                else message(
+                    gettext_noop(
+                        "%(instrument)s answers in this clinic %(level)s (alpha %(alpha)s)."
+                    ),
+                    **figures,
+                ),
                 row,
             )
         )
@@ -1073,13 +1204,19 @@ def _instrument_readings(by_name) -> list[str]:
             continue
         readings.append(
             _with_care(
-                f"Trust and alliance correlate at r = {coefficient(row['r'])} here "
-                f"(published {coefficient(PUBLISHED_TRUST['r_alliance'])}): "
-                + (
-                    "not detectably different, so trust is related to, but not the same as, "
-                    "alliance."
+                message(
+                    gettext_noop(
+                        "Trust and alliance correlate at r = %(r)s here (published "
+                        "%(published)s): not detectably different, so trust is related to, but "
+                        "not the same as, alliance."
+                    )
                     if row["p_compare"] >= 0.05
-                    else "a detectable difference from the published value."
+                    else gettext_noop(
+                        "Trust and alliance correlate at r = %(r)s here (published "
+                        "%(published)s): a detectable difference from the published value."
+                    ),
+                    r=coefficient(row["r"]),
+                    published=coefficient(PUBLISHED_TRUST["r_alliance"]),
                 ),
                 row,
             )
@@ -1087,7 +1224,7 @@ def _instrument_readings(by_name) -> list[str]:
     return readings
 
 
-def _trust_alliance_readings(by_name) -> list[str]:
+def _trust_alliance_readings(by_name) -> list[dict[str, Any]]:
     readings = []
     for row in _rows(by_name, "correlations"):
         is_trust_outcome = (row["x"], row["y"]) == (
@@ -1097,9 +1234,19 @@ def _trust_alliance_readings(by_name) -> list[str]:
         if is_trust_outcome and row.get("r") is not None and row.get("n") is not None:
             readings.append(
                 _with_care(
-                    f"Clients who trusted their therapist more improved "
-                    f"{'more' if row['r'] > 0 else 'less'} on average "
-                    f"(r = {coefficient(row['r'])}, n = {row['n']:,}).",
+                    message(
+                        gettext_noop(
+                            "Clients who trusted their therapist more improved more on average "
+                            "(r = %(r)s, n = %(n)s)."
+                        )
+                        if row["r"] > 0
+                        else gettext_noop(
+                            "Clients who trusted their therapist more improved less on average "
+                            "(r = %(r)s, n = %(n)s)."
+                        ),
+                        r=coefficient(row["r"]),
+                        n=f"{row['n']:,}",
+                    ),
                     row,
                 )
             )
@@ -1107,10 +1254,15 @@ def _trust_alliance_readings(by_name) -> list[str]:
     if len(thirds) >= 3 and None not in (thirds[0].get("rate"), thirds[2].get("rate")):
         readings.append(
             _with_care(
-                "Clients with the lowest early trust "
-                f"(sessions 1-{data.EARLY_SESSIONS}) dropped out "
-                f"{100 * thirds[0]['rate']:.0f}% of the time, against "
-                f"{100 * thirds[2]['rate']:.0f}% for the highest third.",
+                message(
+                    gettext_noop(
+                        "Clients with the lowest early trust (sessions 1-%(sessions)s) dropped "
+                        "out %(lowest)s of the time, against %(highest)s for the highest third."
+                    ),
+                    sessions=str(data.EARLY_SESSIONS),
+                    lowest=f"{100 * thirds[0]['rate']:.0f}%",
+                    highest=f"{100 * thirds[2]['rate']:.0f}%",
+                ),
                 thirds[0],
                 thirds[2],
             )
@@ -1118,7 +1270,7 @@ def _trust_alliance_readings(by_name) -> list[str]:
     return readings
 
 
-def _outcome_readings(by_name) -> list[str]:
+def _outcome_readings(by_name) -> list[dict[str, Any]]:
     readings = []
     by_instrument: dict[str, dict[str, dict[str, Any]]] = {}
     for row in _rows(by_name, "reliable_change"):
@@ -1131,9 +1283,17 @@ def _outcome_readings(by_name) -> list[str]:
             continue
         readings.append(
             _with_care(
-                f"{title}: {100 * (recovered + improved):.0f}% of closed episodes improved "
-                f"reliably ({100 * recovered:.0f}% also recovered) and "
-                f"{100 * deteriorated:.0f}% deteriorated reliably.",
+                message(
+                    gettext_noop(
+                        "%(instrument)s: %(improved)s of closed episodes improved reliably "
+                        "(%(recovered)s also recovered) and %(deteriorated)s deteriorated "
+                        "reliably."
+                    ),
+                    instrument=title,
+                    improved=f"{100 * (recovered + improved):.0f}%",
+                    recovered=f"{100 * recovered:.0f}%",
+                    deteriorated=f"{100 * deteriorated:.0f}%",
+                ),
                 *used,
             )
         )
@@ -1142,15 +1302,20 @@ def _outcome_readings(by_name) -> list[str]:
     if overall is not None and overall.get("rate") is not None and overall.get("n") is not None:
         readings.append(
             _with_care(
-                f"Clients completed {100 * overall['rate']:.0f}% of the check-ins they were "
-                f"offered (n = {overall['n']:,}).",
+                message(
+                    gettext_noop(
+                        "Clients completed %(rate)s of the check-ins they were offered (n = %(n)s)."
+                    ),
+                    rate=f"{100 * overall['rate']:.0f}%",
+                    n=f"{overall['n']:,}",
+                ),
                 overall,
             )
         )
     return readings
 
 
-def _equity_readings(by_name) -> list[str]:
+def _equity_readings(by_name) -> list[dict[str, Any] | str]:
     readings = []
     compared = hidden = False
     for index, title in enumerate(EQUITY_OUTCOMES.values()):
@@ -1163,19 +1328,33 @@ def _equity_readings(by_name) -> list[str]:
             if low > 0 or high < 0:
                 readings.append(
                     _with_care(
-                        f"{title}: {row['group']} differs from {row['reference']} by "
-                        f"{row['difference']:+.2f} (95% CI {low:+.2f} to {high:+.2f}).",
+                        message(
+                            gettext_noop(
+                                "%(outcome)s: %(group)s differs from %(reference)s by "
+                                "%(difference)s (95%% CI %(low)s to %(high)s)."
+                            ),
+                            outcome=title,
+                            group=row["group"],
+                            reference=row["reference"],
+                            difference=f"{row['difference']:+.2f}",
+                            low=f"{low:+.2f}",
+                            high=f"{high:+.2f}",
+                        ),
                         row,
                     )
                 )
     if compared and not readings:
         readings.append(
-            "No group's figures differ detectably from its reference group (every 95% "
-            "interval of the difference includes zero)."
+            gettext_noop(
+                "No group's figures differ detectably from its reference group (every 95% "
+                "interval of the difference includes zero)."
+            )
             if not hidden
-            else "No group shown differs detectably from its reference group (every 95% "
-            "interval of the difference shown includes zero); suppressed groups are not "
-            "compared here."
+            else gettext_noop(
+                "No group shown differs detectably from its reference group (every 95% "
+                "interval of the difference shown includes zero); suppressed groups are not "
+                "compared here."
+            )
         )
     return readings
 
@@ -1194,7 +1373,8 @@ READINGS = {
 def therapist_pseudonyms(episodes: pd.DataFrame) -> dict[int, str]:
     """Stable labels ("Therapist 1", ...) by account id: names are added only for staff views."""
     return {
-        int(t): f"Therapist {i}" for i, t in enumerate(sorted(episodes["therapist"].unique()), 1)
+        int(t): message(gettext_noop("Therapist %(number)s"), number=str(i))
+        for i, t in enumerate(sorted(episodes["therapist"].unique()), 1)
     }
 
 

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from django.utils.translation import gettext
 
 KINDS = ("text", "int", "num", "num3", "pct", "p", "ci", "ci3", "ci_pct")
 SUPPRESSED = "suppressed"
@@ -47,7 +48,8 @@ class Column:
 
 
 def json_value(value: Any) -> Any:
-    """``value`` as plain JSON: NaN, NA and None become None, NumPy scalars Python ones."""
+    """``value`` as plain JSON: NaN, NA and None become None, NumPy scalars Python ones,
+    mappings (stored messages) and lists element by element."""
     if value is None or value is pd.NA or value is pd.NaT:
         return None
     if isinstance(value, bool | np.bool_):
@@ -58,6 +60,8 @@ def json_value(value: Any) -> Any:
         return None if math.isnan(value) or math.isinf(value) else float(value)
     if isinstance(value, list | tuple):
         return [json_value(v) for v in value]
+    if isinstance(value, Mapping):  # a stored message (rapport.insights.wording)
+        return {str(key): json_value(v) for key, v in value.items()}
     return str(value)
 
 
@@ -170,7 +174,10 @@ def format_interval(low: Any, high: Any, kind: str) -> str:
     if low is None or high is None:
         return "—"
     inner = {"ci": "num", "ci3": "num3", "ci_pct": "pct"}[kind]
-    return f"{format_value(low, inner)} to {format_value(high, inner)}"
+    return gettext("%(low)s to %(high)s") % {
+        "low": format_value(low, inner),
+        "high": format_value(high, inner),
+    }
 
 
 def display_rows(stored: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -224,7 +231,9 @@ def csv_rows(stored: Mapping[str, Any]) -> list[list[Any]]:
     """Header plus rows as the page rounds them (intervals as two columns, rates in %).
 
     Suppressed values are left empty. Downloads are always protected: a row that still
-    carries a protection mark (an exact table) is refused rather than written.
+    carries a protection mark (an exact table) is refused rather than written. Headers
+    are the labels as stored (translate the table first, ``rapport.insights.wording``);
+    the last column keeps its machine name, ``suppressed``.
     """
     columns = _columns(stored)
     header: list[Any] = []
@@ -232,7 +241,10 @@ def csv_rows(stored: Mapping[str, Any]) -> list[list[Any]]:
     for column in columns:
         unit = " (%)" if column.kind in ("pct", "ci_pct") else ""
         if column.is_interval:
-            header += [f"{column.label} low{unit}", f"{column.label} high{unit}"]
+            header += [
+                gettext("%(label)s low") % {"label": column.label} + unit,
+                gettext("%(label)s high") % {"label": column.label} + unit,
+            ]
             cells += [(f"{column.key}_low", column.kind), (f"{column.key}_high", column.kind)]
         else:
             header.append(f"{column.label}{unit}")

@@ -21,6 +21,7 @@ from rapport.accounts.models import Role, User
 from rapport.insights import snapshots
 from rapport.insights.charts import page_charts
 from rapport.insights.tables import csv_rows, display_rows
+from rapport.insights.wording import translated_page
 from rapport.security import params
 from rapport.security.access import (
     Disclosure,
@@ -61,7 +62,8 @@ def _page_data(request: HttpRequest, page: str, action: str, channel: InsightCha
     disclosure = insight_disclosure(request.user, channel)
     snapshot = snapshots.current(organisation)
     figures, figures_at = snapshots.figures_for(snapshot, request.user, disclosure)
-    content = _with_therapist_names(figures["pages"][page], request.user)
+    # Stored wording is language-neutral: translate it for this reader, last of all.
+    content = translated_page(_with_therapist_names(figures["pages"][page], request.user))
     return snapshot, figures_at, content, disclosure
 
 

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from rapport.insights import reports
+from rapport.insights.wording import translate
 from rapport.instruments import load_registry
 from rapport.psychometrics.dif_simulation import ITEMS, simulate_scale
 
@@ -29,7 +30,8 @@ def _trust_items(shifted_item: str) -> pd.DataFrame:
 
 def test_a_shifted_trust_item_is_flagged_in_item_points() -> None:
     shifted = TRUST.item_ids[2]
-    tables, readings = reports._dif_tables(_trust_items(ITEMS[2]), TRUST)
+    tables, messages = reports._dif_tables(_trust_items(ITEMS[2]), TRUST)
+    readings = [translate(reading) for reading in messages]  # in English, the default
     (language,) = tables  # the other characteristics have no groups of 100
     assert language["name"] == "dif_language"
     labels = [column["label"] for column in language["columns"]]
