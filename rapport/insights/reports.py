@@ -783,9 +783,9 @@ def _prefixed(
 # --- monthly outcomes -----------------------------------------------------------------------
 
 MONTHLY_MEASURES = {
-    "improved": "Reliably improved",
-    "recovered": "Recovered",
-    "dropout": "Dropped out",
+    "improved": gettext_noop("Reliably improved"),
+    "recovered": gettext_noop("Recovered"),
+    "dropout": gettext_noop("Dropped out"),
 }
 
 
@@ -870,20 +870,28 @@ def monthly_outcomes(
     outcome = instrument.title.get("en", instrument.id) if instrument is not None else ""
     return table(
         "monthly_outcomes",
-        "Improvement, recovery and dropout by month",
-        [Column("month", "Month closed"), Column("measure", "Outcome"), *MONTH_COLUMNS],
+        gettext_noop("Improvement, recovery and dropout by month"),
+        [
+            Column("month", gettext_noop("Month closed")),
+            Column("measure", gettext_noop("Outcome")),
+            *MONTH_COLUMNS,
+        ],
         rows,
-        note=(
-            f"Closed episodes by the month they ended. Improvement and recovery use the "
-            f"{outcome} (episodes with two or more scores), dropout all closed episodes; "
-            "Wilson 95% intervals. A month is not shown when any of its counts is 1-10 "
-            "(including episodes closed without two scores, the difference of its totals), "
-            "and more months are hidden when the hidden ones together would be that small."
+        note=message(
+            gettext_noop(
+                "Closed episodes by the month they ended. Improvement and recovery use the "
+                "%(outcome)s (episodes with two or more scores), dropout all closed "
+                "episodes; Wilson 95%% intervals. A month is not shown when any of its counts "
+                "is 1-10 (including episodes closed without two scores, the difference of "
+                "its totals), and more months are hidden when the hidden ones together "
+                "would be that small."
+            ),
+            outcome=outcome,
         ),
     )
 
 
-MONTH_COLUMNS = [Column("count", "Episodes", "int"), N, RATE, RATE_CI]
+MONTH_COLUMNS = [Column("count", gettext_noop("Episodes"), "int"), N, RATE, RATE_CI]
 
 
 # --- equity -------------------------------------------------------------------------------

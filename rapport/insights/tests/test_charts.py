@@ -17,6 +17,7 @@ from rapport.insights import reports, snapshots
 from rapport.insights.charts import forest_chart, page_charts
 from rapport.insights.reports import shown_months
 from rapport.insights.views import PAGES
+from rapport.insights.wording import translated_page
 from rapport.testing import login_verified
 
 CHART_IMAGE = re.compile(r'<img src="data:image/svg\+xml;base64,([^"]+)" alt="([^"]*)"')
@@ -56,7 +57,9 @@ def test_every_insight_page_shows_a_chart_with_a_text_alternative(client, synth_
 def test_no_suppressed_row_of_a_real_snapshot_reaches_a_chart(synth_clinic):
     snapshot = snapshots.current(synth_clinic.organisation)
     suppressed_seen = 0
-    for page, content in snapshot.data["pages"].items():
+    for page, stored_page in snapshot.data["pages"].items():
+        # As the page view does: charts are drawn from the page in the reader's words.
+        content = translated_page(stored_page)
         drawn = page_charts(page, content)
         for stored in content["tables"]:
             # An equity table has its own forest plot (same title); the other tables'

@@ -26,7 +26,7 @@ SPANISH = {
         "Confianza y alianza frente a la correlación publicada",
     ],
     "insights-trust-alliance": [
-        "Cómo se relacionan la confianza, la alianza, la apertura y el cambio en los resultados",
+        "Cómo se relacionan la confianza, la alianza, la apertura y el cambio en el resultado",
         "Confianza, media de las sesiones",
         "Tercio más bajo (por debajo de ",
         "La confianza temprana como predictor del abandono",
