@@ -47,7 +47,7 @@ from rapport.insights.tables import (
     rests_on_small_numbers,
     table,
 )
-from rapport.instruments import Instrument
+from rapport.instruments import Instrument, Registry
 from rapport.psychometrics import (
     CHANGE_CATEGORIES,
     classify_change,
@@ -1092,24 +1092,20 @@ def therapist_pseudonyms(episodes: pd.DataFrame) -> dict[int, str]:
     }
 
 
-def compute(organisation: Organisation) -> dict[str, Any]:
-    """All four pages of ``organisation`` as JSON-ready dicts (see the module docstring)."""
-    started = time.perf_counter()
-    registry = installed_instruments()
-    administrations = data.administrations(
-        organisation, {i.id: i.item_ids for i in registry.values()}
-    )
-    status_counts = administrations.status_counts
-    instruments = sorted(
-        (registry[i] for i in administrations.summaries if i in registry),
-        key=_instrument_sort_key,
-    )
-    by_construct = {}
+def episode_measures(
+    episodes: pd.DataFrame,
+    summaries: Mapping[str, pd.DataFrame],
+    instruments: Sequence[Instrument],
+    registry: Registry,
+) -> pd.DataFrame:
+    """``episodes`` with trust, alliance and openness (first, mean, early) and outcome change.
+
+    ``outcome_improvement`` is first minus last score of the primary outcome measure (sign
+    turned so that positive is better) for episodes with at least two scores.
+    """
+    by_construct: dict[str, Instrument] = {}
     for instrument in instruments:
         by_construct.setdefault(instrument.construct, instrument)
-
-    episodes = data.episodes(organisation)
-    summaries = {i.id: administrations.summaries[i.id] for i in instruments}
     per_episode = episodes.set_index("episode", drop=False)
     for construct in ("trust", "alliance", "openness"):
         instrument = by_construct.get(construct)
@@ -1129,7 +1125,28 @@ def compute(organisation: Organisation) -> dict[str, Any]:
         per_episode["outcome_improvement"] = improvement.reindex(per_episode.index).astype(float)
     else:
         per_episode["outcome_improvement"] = np.nan
-    per_episode = per_episode.reset_index(drop=True)
+    return per_episode.reset_index(drop=True)
+
+
+def compute(organisation: Organisation) -> dict[str, Any]:
+    """All four pages of ``organisation`` as JSON-ready dicts (see the module docstring)."""
+    started = time.perf_counter()
+    registry = installed_instruments()
+    administrations = data.administrations(
+        organisation, {i.id: i.item_ids for i in registry.values()}
+    )
+    status_counts = administrations.status_counts
+    instruments = sorted(
+        (registry[i] for i in administrations.summaries if i in registry),
+        key=_instrument_sort_key,
+    )
+    by_construct = {}
+    for instrument in instruments:
+        by_construct.setdefault(instrument.construct, instrument)
+
+    episodes = data.episodes(organisation)
+    summaries = {i.id: administrations.summaries[i.id] for i in instruments}
+    per_episode = episode_measures(episodes, summaries, instruments, registry)
 
     answers = data.all_first_answers(
         organisation, {i.id: i.item_ids for i in instruments}, administrations
