@@ -32,9 +32,9 @@ from rapport.psychometrics.multilevel import (
 
 #: The measures of the profile: (column of the episode frame, label, model kind).
 MEASURES = (
-    ("trust_mean", _("Trust (mean of the client's check-ins, 1-7)"), "linear"),
-    ("alliance_mean", _("Working alliance (mean, 1-5)"), "linear"),
-    ("openness_mean", _("Openness (mean, 1-7)"), "linear"),
+    ("trust_mean", _("Trust (mean of the client's check-ins)"), "linear"),
+    ("alliance_mean", _("Working alliance (mean of the client's check-ins)"), "linear"),
+    ("openness_mean", _("Openness (mean of the client's check-ins)"), "linear"),
     ("outcome_improvement", _("Outcome change (PHQ-9 points improved)"), "linear"),
     ("dropout", _("Dropout (closed episodes that ended in dropout)"), "binary"),
 )
