@@ -1,5 +1,7 @@
 from django.urls import include, path
 
+from rapport.insights.urls import profile_urlpatterns
+
 urlpatterns = [
     # The client's check-in pages first: they take most of a clinic's requests, and no
     # other app's routes start with q/, kiosk/, checkin/ or robots.txt.
@@ -9,5 +11,6 @@ urlpatterns = [
     path("accounts/", include("rapport.accounts.urls")),
     path("api/v1/", include("rapport.api.urls")),
     path("insights/", include("rapport.insights.urls")),
+    path("profile/", include(profile_urlpatterns)),
     path("", include("rapport.operations.urls")),
 ]

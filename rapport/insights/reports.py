@@ -51,7 +51,7 @@ from rapport.insights.tables import (
     table,
 )
 from rapport.insights.wording import message
-from rapport.instruments import Instrument
+from rapport.instruments import Instrument, Registry
 from rapport.psychometrics import (
     CHANGE_CATEGORIES,
     classify_change,
@@ -1386,6 +1386,50 @@ def therapist_pseudonyms(episodes: pd.DataFrame) -> dict[int, str]:
     }
 
 
+def episode_measures(
+    episodes: pd.DataFrame,
+    summaries: Mapping[str, pd.DataFrame],
+    instruments: Sequence[Instrument],
+    registry: Registry,
+) -> pd.DataFrame:
+    """``episodes`` with trust, alliance and openness (first, mean, early) and outcome change.
+
+    ``outcome_improvement`` is first minus last score of the primary outcome measure (sign
+    turned so that positive is better) for episodes with at least two scores.
+    """
+    by_construct: dict[str, Instrument] = {}
+    for instrument in instruments:
+        by_construct.setdefault(instrument.construct, instrument)
+    per_episode = episodes.set_index("episode", drop=False)
+    for construct in ("trust", "alliance", "openness"):
+        instrument = by_construct.get(construct)
+        summary = summaries[instrument.id] if instrument else data.episode_summaries(pd.DataFrame())
+        for statistic in ("first", "mean", "early"):
+            column = summary[statistic].reindex(per_episode.index).astype(float)
+            per_episode[f"{construct}_{statistic}"] = column
+    primary = primary_outcome(summaries, instruments)
+    if primary is not None:
+        summary = summaries[primary]
+        usable = summary[summary["n"] >= 2]
+        improvement = usable["first"] - usable["last"]
+        if registry[primary].higher_is_better:
+            improvement = -improvement
+        per_episode["outcome_improvement"] = improvement.reindex(per_episode.index).astype(float)
+    else:
+        per_episode["outcome_improvement"] = np.nan
+    return per_episode.reset_index(drop=True)
+
+
+def primary_outcome(
+    summaries: Mapping[str, pd.DataFrame], instruments: Sequence[Instrument]
+) -> str | None:
+    """The outcome measure the pages lead with: PHQ-9 where the clinic uses it, else its
+    first outcome instrument, else None."""
+    if PRIMARY_OUTCOME in summaries:
+        return PRIMARY_OUTCOME
+    return next((i.id for i in instruments if i.construct == "outcome"), None)
+
+
 def compute(organisation: Organisation) -> dict[str, Any]:
     """All four pages of ``organisation`` as JSON-ready dicts (see the module docstring)."""
     started = time.perf_counter()
@@ -1404,26 +1448,7 @@ def compute(organisation: Organisation) -> dict[str, Any]:
 
     episodes = data.episodes(organisation)
     summaries = {i.id: administrations.summaries[i.id] for i in instruments}
-    per_episode = episodes.set_index("episode", drop=False)
-    for construct in ("trust", "alliance", "openness"):
-        instrument = by_construct.get(construct)
-        summary = summaries[instrument.id] if instrument else data.episode_summaries(pd.DataFrame())
-        for statistic in ("first", "mean", "early"):
-            column = summary[statistic].reindex(per_episode.index).astype(float)
-            per_episode[f"{construct}_{statistic}"] = column
-    primary = PRIMARY_OUTCOME if PRIMARY_OUTCOME in summaries else None
-    if primary is None:
-        primary = next((i.id for i in instruments if i.construct == "outcome"), None)
-    if primary is not None:
-        summary = summaries[primary]
-        usable = summary[summary["n"] >= 2]
-        improvement = usable["first"] - usable["last"]
-        if registry[primary].higher_is_better:
-            improvement = -improvement
-        per_episode["outcome_improvement"] = improvement.reindex(per_episode.index).astype(float)
-    else:
-        per_episode["outcome_improvement"] = np.nan
-    per_episode = per_episode.reset_index(drop=True)
+    per_episode = episode_measures(episodes, summaries, instruments, registry)
 
     answers = data.all_first_answers(
         organisation, {i.id: i.item_ids for i in instruments}, administrations
@@ -1449,6 +1474,7 @@ def compute(organisation: Organisation) -> dict[str, Any]:
         ),
         "equity": equity_page(per_episode, trust_items, trust),
     }
+    primary = primary_outcome(summaries, instruments)
     pages["outcomes"]["tables"].append(
         monthly_outcomes(
             per_episode,

@@ -10,6 +10,7 @@ aggregates only.
 from __future__ import annotations
 
 import io
+import uuid
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
@@ -18,7 +19,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from rapport.accounts.models import Role, User
-from rapport.insights import snapshots
+from rapport.insights import profiles, snapshots
 from rapport.insights.charts import page_charts
 from rapport.insights.tables import csv_rows, display_rows
 from rapport.insights.wording import translated_page
@@ -27,6 +28,7 @@ from rapport.security.access import (
     Disclosure,
     InsightChannel,
     get_insights_organisation,
+    get_therapist_profile_owner_or_404,
     insight_disclosure,
 )
 from rapport.security.csv_safety import safe_writer
@@ -140,3 +142,19 @@ def refresh(request: HttpRequest) -> HttpResponse:
     organisation = get_insights_organisation(request, action="insights.refresh")
     snapshots.refresh(organisation)
     return redirect("insights")
+
+
+@require_GET
+def therapist_profile(request: HttpRequest, public_id: uuid.UUID | None = None) -> HttpResponse:
+    """One therapist's relationship profile against the clinic: theirs or their supervisor's.
+
+    Never a list of therapists: the page shows one therapist, reached from the
+    therapist's own menu or from their supervisor's team page.
+    """
+    therapist = get_therapist_profile_owner_or_404(request, public_id)
+    profile = profiles.therapist_profile(therapist.organisation, therapist.pk)
+    return render(
+        request,
+        "insights/therapist_profile.html",
+        {"therapist": therapist, "profile": profile, "own": therapist.pk == request.user.pk},
+    )

@@ -569,3 +569,46 @@ def get_managed_organisation(request: HttpRequest, *, action: str) -> Organisati
     organisation = request.user.organisation
     audit.record(action, request=request, obj=organisation)
     return organisation
+
+
+def may_see_therapist_profile(user: User | AnonymousUser, therapist: User) -> bool:
+    """Whether ``user`` may see ``therapist``'s relationship profile: the one rule.
+
+    A therapist's profile (their clients' trust, alliance, openness, outcome and dropout
+    against the clinic) is feedback for the therapist and their supervision, not a
+    league table: only the therapist themselves and the supervisor they report to. Not
+    other therapists, not another supervisor, not clinic admins (who read no clinical
+    records and manage accounts, so a profile would become a staffing tool), never
+    researchers.
+    """
+    if not has_permission(user, READ_CLINICAL):
+        return False
+    if therapist.organisation_id != user.organisation_id or therapist.role != Role.THERAPIST:
+        return False
+    return therapist.pk == user.pk or therapist.supervisor_id == user.pk
+
+
+def get_therapist_profile_owner_or_404(
+    request: HttpRequest,
+    public_id: uuid.UUID | str | None = None,
+    *,
+    action: str = "therapist_profile.read",
+) -> User:
+    """The therapist whose profile ``request.user`` opens; audited as ``action``.
+
+    Without ``public_id`` the therapist's own profile (other roles: 403). Roles that
+    read no clinical records (clinic admins, researchers) get 403 before any lookup; a
+    therapist the user may not see (a colleague, another supervisor's team, another
+    clinic, no such id) answers 404 like an id never issued.
+    """
+    require_permission(request.user, READ_CLINICAL)
+    if public_id is None:
+        if request.user.role != Role.THERAPIST:
+            raise PermissionDenied  # "my profile" is a therapist's page
+        therapist: User | None = request.user
+    else:
+        therapist = User.objects.filter(public_id=_parse_public_id(public_id)).first()
+    if therapist is None or not may_see_therapist_profile(request.user, therapist):
+        raise Http404
+    audit.record(action, request=request, obj=therapist, object_type="user")
+    return therapist
