@@ -340,6 +340,9 @@ def instrument_health(
         item_stats = result.items[["item", "n", "mean", "sd", "r_drop", "alpha_if_dropped"]]
         item_rows = item_stats.to_dict(orient="records")
         for item_row in item_rows:
+            # The item's wording, never its id (read in the reader's language on the page).
+            item_row["item"] = instrument.item(item_row["item"]).text.get("en", item_row["item"])
+        for item_row in item_rows:
             item_row["suppressed"] = False
             if small_count(item_row["n"]):
                 # Items only: no total across items is published, so no complements.

@@ -9,10 +9,11 @@ with the figures already formatted. An argument may itself be a message, or a li
 them (read as a comma-separated list).
 
 :func:`translated_page` turns a stored page into the reader's language, just before it
-is rendered or downloaded. Plain strings that are no message id (an instrument's
-title, a published source, a snapshot written before messages were stored) pass
-through as they are. Numbers keep the form the worker gave them (``.91``, ``45%``) in
-every language.
+is rendered or downloaded. An instrument's title or an item's wording, stored in
+English, is read in the instrument's own translation (its definition file's), as on
+every other page. Other plain strings that are no message id (a published source, a
+snapshot written before messages were stored) pass through as they are. Numbers keep
+the form the worker gave them (``.91``, ``45%``) in every language.
 """
 
 from __future__ import annotations
@@ -20,7 +21,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from django.utils.translation import gettext
+from django.utils.translation import get_language, gettext
+
+from rapport.core.instruments import instruments as installed_instruments
+from rapport.instruments import Registry
 
 MSGID = "msgid"
 ARGS = "args"
@@ -53,7 +57,12 @@ def translate(value: Any) -> Any:
             return value[MSGID] % values
     if isinstance(value, str):
         # gettext("") would return the catalogue's header.
-        return gettext(value) if value else value
+        if not value:
+            return value
+        translated = gettext(value)
+        if translated == value:
+            return instrument_wording(get_language() or "en").get(value, value)
+        return translated
     if isinstance(value, list | tuple):
         return ", ".join(str(translate(item)) for item in value)
     return value
@@ -88,3 +97,30 @@ def translated_page(page: Mapping[str, Any]) -> dict[str, Any]:
         "readings": [translate(reading) for reading in page.get("readings", [])],
         "notes": [translate(note) for note in page.get("notes", [])],
     }
+
+
+def instrument_wording(language: str) -> Mapping[str, str]:
+    """English title or item wording of every installed instrument -> its ``language``
+    version, from the definition files (empty for English)."""
+    if language.startswith("en"):
+        return {}
+    registry = installed_instruments()
+    key = (language, id(registry))
+    if key not in _WORDING:
+        # The registry is parsed once per process, so this is built once per language,
+        # not once per table cell.
+        _WORDING[key] = _wording(language, registry)
+    return _WORDING[key]
+
+
+_WORDING: dict[tuple[str, int], Mapping[str, str]] = {}
+
+
+def _wording(language: str, registry: Registry) -> Mapping[str, str]:
+    words: dict[str, str] = {}
+    for instrument in registry.values():
+        for text in (instrument.title, *(item.text for item in instrument.items)):
+            english, local = text.get("en"), text.get(language)
+            if english and local:
+                words.setdefault(english, local)
+    return words

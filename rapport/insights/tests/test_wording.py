@@ -171,3 +171,25 @@ def test_releases_match_rows_whose_labels_are_stored_messages():
 
     assert table_may_replace(stored(40), stored(41), threshold=11) is False
     assert table_may_replace(stored(40), stored(51), threshold=11) is True
+
+
+@pytest.mark.django_db
+def test_instrument_titles_and_item_wording_follow_the_reader(client, synth_clinic):
+    """The worker stores instruments' English titles and item wording; a Spanish reader
+    gets the definition file's Spanish, as on the client page."""
+    from rapport.core.instruments import instruments
+
+    trust = instruments()["rapport_trust"]
+    item = trust.items[0]
+    supervisor = synth_clinic.supervisor
+    supervisor.language = "es"
+    supervisor.save(update_fields=["language"])
+    login_verified(client, supervisor)
+    html = client.get(reverse("insights-instruments")).text
+    assert trust.title["es"] in html
+    assert item.text["es"] in html
+    assert item.text["en"] not in html
+    # A message's argument (``%(instrument)s: items``) is read the same way.
+    with translation.override("es"):
+        stored = message("%(instrument)s: items", instrument=trust.title["en"])
+        assert trust.title["es"] in translate(stored)
