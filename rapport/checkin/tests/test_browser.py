@@ -219,19 +219,24 @@ def test_expired_link(page, live_server, clinics):
     shot(page, "closed")
 
 
-def start_kiosk(browser, live_server, clinics):
-    """A tablet-sized browser where the owner started a kiosk check-in: (context, page)."""
+def tablet_signed_in_as(browser, live_server, user):
+    """A tablet-sized browser already signed in as ``user`` (staff): (context, page)."""
     from django.conf import settings
 
-    schedule_next_session(clinics.owner_episode)
     staff = Client()
-    login_verified(staff, clinics.owner)
+    login_verified(staff, user)
     cookie = staff.cookies[settings.SESSION_COOKIE_NAME].value
     context = browser.new_context(viewport={"width": 820, "height": 1180}, bypass_csp=True)
     context.add_cookies(
         [{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": live_server.url}]
     )
-    page = context.new_page()
+    return context, context.new_page()
+
+
+def start_kiosk(browser, live_server, clinics):
+    """A tablet-sized browser where the owner started a kiosk check-in: (context, page)."""
+    schedule_next_session(clinics.owner_episode)
+    context, page = tablet_signed_in_as(browser, live_server, clinics.owner)
     page.goto(f"{live_server.url}/clients/{clinics.owner_client.public_id}/")
     page.get_by_role("button", name="Start check-in on this tablet").click()
     page.wait_for_load_state()

@@ -9,17 +9,21 @@ every page (WCAG 2.1 AA and best practices).
 from __future__ import annotations
 
 import pytest
-from django.conf import settings
 from django.test import Client
 
 from rapport.browser_testing import require_browser_tools
-from rapport.checkin.tests.test_browser import PHONE, check_accessibility, complete, shot
+from rapport.checkin.tests.test_browser import (
+    PHONE,
+    check_accessibility,
+    complete,
+    shot,
+    tablet_signed_in_as,
+)
 from rapport.clinic.models import ClientProgress
 from rapport.core.instruments import instruments
 from rapport.testing import (
     PASSWORD,
     issue_checkin_link,
-    login_verified,
     make_episode,
     make_two_clinics,
     totp_code,
@@ -79,14 +83,7 @@ def test_review_together_is_a_closed_room_left_only_by_signing_in(browser, live_
     other_client = make_episode(clinics.owner).client
     issued = issue_checkin_link(clinics.owner_episode)
     Client().post(f"{issued.path}submit/", _answers())
-    staff = Client()
-    login_verified(staff, clinics.owner)
-    cookie = staff.cookies[settings.SESSION_COOKIE_NAME].value
-    context = browser.new_context(viewport={"width": 820, "height": 1180}, bypass_csp=True)
-    context.add_cookies(
-        [{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": live_server.url}]
-    )
-    page = context.new_page()
+    context, page = tablet_signed_in_as(browser, live_server, clinics.owner)
     page.goto(f"{live_server.url}/clients/{clinics.owner_client.public_id}/")
     page.get_by_role("button", name="Review together on this device").click()
     page.wait_for_load_state()
