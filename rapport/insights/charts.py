@@ -196,15 +196,7 @@ def rate_chart(stored: Table, *, title: str, label_key: str) -> Chart | None:
         subtitle=_("Dot and line: rate and Wilson 95% CI."),
         description=description,
         columns=(_("Group"), _("Rate"), _("95% CI"), "n"),
-        rows=[
-            (
-                r[label_key],
-                format_value(r["rate"], "pct"),
-                format_interval(r["ci_low"], r["ci_high"], "ci_pct"),
-                format_value(r["n"], "int"),
-            )
-            for r in rows
-        ],
+        rows=[(r[label_key], *_rate_cells(r)) for r in rows],
     )
 
 
@@ -247,16 +239,16 @@ def change_chart(stored: Table) -> Chart | None:
         subtitle=_("Bars: share of episodes; black lines: Wilson 95% CI."),
         description=description,
         columns=(_("Instrument"), _("Outcome"), _("Rate"), _("95% CI"), "n"),
-        rows=[
-            (
-                r["group"],
-                r["category"],
-                format_value(r["rate"], "pct"),
-                format_interval(r["ci_low"], r["ci_high"], "ci_pct"),
-                format_value(r["n"], "int"),
-            )
-            for r in rows
-        ],
+        rows=[(r["group"], r["category"], *_rate_cells(r)) for r in rows],
+    )
+
+
+def _rate_cells(row: Row) -> tuple[str, str, str]:
+    """A rate row's data-table cells as the page shows them: rate, 95% CI, n."""
+    return (
+        format_value(row["rate"], "pct"),
+        format_interval(row["ci_low"], row["ci_high"], "ci_pct"),
+        format_value(row["n"], "int"),
     )
 
 
@@ -307,16 +299,7 @@ def monthly_chart(stored: Table) -> Chart | None:
         subtitle=_("Lines: monthly rates; shaded: Wilson 95% CI. Suppressed months are left out."),
         description=description,
         columns=(_("Month"), _("Outcome"), _("Rate"), _("95% CI"), "n"),
-        rows=[
-            (
-                r["month"],
-                r["measure"],
-                format_value(r["rate"], "pct"),
-                format_interval(r["ci_low"], r["ci_high"], "ci_pct"),
-                format_value(r["n"], "int"),
-            )
-            for r in rows
-        ],
+        rows=[(r["month"], r["measure"], *_rate_cells(r)) for r in rows],
     )
 
 
