@@ -1,7 +1,9 @@
 """Tidy DataFrames of one organisation's records, pulled with a few set-based queries.
 
-Every function here reads one organisation only and returns client-level rows: they feed
-:mod:`rapport.insights.reports` and never reach a page or a download themselves.
+Every function here reads one organisation only (optionally narrowed to a
+:class:`~rapport.insights.scope.InsightScope`: its episodes and their administrations)
+and returns client-level rows: they feed :mod:`rapport.insights.reports` and never reach
+a page or a download themselves.
 
 Speed matters (a clinic of 100,000 clients has millions of administrations), so:
 
@@ -34,11 +36,11 @@ from django.db.models.functions import RowNumber
 from rapport.clinic.models import (
     Administration,
     AdministrationStatus,
-    Episode,
     EpisodeStatus,
     Organisation,
 )
 from rapport.insights.models import EpisodeSummary
+from rapport.insights.scope import WHOLE_CLINIC, InsightScope
 from rapport.insights.summaries import refresh_stale
 
 # Sessions whose trust scores make up "early trust" (the mean of sessions 1 to 3).
@@ -58,15 +60,22 @@ def frame(queryset: QuerySet, columns: Sequence[str]) -> pd.DataFrame:
     return pd.DataFrame.from_records(rows, columns=list(columns), coerce_float=True)
 
 
-def _administrations(organisation: Organisation, instrument_id: str) -> QuerySet:
+def _in_scope(organisation: Organisation, scope: InsightScope) -> QuerySet:
+    """Every administration of the organisation's episodes in ``scope``."""
     return Administration.objects.filter(
-        session__episode__client__organisation=organisation,
-        instrument_id=instrument_id,
-        status=AdministrationStatus.COMPLETED,
+        scope.condition("session__episode__"), session__episode__client__organisation=organisation
     )
 
 
-def episodes(organisation: Organisation) -> pd.DataFrame:
+def _administrations(
+    organisation: Organisation, instrument_id: str, scope: InsightScope = WHOLE_CLINIC
+) -> QuerySet:
+    return _in_scope(organisation, scope).filter(
+        instrument_id=instrument_id, status=AdministrationStatus.COMPLETED
+    )
+
+
+def episodes(organisation: Organisation, scope: InsightScope = WHOLE_CLINIC) -> pd.DataFrame:
     """One row per episode: ids, status, end reason and the client's coarse demographics.
 
     Columns: ``episode, client, therapist, status, end_reason, closed, dropout`` (0/1 for
@@ -74,7 +83,7 @@ def episodes(organisation: Organisation) -> pd.DataFrame:
     ``language``, ``age_band`` (codes; "" when not given), ``ended_month`` (``YYYY-MM``
     of the end date; "" while open).
     """
-    queryset = Episode.objects.filter(client__organisation=organisation).values_list(
+    queryset = scope.episodes(organisation).values_list(
         "id",
         "client_id",
         "therapist_id",
@@ -134,10 +143,12 @@ def _json_list(value: object) -> list[str]:
     return [str(code) for code in value]
 
 
-def session_scores(organisation: Organisation, instrument_id: str) -> pd.DataFrame:
+def session_scores(
+    organisation: Organisation, instrument_id: str, scope: InsightScope = WHOLE_CLINIC
+) -> pd.DataFrame:
     """Long scores of one instrument: ``episode, session, score`` (completed, scored)."""
     queryset = (
-        _administrations(organisation, instrument_id)
+        _administrations(organisation, instrument_id, scope)
         .filter(total__isnull=False)
         .values_list("session__episode_id", "session__number", "total")
     )
@@ -188,7 +199,9 @@ class Administrations:
 
 
 def administrations(
-    organisation: Organisation, items_by_instrument: Mapping[str, Sequence[str]] | None = None
+    organisation: Organisation,
+    items_by_instrument: Mapping[str, Sequence[str]] | None = None,
+    scope: InsightScope = WHOLE_CLINIC,
 ) -> Administrations:
     """Status counts, per-episode score summaries and first administrations of one clinic.
 
@@ -202,11 +215,11 @@ def administrations(
     time. Both give the same frames (tested on both databases).
     """
     if connection.vendor == "postgresql":
-        return _administrations_postgresql(organisation, items_by_instrument or {})
-    status_counts = administration_status_counts(organisation)
+        return _administrations_postgresql(organisation, items_by_instrument or {}, scope)
+    status_counts = administration_status_counts(organisation, scope)
     completed = status_counts["status"] == AdministrationStatus.COMPLETED
     summaries = {
-        instrument_id: episode_summaries(session_scores(organisation, instrument_id))
+        instrument_id: episode_summaries(session_scores(organisation, instrument_id, scope))
         for instrument_id in sorted(set(status_counts.loc[completed, "instrument"]))
     }
     return Administrations(status_counts, summaries, first_ids=None)
@@ -242,7 +255,9 @@ def _from_packed(instrument_id: str, packed: bytes | None) -> pd.DataFrame:
 
 
 def _administrations_postgresql(
-    organisation: Organisation, items_by_instrument: Mapping[str, Sequence[str]]
+    organisation: Organisation,
+    items_by_instrument: Mapping[str, Sequence[str]],
+    scope: InsightScope,
 ) -> Administrations:
     # The per-episode summaries (EpisodeSummary) are computed by the database
     # (rapport/insights/migrations/0002; writes mark the pairs they touch, 0003, and the
@@ -269,16 +284,23 @@ def _administrations_postgresql(
     for instrument_id in instruments:
         case_params += [instrument_id, json.dumps(sorted(items_by_instrument[instrument_id]))]
     as_packed = f"g.status = %s AND g.answer_keys = {expected}"
+    in_scope, scope_params = "", []
+    if not scope.is_whole_clinic:
+        episodes_sql, episodes_params = (
+            scope.episodes(organisation).values("id").query.sql_with_params()
+        )
+        in_scope, scope_params = f"AND g.episode_id IN ({episodes_sql})", list(episodes_params)
     sql = f"""
         SELECT g.instrument_id, g.status, sum(g.count),
                string_agg(g.packed, '') FILTER (WHERE g.status = %s),
                string_agg(g.answer_values, '') FILTER (WHERE {as_packed}),
                string_agg(int8send(g.first_id), '') FILTER (WHERE {as_packed})
         FROM {EpisodeSummary._meta.db_table} g
-        WHERE g.organisation_id = %s
+        WHERE g.organisation_id = %s {in_scope}
         GROUP BY g.instrument_id, g.status
-    """  # noqa: S608 - the table name comes from the model, values are parameters
+    """  # noqa: S608 - table names come from the models, values are parameters
     params = [completed, completed, *case_params, completed, *case_params, organisation.pk]
+    params += scope_params
     rows = _fetch_with_work_memory(sql, params)
     parts, counts, packed_answers = [], [], {}
     for instrument_id, status, count, packed, answer_values, answer_ids in rows:
@@ -343,6 +365,7 @@ def all_first_answers(
     organisation: Organisation,
     items_by_instrument: Mapping[str, Sequence[str]],
     administrations: Administrations | None = None,
+    scope: InsightScope = WHOLE_CLINIC,
 ) -> dict[str, pd.DataFrame]:
     """:func:`first_answers` of every instrument, keyed by instrument id, rows by client.
 
@@ -357,7 +380,7 @@ def all_first_answers(
         if read is not None and instrument_id in read:
             answers = read[instrument_id][["client", *items]]
         else:
-            answers = first_answers(organisation, instrument_id, items)
+            answers = first_answers(organisation, instrument_id, items, scope)
         out[instrument_id] = answers.sort_values("client", ignore_index=True)
     return out
 
@@ -390,7 +413,12 @@ def _numeric_answers(answers: pd.DataFrame, item_ids: Sequence[str]) -> pd.DataF
     return answers
 
 
-def first_answers(organisation: Organisation, instrument_id: str, item_ids: Sequence[str]):
+def first_answers(
+    organisation: Organisation,
+    instrument_id: str,
+    item_ids: Sequence[str],
+    scope: InsightScope = WHOLE_CLINIC,
+):
     """Item answers of each client's first completed administration of one instrument.
 
     One administration per client keeps respondents independent, as reliability and DIF
@@ -399,7 +427,7 @@ def first_answers(organisation: Organisation, instrument_id: str, item_ids: Sequ
     ``client`` plus one float column per item (NaN for a skipped item).
     """
     first = (
-        _administrations(organisation, instrument_id)
+        _administrations(organisation, instrument_id, scope)
         .annotate(
             client_id=F("session__episode__client_id"),
             order=Window(
@@ -420,10 +448,12 @@ def first_answers(organisation: Organisation, instrument_id: str, item_ids: Sequ
     return _numeric_answers(frame(queryset, ["client", *item_ids]), item_ids)
 
 
-def administration_status_counts(organisation: Organisation) -> pd.DataFrame:
+def administration_status_counts(
+    organisation: Organisation, scope: InsightScope = WHOLE_CLINIC
+) -> pd.DataFrame:
     """Administrations per instrument and status: ``instrument, status, count``."""
     queryset = (
-        Administration.objects.filter(session__episode__client__organisation=organisation)
+        _in_scope(organisation, scope)
         .values("instrument_id", "status")
         .annotate(count=Count("id"))
         .order_by("instrument_id", "status")

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -38,9 +38,10 @@ import pandas as pd
 from django.utils.translation import gettext_noop
 
 from rapport.clinic import demographics
-from rapport.clinic.models import Organisation
+from rapport.clinic.models import Episode, Organisation
 from rapport.core.instruments import instruments as installed_instruments
 from rapport.insights import data
+from rapport.insights.scope import WHOLE_CLINIC, InsightScope
 from rapport.insights.tables import (
     COMPLEMENTARY,
     PRIMARY,
@@ -1381,11 +1382,15 @@ READINGS = {
 # --- everything ----------------------------------------------------------------------------
 
 
-def therapist_pseudonyms(episodes: pd.DataFrame) -> dict[int, str]:
-    """Stable labels ("Therapist 1", ...) by account id: names are added only for staff views."""
+def therapist_pseudonyms(therapist_ids: Iterable[int]) -> dict[int, str]:
+    """Stable labels ("Therapist 1", ...) by account id: names are added only for staff views.
+
+    Numbered over every therapist of the clinic (not of a filtered view), so a
+    therapist keeps their label whatever the filter.
+    """
     return {
         int(t): message(gettext_noop("Therapist %(number)s"), number=str(i))
-        for i, t in enumerate(sorted(episodes["therapist"].unique()), 1)
+        for i, t in enumerate(sorted(set(therapist_ids)), 1)
     }
 
 
@@ -1433,12 +1438,13 @@ def primary_outcome(
     return next((i.id for i in instruments if i.construct == "outcome"), None)
 
 
-def compute(organisation: Organisation) -> dict[str, Any]:
-    """All four pages of ``organisation`` as JSON-ready dicts (see the module docstring)."""
+def compute(organisation: Organisation, scope: InsightScope = WHOLE_CLINIC) -> dict[str, Any]:
+    """All four pages of ``organisation`` as JSON-ready dicts (see the module docstring),
+    over the episodes in ``scope`` (default: the whole clinic)."""
     started = time.perf_counter()
     registry = installed_instruments()
     administrations = data.administrations(
-        organisation, {i.id: i.item_ids for i in registry.values()}
+        organisation, {i.id: i.item_ids for i in registry.values()}, scope
     )
     status_counts = administrations.status_counts
     instruments = sorted(
@@ -1449,12 +1455,12 @@ def compute(organisation: Organisation) -> dict[str, Any]:
     for instrument in instruments:
         by_construct.setdefault(instrument.construct, instrument)
 
-    episodes = data.episodes(organisation)
+    episodes = data.episodes(organisation, scope)
     summaries = {i.id: administrations.summaries[i.id] for i in instruments}
     per_episode = episode_measures(episodes, summaries, instruments, registry)
 
     answers = data.all_first_answers(
-        organisation, {i.id: i.item_ids for i in instruments}, administrations
+        organisation, {i.id: i.item_ids for i in instruments}, administrations, scope
     )
     first_scores = per_episode.rename(
         columns={"trust_first": "trust", "alliance_first": "alliance"}
@@ -1473,7 +1479,15 @@ def compute(organisation: Organisation) -> dict[str, Any]:
         "instruments": instrument_health(instruments, answers, first_scores),
         "trust_alliance": trust_alliance(per_episode),
         "outcomes": outcomes(
-            per_episode, summaries, instruments, status_counts, therapist_pseudonyms(episodes)
+            per_episode,
+            summaries,
+            instruments,
+            status_counts,
+            therapist_pseudonyms(
+                Episode.objects.filter(client__organisation=organisation)
+                .values_list("therapist_id", flat=True)
+                .distinct()
+            ),
         ),
         "equity": equity_page(per_episode, trust_items, trust),
     }

@@ -11,6 +11,11 @@ protected ones (:mod:`rapport.insights.disclosure`). Researchers see the snapsho
 *release* (:mod:`rapport.insights.release`), built from the protected figures: a table
 there changes only when its groups have moved by at least the suppression threshold, so
 two refreshes around one client's check-in cannot be differenced.
+
+A filtered view (:class:`~rapport.insights.scope.InsightScope`) is computed when first
+asked for and kept in the cache (never in the database) until the clinic's snapshot is
+recomputed, so a shared link opens at once for the next reader; it has no release, so
+researchers get its protected figures.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from __future__ import annotations
 import datetime
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
@@ -27,6 +33,7 @@ from rapport.insights import reports
 from rapport.insights.disclosure import protected
 from rapport.insights.models import InsightSnapshot
 from rapport.insights.release import release
+from rapport.insights.scope import InsightScope
 from rapport.security.access import Disclosure
 
 DEFAULT_MAX_AGE = datetime.timedelta(hours=24)
@@ -76,6 +83,26 @@ def current(organisation: Organisation) -> InsightSnapshot:
     ):
         return refresh(organisation)
     return snapshot
+
+
+def for_scope(organisation: Organisation, scope: InsightScope) -> InsightSnapshot:
+    """The figures of ``scope``: the clinic's snapshot when unfiltered, else a computation
+    of the scope, cached until that snapshot is replaced (an unsaved snapshot)."""
+    clinic = current(organisation)
+    if scope.is_whole_clinic:
+        return clinic
+    key = f"insights:{organisation.pk}:{clinic.computed_at.isoformat()}:{scope.key}"
+    cached = cache.get(key)
+    if cached is None:
+        computed = reports.compute(organisation, scope)
+        cached = {"seconds": computed.pop("seconds"), "data": computed, "at": timezone.now()}
+        cache.set(key, cached, timeout=max_age().total_seconds())
+    return InsightSnapshot(
+        organisation=organisation,
+        computed_at=cached["at"],
+        seconds=cached["seconds"],
+        data=cached["data"],
+    )
 
 
 def figures_for(

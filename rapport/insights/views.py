@@ -1,26 +1,32 @@
 """Insight pages and their CSV downloads: aggregates of the user's own clinic.
 
 Every view starts with ``get_insights_organisation`` (the one access decision, which also
-writes the audit entry) and asks ``insight_disclosure`` whether this user gets exact or
-small-cell protected figures on this channel (downloads are always protected); the
-figures come from the cached snapshot (rapport.insights.snapshots), which holds
-aggregates only.
+writes the audit entry, with the filter applied) and asks ``insight_disclosure`` whether
+this user gets exact or small-cell protected figures for this filter on this channel
+(downloads are always protected); the figures come from the cached snapshot or filtered
+computation (rapport.insights.snapshots), which hold aggregates only. The filter is read
+from the URL within the user's filter options (rapport.insights.filters).
 """
 
 from __future__ import annotations
 
+import datetime
 import io
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from rapport.accounts.models import Role, User
-from rapport.insights import profiles, snapshots
+from rapport.insights import filters, profiles, snapshots
 from rapport.insights.charts import page_charts
+from rapport.insights.models import InsightSnapshot
 from rapport.insights.tables import csv_rows, display_rows
 from rapport.insights.wording import translated_page
 from rapport.security import params
@@ -30,6 +36,7 @@ from rapport.security.access import (
     get_insights_organisation,
     get_therapist_profile_owner_or_404,
     insight_disclosure,
+    insight_filter_options,
 )
 from rapport.security.csv_safety import safe_writer
 
@@ -59,14 +66,38 @@ def _with_therapist_names(page: dict[str, Any], user: User) -> dict[str, Any]:
     return page
 
 
-def _page_data(request: HttpRequest, page: str, action: str, channel: InsightChannel):
-    organisation = get_insights_organisation(request, action=action)
-    disclosure = insight_disclosure(request.user, channel)
-    snapshot = snapshots.current(organisation)
+def _page_url(page: str, selection: filters.Selection) -> str:
+    url = reverse(f"insights-{page.replace('_', '-')}")
+    return f"{url}?{selection.query}" if selection.query else url
+
+
+@dataclass(frozen=True)
+class PageData:
+    """One page's figures as this reader gets them, for the filter they asked for."""
+
+    snapshot: InsightSnapshot
+    figures: dict[str, Any]
+    figures_at: datetime.datetime
+    content: dict[str, Any]
+    disclosure: Disclosure
+
+
+def _page_data(
+    request: HttpRequest, page: str, action: str, channel: InsightChannel
+) -> tuple[filters.Selection, PageData | None]:
+    """The filter, and (when it is valid) the figures of ``page`` this reader gets."""
+    selection = filters.selection(request.GET, insight_filter_options(request.user))
+    organisation = get_insights_organisation(
+        request, action=action, scope=list(selection.audit_tokens)
+    )
+    if not selection.valid:
+        return selection, None
+    disclosure = insight_disclosure(request.user, channel, selection.scope)
+    snapshot = snapshots.for_scope(organisation, selection.scope)
     figures, figures_at = snapshots.figures_for(snapshot, request.user, disclosure)
     # Stored wording is language-neutral: translate it for this reader, last of all.
     content = translated_page(_with_therapist_names(figures["pages"][page], request.user))
-    return snapshot, figures_at, content, disclosure
+    return selection, PageData(snapshot, figures, figures_at, content, disclosure)
 
 
 @require_GET
@@ -92,9 +123,21 @@ def index(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def page(request: HttpRequest, page: str) -> HttpResponse:
-    _snapshot, figures_at, content, disclosure = _page_data(
-        request, page, "insights.view", InsightChannel.PAGE
-    )
+    selection, data = _page_data(request, page, "insights.view", InsightChannel.PAGE)
+    context: dict[str, Any] = {
+        "page": page,
+        "title": PAGES[page],
+        "pages": PAGES,
+        "filter": selection,
+        "page_links": [
+            (label, _page_url(name, selection)) for name, label in PAGES.items() if name != page
+        ],
+        "presets": filters.presets(timezone.localdate(), selection),
+        "csv_url_name": f"insights-{page.replace('_', '-')}-csv",
+    }
+    if data is None:
+        return render(request, "insights/page.html", context, status=400)
+    content = data.content
     tables = [
         {
             **stored,
@@ -104,34 +147,38 @@ def page(request: HttpRequest, page: str) -> HttpResponse:
         }
         for stored in content["tables"]
     ]
-    return render(
-        request,
-        "insights/page.html",
+    context.update(
         {
-            "page": page,
-            "title": PAGES[page],
             "readings": content["readings"],
             "charts": page_charts(page, content),
             "tables": tables,
-            "figures_at": figures_at,
-            "exact": disclosure is Disclosure.EXACT,
-            "csv_url_name": f"insights-{page.replace('_', '-')}-csv",
-        },
+            "figures_at": data.figures_at,
+            "figures": data.figures,
+            "exact": data.disclosure is Disclosure.EXACT,
+        }
     )
+    return render(request, "insights/page.html", context)
 
 
 @require_GET
 def download(request: HttpRequest, page: str) -> HttpResponse:
-    """One table of the page as CSV (protected, formula-safe); ``?table=`` names it."""
-    snapshot, _figures_at, content, _disclosure = _page_data(
-        request, page, "insights.export", InsightChannel.DOWNLOAD
-    )
-    by_name = {stored["name"]: stored for stored in content["tables"]}
-    stored = params.choice(request, "table", by_name, default=content["tables"][0]["name"])
+    """One table of the page as CSV (protected, formula-safe); ``?table=`` names it and
+    the page's filter parameters narrow it as on the page."""
+    selection, data = _page_data(request, page, "insights.export", InsightChannel.DOWNLOAD)
+    if data is None:
+        return HttpResponse(
+            "\n".join(str(e) for e in selection.form.errors.values()),
+            status=400,
+            content_type="text/plain; charset=utf-8",
+        )
+    tables = data.content["tables"]
+    by_name = {stored["name"]: stored for stored in tables}
+    stored = params.choice(request, "table", by_name, default=tables[0]["name"])
     buffer = io.StringIO()
     safe_writer(buffer).writerows(csv_rows(stored))
     response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
-    filename = f"{snapshot.organisation.slug}-{stored['name']}.csv"
+    suffix = "-filtered" if selection.query else ""
+    filename = f"{data.snapshot.organisation.slug}-{stored['name']}{suffix}.csv"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 

@@ -33,6 +33,7 @@ from __future__ import annotations
 import enum
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TypeVar
 
 from django.contrib.auth.models import AnonymousUser
@@ -50,9 +51,11 @@ from rapport.clinic.models import (
     Handover,
     Organisation,
     Session,
+    Site,
     TrustAnswersAudience,
 )
 from rapport.core.instruments import instruments as installed_instruments
+from rapport.insights.scope import WHOLE_CLINIC, InsightScope
 from rapport.instruments import Instrument, Registry
 from rapport.instruments.model import CONSTRUCTS
 from rapport.security import audit
@@ -453,17 +456,21 @@ def get_session_or_404(
     return _clinical_record_or_404(request, sessions, public_id, action)
 
 
-def get_insights_organisation(request: HttpRequest, *, action: str) -> Organisation:
+def get_insights_organisation(
+    request: HttpRequest, *, action: str, scope: list[str] | None = None
+) -> Organisation:
     """The organisation whose aggregate insights ``request.user`` may see; audited as ``action``.
 
     Supervisors, clinic admins and researchers (``aggregates.read``) see their own
     organisation's aggregates and nothing else; therapists get 403. There is no
     organisation parameter to tamper with: the scope is the user's own clinic. Whether
     the figures are exact or protected is :func:`insight_disclosure`'s decision.
+    ``scope``: the filter applied, as ``name=value`` tokens, kept in the audit entry.
     """
     require_permission(request.user, READ_AGGREGATES)
     organisation = request.user.organisation
-    audit.record(action, request=request, obj=organisation)
+    detail = {"scope": scope} if scope else None
+    audit.record(action, request=request, obj=organisation, detail=detail)
     return organisation
 
 
@@ -484,7 +491,9 @@ class InsightChannel(enum.Enum):
     DOWNLOAD = "download"
 
 
-def insight_disclosure(user: User, channel: InsightChannel) -> Disclosure:
+def insight_disclosure(
+    user: User, channel: InsightChannel, scope: InsightScope = WHOLE_CLINIC
+) -> Disclosure:
     """Exact insight figures or protected ones for ``user`` on ``channel``: the one rule.
 
     Small-cell suppression protects people from readers who could not otherwise see
@@ -492,20 +501,53 @@ def insight_disclosure(user: User, channel: InsightChannel) -> Disclosure:
     value, and blanks would only hide their own clinic's results from them. So figures
     are EXACT only on a PAGE, for a user who may read clinical records
     (``clinical.read``) and aggregates (``aggregates.read``), and whose record scope
-    (:func:`episodes_for`) covers every episode of the clinic, because the figures are
-    clinic-wide: a supervisor of the whole clinic. Everyone else gets PROTECTED figures:
-    researchers, clinic admins (who read no clinical records), a supervisor of part of
-    the clinic (whose figures include clients they may not open), and every download by
-    anyone, since a file leaves the access layer's reach.
+    (:func:`episodes_for`) covers every episode behind the figures: the clinic's, or
+    those of the filtered ``scope`` (a supervisor looking at their own team). Everyone
+    else gets PROTECTED figures: researchers, clinic admins (who read no clinical
+    records), a supervisor looking beyond their team (whose figures include clients they
+    may not open), and every download by anyone, since a file leaves the access layer's
+    reach.
     """
     if channel is not InsightChannel.PAGE:
         return Disclosure.PROTECTED
     if not (has_permission(user, READ_AGGREGATES) and has_permission(user, READ_CLINICAL)):
         return Disclosure.PROTECTED
-    out_of_scope = Episode.objects.filter(client__organisation_id=user.organisation_id).exclude(
-        pk__in=episodes_for(user).values("pk")
-    )
+    out_of_scope = scope.episodes(user.organisation).exclude(pk__in=episodes_for(user).values("pk"))
     return Disclosure.PROTECTED if out_of_scope.exists() else Disclosure.EXACT
+
+
+@dataclass(frozen=True)
+class InsightFilterOptions:
+    """What ``user`` may narrow the insight pages to: sites, therapists, teams.
+
+    ``teams`` are supervisors (a team is the therapists a supervisor supervises).
+    """
+
+    sites: tuple[Site, ...]
+    therapists: tuple[User, ...]
+    teams: tuple[User, ...]
+
+
+def insight_filter_options(user: User) -> InsightFilterOptions:
+    """The filters the insight pages offer ``user``, within what they may see.
+
+    Every reader of aggregates may narrow by period and site. Therapists and teams are
+    offered only to staff who see therapists by name: a supervisor their own team and its
+    members, a clinic admin every team and therapist. Researchers see therapists under
+    pseudonyms only, so they get no therapist or team filter (one would single out a
+    therapist's caseload under a label meant to hide who it is).
+    """
+    require_permission(user, READ_AGGREGATES)
+    sites = tuple(Site.objects.filter(organisation_id=user.organisation_id).order_by("name"))
+    # Former staff too: a past period holds the episodes of therapists who have left.
+    staff = User.objects.filter(organisation_id=user.organisation_id)
+    therapists = staff.filter(role=Role.THERAPIST).order_by("first_name", "last_name", "pk")
+    if user.role == Role.SUPERVISOR:
+        return InsightFilterOptions(sites, tuple(therapists.filter(supervisor=user)), (user,))
+    if user.role == Role.CLINIC_ADMIN:
+        teams = staff.filter(role=Role.SUPERVISOR).order_by("first_name", "last_name", "pk")
+        return InsightFilterOptions(sites, tuple(therapists), tuple(teams))
+    return InsightFilterOptions(sites, (), ())
 
 
 def get_team(request: HttpRequest, *, action: str = "team.read") -> QuerySet[User]:

@@ -86,6 +86,7 @@ DETAIL_KEYS = frozenset(
         "removed",
         "role",
         "rows",
+        "scope",
         "status_code",
         "supervisor",
         "through_seq",
