@@ -75,6 +75,15 @@ class InsightFilterForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
+        # A shared link may carry a filter this reader is not offered (a researcher opening
+        # a supervisor's team view): say so, rather than silently showing a wider view.
+        for name, label in (("team", _("Team")), ("therapist", _("Therapist"))):
+            if name not in self.fields and self.data.get(name):
+                self.add_error(
+                    None,
+                    gettext("%(filter)s: this filter is not available to you.")
+                    % {"filter": label},
+                )
         months = {}
         for name in ("from", "to"):
             if cleaned.get(name):

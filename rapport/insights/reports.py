@@ -551,6 +551,12 @@ def _logistic_row(closed: pd.DataFrame) -> dict[str, Any]:
         row["note"] = f"not computed: {error}"
         return row
     low, high = fit.conf_int()[1]
+    # A filtered view can hold too few dropouts, or dropouts perfectly predicted by early
+    # trust: the fit then does not converge and its odds ratio means nothing. No estimate.
+    if not fit.mle_retvals.get("converged", True) or not np.isfinite([low, high]).all():
+        return row
+    if max(abs(low), abs(high)) > 700:  # exp() overflows: separation in all but name
+        return row
     row.update(
         r=float(np.exp(fit.params[1])), ci_low=float(np.exp(low)), ci_high=float(np.exp(high))
     )

@@ -17,6 +17,7 @@ import pytest
 
 from rapport.clinic.models import Administration, Episode, Organisation
 from rapport.insights import data
+from rapport.insights.scope import InsightScope
 from rapport.insights.tests.conftest import make_synth_clinic
 from rapport.instruments import load_registry
 
@@ -126,3 +127,39 @@ def test_an_organisation_without_administrations_gives_empty_frames(awkward_clin
     assert result.summaries == {}
     answers = data.all_first_answers(other, phq9, result)
     assert answers["phq9"].empty
+
+
+@pytest.mark.django_db
+def test_a_scope_reads_exactly_its_episodes_administrations(awkward_clinic):
+    """Narrowed to two therapists and a period, the frames are the whole clinic's restricted
+    to those episodes (counted here one administration at a time), on both read paths."""
+    organisation = awkward_clinic.organisation
+    episodes = list(Episode.objects.filter(client__organisation=organisation))
+    therapists = sorted({e.therapist_id for e in episodes})[:2]
+    first, last = datetime.date(2025, 4, 1), datetime.date(2025, 9, 1)
+    scope = InsightScope(first, last, therapist_ids=frozenset(therapists))
+    kept = {
+        e.pk
+        for e in episodes
+        if e.therapist_id in therapists
+        and e.started_on <= datetime.date(2025, 9, 30)
+        and (e.ended_on is None or e.ended_on >= first)
+    }
+    assert 0 < len(kept) < len(episodes)
+
+    whole = data.administrations(organisation)
+    scoped = data.administrations(organisation, scope=scope)
+
+    assert set(data.episodes(organisation, scope)["episode"]) == kept
+    for instrument_id, summary in whole.summaries.items():
+        expected = summary[summary.index.isin(kept)]
+        got = scoped.summaries.get(instrument_id, expected.iloc[:0])
+        pd.testing.assert_frame_equal(got, expected, check_dtype=False, check_index_type=False)
+    counted: dict[tuple[str, str], int] = {}
+    for administration in Administration.objects.filter(session__episode_id__in=kept):
+        key = (administration.instrument_id, administration.status)
+        counted[key] = counted.get(key, 0) + 1
+    got_counts = {
+        (row.instrument, row.status): row.count for row in scoped.status_counts.itertuples()
+    }
+    assert got_counts == counted
