@@ -38,6 +38,10 @@ def _month(value: str) -> datetime.date:
     return datetime.date(year, month, 1)
 
 
+def _whole_years(months: dict[str, datetime.date]) -> bool:
+    return months["from"].month == 1 and months["to"].month == 12
+
+
 def month_value(day: datetime.date) -> str:
     return f"{day:%Y-%m}"
 
@@ -81,8 +85,7 @@ class InsightFilterForm(forms.Form):
             if name not in self.fields and self.data.get(name):
                 self.add_error(
                     None,
-                    gettext("%(filter)s: this filter is not available to you.")
-                    % {"filter": label},
+                    gettext("%(filter)s: this filter is not available to you.") % {"filter": label},
                 )
         months = {}
         for name in ("from", "to"):
@@ -96,6 +99,11 @@ class InsightFilterForm(forms.Form):
             self.add_error(missing, _("Give both the first and the last month of the period."))
         if len(months) == 2 and months["to"] < months["from"]:
             self.add_error("to", _("The last month cannot come before the first."))
+        elif len(months) == 2 and self.options.whole_years and not _whole_years(months):
+            self.add_error(
+                None,
+                _("Researchers choose periods of whole calendar years: from January to December."),
+            )
         cleaned["months"] = months
         team, therapist = (
             self._person("team", self.options.teams),
@@ -193,16 +201,26 @@ def period_words(first: datetime.date, last: datetime.date) -> str:
     return gettext("%(first)s to %(last)s") % {"first": first_words, "last": last_words}
 
 
-def presets(today: datetime.date, current: Selection) -> list[tuple[str, str]]:
+def presets(
+    today: datetime.date, current: Selection, *, whole_years: bool = False
+) -> list[tuple[str, str]]:
     """Quick periods as (label, query string), keeping the rest of the current filter:
-    this quarter, last quarter, the last 12 months."""
-    this_first, this_last = quarter_months(today)
-    last_first, last_last = quarter_months(this_first - datetime.timedelta(days=1))
-    periods = [
-        (gettext("This quarter"), this_first, this_last),
-        (gettext("Last quarter"), last_first, last_last),
-        (gettext("Last 12 months"), _add_months(month_start(today), -11), month_start(today)),
-    ]
+    this quarter, last quarter and the last 12 months; or, for readers who choose whole
+    years, the last three calendar years."""
+    if whole_years:
+        periods = [
+            (str(year), datetime.date(year, 1, 1), datetime.date(year, 12, 1))
+            for year in range(today.year, today.year - 3, -1)
+        ]
+    else:
+        this_first, this_last = quarter_months(today)
+        last_first, last_last = quarter_months(this_first - datetime.timedelta(days=1))
+        twelve = _add_months(month_start(today), -11)
+        periods = [
+            (gettext("This quarter"), this_first, this_last),
+            (gettext("Last quarter"), last_first, last_last),
+            (gettext("Last 12 months"), twelve, month_start(today)),
+        ]
     links = []
     for label, first, last in periods:
         query = QueryDict(current.query, mutable=True)

@@ -34,6 +34,34 @@ class InsightSnapshot(models.Model):
         return f"insights of {self.organisation} at {self.computed_at:%Y-%m-%d %H:%M}"
 
 
+class ScopedRelease(models.Model):
+    """The researchers' release of one filtered view of an organisation's insights.
+
+    The same differencing control as ``InsightSnapshot.released``, kept per filter
+    (``scope_key``, :attr:`rapport.insights.scope.InsightScope.key`): a filtered view's
+    table changes for researchers only when its groups have moved by at least the
+    suppression threshold, so opening the same filtered view before and after one
+    client's check-in cannot be differenced either. Protected figures only.
+    """
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="scoped_releases"
+    )
+    scope_key = models.CharField(max_length=200)
+    released = models.JSONField()
+    released_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "scope_key"], name="scoped_release_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"release of {self.scope_key} for {self.organisation}"
+
+
 class ExpectedResponseFit(models.Model):
     """One fitted expected-treatment-response model; versions are never overwritten.
 

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import calendar
 import datetime
-from dataclasses import dataclass
+import itertools
+from dataclasses import dataclass, replace
 
 from django.db.models import Q, QuerySet
 
@@ -74,6 +75,39 @@ class InsightScope:
         months = f"{self.first_month}..{self.last_month}" if self.first_month else "all"
         therapists = ",".join(map(str, sorted(self.therapist_ids))) if self.therapist_ids else "all"
         return f"months={months};site={self.site_id or 'all'};therapists={therapists}"
+
+    @property
+    def is_whole_years(self) -> bool:
+        """No period, or a period of whole calendar years (January to December)."""
+        if self.first_month is None or self.last_month is None:
+            return True
+        return self.first_month.month == 1 and self.last_month.month == 12
+
+    def coarser(self) -> list[InsightScope]:
+        """Every wider scope made by dropping some of this scope's conditions (the period,
+        the site, the therapists), the whole clinic included; not this scope itself."""
+        dropped = {
+            "period": {"first_month": None, "last_month": None},
+            "site": {"site_id": None},
+            "therapists": {"therapist_ids": None},
+        }
+        present = [
+            name
+            for name, set_ in (
+                ("period", self.first_month is not None),
+                ("site", self.site_id is not None),
+                ("therapists", self.therapist_ids is not None),
+            )
+            if set_
+        ]
+        wider = []
+        for size in range(1, len(present) + 1):
+            for names in itertools.combinations(present, size):
+                changes: dict = {}
+                for name in names:
+                    changes.update(dropped[name])
+                wider.append(replace(self, **changes))
+        return wider
 
     def condition(self, prefix: str = "") -> Q:
         """This scope as a condition on episodes (``prefix`` leads to the episode, e.g.

@@ -31,9 +31,9 @@ from rapport.accounts.models import Role
 from rapport.clinic.models import Organisation
 from rapport.insights import reports
 from rapport.insights.disclosure import protected
-from rapport.insights.models import InsightSnapshot
+from rapport.insights.models import InsightSnapshot, ScopedRelease
 from rapport.insights.release import release
-from rapport.insights.scope import InsightScope
+from rapport.insights.scope import WHOLE_CLINIC, InsightScope
 from rapport.security.access import Disclosure
 
 DEFAULT_MAX_AGE = datetime.timedelta(hours=24)
@@ -106,15 +106,43 @@ def for_scope(organisation: Organisation, scope: InsightScope) -> InsightSnapsho
 
 
 def figures_for(
-    snapshot: InsightSnapshot, user, disclosure: Disclosure
+    snapshot: InsightSnapshot,
+    user,
+    disclosure: Disclosure,
+    scope: InsightScope = WHOLE_CLINIC,
 ) -> tuple[dict, datetime.datetime]:
-    """The figures ``user`` is shown at ``disclosure`` and when they were computed: the
-    release for researchers, else the latest computation, exact or protected."""
+    """The figures ``user`` is shown at ``disclosure`` and when they were computed: for
+    researchers the release (of the clinic, or of the filtered ``scope``), else the latest
+    computation, exact or protected."""
     if user.role == Role.RESEARCHER:
         if disclosure is not Disclosure.PROTECTED:
             raise ValueError("researchers see protected figures only")
+        if not scope.is_whole_clinic:
+            return _scoped_release(snapshot, scope)
         if snapshot.released is not None:
             return snapshot.released, snapshot.released_at or snapshot.computed_at
     if disclosure is Disclosure.EXACT:
         return snapshot.data, snapshot.computed_at
     return protected(snapshot.data), snapshot.computed_at
+
+
+def _scoped_release(
+    snapshot: InsightSnapshot, scope: InsightScope
+) -> tuple[dict, datetime.datetime]:
+    """The researchers' release of a filtered view, moved on by ``snapshot`` where the
+    differencing control allows (the rule of the clinic-wide release)."""
+    figures = protected(snapshot.data)
+    with transaction.atomic():
+        stored, created = ScopedRelease.objects.select_for_update().get_or_create(
+            organisation=snapshot.organisation,
+            scope_key=scope.key,
+            defaults={"released": figures, "released_at": snapshot.computed_at},
+        )
+        if created:
+            return stored.released, stored.released_at
+        previous = stored.released if stored.released.get("schema") == reports.SCHEMA else None
+        released = release(previous, figures, threshold=reports.MIN_CELL)
+        if released != stored.released:
+            stored.released, stored.released_at = released, snapshot.computed_at
+            stored.save(update_fields=["released", "released_at"])
+    return stored.released, stored.released_at

@@ -20,7 +20,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from rapport.accounts.models import Role, User
@@ -37,6 +37,7 @@ from rapport.security.access import (
     get_therapist_profile_owner_or_404,
     insight_disclosure,
     insight_filter_options,
+    insight_scope_refusal,
 )
 from rapport.security.csv_safety import safe_writer
 
@@ -92,9 +93,13 @@ def _page_data(
     )
     if not selection.valid:
         return selection, None
+    refusal = insight_scope_refusal(request.user, selection.scope)
+    if refusal is not None:
+        selection.form.add_error(None, gettext(refusal))
+        return selection, None
     disclosure = insight_disclosure(request.user, channel, selection.scope)
     snapshot = snapshots.for_scope(organisation, selection.scope)
-    figures, figures_at = snapshots.figures_for(snapshot, request.user, disclosure)
+    figures, figures_at = snapshots.figures_for(snapshot, request.user, disclosure, selection.scope)
     # Stored wording is language-neutral: translate it for this reader, last of all.
     content = translated_page(_with_therapist_names(figures["pages"][page], request.user))
     return selection, PageData(snapshot, figures, figures_at, content, disclosure)
@@ -132,7 +137,11 @@ def page(request: HttpRequest, page: str) -> HttpResponse:
         "page_links": [
             (label, _page_url(name, selection)) for name, label in PAGES.items() if name != page
         ],
-        "presets": filters.presets(timezone.localdate(), selection),
+        "presets": filters.presets(
+            timezone.localdate(),
+            selection,
+            whole_years=insight_filter_options(request.user).whole_years,
+        ),
         "csv_url_name": f"insights-{page.replace('_', '-')}-csv",
     }
     if data is None:

@@ -40,6 +40,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model, Q, QuerySet
 from django.http import Http404, HttpRequest
+from django.utils.translation import gettext_noop
 
 from rapport.accounts.models import Role, User
 from rapport.clinic.models import (
@@ -520,12 +521,14 @@ def insight_disclosure(
 class InsightFilterOptions:
     """What ``user`` may narrow the insight pages to: sites, therapists, teams.
 
-    ``teams`` are supervisors (a team is the therapists a supervisor supervises).
+    ``teams`` are supervisors (a team is the therapists a supervisor supervises);
+    ``whole_years``: periods must be whole calendar years (researchers).
     """
 
     sites: tuple[Site, ...]
     therapists: tuple[User, ...]
     teams: tuple[User, ...]
+    whole_years: bool = False
 
 
 def insight_filter_options(user: User) -> InsightFilterOptions:
@@ -535,7 +538,9 @@ def insight_filter_options(user: User) -> InsightFilterOptions:
     offered only to staff who see therapists by name: a supervisor their own team and its
     members, a clinic admin every team and therapist. Researchers see therapists under
     pseudonyms only, so they get no therapist or team filter (one would single out a
-    therapist's caseload under a label meant to hide who it is).
+    therapist's caseload under a label meant to hide who it is), and their periods are
+    whole calendar years: few views, each far from the next, leave little to difference
+    (see :func:`insight_scope_refusal`).
     """
     require_permission(user, READ_AGGREGATES)
     sites = tuple(Site.objects.filter(organisation_id=user.organisation_id).order_by("name"))
@@ -547,7 +552,48 @@ def insight_filter_options(user: User) -> InsightFilterOptions:
     if user.role == Role.CLINIC_ADMIN:
         teams = staff.filter(role=Role.SUPERVISOR).order_by("first_name", "last_name", "pk")
         return InsightFilterOptions(sites, tuple(therapists), tuple(teams))
-    return InsightFilterOptions(sites, (), ())
+    return InsightFilterOptions(sites, (), (), whole_years=True)
+
+
+# A filtered view a researcher could compare with a wider one must differ from it by
+# none or at least this many clients and episodes (the small-cell threshold, CMS rule).
+DIFFERENCING_THRESHOLD = 11
+
+
+def insight_scope_refusal(user: User, scope: InsightScope) -> str | None:
+    """Why ``user`` may not see the insight figures of ``scope`` (message id), else None.
+
+    Researchers get every view under a release (a view's tables change only when its
+    groups move by 11 or more), but two views of which one holds the other could still be
+    differenced: if the wider view has 1 to 10 clients or episodes more, subtracting the
+    two gives those few people's figures. So a researcher's filtered view is refused when
+    any wider view it could be compared with (the same filter without its period, its
+    site, or either) holds 1 to 10 clients or episodes more. Views that overlap without
+    nesting remain a residual risk (docs/security.md). Other readers see every
+    computation at once, filtered or not, as they always have: None.
+    """
+    if user.role != Role.RESEARCHER or scope.is_whole_clinic:
+        return None
+    if not scope.is_whole_years:
+        return gettext_noop(
+            "Researchers choose periods of whole calendar years: from January to December."
+        )
+    organisation = user.organisation
+
+    def size(view: InsightScope) -> tuple[int, int]:
+        episodes = view.episodes(organisation)
+        return episodes.values("client_id").distinct().count(), episodes.count()
+
+    clients, episodes = size(scope)
+    for wider in scope.coarser():
+        wider_clients, wider_episodes = size(wider)
+        more = (wider_clients - clients, wider_episodes - episodes)
+        if any(0 < extra < DIFFERENCING_THRESHOLD for extra in more):
+            return gettext_noop(
+                "This filter leaves out only a few clients of a wider view, so comparing the "
+                "two could reveal them. Choose a wider filter."
+            )
+    return None
 
 
 def get_team(request: HttpRequest, *, action: str = "team.read") -> QuerySet[User]:

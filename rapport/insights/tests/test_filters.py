@@ -17,7 +17,7 @@ import pytest
 from django.urls import reverse
 
 from rapport.accounts.models import Role, User
-from rapport.clinic.models import Episode, Site
+from rapport.clinic.models import Client, Episode, Site
 from rapport.insights import reports
 from rapport.insights.disclosure import protected
 from rapport.insights.scope import InsightScope
@@ -139,12 +139,41 @@ def test_a_filter_outside_the_readers_options_is_an_error_never_a_wider_view(cli
 
 
 @pytest.mark.django_db
-def test_researchers_may_filter_by_period_and_site_only(client, clinic):
+def test_researchers_may_filter_by_whole_years_and_site_only(client, clinic):
     login_verified(client, clinic.researcher)
-    page = client.get(OUTCOMES, {"from": "2025-01", "to": "2025-12"}).text
+    response = client.get(OUTCOMES, {"from": "2025-01", "to": "2025-12"})
+    assert response.status_code == 200
+    page = response.text
     assert 'name="from"' in page and 'name="site"' in page
     assert 'name="team"' not in page and 'name="therapist"' not in page
     assert EXACT_TEXT not in page
+    # Whole years only: fewer, wider views leave less to difference.
+    half = client.get(OUTCOMES, {"from": "2025-01", "to": "2025-06"})
+    assert half.status_code == 400
+    assert "whole calendar years" in half.text
+
+
+@pytest.mark.django_db
+def test_a_researcher_cannot_open_a_view_a_few_clients_short_of_a_wider_one(client, clinic):
+    organisation = clinic.organisation
+    main, east = Site.objects.filter(organisation=organisation).order_by("name")
+    Client.objects.filter(organisation=organisation).update(site=main)
+    three = Client.objects.filter(organisation=organisation).order_by("pk")[:3]
+    Client.objects.filter(pk__in=[c.pk for c in three]).update(site=east)
+    login_verified(client, clinic.researcher)
+
+    # "Main clinic" is the whole clinic but three clients: the two views' difference
+    # would be those three people's figures.
+    response = client.get(OUTCOMES, {"site": main.pk})
+    assert response.status_code == 400
+    assert "leaves out only a few clients of a wider view" in response.text
+    assert "In plain words" not in response.text
+    # Three clients on their own are far from the whole clinic: shown, protected.
+    assert client.get(OUTCOMES, {"site": east.pk}).status_code == 200
+    # Staff who see every computation anyway are not refused.
+    client.logout()
+    login_verified(client, clinic.clinic_admin)
+    assert client.get(OUTCOMES, {"site": main.pk}).status_code == 200
 
 
 @pytest.mark.django_db
@@ -195,3 +224,14 @@ def test_a_scope_refuses_a_half_period_or_an_empty_team():
         InsightScope(datetime.date(2026, 1, 2), datetime.date(2026, 3, 1))
     with pytest.raises(ValueError, match="no therapists"):
         InsightScope(therapist_ids=frozenset())
+
+
+def test_the_wider_views_of_a_scope_drop_each_combination_of_its_conditions():
+    first, last = datetime.date(2025, 1, 1), datetime.date(2025, 12, 1)
+    scope = InsightScope(first, last, site_id=3)
+    assert set(scope.coarser()) == {
+        InsightScope(site_id=3),
+        InsightScope(first, last),
+        InsightScope(),
+    }
+    assert InsightScope().coarser() == []

@@ -17,10 +17,11 @@ from rapport.testing import add_answers, add_session, login_verified, make_episo
 TABLE = "items_phq9"
 
 
-def item_rows(client, user) -> dict[str, tuple[int, float]]:
-    """The phq9 item table as ``user`` downloads it: item -> (n, mean)."""
+def item_rows(client, user, query=None) -> dict[str, tuple[int, float]]:
+    """The phq9 item table as ``user`` downloads it (filtered by ``query``): item -> (n, mean)."""
     login_verified(client, user)
-    response = client.get(reverse("insights-instruments-csv"), {"table": TABLE})
+    response = client.get(reverse("insights-instruments-csv"), {"table": TABLE, **(query or {})})
+    assert response.status_code == 200, response.text
     rows = list(csv.DictReader(io.StringIO(response.text)))
     return {row["Item"]: (int(row["n"]), float(row["Mean"])) for row in rows if row["n"]}
 
@@ -58,6 +59,22 @@ def test_one_clients_first_checkin_cannot_be_differenced_out_of_the_researchers_
     refresh(clinic.organisation)
     released = item_rows(client, clinic.researcher)
     assert all(released[item][0] == n + 11 for item, (n, _) in researcher_before.items())
+
+
+@pytest.mark.django_db
+def test_a_filtered_view_is_released_to_researchers_under_the_same_rule(client):
+    clinic = make_synth_clinic(slug="difference-filtered", clients=60)
+    this_year = {"from": "2026-01", "to": "2026-12"}  # the new client's episode starts now
+    researcher_before = item_rows(client, clinic.researcher, this_year)
+    staff_before = item_rows(client, clinic.supervisor, this_year)
+    assert researcher_before
+
+    first_checkin_of_a_new_client(clinic.therapist, answer=3)
+    refresh(clinic.organisation)
+
+    assert item_rows(client, clinic.researcher, this_year) == researcher_before
+    staff_after = item_rows(client, clinic.supervisor, this_year)
+    assert all(staff_after[item][0] == n + 1 for item, (n, _) in staff_before.items())
 
 
 def _stored(rows):
