@@ -14,10 +14,16 @@ bench-N``, then analysed; seeding 100,000 clients takes about 20 minutes, so an 
 organisation is reused.
 Keys and the secret key are throwaway values for this database only.
 
+``--filters`` also times the filtered views (#20.2) a first visitor waits for: the
+computation of one scope (one therapist, one supervisor's team, one site, the last
+quarter, a calendar year, a year at one site), plus the researchers' differencing check
+where it applies, against the 2 s target for a filtered view.
+
 Run (briefly: the machine is shared)::
 
     .venv/bin/python bench/insights.py                    # 100,000 clients, 3 repeats
     .venv/bin/python bench/insights.py --clients 5000     # a small clinic first
+    .venv/bin/python bench/insights.py --filters          # and the filtered views
     .venv/bin/python bench/insights.py --check            # exit 1 above the target
 """
 
@@ -35,6 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 TARGET_SECONDS = 10.0
+FILTERED_TARGET_SECONDS = 2.0
 DATABASE = "rapport_insights_bench"
 BENCH_ENV = {
     "RAPPORT_DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DATABASE}",
@@ -66,6 +73,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--org", help="organisation slug (default: bench-<clients>)")
     parser.add_argument("--check", action="store_true", help="exit 1 above the target")
+    parser.add_argument("--filters", action="store_true", help="time the filtered views too")
+    parser.add_argument("--filters-only", action="store_true", help="only the filtered views")
     args = parser.parse_args(argv)
     slug = args.org or f"bench-{args.clients}"
 
@@ -98,6 +107,11 @@ def main(argv: list[str] | None = None) -> int:
     ).count()
     print(f"{organisation.slug}: {clients:,} clients, {administrations:,} administrations")
 
+    if args.filters or args.filters_only:
+        over = time_filtered_views(organisation, args.repeats)
+        if args.filters_only:
+            return 1 if args.check and over else 0
+
     protected(reports.compute(organisation))  # warm-up: imports, plans, caches
     times, protect_times = [], []
     for _ in range(args.repeats):
@@ -114,6 +128,66 @@ def main(argv: list[str] | None = None) -> int:
     print(f"of which the protected version: median {statistics.median(protect_times):.3f} s")
     print(f"target {TARGET_SECONDS:.0f} s: {verdict}")
     return 1 if args.check and median > TARGET_SECONDS else 0
+
+
+def time_filtered_views(organisation, repeats: int) -> bool:
+    """Print the cold time of each typical filtered view; True if any is over target."""
+    import datetime
+
+    from rapport.accounts.models import Role, User
+    from rapport.clinic.models import Episode, Site
+    from rapport.insights import reports
+    from rapport.insights.disclosure import protected
+    from rapport.insights.scope import InsightScope, quarter_months
+    from rapport.security.access import insight_scope_refusal
+
+    latest = Episode.objects.filter(client__organisation=organisation).order_by("-started_on")
+    last_day = latest.values_list("started_on", flat=True).first()
+    quarter = quarter_months(quarter_months(last_day)[0] - datetime.timedelta(days=1))
+    year = datetime.date(last_day.year - 1, 1, 1), datetime.date(last_day.year - 1, 12, 1)
+    staff = User.objects.filter(organisation=organisation)
+    supervisor = staff.filter(role=Role.SUPERVISOR).order_by("pk").first()
+    therapist = staff.filter(role=Role.THERAPIST, supervisor=supervisor).order_by("pk").first()
+    team = frozenset(staff.filter(supervisor=supervisor).values_list("pk", flat=True))
+    site = Site.objects.filter(organisation=organisation).order_by("name").first()
+    researcher = staff.filter(role=Role.RESEARCHER).first()
+    views = {
+        "one therapist": (InsightScope(therapist_ids=frozenset({therapist.pk})), False),
+        "one team": (InsightScope(therapist_ids=team), False),
+        "one site": (InsightScope(site_id=site.pk), True),
+        f"last quarter ({quarter[0]:%Y-%m} to {quarter[1]:%Y-%m})": (InsightScope(*quarter), False),
+        f"a year ({year[0].year})": (InsightScope(*year), True),
+        f"a year at one site ({year[0].year})": (InsightScope(*year, site_id=site.pk), True),
+    }
+    print(
+        f"filtered views, cold (median of {repeats} after a warm-up), target "
+        f"{FILTERED_TARGET_SECONDS:.0f} s:"
+    )
+    over = False
+    for name, (scope, researchers) in views.items():
+
+        def visit(scope=scope, researchers=researchers):
+            if researchers and researcher is not None:
+                insight_scope_refusal(researcher, scope)
+            computed = reports.compute(organisation, scope)
+            protected(computed)
+            return computed
+
+        computed = visit()  # warm-up
+        times = []
+        for _ in range(repeats):
+            started = time.perf_counter()
+            visit()
+            times.append(time.perf_counter() - started)
+        median = statistics.median(times)
+        over = over or median > FILTERED_TARGET_SECONDS
+        verdict = "within" if median <= FILTERED_TARGET_SECONDS else "OVER"
+        runs = ", ".join(f"{t:.2f}" for t in times)
+        print(
+            f"  {name}: {computed['clients']:,} clients, {computed['episodes']:,} episodes: "
+            f"median {median:.2f} s ({runs} s): {verdict}"
+        )
+    return over
 
 
 if __name__ == "__main__":
