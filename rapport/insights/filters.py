@@ -78,7 +78,7 @@ class InsightFilterForm(forms.Form):
             )
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         # A shared link may carry a filter this reader is not offered (a researcher opening
         # a supervisor's team view): say so, rather than silently showing a wider view.
         for name, label in (("team", _("Team")), ("therapist", _("Therapist"))):
@@ -87,7 +87,7 @@ class InsightFilterForm(forms.Form):
                     None,
                     gettext("%(filter)s: this filter is not available to you.") % {"filter": label},
                 )
-        months = {}
+        months: dict[str, datetime.date] = {}
         for name in ("from", "to"):
             if cleaned.get(name):
                 try:
