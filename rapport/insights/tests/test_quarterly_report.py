@@ -216,3 +216,9 @@ def test_quarters_are_read_strictly_and_must_be_over():
         complete_quarter("2026-Q4", today)
     with pytest.raises(QuarterError):
         complete_quarter("2026-Q0", today)
+
+
+def test_a_quarter_without_care_still_gives_a_report(client, clinic):
+    text = report(client, clinic.clinic_admin, quarter="2020-Q1")
+    assert "Q1 2020 (January to March)" in text
+    assert "0 clients and 0 episodes of care open during the quarter." in text
