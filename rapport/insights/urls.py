@@ -1,10 +1,11 @@
 from django.urls import path
 
-from rapport.insights import views
+from rapport.insights import report_views, views
 
 urlpatterns = [
     path("", views.index, name="insights"),
     path("refresh/", views.refresh, name="insights-refresh"),
+    path("report.pdf", report_views.quarterly_report, name="insights-report"),
 ]
 for page in views.PAGES:
     slug = page.replace("_", "-")

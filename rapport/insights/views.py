@@ -27,6 +27,7 @@ from rapport.accounts.models import Role, User
 from rapport.insights import filters, profiles, snapshots
 from rapport.insights.charts import page_charts
 from rapport.insights.models import InsightSnapshot
+from rapport.insights.report_views import report_choices
 from rapport.insights.tables import csv_rows, display_rows
 from rapport.insights.wording import translated_page
 from rapport.security import params
@@ -122,6 +123,7 @@ def index(request: HttpRequest) -> HttpResponse:
             "exact": disclosure is Disclosure.EXACT,
             "pages": PAGES,
             "max_age_hours": round(snapshots.max_age().total_seconds() / 3600),
+            "report": report_choices(request.user, timezone.localdate()),
         },
     )
 

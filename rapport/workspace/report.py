@@ -15,82 +15,15 @@ report with MissingFontError rather than printing an empty box.
 
 from __future__ import annotations
 
-import io
-
-from django.conf import settings
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from fpdf import FPDF
-from fpdf.enums import XPos, YPos
 
 from rapport.accounts.models import User
 from rapport.workspace.charts import Chart, marks_shown, score_text, small_multiples
 from rapport.workspace.client_record import EpisodeView
-from rapport.workspace.report_fonts import (
-    FAMILIES,
-    FontFamily,
-    MissingFontError,
-    family_for,
-    has_glyph,
-    needs_glyph,
-    script_of,
-    text_face,
-)
-
-TEXT_SIZE, SMALL_SIZE = 9, 7.5
-
-
-class _Report(FPDF):
-    """An FPDF that sets text in the text face and loads a script's family when text needs it."""
-
-    footer_text = ""
-
-    def __init__(self) -> None:
-        super().__init__(format=settings.REPORT_PAPER)
-        self.face = text_face()
-        # Per style ("" or "B"): the fallback families loaded so far. A style is loaded only
-        # when text in it needs the script (the CJK collection takes a second per style).
-        self._fallbacks: dict[str, list[FontFamily]] = {"": [], "B": []}
-        for style in ("", "B"):
-            self._add_family(self.face, style)
-        self.set_text_shaping(True)
-
-    def _add_family(self, family: FontFamily, style: str) -> None:
-        if f"{family.name.lower()}{style}" in self.fonts:
-            return
-        # Without a bold file, the regular one stands in for bold text.
-        path = family.path(bold=style == "B") or family.path(bold=False)
-        self.add_font(family.name, style, path, collection_font_number=family.collection_index)
-
-    def normalize_text(self, text: str) -> str:
-        """Every text passes here before fpdf2 lays it out: make sure a font can draw it."""
-        style = "B" if "B" in self.font_style else ""
-        loaded = self._fallbacks[style]
-        missing = set()
-        for character in set(text):
-            if not needs_glyph(character) or has_glyph(self.face, character):
-                continue
-            if any(has_glyph(family, character) for family in loaded):
-                continue
-            family = family_for(character)
-            if family is None:
-                missing.add(script_of(character))
-                continue
-            loaded.append(family)
-            self._add_family(family, style)
-            every = {f.name for styles in self._fallbacks.values() for f in styles}
-            self.set_fallback_fonts([f.name for f in FAMILIES if f.name in every])
-        if missing:
-            raise MissingFontError(missing)
-        return super().normalize_text(text)
-
-    def footer(self) -> None:
-        self.set_y(-12)
-        self.set_font(self.face.name, size=SMALL_SIZE)
-        page = _("page %(number)s") % {"number": self.page_no()}
-        self.cell(0, 8, f"{self.footer_text} - {page}", align="C")
+from rapport.workspace.report_document import ReportDocument
 
 
 def progress_report(view: EpisodeView, user: User, client_name: str = "") -> bytes:
@@ -102,26 +35,12 @@ def progress_report(view: EpisodeView, user: User, client_name: str = "") -> byt
     """
     episode = view.episode
     record_number = episode.client.record_number
-    pdf = _Report()
-    pdf.footer_text = _(
-        "Rapport progress report - %(record)s - confidential health information"
-    ) % {"record": record_number}
-    pdf.set_title(_("Progress report %(record)s") % {"record": record_number})
-    pdf.set_author("Rapport")
-    pdf.set_auto_page_break(auto=True, margin=14)
-    pdf.set_margins(14, 12, 14)
-    pdf.add_page()
-    width = pdf.epw
-
-    def heading(text: str, size: float = 11) -> None:
-        pdf.set_font(pdf.face.name, "B", size)
-        pdf.multi_cell(width, size * 0.55, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-        pdf.set_font(pdf.face.name, size=TEXT_SIZE)
-
-    def line(text: str, size: float = TEXT_SIZE) -> None:
-        pdf.set_font(pdf.face.name, size=size)
-        pdf.multi_cell(width, size * 0.5, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-        pdf.set_font(pdf.face.name, size=TEXT_SIZE)
+    pdf = ReportDocument(
+        title=_("Progress report %(record)s") % {"record": record_number},
+        footer_text=_("Rapport progress report - %(record)s - confidential health information")
+        % {"record": record_number},
+    )
+    heading, line = pdf.heading, pdf.paragraph
 
     def date(value) -> str:
         return date_format(value, "j M Y")
@@ -176,8 +95,7 @@ def progress_report(view: EpisodeView, user: User, client_name: str = "") -> byt
                 )
         chart = small_multiples([(panel.name, panel.chart) for panel in view.panels])
         pdf.ln(1)
-        pdf.image(io.BytesIO(chart.png()), w=width, alt_text=chart.description)
-        line(_chart_key(chart), SMALL_SIZE)
+        pdf.chart(chart, _chart_key(chart))
     else:
         line(_("No completed questionnaires yet."))
     if view.hidden:
