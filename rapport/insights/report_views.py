@@ -35,6 +35,7 @@ from rapport.security.access import (
     get_insights_organisation,
     insight_disclosure,
     insight_filter_options,
+    insight_scope_refusal,
 )
 from rapport.workspace.report_fonts import MissingFontError
 
@@ -49,9 +50,13 @@ class ReportChoices:
     teams: list[tuple[str, str]]
 
 
-def report_choices(user: User, today: datetime.date) -> ReportChoices:
-    """The last complete quarters, newest first, and the teams ``user`` may narrow to."""
+def report_choices(user: User, today: datetime.date) -> ReportChoices | None:
+    """The last complete quarters, newest first, and the teams ``user`` may narrow to;
+    None for readers who choose whole calendar years only (researchers), who get no
+    quarterly report."""
     options = insight_filter_options(user)
+    if options.whole_years:
+        return None
     teams: list[tuple[str, str]] = []
     if options.teams:
         # The teams in the insight filter's own words (skipping its "All teams").
@@ -89,6 +94,15 @@ def quarterly_report(request: HttpRequest) -> HttpResponse:
         query["from"] = filters.month_value(quarter.first_month)
         query["to"] = filters.month_value(quarter.last_month)
     options = insight_filter_options(reader)
+    if options.whole_years:
+        # Quarters are finer than researchers' whole years (docs/insights.md, "Filters"):
+        # the report is a clinic-management document for supervisors and clinic admins.
+        get_insights_organisation(request, action="insights.report")
+        message = _(
+            "The quarterly report is for supervisors and clinic admins. Researchers see "
+            "whole calendar years on the insight pages."
+        )
+        return _plain(message, status=403)
     if request.GET.get("team"):
         query["team"] = request.GET["team"]
         if not options.teams:
@@ -102,9 +116,12 @@ def quarterly_report(request: HttpRequest) -> HttpResponse:
         errors = [problem] if problem else []
         errors += [str(e) for field in selection.form.errors.values() for e in field]
         return _plain("\n".join(errors), status=400)
+    refusal = insight_scope_refusal(reader, selection.scope)
+    if refusal is not None:
+        return _plain(_(refusal), status=400)
     disclosure = insight_disclosure(reader, InsightChannel.DOWNLOAD, selection.scope)
     snapshot = snapshots.for_scope(organisation, selection.scope)
-    figures, figures_at = snapshots.figures_for(snapshot, reader, disclosure)
+    figures, figures_at = snapshots.figures_for(snapshot, reader, disclosure, selection.scope)
     team = selection.form.cleaned_data["team_user"]
     # The filter describes the period first, then the team ("Team of ...") if any.
     scope_words = selection.described[-1] if team else _("Whole clinic")
