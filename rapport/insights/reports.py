@@ -67,10 +67,11 @@ from rapport.psychometrics import (
 )
 
 MIN_CELL = 11
-# Version of the stored figures: 3 stores wording as message ids translated when read
-# (rapport.insights.wording), 2 English text; 2 and 3 hold exact figures with protection
+# Version of the stored figures: 4 keeps the hidden months of the monthly outcomes exact
+# and marked (3 blanked them); 3 stores wording as message ids translated when read
+# (rapport.insights.wording), 2 English text; 2 to 4 hold exact figures with protection
 # marks (1 held suppressed figures only); a snapshot of another version is recomputed.
-SCHEMA = 3
+SCHEMA = 4
 # Per-therapist outcomes need enough closed episodes that one client cannot swing a rate.
 MIN_THERAPIST_EPISODES = 20
 # DIF needs about 100 respondents per group at least (dif()'s own minimum; Scott et al.
@@ -837,12 +838,17 @@ def monthly_outcomes(
     rows: list[dict[str, Any]] = []
     month_rows: dict[str, list[dict[str, Any]]] = {}
 
-    def add(month: Any, measure: str, events: int, n: int, shown: bool) -> None:
+    def add(month: Any, measure: str, events: int, n: int) -> None:
         row: dict[str, Any] = {"month": month, "measure": MONTHLY_MEASURES[measure]}
-        row.update(count=None, n=None, rate=None, ci_low=None, ci_high=None, suppressed=True)
-        if shown and n > 0:
+        row.update(count=None, n=None, rate=None, ci_low=None, ci_high=None)
+        if n > 0:
             rate, low, high = proportion_ci(events, n)
-            row.update(count=events, n=n, rate=rate, ci_low=low, ci_high=high, suppressed=False)
+            row.update(count=events, n=n, rate=rate, ci_low=low, ci_high=high)
+        if month not in shown:
+            # Exact for readers who may open every record behind it, marked; blanked
+            # for everyone else (rapport.insights.disclosure).
+            why = PRIMARY if month in small else COMPLEMENTARY
+            protect(row, ["count", "n", "rate", "ci_low", "ci_high"], why)
         month_rows.setdefault(month, []).append(row)
 
     improvement = pd.DataFrame(columns=["recovered", "improved_only", "not_improved"])
@@ -869,12 +875,13 @@ def monthly_outcomes(
         ["recovered", "improved_only", "not_improved"]
     ].sum(axis=1)
     shown = set(shown_months(joint)) if len(joint) else set()
+    small = {month for month, counts in joint.iterrows() if any(0 < v < MIN_CELL for v in counts)}
     for month, (recovered, improved_only, not_improved) in improvement.iterrows():
         n = int(recovered + improved_only + not_improved)
-        add(month, "improved", int(recovered + improved_only), n, month in shown)
-        add(month, "recovered", int(recovered), n, month in shown)
+        add(month, "improved", int(recovered + improved_only), n)
+        add(month, "recovered", int(recovered), n)
     for month, (dropped, stayed) in dropout.iterrows():
-        add(month, "dropout", int(dropped), int(dropped + stayed), month in shown)
+        add(month, "dropout", int(dropped), int(dropped + stayed))
     for month in sorted(month_rows):
         rows.extend(month_rows[month])
     outcome = instrument.title.get("en", instrument.id) if instrument is not None else ""
