@@ -44,7 +44,9 @@ from rapport.checkin.models import (
     MessageKind,
     MessageStatus,
     SafetyNotice,
+    safety_notice_settings_for,
 )
+from rapport.checkin.reach import Reach, reach_of_clients
 from rapport.clinic.models import (
     Administration,
     ClientDemographics,
@@ -96,13 +98,10 @@ def _contact(client_id: int) -> tuple[str, str]:
     return identity.email or "", identity.phone or ""
 
 
-def _channel_for(client_id: int) -> str | None:
-    email, phone = _contact(client_id)
-    if email:
-        return Channel.EMAIL
-    if phone:
-        return Channel.SMS
-    return None
+def _unreachable(reach: Reach) -> str:
+    if reach.has_phone and not reach.sms_enabled:
+        return "only a mobile number on file, and text messages are switched off for this clinic"
+    return "no e-mail address or phone number on file"
 
 
 def schedule_due(now: datetime.datetime) -> int:
@@ -118,14 +117,16 @@ def schedule_due(now: datetime.datetime) -> int:
             episode__status=EpisodeStatus.ACTIVE,
         )
         .exclude(episode__client_id__in=stopped)
-        .select_related("episode__plan")
+        .select_related("episode__plan", "episode__client")
     )
     created = 0
     for session in sessions:
         if not ensure_due_administrations(session):
             continue
         client_id = session.episode.client_id
-        channel = _channel_for(client_id)
+        # E-mail first; a text message only where the clinic has them switched on.
+        reach = reach_of_clients([client_id], session.episode.client.organisation_id)[client_id]
+        channel = next(iter(reach.channels), None)
         plans = [(MessageKind.INVITATION, session.scheduled_at - invite_before)]
         if preferences.reminders_wanted(client_id):
             plans.append((MessageKind.REMINDER, session.scheduled_at - remind_before))
@@ -138,7 +139,7 @@ def schedule_due(now: datetime.datetime) -> int:
                     "scheduled_for": when,
                     "next_attempt_at": when,
                     "status": MessageStatus.PENDING if channel else MessageStatus.SKIPPED,
-                    "last_error": "" if channel else "no e-mail address or phone number on file",
+                    "last_error": "" if channel else _unreachable(reach),
                 },
             )
             created += was_created
@@ -153,6 +154,13 @@ def _skip_reason(message: CheckinMessage) -> str | None:
         return "episode closed"
     if message.kind == MessageKind.REMINDER and not preferences.reminders_wanted(client_id):
         return "client turned reminders off"
+    if (
+        message.channel == Channel.SMS
+        and not safety_notice_settings_for(
+            message.session.episode.client.organisation_id
+        ).sms_enabled
+    ):
+        return "text messages are switched off for this clinic"
     if not Administration.objects.filter(
         session=message.session, status__in=OPEN_STATUSES
     ).exists():

@@ -12,7 +12,12 @@ from django.test import override_settings
 from django.utils import timezone
 
 from rapport.checkin import delivery
-from rapport.checkin.models import CheckinLink, CheckinMessage, CheckinPreference
+from rapport.checkin.models import (
+    CheckinLink,
+    CheckinMessage,
+    CheckinPreference,
+    SafetyNoticeSettings,
+)
 from rapport.checkin.tokens import token_hash
 from rapport.checkin.worklist import worklist_for
 from rapport.clinic.models import ClientIdentity
@@ -43,6 +48,12 @@ def upcoming(clinics):
 
 def _identity(clinics, **fields):
     ClientIdentity.objects.create(client=clinics.owner_client, **fields)
+
+
+def _text_messages(clinics, on: bool) -> None:
+    SafetyNoticeSettings.objects.update_or_create(
+        organisation=clinics.organisation, defaults={"sms_enabled": on}
+    )
 
 
 def test_invitation_by_email_carries_a_working_link(clinics, upcoming):
@@ -84,9 +95,35 @@ def test_nothing_for_a_client_who_stopped(clinics, upcoming):
 @override_settings(CHECKIN_SMS_SENDER="rapport.checkin.tests.test_delivery.RecordingSms")
 def test_sms_when_there_is_only_a_phone_number(clinics, upcoming):
     SENT_SMS.clear()
+    _text_messages(clinics, on=True)
     _identity(clinics, phone="+15550100")
     assert delivery.send_due().sent == 1
     assert SENT_SMS[0][0] == "+15550100" and "/q/" in SENT_SMS[0][1]
+
+
+@override_settings(CHECKIN_SMS_SENDER="rapport.checkin.tests.test_delivery.RecordingSms")
+def test_no_text_message_while_the_clinic_has_them_switched_off(clinics, upcoming):
+    SENT_SMS.clear()
+    _identity(clinics, phone="+15550100")
+    report = delivery.send_due()
+    assert report.sent == 0 and SENT_SMS == []
+    message = CheckinMessage.objects.get(kind="invitation")
+    assert message.status == "skipped" and "switched off" in message.last_error
+
+
+@override_settings(CHECKIN_SMS_SENDER="rapport.checkin.tests.test_delivery.RecordingSms")
+def test_a_text_message_scheduled_before_the_switch_went_off_is_not_sent(clinics, upcoming):
+    SENT_SMS.clear()
+    _text_messages(clinics, on=True)
+    _identity(clinics, phone="+15550100")
+    delivery.send_due()
+    assert len(SENT_SMS) == 1  # the invitation
+    _text_messages(clinics, on=False)
+    later = upcoming.scheduled_at - datetime.timedelta(hours=1)
+    assert delivery.send_due(later).sent == 0
+    reminder = CheckinMessage.objects.get(kind="reminder")
+    assert reminder.status == "skipped" and "switched off" in reminder.last_error
+    assert len(SENT_SMS) == 1
 
 
 def test_console_sms_sender_prints():
@@ -97,6 +134,7 @@ def test_console_sms_sender_prints():
 
 @override_settings(CHECKIN_SMS_SENDER="rapport.checkin.tests.test_delivery.BrokenSms")
 def test_failures_are_retried_with_backoff_then_shown_to_staff(clinics, upcoming):
+    _text_messages(clinics, on=True)
     _identity(clinics, phone="+15550100")
     now = timezone.now()
     report = delivery.send_due(now)
@@ -141,6 +179,7 @@ def _invitation_for(clinics, language: str, **contact) -> str:
     session.scheduled_at = SESSION_AT
     session.save()
     _identity(clinics, **contact)
+    _text_messages(clinics, on="phone" in contact)
     ClientDemographics.objects.create(client=clinics.owner_client, preferred_language=language)
     SENT_SMS.clear()
     assert delivery.send_due(SESSION_AT - datetime.timedelta(hours=10)).sent == 1

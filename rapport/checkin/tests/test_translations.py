@@ -52,6 +52,7 @@ STAFF_MODULES = frozenset(
         "acknowledgement.py",
         "crisis_admin.py",
         "models.py",
+        "reach.py",
         "safety_notices.py",
         "safety_settings.py",
         "sending.py",
