@@ -256,7 +256,8 @@ class TalkRequest(models.Model):
     """A client asked, at the end of a check-in, to talk about how therapy is going.
 
     Read only through :func:`rapport.security.access.may_see_talk_request` (the treating
-    therapist and their supervisor); never exported, never counted in an aggregate. Open
+    therapist and their supervisor); never in a research export or an aggregate (the
+    client's own data export holds it, as their words). Open
     until a clinician marks it discussed (audited): a later check-in without the box
     ticked does not clear it, because the client has not yet been heard (docs/flags.md).
     """

@@ -30,7 +30,8 @@ from rapport.safety_plans.sections import TEXT_FIELDS
 from rapport.security import audit
 
 EXPORT_FORMAT = "rapport-client-export"
-EXPORT_VERSION = 1
+# 2: adds check-in comments, requests to talk and alerts (version 1 left them out).
+EXPORT_VERSION = 2
 ERASED_PREFIX = "erased-"
 
 
@@ -137,8 +138,10 @@ def export_client(client: Client, *, user: Any = None, request: Any = None, via:
     """Everything stored about ``client`` as a JSON-ready dict (GDPR Art. 15/20).
 
     Identity (decrypted), demographics, consents, episodes with sessions, every
-    administration with its answers and scores, and each episode's safety plan. The
-    export is audited.
+    administration with its answers and scores, the client's own words (check-in
+    comments, requests to talk about how therapy is going), alerts with the clinicians'
+    acknowledgement and resolution records, and each episode's safety plan. The export is
+    audited.
     """
     data = {
         "format": EXPORT_FORMAT,
@@ -162,6 +165,7 @@ def export_client(client: Client, *, user: Any = None, request: Any = None, via:
             for consent in client.consents.order_by("recorded_at", "id")
         ],
         "episodes": [_episode(episode) for episode in client.episodes.order_by("started_on", "id")],
+        "alerts": [_alert(alert) for alert in client.alerts.order_by("raised_at", "id")],
     }
     detail = {"format": "json", "via": via} if via else {"format": "json"}
     audit.record("client.export", request=request, user=user, obj=client, detail=detail)
@@ -212,10 +216,42 @@ def _episode(episode: Any) -> dict:
                 "administrations": [
                     _administration(item) for item in session.administrations.order_by("id")
                 ],
+                "checkin_comments": [
+                    {
+                        "submitted_at": _iso(submission.submitted_at),
+                        "language": submission.language,
+                        "comment": submission.comment,
+                    }
+                    for submission in session.checkin_submissions.order_by("submitted_at", "id")
+                    if submission.comment
+                ],
             }
             for session in episode.sessions.order_by("number")
         ],
+        "talk_requests": [
+            {
+                "raised_at": _iso(talk.raised_at),
+                "note": talk.note,
+                "discussed_at": _iso(talk.discussed_at),
+            }
+            for talk in episode.talk_requests.order_by("raised_at", "id")
+        ],
         "safety_plan": _safety_plan(episode),
+    }
+
+
+def _alert(alert: Any) -> dict:
+    return {
+        "episode": str(alert.episode.public_id) if alert.episode_id else None,
+        "kind": alert.kind,
+        "code": alert.code,
+        "raised_at": _iso(alert.raised_at),
+        "acknowledged_at": _iso(alert.acknowledged_at),
+        "contact_method": alert.contact_method,
+        "risk_outcome": alert.risk_outcome,
+        "acknowledgement_note": alert.acknowledgement_note,
+        "resolved_at": _iso(alert.resolved_at),
+        "resolution_note": alert.resolution_note,
     }
 
 

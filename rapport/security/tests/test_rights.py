@@ -208,3 +208,24 @@ def test_an_erased_record_gets_a_new_public_id(client_record):
     assert not Client.objects.filter(public_id=old_public_id).exists()
     event = AuditEvent.objects.get(action="client.erase")
     assert event.object_id == str(client_record.public_id)
+
+
+def test_export_holds_the_clients_own_words_and_the_alert_records(client_record):
+    from rapport.checkin.models import TalkRequest
+
+    _comments_notes_and_their_ciphertext(client_record)
+    episode = client_record.episodes.get()
+    TalkRequest.objects.create(
+        episode=episode, session=episode.sessions.get(number=1), note="the homework feels too much"
+    )
+
+    data = rights.export_client(client_record)
+
+    (exported,) = data["episodes"]
+    comments = [c["comment"] for s in exported["sessions"] for c in s["checkin_comments"]]
+    assert comments == ["my brother Rufus visits"]
+    assert [t["note"] for t in exported["talk_requests"]] == ["the homework feels too much"]
+    (alert,) = data["alerts"]
+    assert alert["acknowledgement_note"] == "called Ada at her work in Greenwich"
+    assert alert["episode"] == str(episode.public_id)
+    assert data["version"] == 2
