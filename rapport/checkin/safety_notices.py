@@ -242,7 +242,7 @@ def notice_text(notice: SafetyNotice, alert: Alert) -> tuple[str, str]:
     recipient = notice.recipient if notice.recipient_id is not None else None
     language = getattr(recipient, "language", "") or settings.LANGUAGE_CODE
     with translation.override(language):
-        when = date_format(timezone.localtime(alert.raised_at), "j M Y H:i")
+        when = date_format(timezone.localtime(alert.raised_at), _("j M Y H:i"))
         values = {"record": alert.client.record_number, "when": when, "url": url}
         subject = _("Urgent: a check-in result needs review")
         if notice.channel == Channel.SMS:

@@ -91,3 +91,19 @@ def test_a_plural_counts_as_translated_only_with_every_form(tmp_path):
         encoding="utf-8",
     )
     assert read_po(catalogue) == {"%d day": "%d día"}
+
+
+def test_short_dates_read_naturally_in_spanish():
+    """Django's "M" capitalises month abbreviations ("6 Dic 2026"); Spanish writes them in
+    lower case, so the short formats are translated ("b")."""
+    import datetime
+
+    from django.utils import formats, translation
+    from django.utils.translation import gettext as _
+
+    day = datetime.datetime(2026, 12, 6, 9, 5)
+    with translation.override("es"):
+        assert formats.date_format(day, _("j M Y")) == "6 dic 2026"
+        assert formats.date_format(day, _("j M Y H:i")) == "6 dic 2026 09:05"
+    with translation.override("en"):
+        assert formats.date_format(day, _("j M Y")) == "6 Dec 2026"

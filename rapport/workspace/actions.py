@@ -190,7 +190,7 @@ def close_episode(
     if ended_on < episode.started_on:
         raise EpisodeStatusError(
             _("The last day cannot be before the episode started (%(date)s).")
-            % {"date": date_format(episode.started_on, "j M Y")}
+            % {"date": date_format(episode.started_on, _("j M Y"))}
         )
     with transaction.atomic():
         locked = Episode.objects.select_for_update().get(pk=episode.pk)

@@ -131,7 +131,7 @@ def shown_flags(
     if record.checkins_stopped_at and not stop_alerted:
         # The client used "stop check-ins"; the check-in app raises an alert for it, but a
         # stop recorded without one (imports, older data) must not disappear silently.
-        when = formats.date_format(record.checkins_stopped_at, "j M Y")
+        when = formats.date_format(record.checkins_stopped_at, _("j M Y"))
         shown.append(
             ShownFlag(
                 FlagKind.ENGAGEMENT,
@@ -145,7 +145,7 @@ def shown_flags(
 
 def _from_talk_request(talk_request: TalkRequest) -> ShownFlag:
     number = talk_request.session.number
-    when = formats.date_format(talk_request.raised_at, "j M Y")
+    when = formats.date_format(talk_request.raised_at, _("j M Y"))
     message = _(
         "The client asked to talk about how therapy is going (check-in for session "
         "%(session)d, %(date)s)."
@@ -192,7 +192,7 @@ def _alert_key(flag: Flag) -> tuple[str, int | None]:
 
 
 def _from_alert(alert: Alert, instruments: Mapping[str, Instrument]) -> ShownFlag:
-    when = formats.date_format(alert.raised_at, "j M Y")
+    when = formats.date_format(alert.raised_at, _("j M Y"))
     if alert.kind == AlertKind.CHECKINS_STOPPED:
         return ShownFlag(
             FlagKind.ENGAGEMENT,
@@ -317,7 +317,7 @@ def risk_markers(
         later = latest.session > (alert.session_number or 0)
         if later and value is not None and code not in latest.flags:
             continue  # a later check-in answered the item below the risk threshold
-        reviewed = formats.date_format(alert.acknowledged_at, "j M Y")
+        reviewed = formats.date_format(alert.acknowledged_at, _("j M Y"))
         if value is None:
             message = _(
                 "Risk reviewed on %(date)s. %(item)s was not answered at the last check-in "

@@ -43,10 +43,10 @@ def progress_report(view: EpisodeView, user: User, client_name: str = "") -> byt
     heading, line = pdf.heading, pdf.paragraph
 
     def date(value) -> str:
-        return date_format(value, "j M Y")
+        return date_format(value, _("j M Y"))
 
     def moment(value) -> str:
-        return date_format(timezone.localtime(value), "j M Y H:i")
+        return date_format(timezone.localtime(value), _("j M Y H:i"))
 
     who = f"{client_name} ({record_number})" if client_name else record_number
     heading(_("Progress report - client %(client)s") % {"client": who}, 14)
@@ -177,7 +177,7 @@ def _acknowledgement_record(alert) -> str:
         parts.append(
             _("Risk resolved %(when)s by %(who)s: %(note)s")
             % {
-                "when": date_format(timezone.localtime(alert.resolved_at), "j M Y"),
+                "when": date_format(timezone.localtime(alert.resolved_at), _("j M Y")),
                 "who": alert.resolved_by or "\u2013",
                 "note": alert.resolution_note,
             }

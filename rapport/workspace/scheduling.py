@@ -32,12 +32,12 @@ def session_time_problems(episode: Episode, times: list[datetime.datetime]) -> l
         if day < episode.started_on:
             problems.append(
                 _("the episode began on %(date)s; a session cannot be before it.")
-                % {"date": date_format(episode.started_on, "j M Y")}
+                % {"date": date_format(episode.started_on, _("j M Y"))}
             )
         elif episode.ended_on and day > episode.ended_on:
             problems.append(
                 _("the episode ended on %(date)s; a session cannot be after it.")
-                % {"date": date_format(episode.ended_on, "j M Y")}
+                % {"date": date_format(episode.ended_on, _("j M Y"))}
             )
     if not times:
         return problems
@@ -55,6 +55,6 @@ def session_time_problems(episode: Episode, times: list[datetime.datetime]) -> l
         local = timezone.localtime(moment)
         problems.append(
             _("you already have a session on %(date)s at %(time)s.")
-            % {"date": date_format(local, "j M Y"), "time": date_format(local, "H:i")}
+            % {"date": date_format(local, _("j M Y")), "time": date_format(local, "H:i")}
         )
     return problems

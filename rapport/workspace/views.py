@@ -341,7 +341,7 @@ def episode_schedule(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse
     except actions.SchedulingError as error:
         messages.error(request, _("Not scheduled: %s") % error)
         return redirect(back)
-    when = date_format(timezone.localtime(sessions[0].scheduled_at), "j M Y H:i")
+    when = date_format(timezone.localtime(sessions[0].scheduled_at), _("j M Y H:i"))
     if len(sessions) == 1:
         text = _("Session %(number)s scheduled for %(when)s.") % {
             "number": sessions[0].number,
@@ -448,7 +448,7 @@ def episode_hand_over(request: HttpRequest, public_id: uuid.UUID) -> HttpRespons
         % {
             "record": episode.client.record_number,
             "colleague": form.cleaned_data["to"],
-            "date": date_format(timezone.localdate(), "j M Y"),
+            "date": date_format(timezone.localdate(), _("j M Y")),
         },
     )
     return redirect("home")
