@@ -96,6 +96,24 @@ def purge_audit_trail() -> str:
     return f"removed {result.removed} entries"
 
 
+# Failed tasks keep their traceback (which may quote a record) beside the data; django-q2
+# bounds the successes it keeps ("save_limit") but never the failures.
+FAILED_TASKS_KEPT_DAYS = 30
+
+
+@job("worker-history-purge")
+def purge_failed_tasks() -> str:
+    """Remove failed-task records older than ``FAILED_TASKS_KEPT_DAYS``."""
+    import datetime
+
+    from django.utils import timezone
+    from django_q.models import Failure  # type: ignore[import-untyped]  # no types shipped
+
+    cutoff = timezone.now() - datetime.timedelta(days=FAILED_TASKS_KEPT_DAYS)
+    removed, _by_model = Failure.objects.filter(stopped__lt=cutoff).delete()
+    return f"removed {removed} failed tasks"
+
+
 @job("heartbeat")
 def beat() -> str:
     """Show /readyz that scheduled jobs run: the heartbeat travels through the queue."""
@@ -128,6 +146,7 @@ SCHEDULED_JOBS: tuple[ScheduledJob, ...] = (
     ScheduledJob("insights-refresh", refresh_insights, every_minutes=60),
     ScheduledJob("audit-anchor", anchor_audit_trail, every_minutes=DAILY),
     ScheduledJob("audit-purge", purge_audit_trail, every_minutes=DAILY),
+    ScheduledJob("worker-history-purge", purge_failed_tasks, every_minutes=DAILY),
 )
 
 

@@ -90,3 +90,27 @@ def test_audit_anchor_runs_once_a_day(due_invitation, settings):
     run_once()
     anchors = settings.AUDIT_ANCHOR_FILE.read_text().splitlines()
     assert len(anchors) == 1
+
+
+def test_failed_task_records_are_kept_thirty_days(db):
+    import datetime
+
+    from django.utils import timezone
+    from django_q.models import Failure  # type: ignore[import-untyped]
+
+    from rapport.operations.jobs import purge_failed_tasks
+
+    now = timezone.now()
+
+    def failure(days_ago: int) -> None:
+        stopped = now - datetime.timedelta(days=days_ago)
+        Failure.objects.create(
+            id=f"t{days_ago}", name=f"t{days_ago}", func="x", started=stopped, stopped=stopped,
+            success=False, result="Traceback ...",
+        )  # fmt: skip
+
+    for days_ago in (1, 29, 31, 400):
+        failure(days_ago)
+
+    assert purge_failed_tasks() == "removed 2 failed tasks"
+    assert sorted(Failure.objects.values_list("name", flat=True)) == ["t1", "t29"]
