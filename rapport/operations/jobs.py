@@ -107,7 +107,7 @@ def purge_failed_tasks() -> str:
     import datetime
 
     from django.utils import timezone
-    from django_q.models import Failure  # type: ignore[import-untyped]  # no types shipped
+    from django_q.models import Failure
 
     cutoff = timezone.now() - datetime.timedelta(days=FAILED_TASKS_KEPT_DAYS)
     removed, _by_model = Failure.objects.filter(stopped__lt=cutoff).delete()

@@ -96,7 +96,7 @@ def test_failed_task_records_are_kept_thirty_days(db):
     import datetime
 
     from django.utils import timezone
-    from django_q.models import Failure  # type: ignore[import-untyped]
+    from django_q.models import Failure
 
     from rapport.operations.jobs import purge_failed_tasks
 
