@@ -93,9 +93,10 @@ def _plain(value: Any) -> Any:
 
 def _rows(fit: pd.DataFrame, columns: tuple[str, ...]) -> dict[str, dict[str, Any]]:
     """``fit``'s rows by therapist key, only ``columns``."""
-    keys = [therapist_key(t) for t in fit["therapist"]]
-    values = fit[list(columns)].to_dict("records")
-    return {key: _plain(row) for key, row in zip(keys, values, strict=True)}
+    keys = [therapist_key(t) for t in fit["therapist"].tolist()]
+    frame = fit[list(columns)].astype(object)  # Python numbers, NaN -> None (vectorised)
+    values = frame.where(frame.notna(), None).to_dict("records")
+    return dict(zip(keys, values, strict=True))
 
 
 def clinic_fits(measures: pd.DataFrame) -> dict[str, Any]:
