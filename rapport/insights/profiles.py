@@ -174,10 +174,11 @@ def therapist_profile(organisation: Organisation, therapist_id: int) -> Profile:
     own = fits["therapist"] or {"caseload": 0, "measures": {}, "gaps": []}
     profile = Profile(therapist_id, int(own["caseload"]))
     for column, label, kind in MEASURES:
-        model, row = fits["models"][column], own["measures"].get(column)
-        if model is None or row is None:
+        model, stored = fits["models"][column], own["measures"].get(column)
+        if model is None or stored is None:
             profile.missing.append(str(label))
             continue
+        row = profile_fits.row(stored, profile_fits.MEASURE_ROW)
         profile.estimates.append(
             Estimate(
                 label=str(label),
@@ -193,8 +194,9 @@ def therapist_profile(organisation: Organisation, therapist_id: int) -> Profile:
                 shrinkage=_float(row["shrinkage"]),
             )
         )
-    for index, row in own["gaps"]:
+    for index, stored in own["gaps"]:
         characteristic, group, model = fits["gaps"][index]
+        row = profile_fits.row(stored, profile_fits.GAP_ROW)
         if row["n_focal"] == 0:
             continue
         # Enough clients here, but no gap: too few therapists have clients in both groups
