@@ -16,14 +16,19 @@ database, seeded there; median of ``--repeats`` after a warm-up):
   clinic's measures read and the models fitted) — what the old page cost every first
   visit;
 
-and, without the database, the model fitting alone on a synthetic frame of ``--clients``
-rows (``--fit-only``). Target ≤ 2 s for the page.
+and, without the database, the fits and their stored layout on a synthetic frame of
+``--clients`` rows with the synthetic clinic's groups (``--fit-only``).
+``--synthetic-fits N`` replaces the stored fits by those of N synthetic clients before
+the page is timed (its cost depends on their size); ``--database`` uses another
+database on the same server. Target ≤ 2 s for the page.
 
 Run (briefly: the machine is shared)::
 
     .venv/bin/python bench/therapist_profile.py --clients 5000
     .venv/bin/python bench/therapist_profile.py --clients 100000 --repeats 3
     .venv/bin/python bench/therapist_profile.py --fit-only --clients 100000
+    .venv/bin/python bench/therapist_profile.py --clients 400 --database rp_profile \\
+        --synthetic-fits 100000   # the page with stored fits of a 100,000-client size
 """
 
 from __future__ import annotations
@@ -60,41 +65,58 @@ def _report(name: str, median: float, times: list[float], *, page: bool = True) 
     print(f"{name}: median {median:.3f} s ({runs} s){target}")
 
 
-def fit_only(clients: int, repeats: int) -> None:
+# The synthetic clinic's group shares (race/ethnicity: one group per client; language).
+RACE_GROUPS = {
+    "White": 0.46, "Black or African American": 0.17, "Hispanic or Latino": 0.17,
+    "Asian": 0.065, "Multiracial": 0.05, "Prefer not to say": 0.04,
+    "Middle Eastern or North African": 0.025, "American Indian or Alaska Native": 0.01,
+    "Another race or ethnicity": 0.005, "Native Hawaiian or Pacific Islander": 0.005,
+}  # fmt: skip
+LANGUAGES = {"English": 0.9, "Spanish": 0.08, "Another language": 0.02}
+
+
+def synthetic_measures(clients: int, first_therapist: int = 1):
+    """A profile frame (:func:`rapport.insights.profile_fits.profile_measures`' columns)
+    of ``clients`` episodes, 40 per therapist, numbered from ``first_therapist``."""
     import numpy as np
     import pandas as pd
-
-    from rapport.psychometrics.multilevel import (
-        group_gaps,
-        random_intercepts,
-        random_intercepts_binary,
-    )
 
     rng = np.random.default_rng(20261206)
     therapists = max(clients // 40, 2)
     therapist = rng.integers(0, therapists, clients)
     shift = rng.normal(0, 0.3, therapists)[therapist]
-    frame = pd.DataFrame(
+    return pd.DataFrame(
         {
-            "therapist": therapist,
+            "therapist": therapist + first_therapist,
             "trust_mean": 5 + shift + rng.normal(0, 0.9, clients),
             "alliance_mean": 4 + shift / 2 + rng.normal(0, 0.7, clients),
             "openness_mean": 5 + rng.normal(0, 1, clients),
             "outcome_improvement": 5 + rng.normal(0, 5, clients),
             "dropout": (rng.random(clients) < 0.25).astype(float),
-            "language": rng.choice(["English", "Spanish", "Other"], clients),
+            "race_ethnicity": rng.choice(list(RACE_GROUPS), clients, p=list(RACE_GROUPS.values())),
+            "language": rng.choice(list(LANGUAGES), clients, p=list(LANGUAGES.values())),
         }
     )
 
-    def work() -> None:
-        for column in ("trust_mean", "alliance_mean", "openness_mean", "outcome_improvement"):
-            random_intercepts(frame, column)
-        random_intercepts_binary(frame, "dropout")
-        for group in ("English", "Spanish", "Other"):
-            group_gaps(frame, "trust_mean", "language", group)
 
-    median, times = _median(work, repeats)
-    _report(f"fitting only, {clients:,} clients, {therapists:,} therapists", median, times)
+def fit_only(clients: int, repeats: int) -> None:
+    """What a refresh adds, without the database: every profile model and the stored
+    layout, on a synthetic frame with the synthetic clinic's groups."""
+    import json
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rapport.settings_for_tests")
+    import django
+
+    django.setup()
+    from rapport.insights import profile_fits
+
+    frame = synthetic_measures(clients)
+    median, times = _median(lambda: profile_fits.clinic_fits(frame), repeats)
+    therapists = frame["therapist"].nunique()
+    name = f"fits and layout only, {clients:,} clients, {therapists:,} therapists"
+    _report(name, median, times, page=False)
+    size = len(json.dumps(profile_fits.clinic_fits(frame), allow_nan=False))
+    print(f"stored layout: {size / 1e6:.2f} MB of JSON")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -102,6 +124,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=100_000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--fit-only", action="store_true", help="no database: fitting only")
+    parser.add_argument(
+        "--database", help="another PostgreSQL database than the insights bench's (same server)"
+    )
+    parser.add_argument(
+        "--synthetic-fits",
+        type=int,
+        metavar="CLIENTS",
+        help="time the page with stored fits of a synthetic clinic of this size",
+    )
     args = parser.parse_args(argv)
     if args.fit_only:
         fit_only(args.clients, args.repeats)
@@ -110,10 +141,13 @@ def main(argv: list[str] | None = None) -> int:
     from bench.insights import BENCH_ENV, ensure_database
 
     os.environ.update(BENCH_ENV)
+    if args.database:
+        os.environ["RAPPORT_DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{args.database}"
     # The test client speaks plain HTTP to "testserver"; static files from the source tree
     # (the page's stylesheet links need no collectstatic manifest).
     os.environ.update(RAPPORT_ALLOWED_HOSTS="testserver", RAPPORT_INSECURE_COOKIES="1")
-    ensure_database()
+    if not args.database:
+        ensure_database()
     import django
 
     django.setup()
@@ -178,6 +212,12 @@ def main(argv: list[str] | None = None) -> int:
         *_median(lambda: snapshots.refresh(organisation), args.repeats),
         page=False,
     )
+    if args.synthetic_fits:
+        # The page's cost depends on the stored fits' size, not on the clinic's: store
+        # fits of a synthetic clinic of that size over this therapist's id range.
+        fits = profile_fits.clinic_fits(synthetic_measures(args.synthetic_fits, therapist.pk))
+        InsightSnapshot.objects.filter(organisation=organisation).update(profiles=fits)
+        print(f"stored fits replaced by those of {args.synthetic_fits:,} synthetic clients")
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT pg_column_size(profiles), octet_length(profiles::text),"
