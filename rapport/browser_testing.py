@@ -109,3 +109,32 @@ def sign_in(page, base_url: str, user) -> None:
     # Each role's start page: "/" (the caseload), or Staff or Insights it sends them on to.
     page.wait_for_url(lambda url: url.startswith(base_url + "/") and "/mfa/" not in url)
     page.wait_for_load_state()
+
+
+def can_sign_in(user):
+    """Give ``user`` the test password and a confirmed authenticator, for :func:`sign_in`."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from rapport.testing import PASSWORD
+
+    user.set_password(PASSWORD)
+    user.save()
+    TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
+    return user
+
+
+def horizontal_overflow(page) -> str:
+    """'' when the page fits the screen's width; else its width and the widest culprits."""
+    return page.evaluate(
+        """() => {
+            const width = document.documentElement.clientWidth;
+            if (document.documentElement.scrollWidth <= width) return '';
+            const culprits = [...document.querySelectorAll('body *')]
+                .filter(el => el.getBoundingClientRect().right > width + 0.5)
+                .filter(el => !el.parentElement.closest('.table-scroll'))
+                .slice(0, 5)
+                .map(el => el.tagName.toLowerCase() + '.' + el.className + ' '
+                     + Math.round(el.getBoundingClientRect().right) + 'px');
+            return document.documentElement.scrollWidth + 'px wide: ' + culprits.join('; ');
+        }"""
+    )

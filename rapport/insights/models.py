@@ -15,7 +15,10 @@ class InsightSnapshot(models.Model):
     downloads can be served from it to every role that may see insights. The newest row
     per organisation is the one shown; older rows are deleted on refresh. Researchers
     are shown ``released`` instead, the figures released under the differencing control
-    (:mod:`rapport.insights.release`), as of ``released_at``.
+    (:mod:`rapport.insights.release`), as of ``released_at``. ``profiles`` holds the
+    therapist profiles' fits, computed with the pages from the same reading; unlike
+    ``data`` it has a row per therapist, so it is read only by
+    :func:`rapport.insights.profiles.therapist_profile`, one therapist at a time.
     """
 
     organisation = models.ForeignKey(
@@ -24,6 +27,8 @@ class InsightSnapshot(models.Model):
     computed_at = models.DateTimeField(default=timezone.now)
     seconds = models.FloatField(help_text="How long the computation took.")
     data = models.JSONField()
+    # rapport.insights.profile_fits; deferred when the pages load a snapshot (it is large).
+    profiles = models.JSONField(null=True)
     released = models.JSONField(null=True)
     released_at = models.DateTimeField(null=True)
 

@@ -1,11 +1,14 @@
 """A therapist's relationship profile: their clients against the clinic, with shrinkage.
 
-The models (rapport.psychometrics.multilevel) are fitted on every episode of the clinic,
-once per organisation and cache period, because a therapist's estimate is only
-meaningful against everybody's: the clinic mean and the between-therapist variance set
-how far a small caseload is pulled in.  What leaves this module is one therapist's row
-of each fit (and the clinic's figures), never the other therapists' rows: the profile
-is feedback for one therapist, not a league table (access rule:
+The models are fitted on every episode of the clinic (:mod:`rapport.insights.profile_fits`),
+because a therapist's estimate is only meaningful against everybody's: the clinic mean
+and the between-therapist variance set how far a small caseload is pulled in.  The fits
+are computed when the insight snapshot is refreshed and stored with it; a page reads one
+therapist's rows of them from the database.  Only while there is no fresh snapshot (same
+freshness rule as the insight pages) are they computed here, once per organisation and
+cache period.  What leaves this module is one therapist's row of each fit (and the
+clinic's figures), never the other therapists' rows: the profile is feedback for one
+therapist, not a league table (access rule:
 :func:`rapport.security.access.may_see_therapist_profile`).
 """
 
@@ -18,34 +21,16 @@ from typing import Any
 import pandas as pd
 from django.core.cache import cache
 from django.utils.translation import gettext
-from django.utils.translation import gettext_lazy as _
 
 from rapport.clinic.models import Organisation
-from rapport.core.instruments import instruments as installed_instruments
-from rapport.insights import data, reports, snapshots
-from rapport.psychometrics.multilevel import (
-    MIN_CLIENTS_PER_GROUP,
-    group_gaps,
-    random_intercepts,
-    random_intercepts_binary,
-)
+from rapport.insights import profile_fits, reports, snapshots
+from rapport.insights.models import InsightSnapshot
+from rapport.insights.profile_fits import GAP_CHARACTERISTICS, MEASURES, therapist_key
+from rapport.psychometrics.multilevel import MIN_CLIENTS_PER_GROUP
 
-#: The measures of the profile: (column of the episode frame, label, model kind).
-MEASURES = (
-    ("trust_mean", _("Trust (mean of the client's check-ins)"), "linear"),
-    ("alliance_mean", _("Working alliance (mean of the client's check-ins)"), "linear"),
-    ("openness_mean", _("Openness (mean of the client's check-ins)"), "linear"),
-    ("outcome_improvement", _("Outcome change (PHQ-9 points improved)"), "linear"),
-    ("dropout", _("Dropout (closed episodes that ended in dropout)"), "binary"),
-)
+__all__ = ["GAP_CHARACTERISTICS", "MEASURES", "Profile", "clinic_measures", "therapist_profile"]
 
-#: Client characteristics whose within-therapist trust gap is shown.
-GAP_CHARACTERISTICS = (
-    ("race_ethnicity", _("Race / ethnicity")),
-    ("language", _("Preferred language")),
-)
-
-_CACHE_VERSION = 1
+_CACHE_VERSION = 2
 
 
 def _between(low: str, high: str) -> str:
@@ -132,47 +117,51 @@ class Profile:
 
 def clinic_measures(organisation: Organisation) -> pd.DataFrame:
     """Every episode of the clinic with its profile measures and group labels."""
-    registry = installed_instruments()
-    administrations = data.administrations(
-        organisation, {i.id: i.item_ids for i in registry.values()}
-    )
-    instruments = [registry[i] for i in administrations.summaries if i in registry]
-    summaries = {i.id: administrations.summaries[i.id] for i in instruments}
-    episodes = data.episodes(organisation)
-    measures = reports.episode_measures(episodes, summaries, instruments, registry)
-    labels = reports.group_labels(measures)
-    measures["race_ethnicity"] = labels["race_ethnicity"].map(reports.exclusive_race)
-    measures["language"] = labels["language"]
-    return measures
+    return profile_fits.profile_measures(reports.read_episode_measures(organisation).per_episode)
 
 
-def _fits(organisation: Organisation) -> dict[str, Any]:
-    """The clinic-wide fits, cached for as long as the insight figures are fresh."""
+def _computed_fits(organisation: Organisation) -> dict[str, Any]:
+    """The clinic-wide fits computed now, cached for as long as the insight figures are
+    fresh (the fallback while there is no fresh snapshot)."""
     key = f"rapport:therapist-profiles:{_CACHE_VERSION}:{organisation.pk}"
     fits = cache.get(key)
-    if fits is not None:
-        return fits
-    measures = clinic_measures(organisation)
-    fits = {"caseloads": measures.groupby("therapist").size().to_dict(), "measures": {}}
-    for column, _label, kind in MEASURES:
-        fit = random_intercepts_binary if kind == "binary" else random_intercepts
-        try:
-            fits["measures"][column] = fit(measures, column)
-        except ValueError:
-            fits["measures"][column] = None  # too few answers or therapists to fit
-    fits["gaps"] = {}
-    for characteristic, _label in GAP_CHARACTERISTICS:
-        groups = measures[characteristic]
-        for group in sorted(set(groups.dropna()) - {reports.MISSING}):
-            known = measures[groups != reports.MISSING]
-            try:
-                fits["gaps"][(characteristic, group)] = group_gaps(
-                    known, "trust_mean", characteristic, group
-                )
-            except ValueError:
-                continue
-    cache.set(key, fits, timeout=snapshots.max_age().total_seconds())
+    if fits is None:
+        fits = profile_fits.clinic_fits(clinic_measures(organisation))
+        cache.set(key, fits, timeout=snapshots.max_age().total_seconds())
     return fits
+
+
+def _stored_rows(organisation: Organisation, therapist_id: int) -> dict[str, Any] | None:
+    """The clinic's model summaries and one therapist's rows, as stored with the newest
+    snapshot (only these parts of the JSON are loaded); None when that snapshot is
+    missing, not fresh, or holds no fits of the current version."""
+    parts = ("version", "schema", "models", "gaps", "therapists__" + therapist_key(therapist_id))
+    stored = (
+        InsightSnapshot.objects.filter(organisation=organisation)
+        .order_by("-computed_at")
+        .values_list("computed_at", *(f"profiles__{part}" for part in parts))
+        .first()
+    )
+    if stored is None:
+        return None
+    computed_at, version, schema, models, gaps, therapist = stored
+    if version != profile_fits.FITS_VERSION or not snapshots.is_fresh(computed_at, schema):
+        return None
+    return {"models": models, "gaps": gaps, "therapist": therapist}
+
+
+def _computed_rows(organisation: Organisation, therapist_id: int) -> dict[str, Any]:
+    """The same parts as :func:`_stored_rows`, picked from fits computed now."""
+    fits = _computed_fits(organisation)
+    return {
+        "models": fits["models"],
+        "gaps": fits["gaps"],
+        "therapist": fits["therapists"].get(therapist_key(therapist_id)),
+    }
+
+
+def _float(value: float | None) -> float:
+    return math.nan if value is None else float(value)
 
 
 def _number(value: Any) -> float | None:
@@ -181,38 +170,38 @@ def _number(value: Any) -> float | None:
 
 def therapist_profile(organisation: Organisation, therapist_id: int) -> Profile:
     """The profile of one therapist (only their rows of the clinic-wide fits)."""
-    fits = _fits(organisation)
-    profile = Profile(therapist_id, int(fits["caseloads"].get(therapist_id, 0)))
+    fits = _stored_rows(organisation, therapist_id) or _computed_rows(organisation, therapist_id)
+    own = fits["therapist"] or {"caseload": 0, "measures": {}, "gaps": []}
+    profile = Profile(therapist_id, int(own["caseload"]))
     for column, label, kind in MEASURES:
-        fit = fits["measures"][column]
-        rows = None if fit is None else fit[fit["therapist"] == therapist_id]
-        if rows is None or rows.empty:
+        model, stored = fits["models"][column], own["measures"].get(column)
+        if model is None or stored is None:
             profile.missing.append(str(label))
             continue
-        row, model = rows.iloc[0], fit.attrs["model"]
+        row = profile_fits.row(stored, profile_fits.MEASURE_ROW)
         profile.estimates.append(
             Estimate(
                 label=str(label),
                 kind=kind,
                 n=int(row["n"]),
-                raw=float(row["raw_mean"]),
-                estimate=float(row["estimate"]),
-                low=float(row["ci_low"]),
-                high=float(row["ci_high"]),
+                raw=_float(row["raw_mean"]),
+                estimate=_float(row["estimate"]),
+                low=_float(row["ci_low"]),
+                high=_float(row["ci_high"]),
                 clinic=model["clinic_estimate"],
                 clinic_low=model["clinic_ci"][0],
                 clinic_high=model["clinic_ci"][1],
-                shrinkage=float(row["shrinkage"]),
+                shrinkage=_float(row["shrinkage"]),
             )
         )
-    for (characteristic, group), gaps in fits["gaps"].items():
-        rows = gaps[gaps["therapist"] == therapist_id]
-        if rows.empty or rows.iloc[0]["n_focal"] == 0:
+    for index, stored in own["gaps"]:
+        characteristic, group, model = fits["gaps"][index]
+        row = profile_fits.row(stored, profile_fits.GAP_ROW)
+        if row["n_focal"] == 0:
             continue
-        row = rows.iloc[0]
         # Enough clients here, but no gap: too few therapists have clients in both groups
         # for the clinic-wide model (nothing to shrink towards).
-        enough = bool(row["enough"]) and _number(float(row["gap"])) is not None
+        enough = bool(row["enough"]) and _number(_float(row["gap"])) is not None
         profile.gaps.append(
             Gap(
                 characteristic=str(dict(GAP_CHARACTERISTICS)[characteristic]),
@@ -221,10 +210,10 @@ def therapist_profile(organisation: Organisation, therapist_id: int) -> Profile:
                 n_rest=int(row["n_rest"]),
                 enough=enough,
                 clinic_too_small=bool(row["enough"]) and not enough,
-                gap=_number(float(row["gap"])) if enough else None,
-                low=_number(float(row["ci_low"])) if enough else None,
-                high=_number(float(row["ci_high"])) if enough else None,
-                clinic_gap=gaps.attrs["model"].get("clinic_gap") if enough else None,
+                gap=_number(_float(row["gap"])) if enough else None,
+                low=_number(_float(row["ci_low"])) if enough else None,
+                high=_number(_float(row["ci_high"])) if enough else None,
+                clinic_gap=model.get("clinic_gap") if enough else None,
             )
         )
     return profile

@@ -31,6 +31,7 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -1451,26 +1452,59 @@ def primary_outcome(
     return next((i.id for i in instruments if i.construct == "outcome"), None)
 
 
-def compute(organisation: Organisation, scope: InsightScope = WHOLE_CLINIC) -> dict[str, Any]:
-    """All four pages of ``organisation`` as JSON-ready dicts (see the module docstring),
-    over the episodes in ``scope`` (default: the whole clinic)."""
-    started = time.perf_counter()
+@dataclass
+class EpisodeReading:
+    """What the insights read from the database: the clinic's instruments in page order,
+    their administrations, the episodes and each episode's measures
+    (:func:`episode_measures`)."""
+
+    registry: Registry
+    administrations: data.Administrations
+    instruments: list[Instrument]
+    summaries: dict[str, pd.DataFrame]
+    episodes: pd.DataFrame
+    per_episode: pd.DataFrame
+
+
+def read_episode_measures(
+    organisation: Organisation, scope: InsightScope = WHOLE_CLINIC
+) -> EpisodeReading:
+    """Read the episodes in ``scope`` and summarise their measures (one pass)."""
     registry = installed_instruments()
     administrations = data.administrations(
         organisation, {i.id: i.item_ids for i in registry.values()}, scope
     )
-    status_counts = administrations.status_counts
     instruments = sorted(
         (registry[i] for i in administrations.summaries if i in registry),
         key=_instrument_sort_key,
     )
-    by_construct = {}
-    for instrument in instruments:
-        by_construct.setdefault(instrument.construct, instrument)
-
     episodes = data.episodes(organisation, scope)
     summaries = {i.id: administrations.summaries[i.id] for i in instruments}
     per_episode = episode_measures(episodes, summaries, instruments, registry)
+    return EpisodeReading(registry, administrations, instruments, summaries, episodes, per_episode)
+
+
+def compute(organisation: Organisation, scope: InsightScope = WHOLE_CLINIC) -> dict[str, Any]:
+    """All four pages of ``organisation`` as JSON-ready dicts (see the module docstring),
+    over the episodes in ``scope`` (default: the whole clinic)."""
+    return compute_with_measures(organisation, scope)[0]
+
+
+def compute_with_measures(
+    organisation: Organisation, scope: InsightScope = WHOLE_CLINIC
+) -> tuple[dict[str, Any], pd.DataFrame]:
+    """:func:`compute`, and the per-episode measures it started from
+    (:func:`episode_measures`), so that further figures over the same episodes (the
+    therapist profiles' fits) need not read the database again."""
+    started = time.perf_counter()
+    reading = read_episode_measures(organisation, scope)
+    registry, administrations = reading.registry, reading.administrations
+    instruments, summaries = reading.instruments, reading.summaries
+    episodes, per_episode = reading.episodes, reading.per_episode
+    status_counts = administrations.status_counts
+    by_construct = {}
+    for instrument in instruments:
+        by_construct.setdefault(instrument.construct, instrument)
 
     answers = data.all_first_answers(
         organisation, {i.id: i.item_ids for i in instruments}, administrations, scope
@@ -1518,4 +1552,4 @@ def compute(organisation: Organisation, scope: InsightScope = WHOLE_CLINIC) -> d
         "episodes": len(episodes),
         "pages": pages,
         "seconds": time.perf_counter() - started,
-    }
+    }, per_episode

@@ -3,7 +3,9 @@
 Pages are served from the newest :class:`InsightSnapshot` of the organisation. A snapshot
 older than ``INSIGHTS_MAX_AGE`` (settings, default 24 hours) is recomputed when a page is
 opened; ``rapport insights refresh`` (e.g. nightly from cron) and the "Refresh now" button
-recompute at once. Each page shows when its figures were computed.
+recompute at once. Each page shows when its figures were computed. A refresh also fits
+the therapist profiles' clinic-wide models on the same per-episode measures and stores
+them with the snapshot (:mod:`rapport.insights.profile_fits`).
 
 A snapshot stores the exact figures (with their protection marks). What a reader gets
 follows ``rapport.security.access.insight_disclosure``: the exact figures, or the
@@ -21,6 +23,7 @@ researchers get its protected figures.
 from __future__ import annotations
 
 import datetime
+import time
 
 from django.conf import settings
 from django.core.cache import cache
@@ -29,7 +32,7 @@ from django.utils import timezone
 
 from rapport.accounts.models import Role
 from rapport.clinic.models import Organisation
-from rapport.insights import reports
+from rapport.insights import profile_fits, reports
 from rapport.insights.disclosure import protected
 from rapport.insights.models import InsightSnapshot, ScopedRelease
 from rapport.insights.release import release
@@ -43,14 +46,23 @@ def max_age() -> datetime.timedelta:
     return getattr(settings, "INSIGHTS_MAX_AGE", DEFAULT_MAX_AGE)
 
 
+def is_fresh(computed_at: datetime.datetime, schema: object) -> bool:
+    """Whether figures computed at ``computed_at`` with ``schema`` may still be shown."""
+    return schema == reports.SCHEMA and timezone.now() - computed_at <= max_age()
+
+
 def refresh(organisation: Organisation) -> InsightSnapshot:
-    """Compute the organisation's insights now, store them and drop older snapshots."""
-    computed = reports.compute(organisation)
-    seconds = computed.pop("seconds")
+    """Compute the organisation's insights and the therapist profiles' fits now, store
+    them and drop older snapshots."""
+    computed, per_episode = reports.compute_with_measures(organisation)
+    fitting_started = time.perf_counter()
+    fits = profile_fits.clinic_fits(profile_fits.profile_measures(per_episode))
+    seconds = computed.pop("seconds") + (time.perf_counter() - fitting_started)
     now = timezone.now()
     with transaction.atomic():
         previous = (
             InsightSnapshot.objects.select_for_update()
+            .defer("profiles")
             .filter(organisation=organisation)
             .order_by("-computed_at")
             .first()
@@ -63,6 +75,7 @@ def refresh(organisation: Organisation) -> InsightSnapshot:
             computed_at=now,
             seconds=seconds,
             data=computed,
+            profiles=fits,
             released=released,
             released_at=previous.released_at if unchanged and previous is not None else now,
         )
@@ -74,13 +87,12 @@ def current(organisation: Organisation) -> InsightSnapshot:
     """The newest snapshot if it is fresh enough (and of the current schema), else a newly
     computed one."""
     snapshot = (
-        InsightSnapshot.objects.filter(organisation=organisation).order_by("-computed_at").first()
+        InsightSnapshot.objects.filter(organisation=organisation)
+        .defer("profiles")  # only the therapist profile reads them, one therapist's rows
+        .order_by("-computed_at")
+        .first()
     )
-    if (
-        snapshot is None
-        or snapshot.data.get("schema") != reports.SCHEMA
-        or timezone.now() - snapshot.computed_at > max_age()
-    ):
+    if snapshot is None or not is_fresh(snapshot.computed_at, snapshot.data.get("schema")):
         return refresh(organisation)
     return snapshot
 

@@ -19,6 +19,7 @@ import pytest
 from django.urls import reverse
 
 from rapport.browser_testing import (
+    can_sign_in,
     check_accessibility,
     require_browser_tools,
     save_screenshot,
@@ -26,7 +27,6 @@ from rapport.browser_testing import (
 )
 from rapport.insights.tests.conftest import make_synth_clinic
 from rapport.insights.views import PAGES
-from rapport.testing import PASSWORD
 
 DESKTOP = {"width": 1280, "height": 900}
 SCREENSHOTS = os.environ.get("RAPPORT_INSIGHTS_SCREENSHOTS")
@@ -41,15 +41,6 @@ def page(browser):
     context = browser.new_context(viewport=DESKTOP, bypass_csp=True)
     yield context.new_page()
     context.close()
-
-
-def can_sign_in(user):
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
-    user.set_password(PASSWORD)
-    user.save()
-    TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
-    return user
 
 
 def apply_filter(page, role: str, clinic) -> list[str]:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
 from django.core.cache import cache
 from django.urls import reverse
+from django.utils import timezone
 
 from rapport.accounts.models import Role
-from rapport.insights import profiles
+from rapport.insights import profiles, snapshots
+from rapport.insights.models import InsightSnapshot
 from rapport.security.access import may_see_therapist_profile
 from rapport.testing import (
     add_score,
@@ -111,3 +115,52 @@ def test_a_small_caseload_is_pulled_further_to_the_clinic(clinics):
     assert trust.n == 4  # three new clients and the fixture's own
     assert abs(trust.estimate - trust.clinic) < abs(trust.raw - trust.clinic)
     assert trust.shrinkage < 0.9
+
+
+def _computing_forbidden(monkeypatch):
+    def fail(organisation):
+        raise AssertionError("the profile read the clinic's measures again")
+
+    monkeypatch.setattr(profiles, "clinic_measures", fail)
+
+
+def test_the_page_reads_the_fits_stored_with_the_snapshot(client, clinics, monkeypatch):
+    _clinic_with_groups(clinics, spanish=12, english=12)
+    computed = profiles.therapist_profile(clinics.organisation, clinics.owner.pk)
+    assert any(gap.enough for gap in computed.gaps)  # a gap estimate to compare too
+    cache.clear()
+    snapshots.refresh(clinics.organisation)
+    _computing_forbidden(monkeypatch)
+    assert profiles.therapist_profile(clinics.organisation, clinics.owner.pk) == computed
+    login_verified(client, clinics.owner)
+    page = client.get(reverse("my-profile")).content.decode()
+    assert computed.estimates[0].shown["interval"] in page
+
+
+def test_a_therapist_without_episodes_gets_an_empty_profile_from_the_snapshot(clinics, monkeypatch):
+    _clinic_with_groups(clinics, spanish=0, english=3)
+    snapshots.refresh(clinics.organisation)
+    _computing_forbidden(monkeypatch)
+    newcomer = make_user(clinics.organisation, Role.THERAPIST)
+    profile = profiles.therapist_profile(clinics.organisation, newcomer.pk)
+    assert (profile.n_clients, profile.estimates, profile.gaps) == (0, [], [])
+    assert len(profile.missing) == len(profiles.MEASURES)
+
+
+def test_a_stale_snapshot_is_not_used_for_the_profile(clinics, settings):
+    _clinic_with_groups(clinics, spanish=0, english=3)
+    snapshots.refresh(clinics.organisation)
+    stored = profiles.therapist_profile(clinics.organisation, clinics.owner.pk)
+    # One more client with a low trust score after the snapshot; once it is stale the
+    # profile is computed again and counts them.
+    episode = make_episode(clinics.owner, sessions=1)
+    add_score(episode.sessions.get(number=1), "rapport_trust", 1.0)
+    assert profiles.therapist_profile(clinics.organisation, clinics.owner.pk) == stored
+    InsightSnapshot.objects.update(computed_at=timezone.now() - datetime.timedelta(hours=25))
+    fresh = profiles.therapist_profile(clinics.organisation, clinics.owner.pk)
+    assert fresh.n_clients == stored.n_clients + 1
+
+
+def test_the_insight_pages_do_not_load_the_profile_fits(clinics):
+    snapshots.refresh(clinics.organisation)
+    assert "profiles" in snapshots.current(clinics.organisation).get_deferred_fields()

@@ -18,6 +18,7 @@ from django.core.management import call_command
 from rapport.accounts.models import Role, User
 from rapport.browser_testing import (
     check_accessibility,
+    horizontal_overflow,
     require_browser_tools,
     save_screenshot,
     sign_in,
@@ -55,23 +56,6 @@ def clinic(live_server) -> Organisation:
 
 def staff(organisation: Organisation, role: str) -> User:
     return User.objects.filter(organisation=organisation, role=role).order_by("username")[0]
-
-
-def horizontal_overflow(page) -> str:
-    """'' when the page fits the screen's width; else its width and the widest culprits."""
-    return page.evaluate(
-        """() => {
-            const width = document.documentElement.clientWidth;
-            if (document.documentElement.scrollWidth <= width) return '';
-            const culprits = [...document.querySelectorAll('body *')]
-                .filter(el => el.getBoundingClientRect().right > width + 0.5)
-                .filter(el => !el.parentElement.closest('.table-scroll'))
-                .slice(0, 5)
-                .map(el => el.tagName.toLowerCase() + '.' + el.className + ' '
-                     + Math.round(el.getBoundingClientRect().right) + 'px');
-            return document.documentElement.scrollWidth + 'px wide: ' + culprits.join('; ');
-        }"""
-    )
 
 
 def open_and_check(page, url: str, heading: str) -> None:

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('clinic', '0006_client_progress'),
-        ('insights', '0005_snapshot_release_for_researchers'),
+        ('insights', '0006_snapshot_profile_fits'),
     ]
 
     operations = [
