@@ -87,6 +87,8 @@ class InsightFilterForm(forms.Form):
                     None,
                     gettext("%(filter)s: this filter is not available to you.") % {"filter": label},
                 )
+        # Before add_error() below drops a malformed month from cleaned_data.
+        given = [name for name in ("from", "to") if cleaned.get(name)]
         months: dict[str, datetime.date] = {}
         for name in ("from", "to"):
             if cleaned.get(name):
@@ -94,8 +96,8 @@ class InsightFilterForm(forms.Form):
                     months[name] = _month(cleaned[name])
                 except forms.ValidationError as error:
                     self.add_error(name, error)
-        if len(months) == 1:
-            missing = "to" if "from" in months else "from"
+        if len(given) == 1:
+            missing = "to" if given == ["from"] else "from"
             self.add_error(missing, _("Give both the first and the last month of the period."))
         if len(months) == 2 and months["to"] < months["from"]:
             self.add_error("to", _("The last month cannot come before the first."))

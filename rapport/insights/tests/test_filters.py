@@ -129,6 +129,10 @@ def test_a_filter_outside_the_readers_options_is_an_error_never_a_wider_view(cli
         assert "The filter could not be applied, so no figures are shown" in response.text
         assert "In plain words" not in response.text, query
     assert "Enter a month as year and month" in client.get(OUTCOMES, {"from": "x", "to": "x"}).text
+    # A malformed month is one error, not also "give both months".
+    malformed = client.get(OUTCOMES, {"from": "2026-13", "to": "2026-12"}).text
+    assert "Enter a month as year and month" in malformed
+    assert "Give both the first and the last month" not in malformed
 
     # A researcher opening a supervisor's team link is told, not shown the whole clinic.
     client.logout()
