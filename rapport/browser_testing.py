@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -23,6 +25,11 @@ CHROMIUM = env_str("RAPPORT_CHROMIUM", "/usr/bin/chromium")
 REPOSITORY = Path(__file__).resolve().parents[1]
 AXE = REPOSITORY / "node_modules" / "axe-core" / "axe.min.js"
 WCAG_21_AA = ("wcag2a", "wcag2aa", "wcag21a", "wcag21aa")
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+# How long a closed page's last requests (a draft saved on closing) may take to reach the
+# live server; after that the test waits only for requests the server is still handling.
+CLOSING_REQUESTS_ARRIVE_SECONDS = 0.1
 
 
 def missing_browser_tools() -> list[str]:
@@ -70,6 +77,70 @@ def browser():
         yield launched
         launched.close()
     os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+
+
+@pytest.fixture
+def browser_context_args() -> dict:
+    """Options of the ``page`` fixture's browser context; a module overrides this fixture
+    for another screen (``viewport=PHONE``, ``is_mobile=True``, ...)."""
+    return {"viewport": DESKTOP}
+
+
+@pytest.fixture
+def page(browser, browser_context_args):
+    """A page in a fresh browser context, closed after the test."""
+    # bypass_csp only lets the test inject axe-core; the pages themselves keep their CSP.
+    context = browser.new_context(bypass_csp=True, **browser_context_args)
+    yield context.new_page()
+    context.close()
+
+
+class RequestsInFlight:
+    """WSGI wrapper counting the requests the live server is handling."""
+
+    def __init__(self, app):
+        self.app = app
+        self.count = 0
+        self.changed = threading.Condition()
+
+    def __call__(self, environ, start_response):
+        with self.changed:
+            self.count += 1
+        try:
+            return self.app(environ, start_response)
+        finally:
+            with self.changed:
+                self.count -= 1
+                self.changed.notify_all()
+
+    def wait_until_idle(self, timeout: float) -> bool:
+        with self.changed:
+            return self.changed.wait_for(lambda: self.count == 0, timeout)
+
+
+@pytest.fixture(autouse=True)
+def _live_server_settles(request):
+    """Let the live server finish the requests a test's pages sent last before the test
+    database is emptied.
+
+    A check-in page that is closed saves its draft on the way out; emptying the database
+    while that request writes deadlocked on PostgreSQL. Requesting ``_live_server_helper``
+    (which sets up the transactional database) makes this fixture's teardown run before
+    the database is emptied.
+    """
+    if "live_server" not in request.fixturenames:
+        yield
+        return
+    request.getfixturevalue("_live_server_helper")
+    httpd = request.getfixturevalue("live_server").thread.httpd
+    in_flight = httpd.get_app()
+    if not isinstance(in_flight, RequestsInFlight):
+        in_flight = RequestsInFlight(in_flight)
+        httpd.set_app(in_flight)
+    yield
+    time.sleep(CLOSING_REQUESTS_ARRIVE_SECONDS)
+    if not in_flight.wait_until_idle(timeout=30):
+        pytest.fail("the live server was still handling a request 30 s after the test")
 
 
 def check_accessibility(page, tags: tuple[str, ...] = WCAG_21_AA) -> None:

@@ -11,10 +11,9 @@ import pytest
 
 from rapport.accounts import lockout
 from rapport.accounts.models import Role, User
-from rapport.browser_testing import check_accessibility, require_browser_tools, sign_in
+from rapport.browser_testing import DESKTOP, check_accessibility, require_browser_tools, sign_in
 from rapport.testing import make_organisation, make_user, totp_code
 
-DESKTOP = {"width": 1280, "height": 900}
 TEMPORARY = "plum orchard at dawn 42"
 THEIR_OWN = "seven quiet herons over the lake"
 

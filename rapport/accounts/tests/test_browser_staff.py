@@ -19,21 +19,12 @@ from rapport.browser_testing import (
 )
 from rapport.testing import make_organisation, make_user
 
-DESKTOP = {"width": 1280, "height": 900}
 NEW_PASSWORD = "plum orchard at dawn 42"
 # The same switch as the workspace's browser test: where to write the docs' screenshots.
 SCREENSHOTS = os.environ.get("RAPPORT_WORKSPACE_SCREENSHOTS")
 
 require_browser_tools()
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("plain_http_cookies")]
-
-
-@pytest.fixture
-def page(browser):
-    # bypass_csp only lets the test inject axe-core; the pages keep their CSP.
-    context = browser.new_context(viewport=DESKTOP, bypass_csp=True)
-    yield context.new_page()
-    context.close()
 
 
 @pytest.fixture

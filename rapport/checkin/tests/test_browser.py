@@ -17,7 +17,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from rapport.browser_testing import WCAG_21_AA, require_browser_tools, save_screenshot
+from rapport.browser_testing import PHONE, WCAG_21_AA, require_browser_tools, save_screenshot
 from rapport.browser_testing import check_accessibility as check_page
 from rapport.checkin.models import CheckinDraft, CheckinLink, CheckinSubmission
 from rapport.checkin.tests.test_crisis import SPANISH_DEFAULT_LINES, SPANISH_HEADING
@@ -29,7 +29,6 @@ from rapport.testing import (
     schedule_next_session,
 )
 
-PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1366, "height": 900}
 SCREENSHOTS = os.environ.get("RAPPORT_CHECKIN_SCREENSHOTS")
 # Check-in pages are held to axe's best practices as well as WCAG 2.1 AA.
@@ -40,11 +39,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("plain_http_cookies")
 
 
 @pytest.fixture
-def page(browser):
-    # bypass_csp lets the test inject axe-core; the pages themselves keep their CSP.
-    context = browser.new_context(viewport=PHONE, bypass_csp=True, is_mobile=True, has_touch=True)
-    yield context.new_page()
-    context.close()
+def browser_context_args():
+    return {"viewport": PHONE, "is_mobile": True, "has_touch": True}
 
 
 @pytest.fixture

@@ -22,14 +22,6 @@ SPANISH_LINES = ["Guardia de la clínica: 555 0100", "Urgencias: 911"]
 
 
 @pytest.fixture
-def page(browser):
-    # bypass_csp only lets the test inject axe-core; the pages keep their CSP.
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
-    yield context.new_page()
-    context.close()
-
-
-@pytest.fixture
 def clinic_admin(live_server):
     from django_otp.plugins.otp_totp.models import TOTPDevice
 

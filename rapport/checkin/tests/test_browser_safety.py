@@ -20,18 +20,8 @@ from rapport.checkin.tests.helpers import full_answers
 from rapport.checkin.views import _posted_answers
 from rapport.testing import issue_checkin_link, make_episode, make_organisation, make_user
 
-DESKTOP = {"width": 1280, "height": 900}
-
 require_browser_tools()
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("plain_http_cookies")]
-
-
-@pytest.fixture
-def page(browser):
-    # bypass_csp only lets the test inject axe-core; the pages keep their CSP.
-    context = browser.new_context(viewport=DESKTOP, bypass_csp=True)
-    yield context.new_page()
-    context.close()
 
 
 def _with_app(user):

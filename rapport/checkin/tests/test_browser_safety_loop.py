@@ -19,7 +19,12 @@ import os
 
 import pytest
 
-from rapport.browser_testing import check_accessibility, require_browser_tools, save_screenshot
+from rapport.browser_testing import (
+    PHONE,
+    check_accessibility,
+    require_browser_tools,
+    save_screenshot,
+)
 from rapport.browser_testing import sign_in as sign_in_with_app
 from rapport.checkin import delivery
 from rapport.checkin.models import (
@@ -30,8 +35,8 @@ from rapport.checkin.models import (
     SafetyNotice,
     SafetyNoticeSettings,
 )
-from rapport.checkin.tests.test_browser import PHONE, complete
 from rapport.checkin.tests.test_browser import check_accessibility as check_client_page
+from rapport.checkin.tests.test_browser import complete
 from rapport.checkin.tests.test_crisis import (
     ENGLISH_DEFAULT_LINES,
     ENGLISH_HEADING,

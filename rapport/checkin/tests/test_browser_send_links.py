@@ -31,13 +31,13 @@ VIEWPORTS = {"desktop": {"width": 1366, "height": 900}, "phone": {"width": 390, 
 
 
 @pytest.fixture(params=sorted(VIEWPORTS))
-def page(browser, request):
-    # bypass_csp only lets the test inject axe-core; the pages keep their CSP.
-    context = browser.new_context(viewport=VIEWPORTS[request.param], bypass_csp=True)
-    page = context.new_page()
-    page.viewport_name = request.param
-    yield page
-    context.close()
+def viewport_name(request):
+    return request.param
+
+
+@pytest.fixture
+def browser_context_args(viewport_name):
+    return {"viewport": VIEWPORTS[viewport_name]}
 
 
 @pytest.fixture
@@ -49,7 +49,9 @@ def therapist(live_server):
     return therapist
 
 
-def test_therapist_sends_the_link_by_e_mail_then_resends_it(live_server, page, therapist):
+def test_therapist_sends_the_link_by_e_mail_then_resends_it(
+    live_server, page, therapist, viewport_name
+):
     episode = make_episode(therapist, record_number="R-7001")
     ClientIdentity.objects.create(client=episode.client, email="client@example.org")
     schedule_next_session(episode, timezone.now() + datetime.timedelta(days=1))
@@ -59,7 +61,7 @@ def test_therapist_sends_the_link_by_e_mail_then_resends_it(live_server, page, t
     page.get_by_role("button", name="Create a check-in link (QR code)").click()
     page.wait_for_selector("h1:has-text('Check-in for session 1')")
     check_accessibility(page)
-    save_screenshot(page, SCREENSHOTS, f"send-link-qr-{page.viewport_name}", full_page=True)
+    save_screenshot(page, SCREENSHOTS, f"send-link-qr-{viewport_name}", full_page=True)
 
     page.get_by_role("button", name="Send by e-mail").click()
     page.wait_for_selector("text=Check-in link for session 1 sent by e-mail.")
@@ -67,7 +69,7 @@ def test_therapist_sends_the_link_by_e_mail_then_resends_it(live_server, page, t
     messages = page.locator("table.checkin-messages")
     assert "Invitation" in messages.inner_text() and "Sent" in messages.inner_text()
     check_accessibility(page)
-    save_screenshot(page, SCREENSHOTS, f"send-link-client-{page.viewport_name}", full_page=True)
+    save_screenshot(page, SCREENSHOTS, f"send-link-client-{viewport_name}", full_page=True)
 
     page.goto(f"{live_server.url}/worklist/")
     page.get_by_role("button", name="Resend link").click()

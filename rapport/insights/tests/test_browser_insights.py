@@ -28,19 +28,10 @@ from rapport.browser_testing import (
 from rapport.insights.tests.conftest import make_synth_clinic
 from rapport.insights.views import PAGES
 
-DESKTOP = {"width": 1280, "height": 900}
 SCREENSHOTS = os.environ.get("RAPPORT_INSIGHTS_SCREENSHOTS")
 
 require_browser_tools()
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("plain_http_cookies")]
-
-
-@pytest.fixture
-def page(browser):
-    # bypass_csp only lets the test inject axe-core; the pages keep their CSP.
-    context = browser.new_context(viewport=DESKTOP, bypass_csp=True)
-    yield context.new_page()
-    context.close()
 
 
 def apply_filter(page, role: str, clinic) -> list[str]:

@@ -17,6 +17,8 @@ import re
 import pytest
 
 from rapport.browser_testing import (
+    DESKTOP,
+    PHONE,
     can_sign_in,
     check_accessibility,
     horizontal_overflow,
@@ -26,21 +28,11 @@ from rapport.browser_testing import (
 from rapport.insights import snapshots
 from rapport.insights.tests.conftest import make_synth_clinic
 
-DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 390, "height": 844}
 # An interval as the page prints it, in English or Spanish: "4.91 to 5.32", "4.91 a 5.32".
 INTERVAL = re.compile(r"^-?\d+(\.\d+)?%? (to|a) -?\d+(\.\d+)?%?$")
 
 require_browser_tools()
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("plain_http_cookies")]
-
-
-@pytest.fixture
-def page(browser):
-    # bypass_csp only lets the test inject axe-core; the pages keep their CSP.
-    context = browser.new_context(viewport=DESKTOP, bypass_csp=True)
-    yield context.new_page()
-    context.close()
 
 
 @pytest.fixture

@@ -18,14 +18,6 @@ require_browser_tools()
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("plain_http_cookies")]
 
 
-@pytest.fixture
-def page(browser):
-    # bypass_csp only lets the test inject axe-core; the pages keep their CSP.
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
-    yield context.new_page()
-    context.close()
-
-
 def test_a_clinic_admin_downloads_a_teams_quarterly_report_from_the_insights_page(
     live_server, page
 ):

@@ -17,14 +17,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("plain_http_cookies")
 
 
 @pytest.fixture
-def page(browser):
-    # bypass_csp only lets the test inject axe-core; the pages keep their CSP.
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
-    yield context.new_page()
-    context.close()
-
-
-@pytest.fixture
 def episode(live_server):
     from django_otp.plugins.otp_totp.models import TOTPDevice
 

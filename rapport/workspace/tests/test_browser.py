@@ -21,6 +21,7 @@ import pytest
 from django.utils import timezone
 
 from rapport.browser_testing import (
+    DESKTOP,
     check_accessibility,
     require_browser_tools,
     save_screenshot,
@@ -31,7 +32,6 @@ from rapport.core.instruments import instruments
 from rapport.testing import make_organisation, make_user
 from rapport.workspace.sample import seed_caseload
 
-DESKTOP = {"width": 1280, "height": 900}
 SCREENSHOTS = os.environ.get("RAPPORT_WORKSPACE_SCREENSHOTS")
 
 require_browser_tools()
@@ -39,11 +39,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("plain_http_cookies")
 
 
 @pytest.fixture
-def page(browser):
-    # bypass_csp only lets the test inject axe-core; the pages keep their CSP.
-    context = browser.new_context(viewport=DESKTOP, bypass_csp=True, accept_downloads=True)
-    yield context.new_page()
-    context.close()
+def browser_context_args():
+    return {"viewport": DESKTOP, "accept_downloads": True}
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from django.core.management import call_command
 
 from rapport.accounts.models import Role, User
 from rapport.browser_testing import (
+    PHONE,
     check_accessibility,
     horizontal_overflow,
     require_browser_tools,
@@ -26,7 +27,6 @@ from rapport.browser_testing import (
 from rapport.clinic.models import Organisation
 from rapport.testing import PASSWORD
 
-PHONE = {"width": 390, "height": 844}
 SCREENSHOTS = os.environ.get("RAPPORT_WORKSPACE_SCREENSHOTS")
 
 require_browser_tools()
@@ -34,13 +34,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("plain_http_cookies")
 
 
 @pytest.fixture
-def page(browser):
-    # bypass_csp only lets the test inject axe-core; the pages keep their CSP.
-    context = browser.new_context(
-        viewport=PHONE, bypass_csp=True, is_mobile=True, has_touch=True, device_scale_factor=1
-    )
-    yield context.new_page()
-    context.close()
+def browser_context_args():
+    return {"viewport": PHONE, "is_mobile": True, "has_touch": True, "device_scale_factor": 1}
 
 
 @pytest.fixture
