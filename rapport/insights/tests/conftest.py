@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import pytest
 from django.core.management import call_command
+from django.db import transaction
 
 from rapport.accounts.models import Role, User
 from rapport.clinic.models import Organisation
@@ -41,6 +42,23 @@ def make_synth_clinic(slug: str = "synthclinic", clients: int = 300, seed: int =
     )
 
 
+@pytest.fixture(scope="module")
+def module_synth_clinic(django_db_setup, django_db_blocker) -> SynthClinic:
+    """One synthetic clinic per test module, rolled back after the module: building it is
+    the slow part of most insight tests."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        yield make_synth_clinic()
+        transaction.set_rollback(True)
+
+
 @pytest.fixture
-def synth_clinic(db) -> SynthClinic:
-    return make_synth_clinic()
+def synth_clinic(db, module_synth_clinic) -> SynthClinic:
+    """The module's synthetic clinic. Each test runs in its own transaction inside the
+    module's (rolled back after it) and gets its own copies of the rows, so no test sees
+    another's changes."""
+    return SynthClinic(
+        **{
+            role: type(row).objects.get(pk=row.pk)
+            for role, row in vars(module_synth_clinic).items()
+        }
+    )

@@ -11,7 +11,6 @@ import io
 import re
 
 import pytest
-from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from pypdf import PdfReader
@@ -27,7 +26,6 @@ from rapport.insights.quarterly import (
 )
 from rapport.insights.scope import InsightScope
 from rapport.insights.tables import display_rows, rests_on_small_numbers
-from rapport.insights.tests.conftest import make_synth_clinic
 from rapport.security.models import AuditEvent
 from rapport.testing import login_verified, make_organisation, make_user
 
@@ -39,14 +37,11 @@ URL = reverse("insights-report")
 
 
 @pytest.fixture(scope="module")
-def clinic(django_db_setup, django_db_blocker):
-    """One synthetic clinic (and its snapshot) for the whole module, rolled back after it:
-    building and computing it is the slow part."""
-    with django_db_blocker.unblock(), transaction.atomic():
-        made = make_synth_clinic(slug="quarterly", clients=300)
-        snapshots.current(made.organisation)
-        yield made
-        transaction.set_rollback(True)
+def clinic(module_synth_clinic, django_db_blocker):
+    """The module's synthetic clinic with its snapshot, computed once."""
+    with django_db_blocker.unblock():
+        snapshots.current(module_synth_clinic.organisation)
+    return module_synth_clinic
 
 
 def text_of(pdf: bytes) -> str:
@@ -178,7 +173,7 @@ def test_the_default_is_the_last_complete_quarter_of_the_whole_clinic(client, cl
     response = client.get(URL)
     assert response.status_code == 200
     expected = last_complete_quarter(timezone.localdate())
-    assert f"quarterly-trust-report-{expected}.pdf" in response["Content-Disposition"]
+    assert f"synthclinic-trust-report-{expected}.pdf" in response["Content-Disposition"]
     assert expected.words() in text_of(response.content)
 
 
