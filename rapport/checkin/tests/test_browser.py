@@ -184,6 +184,8 @@ def test_submit_twice_stores_once(browser, live_server, clinics):
     issued = issue_checkin_link(clinics.owner_episode)
     context = browser.new_context(viewport=PHONE, bypass_csp=True)
     first, second = context.new_page(), context.new_page()
+    # A tab in the background gets no animation frames: each click would wait for them.
+    first.bring_to_front()
     first.goto(live_server.url + issued.path)
     complete_until_final = first
     for _ in range(3):
@@ -194,6 +196,7 @@ def test_submit_twice_stores_once(browser, live_server, clinics):
     first.get_by_role("button", name="Send my answers").click()
     first.wait_for_load_state()
     assert first.locator("h1").inner_text() == "Thank you"
+    second.bring_to_front()
     second.get_by_role("button", name="Send my answers").click()
     second.wait_for_load_state()
     assert second.locator("h1").inner_text() == "This link is closed"
