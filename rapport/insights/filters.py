@@ -20,7 +20,11 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from rapport.accounts.models import User
-from rapport.insights.scope import WHOLE_CLINIC, InsightScope, month_start, quarter_months
+from rapport.insights.scope import (
+    WHOLE_CLINIC,
+    InsightScope,
+    quick_periods,
+)
 from rapport.security.access import InsightFilterOptions
 
 FIELDS = ("from", "to", "site", "team", "therapist")
@@ -206,31 +210,16 @@ def period_words(first: datetime.date, last: datetime.date) -> str:
 def presets(
     today: datetime.date, current: Selection, *, whole_years: bool = False
 ) -> list[tuple[str, str]]:
-    """Quick periods as (label, query string), keeping the rest of the current filter:
-    this quarter, last quarter and the last 12 months; or, for readers who choose whole
-    years, the last three calendar years."""
-    if whole_years:
-        periods = [
-            (str(year), datetime.date(year, 1, 1), datetime.date(year, 12, 1))
-            for year in range(today.year, today.year - 3, -1)
-        ]
-    else:
-        this_first, this_last = quarter_months(today)
-        last_first, last_last = quarter_months(this_first - datetime.timedelta(days=1))
-        twelve = _add_months(month_start(today), -11)
-        periods = [
-            (gettext("This quarter"), this_first, this_last),
-            (gettext("Last quarter"), last_first, last_last),
-            (gettext("Last 12 months"), twelve, month_start(today)),
-        ]
+    """The quick periods (:func:`~rapport.insights.scope.quick_periods`) as (label, query
+    string), keeping the rest of the current filter."""
+    labels = {
+        "this_quarter": gettext("This quarter"),
+        "last_quarter": gettext("Last quarter"),
+        "last_12_months": gettext("Last 12 months"),
+    }
     links = []
-    for label, first, last in periods:
+    for name, first, last in quick_periods(today, whole_years=whole_years):
         query = QueryDict(current.query, mutable=True)
         query["from"], query["to"] = month_value(first), month_value(last)
-        links.append((label, query.urlencode()))
+        links.append((labels.get(name, name), query.urlencode()))
     return links
-
-
-def _add_months(day: datetime.date, months: int) -> datetime.date:
-    index = day.year * 12 + day.month - 1 + months
-    return datetime.date(index // 12, index % 12 + 1, 1)

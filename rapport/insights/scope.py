@@ -41,6 +41,32 @@ def quarter_months(day: datetime.date) -> tuple[datetime.date, datetime.date]:
     return datetime.date(day.year, first, 1), datetime.date(day.year, first + 2, 1)
 
 
+def add_months(day: datetime.date, months: int) -> datetime.date:
+    """The first day of the month ``months`` after ``day``'s (before it when negative)."""
+    index = day.year * 12 + day.month - 1 + months
+    return datetime.date(index // 12, index % 12 + 1, 1)
+
+
+def quick_periods(
+    today: datetime.date, *, whole_years: bool = False
+) -> list[tuple[str, datetime.date, datetime.date]]:
+    """The periods the insight pages offer in one click, as (name, first month, last
+    month): this quarter, last quarter and the last 12 months; or, for readers who choose
+    whole years, the last three calendar years (named by the year)."""
+    if whole_years:
+        return [
+            (str(year), datetime.date(year, 1, 1), datetime.date(year, 12, 1))
+            for year in range(today.year, today.year - 3, -1)
+        ]
+    this_first, this_last = quarter_months(today)
+    last_first, last_last = quarter_months(this_first - datetime.timedelta(days=1))
+    return [
+        ("this_quarter", this_first, this_last),
+        ("last_quarter", last_first, last_last),
+        ("last_12_months", add_months(month_start(today), -11), month_start(today)),
+    ]
+
+
 @dataclass(frozen=True)
 class InsightScope:
     """Part of a clinic: a period of months, a site, a set of therapists (each optional).

@@ -14,10 +14,13 @@ protected ones (:mod:`rapport.insights.disclosure`). Researchers see the snapsho
 there changes only when its groups have moved by at least the suppression threshold, so
 two refreshes around one client's check-in cannot be differenced.
 
-A filtered view (:class:`~rapport.insights.scope.InsightScope`) is computed when first
-asked for and kept in the cache (never in the database) until the clinic's snapshot is
-recomputed, so a shared link opens at once for the next reader; it has no release, so
-researchers get its protected figures.
+A filtered view (:class:`~rapport.insights.scope.InsightScope`) the pages link to over
+the whole clinic (each site, each quick period, each quick period at each site:
+:func:`standard_scopes`) is computed by the worker right after the clinic's snapshot
+(:func:`precompute_views`) and stored beside it (:class:`PrecomputedView`). Any other
+filtered view is computed when first asked for and kept in the cache until the clinic's
+snapshot is recomputed, so a shared link opens at once for the next reader. Researchers
+get a filtered view under its own release (:class:`ScopedRelease`).
 """
 
 from __future__ import annotations
@@ -27,16 +30,16 @@ import time
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from rapport.accounts.models import Role
-from rapport.clinic.models import Organisation
+from rapport.clinic.models import Organisation, Site
 from rapport.insights import profile_fits, reports
 from rapport.insights.disclosure import protected
-from rapport.insights.models import InsightSnapshot, ScopedRelease
+from rapport.insights.models import InsightSnapshot, PrecomputedView, ScopedRelease
 from rapport.insights.release import release
-from rapport.insights.scope import WHOLE_CLINIC, InsightScope
+from rapport.insights.scope import WHOLE_CLINIC, InsightScope, quick_periods
 from rapport.security.access import Disclosure
 
 DEFAULT_MAX_AGE = datetime.timedelta(hours=24)
@@ -98,11 +101,19 @@ def current(organisation: Organisation) -> InsightSnapshot:
 
 
 def for_scope(organisation: Organisation, scope: InsightScope) -> InsightSnapshot:
-    """The figures of ``scope``: the clinic's snapshot when unfiltered, else a computation
-    of the scope, cached until that snapshot is replaced (an unsaved snapshot)."""
+    """The figures of ``scope``: the clinic's snapshot when unfiltered, else the view
+    precomputed beside it, else a computation of the scope, cached until that snapshot is
+    replaced (an unsaved snapshot)."""
     clinic = current(organisation)
     if scope.is_whole_clinic:
         return clinic
+    stored = (
+        PrecomputedView.objects.filter(snapshot=clinic, scope_key=scope.key)
+        .values("computed_at", "seconds", "data")
+        .first()
+    )
+    if stored is not None:
+        return InsightSnapshot(organisation=organisation, **stored)
     key = f"insights:{organisation.pk}:{clinic.computed_at.isoformat()}:{scope.key}"
     cached = cache.get(key)
     if cached is None:
@@ -115,6 +126,57 @@ def for_scope(organisation: Organisation, scope: InsightScope) -> InsightSnapsho
         seconds=cached["seconds"],
         data=cached["data"],
     )
+
+
+def standard_scopes(organisation: Organisation, today: datetime.date) -> list[InsightScope]:
+    """The filtered views of the whole clinic the insight pages link to on ``today``:
+    each site, each quick period (staff's and researchers',
+    :func:`~rapport.insights.scope.quick_periods`), and each quick period at each site.
+    Teams and therapists are left out: their views are small and quick to compute."""
+    sites = [
+        None,
+        *Site.objects.filter(organisation=organisation)
+        .order_by("name")
+        .values_list("pk", flat=True),
+    ]
+    periods: list[tuple[datetime.date | None, datetime.date | None]] = [(None, None)]
+    for whole_years in (False, True):
+        for _name, first, last in quick_periods(today, whole_years=whole_years):
+            if (first, last) not in periods:
+                periods.append((first, last))
+    scopes = [InsightScope(first, last, site_id=site) for first, last in periods for site in sites]
+    return [scope for scope in scopes if not scope.is_whole_clinic]
+
+
+def precompute_views(snapshot: InsightSnapshot, today: datetime.date | None = None) -> int:
+    """Compute and store the standard filtered views (:func:`standard_scopes`) beside
+    ``snapshot``; how many were stored. Stops early, storing nothing more, when the
+    snapshot is replaced meanwhile (its successor gets its own views)."""
+    today = today or timezone.localdate()
+    stored = 0
+    for scope in standard_scopes(snapshot.organisation, today):
+        computed = reports.compute(snapshot.organisation, scope)
+        seconds = computed.pop("seconds")
+        try:
+            with transaction.atomic():
+                if not InsightSnapshot.objects.filter(pk=snapshot.pk).exists():
+                    break
+                PrecomputedView.objects.update_or_create(
+                    snapshot=snapshot,
+                    scope_key=scope.key,
+                    defaults={"computed_at": timezone.now(), "seconds": seconds, "data": computed},
+                )
+        except IntegrityError:  # the snapshot was deleted after the check above
+            break
+        stored += 1
+    return stored
+
+
+def refresh_with_views(organisation: Organisation) -> tuple[InsightSnapshot, int]:
+    """:func:`refresh`, then :func:`precompute_views` (the worker's hourly job and
+    ``rapport insights refresh``; a refresh in a request computes the clinic only)."""
+    snapshot = refresh(organisation)
+    return snapshot, precompute_views(snapshot)
 
 
 def figures_for(
