@@ -22,6 +22,7 @@ def settings_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     return env | extra
 
 
+@pytest.mark.database_independent  # its own SQLite data folder
 def test_default_database_is_an_sqlite_file_in_wal_mode(tmp_path):
     env = settings_env(tmp_path)
     result = subprocess.run(

@@ -8,6 +8,11 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import pytest
+
+# `rapport demo` runs with its own SQLite database in a temporary folder.
+pytestmark = pytest.mark.database_independent
+
 
 def test_demo_seeds_once_and_prints_the_logins(tmp_path: Path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("RAPPORT_", "DJANGO_"))}

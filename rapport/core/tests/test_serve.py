@@ -12,6 +12,9 @@ import pytest
 
 from rapport.security.crypto import generate_key
 
+# `rapport serve` runs with its own SQLite database in a temporary folder.
+pytestmark = pytest.mark.database_independent
+
 
 def free_port() -> int:
     with socket.socket() as sock:

@@ -13,7 +13,6 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 ERROR_LINE = re.compile(r"^(?P<path>rapport/\S+\.py):\d+: error:", re.MULTILINE)
@@ -90,10 +89,7 @@ def test_every_exempt_module_exists():
     assert not missing, f"remove these modules from the mypy exemption list: {missing}"
 
 
-@pytest.mark.skipif(
-    "sqlite" not in settings.DATABASES["default"]["ENGINE"],
-    reason="mypy does not depend on the database: checked once, in the SQLite run",
-)
+@pytest.mark.database_independent
 def test_exempt_modules_are_not_yet_clean(tmp_path):
     config = mypy_config()
     config_file = tmp_path / "pyproject.toml"

@@ -229,6 +229,7 @@ def check_deploy_on_sqlite(tmp_path: Path, **overrides: str) -> subprocess.Compl
     )
 
 
+@pytest.mark.database_independent  # its own SQLite data folder
 def test_a_new_data_folder_and_database_are_owner_only(tmp_path):
     result = check_deploy_on_sqlite(tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -245,6 +246,7 @@ def test_demo_key_files_go_into_an_owner_only_folder(tmp_path, monkeypatch):
     assert (tmp_path / "var").stat().st_mode & 0o777 == 0o700
 
 
+@pytest.mark.database_independent  # its own SQLite data folder
 @pytest.mark.parametrize("loose", ["folder", "database", "anchors"])
 def test_check_deploy_fails_when_others_can_read_the_data(tmp_path, loose):
     folder = tmp_path / "var"
