@@ -43,16 +43,20 @@ format: $(STAMP)
 
 # The two database runs share nothing (SQLite in memory, PostgreSQL in its own test
 # database, live servers on free ports), so they run side by side; --output-sync keeps
-# each run's report in one piece.
+# each run's report in one piece. Work that would only repeat itself runs once: the
+# browser tests on PostgreSQL, the production engine (the SQLite run checks the same
+# views through Django's test client), and tests that never touch the test database
+# (`rapport demo` and `rapport serve` with their own data folder, the mypy exemption
+# check) on SQLite. Plain `pytest` runs everything on the database it is given.
 test: lint
 	$(MAKE) --jobs=2 --output-sync=target test-sqlite test-postgres
 
 test-sqlite: $(STAMP) $(NODE_STAMP)
-	env -u RAPPORT_DATABASE_URL $(BIN)/pytest $(PYTEST_ARGS)
+	env -u RAPPORT_DATABASE_URL $(BIN)/pytest -m "not browser" $(PYTEST_ARGS)
 
 test-postgres: $(STAMP) $(NODE_STAMP)
 	scripts/ensure-postgres
-	RAPPORT_DATABASE_URL=$(PG_URL) $(BIN)/pytest $(PYTEST_ARGS)
+	RAPPORT_DATABASE_URL=$(PG_URL) $(BIN)/pytest -m "not database_independent" $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done

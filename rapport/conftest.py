@@ -9,20 +9,6 @@ import pytest
 pytest_plugins = ["rapport.browser_testing"]
 
 
-def pytest_collection_modifyitems(config, items):
-    """``make test`` runs the suite once per database; a test marked
-    ``database_independent`` would do the same work twice, so it runs in the SQLite run
-    only."""
-    from django.conf import settings
-
-    if "sqlite" in settings.DATABASES["default"]["ENGINE"]:
-        return
-    once = pytest.mark.skip(reason="does not use the test database: runs in the SQLite run")
-    for item in items:
-        if item.get_closest_marker("database_independent"):
-            item.add_marker(once)
-
-
 _TRIGGERS = importlib.import_module("rapport.security.migrations.0002_audit_append_only_triggers")
 _AUDIT_TABLES = ("security_auditevent", "security_auditcheckpoint", "security_auditchainhead")
 
