@@ -20,11 +20,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from rapport.accounts.models import User
-from rapport.insights.scope import (
-    WHOLE_CLINIC,
-    InsightScope,
-    quick_periods,
-)
+from rapport.insights.scope import WHOLE_CLINIC, InsightScope, quick_periods
 from rapport.security.access import InsightFilterOptions
 
 FIELDS = ("from", "to", "site", "team", "therapist")
