@@ -8,7 +8,6 @@ import pytest
 
 pytest_plugins = ["rapport.browser_testing"]
 
-
 _TRIGGERS = importlib.import_module("rapport.security.migrations.0002_audit_append_only_triggers")
 _AUDIT_TABLES = ("security_auditevent", "security_auditcheckpoint", "security_auditchainhead")
 
