@@ -30,6 +30,7 @@ from rapport.insights.models import InsightSnapshot
 from rapport.insights.report_views import report_choices
 from rapport.insights.tables import csv_rows, display_rows
 from rapport.insights.wording import translated_page
+from rapport.operations.jobs import queue_insight_views
 from rapport.security import params
 from rapport.security.access import (
     Disclosure,
@@ -196,9 +197,10 @@ def download(request: HttpRequest, page: str) -> HttpResponse:
 
 @require_POST
 def refresh(request: HttpRequest) -> HttpResponse:
-    """Recompute the figures now (instead of waiting for the freshness limit)."""
+    """Recompute the clinic's figures now (instead of waiting for the freshness limit);
+    the worker then stores the filtered views the pages link to."""
     organisation = get_insights_organisation(request, action="insights.refresh")
-    snapshots.refresh(organisation)
+    queue_insight_views(snapshots.refresh(organisation))
     return redirect("insights")
 
 

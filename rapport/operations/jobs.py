@@ -23,15 +23,15 @@ from rapport.operations import metrics
 logger = logging.getLogger("rapport.worker")
 
 
-def job(name: str) -> Callable[[Callable[[], str]], Callable[[], str]]:
+def job(name: str) -> Callable[[Callable[..., str]], Callable[..., str]]:
     """Log the run of a job function that returns a short, data-free outcome."""
 
-    def decorate(function: Callable[[], str]) -> Callable[[], str]:
+    def decorate(function: Callable[..., str]) -> Callable[..., str]:
         @functools.wraps(function)
-        def run() -> str:
+        def run(*args: object) -> str:
             started = time.monotonic()
             try:
-                outcome = function()
+                outcome = function(*args)
             except Exception as error:
                 seconds = time.monotonic() - started
                 metrics.count_job(name, seconds, failed=True)
@@ -69,6 +69,40 @@ def refresh_insights() -> str:
     organisations = list(Organisation.objects.order_by("slug"))
     views = sum(refresh_with_views(organisation)[1] for organisation in organisations)
     return f"{len(organisations)} organisations refreshed, {views} filtered views precomputed"
+
+
+@job("insights-views")
+def precompute_insight_views(snapshot_id: int) -> str:
+    """Store the standard filtered views beside a snapshot computed by "Refresh now"
+    (queued by :func:`queue_insight_views`; the hourly refresh stores its own)."""
+    from rapport.insights.models import InsightSnapshot
+    from rapport.insights.snapshots import precompute_views
+
+    snapshot = (
+        InsightSnapshot.objects.select_related("organisation")
+        .defer("data", "profiles", "released")
+        .filter(pk=snapshot_id)
+        .first()
+    )
+    if snapshot is None:
+        return "skipped: the snapshot has been replaced"
+    return f"{precompute_views(snapshot)} filtered views precomputed"
+
+
+def queue_insight_views(snapshot) -> None:
+    """Have the worker store ``snapshot``'s standard filtered views once the current
+    transaction commits: "Refresh now" recomputes the clinic while its user waits, and
+    the views the pages link to would otherwise be computed on first visit until the
+    next hourly refresh."""
+    from django_q.tasks import async_task  # type: ignore[import-untyped]
+
+    transaction.on_commit(
+        lambda: async_task(
+            f"{precompute_insight_views.__module__}.{precompute_insight_views.__name__}",
+            snapshot.pk,
+            task_name=f"insights-views-{snapshot.pk}",
+        )
+    )
 
 
 @job("audit-anchor")

@@ -14,12 +14,15 @@ import datetime
 import pytest
 from django.core.management import call_command
 from django.urls import reverse
+from django.utils.module_loading import import_string
+from django_q.brokers import get_broker  # type: ignore[import-untyped]  # django-q2 ships no types
+from django_q.signing import SignedPackage  # type: ignore[import-untyped]
 
 from rapport.clinic.models import Site
 from rapport.insights import reports, snapshots
 from rapport.insights.models import InsightSnapshot, PrecomputedView
 from rapport.insights.scope import InsightScope
-from rapport.operations.jobs import refresh_insights
+from rapport.operations.jobs import queue_insight_views, refresh_insights
 from rapport.testing import login_verified
 
 OUTCOMES = reverse("insights-outcomes")
@@ -168,3 +171,43 @@ def test_the_worker_job_and_the_command_store_the_views(synth_clinic, two_views,
 
     assert "2 filtered views precomputed" in capsys.readouterr().out
     assert PrecomputedView.objects.count() == 2
+
+
+def _run_queued_jobs() -> list[str]:
+    """Run the queued one-off jobs here, as a worker would (django-q2's worker loop is
+    tested in rapport/operations; it needs a database it can reconnect to)."""
+    outcomes = []
+    broker = get_broker()
+    while tasks := broker.dequeue():
+        for task_id, payload in tasks:
+            task = SignedPackage.loads(payload)
+            outcomes.append(import_string(task["func"])(*task["args"]))
+            broker.acknowledge(task_id)
+    return outcomes
+
+
+def test_refresh_now_has_the_worker_store_the_views(
+    client, synth_clinic, two_views, django_capture_on_commit_callbacks
+):
+    login_verified(client, synth_clinic.clinic_admin)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("insights-refresh"))
+    assert response.status_code == 302
+    snapshot = InsightSnapshot.objects.get(organisation=synth_clinic.organisation)
+    assert not snapshot.views.exists(), "the button computes the clinic only"
+
+    assert _run_queued_jobs() == ["2 filtered views precomputed"]
+
+    assert {view.scope_key for view in snapshot.views.all()} == {s.key for s in two_views}
+
+
+def test_queued_views_of_a_replaced_snapshot_are_skipped(
+    synth_clinic, two_views, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        queue_insight_views(snapshots.refresh(synth_clinic.organisation))
+    snapshots.refresh(synth_clinic.organisation)  # replaced before the worker gets to it
+
+    assert _run_queued_jobs() == ["skipped: the snapshot has been replaced"]
+
+    assert not PrecomputedView.objects.exists()
