@@ -87,12 +87,27 @@ def browser_context_args() -> dict:
 
 
 @pytest.fixture
-def page(browser, browser_context_args):
-    """A page in a fresh browser context, closed after the test."""
-    # bypass_csp only lets the test inject axe-core; the pages themselves keep their CSP.
-    context = browser.new_context(bypass_csp=True, **browser_context_args)
-    yield context.new_page()
-    context.close()
+def new_page(browser):
+    """Opens a page in a browser context of its own (a client's phone, a therapist's
+    desktop, a second person); ``options`` are Playwright's context options (default: a
+    desktop screen). Every context is closed after the test, even one that failed."""
+    contexts = []
+
+    def open_page(**options):
+        options.setdefault("viewport", DESKTOP)
+        # bypass_csp only lets the test inject axe-core; the pages themselves keep their CSP.
+        contexts.append(browser.new_context(bypass_csp=True, **options))
+        return contexts[-1].new_page()
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(new_page, browser_context_args):
+    """A page in a fresh browser context (``browser_context_args``), closed after the test."""
+    return new_page(**browser_context_args)
 
 
 class RequestsInFlight:

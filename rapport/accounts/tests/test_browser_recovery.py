@@ -11,7 +11,7 @@ import pytest
 
 from rapport.accounts import lockout
 from rapport.accounts.models import Role, User
-from rapport.browser_testing import DESKTOP, check_accessibility, require_browser_tools, sign_in
+from rapport.browser_testing import check_accessibility, require_browser_tools, sign_in
 from rapport.testing import make_organisation, make_user, totp_code
 
 TEMPORARY = "plum orchard at dawn 42"
@@ -19,21 +19,6 @@ THEIR_OWN = "seven quiet herons over the lake"
 
 require_browser_tools()
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("plain_http_cookies")]
-
-
-@pytest.fixture
-def new_page(browser):
-    contexts = []
-
-    def open_page():
-        # bypass_csp only lets the test inject axe-core; the pages keep their CSP.
-        context = browser.new_context(viewport=DESKTOP, bypass_csp=True)
-        contexts.append(context)
-        return context.new_page()
-
-    yield open_page
-    for context in contexts:
-        context.close()
 
 
 @pytest.fixture

@@ -165,25 +165,24 @@ def test_critical_answer_shows_crisis_resources(page, live_server, clinics):
     shot(page, "crisis")
 
 
-def test_close_halfway_and_resume(browser, page, live_server, clinics):
+def test_close_halfway_and_resume(new_page, page, live_server, clinics):
     issued = issue_checkin_link(clinics.owner_episode)
     page.goto(live_server.url + issued.path)
     page.locator("label.ck-option").nth(5).click()  # trust item 1: "Agree"
     page.locator("fieldset.ck-item").nth(1).locator("label.ck-option").nth(1).click()
     page.wait_for_function("document.querySelector('.ck-saved').textContent.includes('saved')")
     page.close()  # the client closes the tab without pressing Next
-    again = browser.new_context(viewport=PHONE).new_page()
+    again = new_page(viewport=PHONE)
     again.goto(live_server.url + issued.path)
     checked = again.locator("input[type=radio]:checked")
     assert checked.count() == 2
     assert checked.first.get_attribute("value") == "6"
-    again.context.close()
 
 
-def test_submit_twice_stores_once(browser, live_server, clinics):
+def test_submit_twice_stores_once(new_page, live_server, clinics):
     issued = issue_checkin_link(clinics.owner_episode)
-    context = browser.new_context(viewport=PHONE, bypass_csp=True)
-    first, second = context.new_page(), context.new_page()
+    first = new_page(viewport=PHONE)
+    second = first.context.new_page()  # a second tab of the same browser
     # A tab in the background gets no animation frames: each click would wait for them.
     first.bring_to_front()
     first.goto(live_server.url + issued.path)
@@ -203,7 +202,6 @@ def test_submit_twice_stores_once(browser, live_server, clinics):
     assert "already sent your answers" in second.locator("main").inner_text()
     check_accessibility(second)
     assert CheckinSubmission.objects.count() == 1
-    context.close()
 
 
 def test_expired_link(page, live_server, clinics):
@@ -218,33 +216,33 @@ def test_expired_link(page, live_server, clinics):
     shot(page, "closed")
 
 
-def tablet_signed_in_as(browser, live_server, user):
-    """A tablet-sized browser already signed in as ``user`` (staff): (context, page)."""
+def tablet_signed_in_as(new_page, live_server, user):
+    """A page on a tablet-sized browser already signed in as ``user`` (staff)."""
     from django.conf import settings
 
     staff = Client()
     login_verified(staff, user)
     cookie = staff.cookies[settings.SESSION_COOKIE_NAME].value
-    context = browser.new_context(viewport={"width": 820, "height": 1180}, bypass_csp=True)
-    context.add_cookies(
+    page = new_page(viewport={"width": 820, "height": 1180})
+    page.context.add_cookies(
         [{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": live_server.url}]
     )
-    return context, context.new_page()
+    return page
 
 
-def start_kiosk(browser, live_server, clinics):
-    """A tablet-sized browser where the owner started a kiosk check-in: (context, page)."""
+def start_kiosk(new_page, live_server, clinics):
+    """A page on a tablet-sized browser where the owner started a kiosk check-in."""
     schedule_next_session(clinics.owner_episode)
-    context, page = tablet_signed_in_as(browser, live_server, clinics.owner)
+    page = tablet_signed_in_as(new_page, live_server, clinics.owner)
     page.goto(f"{live_server.url}/clients/{clinics.owner_client.public_id}/")
     page.get_by_role("button", name="Start check-in on this tablet").click()
     page.wait_for_load_state()
     assert "/q/" in page.url
-    return context, page
+    return page
 
 
-def test_kiosk_check_in_ends_on_the_locked_screen(browser, live_server, clinics):
-    context, page = start_kiosk(browser, live_server, clinics)
+def test_kiosk_check_in_ends_on_the_locked_screen(new_page, live_server, clinics):
+    page = start_kiosk(new_page, live_server, clinics)
     complete(page)
     assert page.locator("h1").inner_text() == "Thank you"
     page.get_by_role("link", name="Finish").click()
@@ -258,12 +256,11 @@ def test_kiosk_check_in_ends_on_the_locked_screen(browser, live_server, clinics)
     # The staff session is gone from the tablet: staff pages ask for a sign-in.
     page.goto(f"{live_server.url}/clients/{clinics.owner_client.public_id}/")
     assert "/accounts/login/" in page.url
-    context.close()
 
 
-def test_an_idle_kiosk_returns_to_the_locked_screen(browser, live_server, clinics, settings):
+def test_an_idle_kiosk_returns_to_the_locked_screen(new_page, live_server, clinics, settings):
     settings.CHECKIN_KIOSK_IDLE_MINUTES = 0.05  # 3 seconds
-    context, page = start_kiosk(browser, live_server, clinics)
+    page = start_kiosk(new_page, live_server, clinics)
     form_url = page.url
     answer_screen(page)
     page.wait_for_url("**/kiosk/**", timeout=15_000)
@@ -273,7 +270,6 @@ def test_an_idle_kiosk_returns_to_the_locked_screen(browser, live_server, clinic
     # Going back to the form finds nothing left of the answers.
     page.goto(form_url)
     assert page.locator("input:checked").count() == 0
-    context.close()
 
 
 @pytest.mark.parametrize(
@@ -285,13 +281,10 @@ def test_an_idle_kiosk_returns_to_the_locked_screen(browser, live_server, clinic
     ids=["phone-english", "desktop-spanish"],
 )
 def test_a_zero_to_ten_item_is_one_row_answered_by_tap_and_by_keyboard(
-    browser, live_server, clinics, viewport, language, next_label, send_label, anchor
+    new_page, live_server, clinics, viewport, language, next_label, send_label, anchor
 ):
     phone = viewport == PHONE
-    context = browser.new_context(
-        viewport=viewport, bypass_csp=True, is_mobile=phone, has_touch=phone
-    )
-    page = context.new_page()
+    page = new_page(viewport=viewport, is_mobile=phone, has_touch=phone)
     issued = issue_checkin_link(clinics.owner_episode)
     page.goto(f"{live_server.url}{issued.path}?lang={language}")
     for _ in range(3):
@@ -349,4 +342,3 @@ def test_a_zero_to_ten_item_is_one_row_answered_by_tap_and_by_keyboard(
     answers = issued.link.session.administrations.get(instrument_id="rapport_alliance").answers
     assert (answers["alliance_bond"], answers["alliance_goals"]) == (7, 3)
     assert answers.get("alliance_overall") is None
-    context.close()

@@ -49,10 +49,9 @@ def clinics(live_server):
     ],
 )
 def test_a_client_reads_their_progress_on_a_phone(
-    browser, live_server, clinics, language, next_label, send_label, see_label, heading
+    new_page, live_server, clinics, language, next_label, send_label, see_label, heading
 ):
-    context = browser.new_context(viewport=PHONE, bypass_csp=True, is_mobile=True, has_touch=True)
-    page = context.new_page()
+    page = new_page(viewport=PHONE, is_mobile=True, has_touch=True)
     issued = issue_checkin_link(clinics.owner_episode)
     page.goto(f"{live_server.url}{issued.path}?lang={language}")
     complete(page, next_label=next_label, send_label=send_label)
@@ -76,14 +75,13 @@ def test_a_client_reads_their_progress_on_a_phone(
     assert clinics.owner.username not in body
     # The page has no scroll sideways on a phone.
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
-    context.close()
 
 
-def test_review_together_is_a_closed_room_left_only_by_signing_in(browser, live_server, clinics):
+def test_review_together_is_a_closed_room_left_only_by_signing_in(new_page, live_server, clinics):
     other_client = make_episode(clinics.owner).client
     issued = issue_checkin_link(clinics.owner_episode)
     Client().post(f"{issued.path}submit/", _answers())
-    context, page = tablet_signed_in_as(browser, live_server, clinics.owner)
+    page = tablet_signed_in_as(new_page, live_server, clinics.owner)
     page.goto(f"{live_server.url}/clients/{clinics.owner_client.public_id}/")
     page.get_by_role("button", name="Review together on this device").click()
     page.wait_for_load_state()
@@ -105,7 +103,6 @@ def test_review_together_is_a_closed_room_left_only_by_signing_in(browser, live_
         page.goto(live_server.url + path)
         assert "/accounts/login/" in page.url
     end_review_by_signing_in(page, live_server, clinics.owner)
-    context.close()
 
 
 def end_review_by_signing_in(page, live_server, therapist) -> None:

@@ -104,22 +104,6 @@ def clinic(live_server):
     return clinics
 
 
-@pytest.fixture
-def new_page(browser):
-    """Opens a page in a browser context of its own (the client's phone, the therapist's
-    desktop); every context is closed at the end, even when the test failed."""
-    contexts = []
-
-    def open_page(**options):
-        # bypass_csp lets the test inject axe-core; the pages themselves keep their CSP.
-        contexts.append(browser.new_context(bypass_csp=True, **options))
-        return contexts[-1].new_page()
-
-    yield open_page
-    for context in contexts:
-        context.close()
-
-
 def check_in(new_page, live_server, episode, words: dict, *, phq9_item9: int | None):
     """The client opens a fresh link on a phone and answers every screen; returns the
     thank-you page."""

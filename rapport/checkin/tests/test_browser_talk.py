@@ -48,10 +48,8 @@ WORDS = {
 
 
 @pytest.fixture
-def phone(browser):
-    context = browser.new_context(viewport=PHONE, bypass_csp=True, is_mobile=True, has_touch=True)
-    yield context.new_page()
-    context.close()
+def phone(new_page):
+    return new_page(viewport=PHONE, is_mobile=True, has_touch=True)
 
 
 @pytest.mark.parametrize("language", ["en", "es"])

@@ -118,18 +118,13 @@ def clinic(live_server, request, settings):
 
 
 @pytest.fixture
-def new_page(browser, request):
-    contexts = []
+def page_on(new_page):
+    """Opens a page on a named screen ("phone", "desktop") in a context of its own."""
 
     def open_page(viewport: str, **options):
-        # bypass_csp lets the test inject axe-core; the pages themselves keep their CSP.
-        context = browser.new_context(viewport=VIEWPORTS[viewport], bypass_csp=True, **options)
-        contexts.append(context)
-        return context.new_page()
+        return new_page(viewport=VIEWPORTS[viewport], **options)
 
-    yield open_page
-    for context in contexts:
-        context.close()
+    return open_page
 
 
 def admin_unlocks(page, live_server, clinic) -> None:
@@ -196,8 +191,8 @@ def send_link_by_email(page, address: str) -> str:
     return link.group(0)
 
 
-def client_completes_on_a_phone(new_page, url: str) -> None:
-    phone = new_page("phone", is_mobile=True, has_touch=True)
+def client_completes_on_a_phone(page_on, url: str) -> None:
+    phone = page_on("phone", is_mobile=True, has_touch=True)
     phone.goto(url)
     assert phone.locator("html").get_attribute("lang") == "es"
     complete(phone, next_label="Siguiente", send_label="Enviar mis respuestas")
@@ -234,12 +229,12 @@ def close_episode(page, live_server, episode: Episode) -> None:
 
 @pytest.mark.parametrize("viewport", sorted(VIEWPORTS))
 @pytest.mark.parametrize("clinic", ["en", "es"], indirect=True)
-def test_a_clinic_day(live_server, new_page, clinic, viewport):
+def test_a_clinic_day(live_server, page_on, clinic, viewport):
     language = clinic["language"]
-    admin_page = new_page(viewport)
+    admin_page = page_on(viewport)
     admin_unlocks(admin_page, live_server, clinic)
 
-    page = new_page(viewport)
+    page = page_on(viewport)
     sign_in(page, live_server.url, clinic["therapist"])
     assert page.locator("html").get_attribute("lang") == language
     (caseload,) = words(language, "Caseload")
@@ -250,7 +245,7 @@ def test_a_clinic_day(live_server, new_page, clinic, viewport):
     schedule_weekly_series(page, marisol, timezone.now() + datetime.timedelta(days=1, hours=2))
     url = send_link_by_email(page, "marisol@example.org")
 
-    client_completes_on_a_phone(new_page, url)
+    client_completes_on_a_phone(page_on, url)
     submitted = CheckinSubmission.objects.get(session__episode=marisol)
 
     page.goto(live_server.url + reverse("client-detail", args=[marisol.client.public_id]))
