@@ -1,11 +1,12 @@
 """Encrypted, authenticated backups of the whole database, and their restore.
 
-``create`` writes one consistent snapshot: every table is read inside one transaction
-(REPEATABLE READ on PostgreSQL; on SQLite the transaction holds the database's write
-lock), serialized with Django's JSON serializer so a backup taken on SQLite restores into
-PostgreSQL and back. The file is gzip-compressed and sealed with AES-256-GCM under
-``RAPPORT_BACKUP_KEY`` (or ``RAPPORT_BACKUP_KEY_FILE``): a changed, truncated or foreign
-file fails authentication and is refused before anything is written.
+``create`` writes one consistent snapshot: every table is read as of one moment
+(:func:`rapport.core.snapshot.read_snapshot`: REPEATABLE READ on PostgreSQL, a deferred
+read transaction on SQLite; neither holds up writers), serialized with Django's JSON
+serializer so a backup taken on SQLite restores into PostgreSQL and back. The file is
+gzip-compressed and sealed with AES-256-GCM under ``RAPPORT_BACKUP_KEY`` (or
+``RAPPORT_BACKUP_KEY_FILE``): a changed, truncated or foreign file fails authentication
+and is refused before anything is written.
 
 File layout: ``MAGIC``, one byte with the length of the key id, the key id, a 12-byte
 nonce, then the ciphertext. The magic and key id are authenticated as associated data.
@@ -34,6 +35,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, models, transaction
 from django.utils import timezone
 
+from rapport.core.snapshot import read_snapshot
 from rapport.operations.models import BackupRun
 from rapport.security.crypto import Key, load_keys
 
@@ -104,13 +106,7 @@ def create(out: Path) -> BackupSummary:
     key = backup_keys()[0]
     if out.exists():
         raise BackupError(f"{out} already exists; choose a new file name")
-    # Only an outermost transaction can choose its isolation level (inside a caller's
-    # transaction the snapshot is the caller's).
-    own_snapshot = connection.vendor == "postgresql" and not connection.in_atomic_block
-    with transaction.atomic():
-        if own_snapshot:
-            with connection.cursor() as cursor:
-                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+    with read_snapshot():
         counts: dict[str, int] = {}
         objects: list = []
         for model in backed_up_models():

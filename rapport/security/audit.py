@@ -45,6 +45,7 @@ from django.db.models import Model
 from django.utils import timezone
 
 from rapport.core import hotpath
+from rapport.core.snapshot import read_snapshot
 from rapport.security import crypto
 from rapport.security.models import (
     AuditChainHead,
@@ -520,43 +521,16 @@ class Verification:
 def verify(anchor_file: Path | None = None) -> Verification:
     """Recompute every lane's chain; the result names the first bad entry, if any.
 
-    The chain is read from one snapshot (:func:`_read_snapshot`), so entries that other
-    processes append meanwhile are not seen half-way: read as separate statements, an
-    entry committed between reading a lane's head and walking its entries looked like
-    one "beyond the recorded end", and the worker's daily purge refused to run on a busy
-    site. The anchors are read first: every anchor then names an entry in the snapshot.
+    The chain is read from one snapshot (:func:`rapport.core.snapshot.read_snapshot`), so
+    entries that other processes append meanwhile are not seen half-way: read as
+    separate statements, an entry committed between reading a lane's head and walking
+    its entries looked like one "beyond the recorded end", and the worker's daily purge
+    refused to run on a busy site. The anchors are read first: every anchor then names an
+    entry in the snapshot.
     """
     anchors = _read_anchors(anchor_file)
-    with _read_snapshot():
+    with read_snapshot():
         return _verify_snapshot(anchors)
-
-
-@contextmanager
-def _read_snapshot() -> Iterator[None]:
-    """Let the queries inside see the database as of one moment, without holding up
-    writers.
-
-    PostgreSQL: a REPEATABLE READ, READ ONLY transaction. SQLite: a DEFERRED transaction,
-    begun by hand: in WAL mode its first read fixes the snapshot and it takes no write
-    lock, whereas Django's transactions here begin IMMEDIATE (the write lock up front),
-    which would hold up every check-in while the chain is walked. Inside a transaction
-    the caller has opened, that transaction decides (only the outermost one can choose).
-    """
-    if connection.in_atomic_block or connection.vendor not in ("postgresql", "sqlite"):
-        yield
-    elif connection.vendor == "postgresql":
-        with transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            yield
-    else:
-        with connection.cursor() as cursor:
-            cursor.execute("BEGIN DEFERRED")
-        try:
-            yield
-        finally:
-            with connection.cursor() as cursor:
-                cursor.execute("ROLLBACK")  # nothing was written: only the snapshot ends
 
 
 def _verify_snapshot(anchors: dict[int, dict[int, str]]) -> Verification:

@@ -5,15 +5,12 @@ the worker's daily purge met on a busy site (bench/cluster_drill.py). Verificati
 one snapshot, so it checks the chain as it was when it started.
 """
 
-import json
-import subprocess
-import sys
 import threading
 
 import pytest
 from django.db import connection, connections
 
-from rapport.core.tests.test_database_settings import settings_env
+from rapport.core.tests.test_snapshot import run_on_an_sqlite_file
 from rapport.security import audit
 
 
@@ -66,28 +63,10 @@ def test_an_entry_committed_during_verification_is_not_beyond_the_end_postgresql
 
 @pytest.mark.database_independent  # its own SQLite file, as a small installation has
 def test_an_entry_committed_during_verification_is_not_beyond_the_end_sqlite(tmp_path):
-    # The test database is SQLite in memory, where connections share one cache and lock
-    # tables instead of reading snapshots: the case needs the WAL file Rapport runs on.
-    env = settings_env(tmp_path, DJANGO_SETTINGS_MODULE="rapport.settings")
-
-    def run(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [sys.executable, *args],
-            env=env,
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
+    check(
+        run_on_an_sqlite_file(
+            tmp_path,
+            "rapport.security.tests.test_audit_snapshot",
+            "verify_while_another_connection_appends",
         )
-
-    migrated = run("-m", "rapport.cli", "migrate", "-v", "0")
-    assert migrated.returncode == 0, migrated.stderr
-    program = (
-        "import json, django; django.setup(); "
-        "from rapport.security.tests import test_audit_snapshot as t; "
-        "print(json.dumps(t.verify_while_another_connection_appends()))"
     )
-    result = run("-c", program)
-    assert result.returncode == 0, result.stderr
-    check(json.loads(result.stdout.strip().splitlines()[-1]))
