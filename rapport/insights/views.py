@@ -59,8 +59,15 @@ def _with_therapist_names(page: dict[str, Any], user: User) -> dict[str, Any]:
     """Supervisors and clinic admins see therapists' names; researchers keep pseudonyms."""
     if user.role == Role.RESEARCHER:
         return page
+    shown = {row.get("therapist_id") for stored in page["tables"] for row in stored["rows"]}
+    shown.discard(None)
+    if not shown:
+        return page
     names = {
-        staff.pk: str(staff) for staff in User.objects.filter(organisation=user.organisation_id)
+        staff.pk: str(staff)
+        for staff in User.objects.filter(organisation=user.organisation_id, pk__in=shown)
+        .only("pk", "first_name", "last_name", "username")
+        .order_by()
     }
     for stored in page["tables"]:
         for row in stored["rows"]:
@@ -143,7 +150,7 @@ def page(request: HttpRequest, page: str) -> HttpResponse:
         "presets": filters.presets(
             timezone.localdate(),
             selection,
-            whole_years=insight_filter_options(request.user).whole_years,
+            whole_years=selection.form.options.whole_years,
         ),
         "csv_url_name": f"insights-{page.replace('_', '-')}-csv",
     }

@@ -545,7 +545,10 @@ def insight_filter_options(user: User) -> InsightFilterOptions:
     require_permission(user, READ_AGGREGATES)
     sites = tuple(Site.objects.filter(organisation_id=user.organisation_id).order_by("name"))
     # Former staff too: a past period holds the episodes of therapists who have left.
-    staff = User.objects.filter(organisation_id=user.organisation_id)
+    # Only what the filter shows and checks: a large clinic offers thousands of them.
+    staff = User.objects.filter(organisation_id=user.organisation_id).only(
+        "pk", "public_id", "first_name", "last_name", "username", "role", "supervisor_id"
+    )
     therapists = staff.filter(role=Role.THERAPIST).order_by("first_name", "last_name", "pk")
     if user.role == Role.SUPERVISOR:
         return InsightFilterOptions(sites, tuple(therapists.filter(supervisor=user)), (user,))

@@ -114,6 +114,25 @@ def test_a_therapist_filter_covers_that_therapists_episodes(client, clinic):
 
 
 @pytest.mark.django_db
+def test_the_drop_downs_keep_the_choice_and_escape_names(client, clinic):
+    therapist = User.objects.filter(supervisor=clinic.supervisor).order_by("pk").first()
+    therapist.first_name, therapist.last_name = "<b>Lee", "O'Neil & Co</b>"
+    therapist.save(update_fields=["first_name", "last_name"])
+    login_verified(client, clinic.supervisor)
+
+    html = client.get(OUTCOMES, {"therapist": str(therapist.public_id)}).text
+
+    drop_down = re.search(r'<select[^>]* id="id_therapist"[^>]*>(.*?)</select>', html, re.S)
+    assert drop_down is not None and 'name="therapist"' in drop_down[0]
+    chosen = re.findall(r'<option value="([^"]*)" selected>([^<]*)</option>', drop_down[1])
+    assert chosen == [(str(therapist.public_id), "&lt;b&gt;Lee O&#x27;Neil &amp; Co&lt;/b&gt;")]
+    assert "<b>Lee" not in html
+    # A choice the reader is not offered is marked on its drop-down for screen readers.
+    outside = client.get(OUTCOMES, {"therapist": str(clinic.other_supervisor.public_id)}).text
+    assert re.search(r'<select[^>]*aria-invalid="true"[^>]*id="id_therapist"', outside)
+
+
+@pytest.mark.django_db
 def test_a_filter_outside_the_readers_options_is_an_error_never_a_wider_view(client, clinic):
     someone_elses = User.objects.filter(supervisor=clinic.other_supervisor).first()
     login_verified(client, clinic.supervisor)

@@ -25,7 +25,7 @@ def verify_while_another_connection_appends() -> dict:
     """Record one entry, verify while another connection appends a second, verify again."""
     audit.record("test.probe")
     walk = audit._walk
-    appended = []
+    appended: list[bool] = []
 
     def walk_after_a_concurrent_append(head, anchors):
         if not appended:
