@@ -23,14 +23,12 @@ Speed matters (a clinic of 100,000 clients has millions of administrations), so:
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
 
 import numpy as np
 import pandas as pd
-from django.db import connection, connections, transaction
+from django.db import connection, transaction
 from django.db.models import Count, F, QuerySet, Window
 from django.db.models.fields.json import KT
 from django.db.models.functions import RowNumber
@@ -47,36 +45,6 @@ from rapport.insights.summaries import refresh_stale
 
 # Sessions whose trust scores make up "early trust" (the mean of sessions 1 to 3).
 EARLY_SESSIONS = 3
-
-
-A = TypeVar("A")
-B = TypeVar("B")
-
-
-def read_both(first: Callable[[], A], second: Callable[[], B]) -> tuple[A, B]:
-    """``(first(), second())``, with the database working on both at once where it can.
-
-    On PostgreSQL outside a transaction, ``first`` runs in another thread on a database
-    connection of its own (closed after it) while ``second`` runs here: the episode
-    summaries of a large clinic take the database most of a second, in which this thread
-    reads the episodes. Inside a transaction (a caller's, a test's) a second connection
-    would not see its uncommitted rows, and SQLite serves one reader per connection
-    anyway, so there both run here, one after the other. Either way each read is its own
-    statement, as before: they never shared a snapshot.
-    """
-    if connection.vendor != "postgresql" or connection.in_atomic_block:
-        return first(), second()
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="insights-read") as pool:
-        pending = pool.submit(_on_own_connection, first)
-        other = second()
-        return pending.result(), other
-
-
-def _on_own_connection(read: Callable[[], A]) -> A:
-    try:
-        return read()
-    finally:
-        connections.close_all()  # this thread's connections only
 
 
 def frame(queryset: QuerySet, columns: Sequence[str]) -> pd.DataFrame:

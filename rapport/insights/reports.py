@@ -1471,15 +1471,14 @@ def read_episode_measures(
 ) -> EpisodeReading:
     """Read the episodes in ``scope`` and summarise their measures (one pass)."""
     registry = installed_instruments()
-    items = {i.id: i.item_ids for i in registry.values()}
-    administrations, episodes = data.read_both(
-        lambda: data.administrations(organisation, items, scope),
-        lambda: data.episodes(organisation, scope),
+    administrations = data.administrations(
+        organisation, {i.id: i.item_ids for i in registry.values()}, scope
     )
     instruments = sorted(
         (registry[i] for i in administrations.summaries if i in registry),
         key=_instrument_sort_key,
     )
+    episodes = data.episodes(organisation, scope)
     summaries = {i.id: administrations.summaries[i.id] for i in instruments}
     per_episode = episode_measures(episodes, summaries, instruments, registry)
     return EpisodeReading(registry, administrations, instruments, summaries, episodes, per_episode)
