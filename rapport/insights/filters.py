@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import re
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -151,10 +152,18 @@ class InsightFilterForm(forms.Form):
 
 
 def _people(people: tuple[User, ...], *, team: bool = False) -> list[tuple[str, str]]:
+    """(public id, words) for each person; people who share a name (a large clinic has
+    two Alex Garcias) are told apart by their usernames."""
+    names = [str(p) for p in people]
+    shared = {name for name, count in Counter(names).items() if count > 1}
+    names = [
+        f"{name} ({p.username})" if name in shared else name
+        for name, p in zip(names, people, strict=True)
+    ]
     if team:
         label = gettext("Team of %(supervisor)s")
-        return [(str(p.public_id), label % {"supervisor": p}) for p in people]
-    return [(str(p.public_id), str(p)) for p in people]
+        names = [label % {"supervisor": name} for name in names]
+    return [(str(p.public_id), name) for p, name in zip(people, names, strict=True)]
 
 
 @dataclass(frozen=True)

@@ -133,6 +133,21 @@ def test_the_drop_downs_keep_the_choice_and_escape_names(client, clinic):
 
 
 @pytest.mark.django_db
+def test_therapists_of_the_same_name_are_told_apart(client, clinic):
+    first, second = User.objects.filter(supervisor=clinic.supervisor).order_by("pk")[:2]
+    for therapist in (first, second):
+        therapist.first_name, therapist.last_name = "Alex", "Garcia"
+        therapist.save(update_fields=["first_name", "last_name"])
+    login_verified(client, clinic.supervisor)
+
+    html = client.get(OUTCOMES).text
+
+    for therapist in (first, second):
+        option = f'<option value="{therapist.public_id}">Alex Garcia ({therapist.username})<'
+        assert option in html
+
+
+@pytest.mark.django_db
 def test_a_filter_outside_the_readers_options_is_an_error_never_a_wider_view(client, clinic):
     someone_elses = User.objects.filter(supervisor=clinic.other_supervisor).first()
     login_verified(client, clinic.supervisor)
