@@ -53,7 +53,7 @@ def month_value(day: datetime.date) -> str:
 class LongSelect(forms.Select):
     """A drop-down rendered in one pass. Django renders each option through a template of
     its own, which for the thousands of therapists of a large clinic took longer than the
-    rest of the page; the HTML is the same."""
+    rest of the page; the HTML is the same. Flat choices only (no option groups)."""
 
     def render(self, name, value, attrs=None, renderer=None) -> SafeString:
         selected = "" if value is None else str(value)
