@@ -68,11 +68,12 @@ from rapport.psychometrics import (
 )
 
 MIN_CELL = 11
-# Version of the stored figures: 4 keeps the hidden months of the monthly outcomes exact
+# Version of the stored figures: 5 names instruments by title in the check-in completion
+# table (4 by id); 4 keeps the hidden months of the monthly outcomes exact
 # and marked (3 blanked them); 3 stores wording as message ids translated when read
 # (rapport.insights.wording), 2 English text; 2 to 4 hold exact figures with protection
 # marks (1 held suppressed figures only); a snapshot of another version is recomputed.
-SCHEMA = 4
+SCHEMA = 5
 # Per-therapist outcomes need enough closed episodes that one client cannot swing a rate.
 MIN_THERAPIST_EPISODES = 20
 # DIF needs about 100 respondents per group at least (dif()'s own minimum; Scott et al.
@@ -615,6 +616,14 @@ def outcomes(
         pivot = completion.pivot_table(
             index="instrument", columns="status", values="count", aggfunc="sum", fill_value=0
         ).reindex(columns=["completed", "expired", "declined"], fill_value=0)
+        # Instruments by title, in page order (an id no longer installed keeps its id, last).
+        registry = installed_instruments()
+        known = sorted(
+            (registry[i] for i in pivot.index if i in registry), key=_instrument_sort_key
+        )
+        order = [i.id for i in known] + sorted(i for i in pivot.index if i not in registry)
+        pivot = pivot.reindex(order)
+        pivot.index = [registry[i].title.get("en", i) if i in registry else i for i in order]
         completion_rows = category_rates(
             pivot, shown=["completed"], all_label=gettext_noop("All instruments")
         )

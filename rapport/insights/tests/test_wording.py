@@ -10,6 +10,7 @@ import pytest
 from django.urls import reverse
 from django.utils import translation
 
+from rapport.core.instruments import instruments
 from rapport.insights import reports, snapshots
 from rapport.insights.release import table_may_replace
 from rapport.insights.wording import message, translate, translated_page
@@ -193,3 +194,20 @@ def test_instrument_titles_and_item_wording_follow_the_reader(client, synth_clin
     with translation.override("es"):
         stored = message("%(instrument)s: items", instrument=trust.title["en"])
         assert trust.title["es"] in translate(stored)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_check_in_completion_names_each_instrument_by_its_title(client, synth_clinic, language):
+    supervisor = synth_clinic.supervisor
+    supervisor.language = language
+    supervisor.save(update_fields=["language"])
+    login_verified(client, supervisor)
+    response = client.get(reverse("insights-outcomes-csv"), {"table": "checkin_completion"})
+    _header, *rows = list(csv.reader(io.StringIO(response.content.decode())))
+    named = [row[0] for row in rows[:-1]]  # the last row is all instruments together
+
+    registry = instruments()
+    used = {"phq9", "gad7", "rapport_trust", "rapport_alliance", "rapport_openness"}
+    assert sorted(named) == sorted(registry[i].title[language] for i in used)
+    assert not set(named) & used
