@@ -110,8 +110,9 @@ def main(argv: list[str] | None = None) -> int:
     ).count()
     print(f"{organisation.slug}: {clients:,} clients, {administrations:,} administrations")
 
+    page_seconds = None
     if args.filters or args.filters_only:
-        over = time_filtered_views(organisation, args.repeats)
+        over, page_seconds = time_filtered_views(organisation, args.repeats)
         if args.filters_only:
             return 1 if args.check and over else 0
 
@@ -130,12 +131,21 @@ def main(argv: list[str] | None = None) -> int:
     print(f"all insights: median {median:.2f} s of {args.repeats} ({runs} s)")
     print(f"of which the protected version: median {statistics.median(protect_times):.3f} s")
     print(f"target {TARGET_SECONDS:.0f} s: {verdict}")
+    if page_seconds is not None:
+        # A ratio within one run: the shared host's speed, which drifts by half within
+        # an hour, cancels out.
+        share = page_seconds / median
+        print(
+            f"a period of one's own as a page / all insights of the whole clinic, this run: "
+            f"{share:.2f} (the page is within {FILTERED_TARGET_SECONDS:.0f} s while the whole "
+            f"clinic takes under {FILTERED_TARGET_SECONDS / share:.1f} s)"
+        )
     return 1 if args.check and median > TARGET_SECONDS else 0
 
 
-def time_filtered_views(organisation, repeats: int) -> bool:
-    """Print what a first visitor of each typical filtered view waits for; True if any is
-    over target.
+def time_filtered_views(organisation, repeats: int) -> tuple[bool, float]:
+    """Print what a first visitor of each typical filtered view waits for; (True if any
+    is over target, the median of the page of a period of one's own).
 
     The worker's refresh (timed first) stores the views the pages link to over the whole
     clinic (each site, each quick period, each at each site); opening one reads it. Other
@@ -220,14 +230,15 @@ def time_filtered_views(organisation, repeats: int) -> bool:
             f"  {name}: {computed['clients']:,} clients, {computed['episodes']:,} episodes, "
             f"{how}: median {median:.2f} s ({runs} s): {verdict}"
         )
-    return time_filtered_page(organisation, custom, repeats) or over
+    page_seconds = time_filtered_page(organisation, custom, repeats)
+    return over or page_seconds > FILTERED_TARGET_SECONDS, page_seconds
 
 
-def time_filtered_page(organisation, period, repeats: int) -> bool:
+def time_filtered_page(organisation, period, repeats: int) -> float:
     """Print what the first reader of a period of one's own waits for the whole page (the
     figures computed, the filter form with every therapist and team of the clinic, the
     charts and tables rendered): the equity page, the slowest, as a clinic admin, whose
-    filter offers the most; True if over target. The cache is emptied before each visit."""
+    filter offers the most; returns the median. The cache is emptied before each visit."""
     from django.core.cache import cache
     from django.test import Client
     from django.test.utils import override_settings
@@ -271,7 +282,7 @@ def time_filtered_page(organisation, period, repeats: int) -> bool:
         f"  the same period as a page (equity, clinic admin, first visit): median "
         f"{median:.2f} s ({runs} s): {verdict}"
     )
-    return median > FILTERED_TARGET_SECONDS
+    return median
 
 
 if __name__ == "__main__":
