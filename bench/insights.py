@@ -143,6 +143,19 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if args.check and median > TARGET_SECONDS else 0
 
 
+def timed(visit, repeats: int) -> tuple[float, str, str]:
+    """Run ``visit`` ``repeats`` times: (median seconds, the runs as text, the verdict
+    against the filtered-view target)."""
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        visit()
+        times.append(time.perf_counter() - started)
+    median = statistics.median(times)
+    verdict = "within" if median <= FILTERED_TARGET_SECONDS else "OVER"
+    return median, ", ".join(f"{t:.2f}" for t in times), verdict
+
+
 def time_filtered_views(organisation, repeats: int) -> tuple[bool, float]:
     """Print what a first visitor of each typical filtered view waits for; (True if any
     is over target, the median of the page of a period of one's own).
@@ -216,15 +229,8 @@ def time_filtered_views(organisation, repeats: int) -> tuple[bool, float]:
             return computed
 
         computed = visit()  # warm-up
-        times = []
-        for _ in range(repeats):
-            started = time.perf_counter()
-            visit()
-            times.append(time.perf_counter() - started)
-        median = statistics.median(times)
+        median, runs, verdict = timed(visit, repeats)
         over = over or median > FILTERED_TARGET_SECONDS
-        verdict = "within" if median <= FILTERED_TARGET_SECONDS else "OVER"
-        runs = ", ".join(f"{t:.2f}" for t in times)
         how = "stored by the refresh" if precomputed else "computed"
         print(
             f"  {name}: {computed['clients']:,} clients, {computed['episodes']:,} episodes, "
@@ -270,14 +276,7 @@ def time_filtered_page(organisation, period, repeats: int) -> float:
                 raise RuntimeError(f"the equity page answered {response.status_code}")
 
         visit()  # warm-up
-        times = []
-        for _ in range(repeats):
-            started = time.perf_counter()
-            visit()
-            times.append(time.perf_counter() - started)
-    median = statistics.median(times)
-    verdict = "within" if median <= FILTERED_TARGET_SECONDS else "OVER"
-    runs = ", ".join(f"{t:.2f}" for t in times)
+        median, runs, verdict = timed(visit, repeats)
     print(
         f"  the same period as a page (equity, clinic admin, first visit): median "
         f"{median:.2f} s ({runs} s): {verdict}"
