@@ -5,6 +5,8 @@ The database still comes from RAPPORT_DATABASE_URL, so the same suite runs on SQ
 """
 
 import os
+import tempfile
+from pathlib import Path
 
 os.environ.setdefault("RAPPORT_SECRET_KEY", "test-only-key-not-secret-" + "x" * 40)
 
@@ -22,3 +24,10 @@ SECURE_SSL_REDIRECT = False
 # Fixed, public test keys for field encryption and the audit chain (never used elsewhere).
 os.environ.setdefault("RAPPORT_FIELD_KEYS", "dGVzdC1vbmx5LWZpZWxkLWtleS0zMi1ieXRlcy0hISE=")
 os.environ.setdefault("RAPPORT_AUDIT_KEY", "dGVzdC1vbmx5LWF1ZGl0LWtleS0zMi1ieXRlcy0hISE=")
+
+# The audit anchor file defaults to the checkout's data folder, which `make demo` uses: a
+# test run must neither read the demo's anchors (sealed with the demo's key, they fail
+# verification) nor append its own to them. Each test run anchors in a folder of its own,
+# removed when the run ends.
+_ANCHOR_FOLDER = tempfile.TemporaryDirectory(prefix="rapport-test-anchors-")
+AUDIT_ANCHOR_FILE = Path(_ANCHOR_FOLDER.name) / "audit_anchors.jsonl"
