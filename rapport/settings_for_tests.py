@@ -28,6 +28,7 @@ os.environ.setdefault("RAPPORT_AUDIT_KEY", "dGVzdC1vbmx5LWF1ZGl0LWtleS0zMi1ieXRl
 # The audit anchor file defaults to the checkout's data folder, which `make demo` uses: a
 # test run must neither read the demo's anchors (sealed with the demo's key, they fail
 # verification) nor append its own to them. Each test run anchors in a folder of its own,
-# removed when the run ends.
-_ANCHOR_FOLDER = tempfile.TemporaryDirectory(prefix="rapport-test-anchors-")
-AUDIT_ANCHOR_FILE = Path(_ANCHOR_FOLDER.name) / "audit_anchors.jsonl"
+# removed when the run ends (unless the run names one: a test's worker processes do).
+if not os.environ.get("RAPPORT_AUDIT_ANCHOR_FILE"):
+    _ANCHOR_FOLDER = tempfile.TemporaryDirectory(prefix="rapport-test-anchors-")
+    AUDIT_ANCHOR_FILE = Path(_ANCHOR_FOLDER.name) / "audit_anchors.jsonl"
