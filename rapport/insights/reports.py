@@ -2,7 +2,8 @@
 
 Each page function takes tidy DataFrames (see :mod:`rapport.insights.data`) and returns
 ``{"readings": [message, ...], "tables": [table, ...], "notes": [message, ...]}`` (see
-:mod:`rapport.insights.tables`); :func:`compute` pulls the data and builds all four.
+:mod:`rapport.insights.tables`); :func:`compute` pulls the data and builds all four, or
+the pages asked for (a reader's first visit of a filtered view needs one).
 Wording is stored language-neutral, as message ids and messages with formatted figures,
 and translated when a page is read (:mod:`rapport.insights.wording`).
 Every statistic comes from :mod:`rapport.psychometrics`; this module only chooses the
@@ -30,7 +31,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -1475,13 +1476,31 @@ class EpisodeReading:
     per_episode: pd.DataFrame
 
 
+def _items(
+    instruments: Iterable[Instrument], constructs: Collection[str] | None
+) -> dict[str, Sequence[str]]:
+    """Item ids by instrument id, of the ``instruments`` measuring ``constructs`` (None:
+    all)."""
+    return {
+        i.id: i.item_ids for i in instruments if constructs is None or i.construct in constructs
+    }
+
+
 def read_episode_measures(
-    organisation: Organisation, scope: InsightScope = WHOLE_CLINIC
+    organisation: Organisation,
+    scope: InsightScope = WHOLE_CLINIC,
+    answered: Collection[str] | None = None,
 ) -> EpisodeReading:
-    """Read the episodes in ``scope`` and summarise their measures (one pass)."""
+    """Read the episodes in ``scope`` and summarise their measures (one pass).
+
+    ``answered``: the constructs whose instruments' first item answers are read along
+    (on PostgreSQL; :func:`rapport.insights.data.administrations`), None for all.
+    """
     registry = installed_instruments()
     administrations = data.administrations(
-        organisation, {i.id: i.item_ids for i in registry.values()}, scope
+        organisation,
+        _items(registry.values(), answered),
+        scope,
     )
     instruments = sorted(
         (registry[i] for i in administrations.summaries if i in registry),
@@ -1493,72 +1512,105 @@ def read_episode_measures(
     return EpisodeReading(registry, administrations, instruments, summaries, episodes, per_episode)
 
 
-def compute(organisation: Organisation, scope: InsightScope = WHOLE_CLINIC) -> dict[str, Any]:
-    """All four pages of ``organisation`` as JSON-ready dicts (see the module docstring),
-    over the episodes in ``scope`` (default: the whole clinic)."""
-    return compute_with_measures(organisation, scope)[0]
+# The pages in the order the site lists them.
+PAGE_NAMES = ("instruments", "trust_alliance", "outcomes", "equity")
+
+
+def _answered_constructs(pages: Collection[str]) -> set[str] | None:
+    """The constructs whose item answers ``pages`` need (None: every instrument's):
+    instrument health reads every instrument's, equity the trust scale's (DIF)."""
+    if "instruments" in pages:
+        return None
+    return {"trust"} if "equity" in pages else set()
+
+
+def compute(
+    organisation: Organisation,
+    scope: InsightScope = WHOLE_CLINIC,
+    pages: Collection[str] = PAGE_NAMES,
+) -> dict[str, Any]:
+    """The insight pages of ``organisation`` as JSON-ready dicts (see the module
+    docstring), over the episodes in ``scope`` (default: the whole clinic): all four, or
+    the ``pages`` named (:data:`PAGE_NAMES`)."""
+    return compute_with_measures(organisation, scope, pages)[0]
 
 
 def compute_with_measures(
-    organisation: Organisation, scope: InsightScope = WHOLE_CLINIC
+    organisation: Organisation,
+    scope: InsightScope = WHOLE_CLINIC,
+    pages: Collection[str] = PAGE_NAMES,
 ) -> tuple[dict[str, Any], pd.DataFrame]:
     """:func:`compute`, and the per-episode measures it started from
     (:func:`episode_measures`), so that further figures over the same episodes (the
-    therapist profiles' fits) need not read the database again."""
+    therapist profiles' fits) need not read the database again.
+
+    Only what the named ``pages`` show is read and computed: a page asked for alone costs
+    what that page costs, whatever the others would.
+    """
+    unknown = sorted(set(pages) - set(PAGE_NAMES))
+    if unknown or not pages:
+        raise ValueError(
+            f"pages must name some of {', '.join(PAGE_NAMES)}; got {', '.join(unknown) or 'none'}"
+        )
     started = time.perf_counter()
-    reading = read_episode_measures(organisation, scope)
+    answered = _answered_constructs(pages)
+    reading = read_episode_measures(organisation, scope, answered)
     registry, administrations = reading.registry, reading.administrations
     instruments, summaries = reading.instruments, reading.summaries
     episodes, per_episode = reading.episodes, reading.per_episode
-    status_counts = administrations.status_counts
     by_construct = {}
     for instrument in instruments:
         by_construct.setdefault(instrument.construct, instrument)
 
     answers = data.all_first_answers(
-        organisation, {i.id: i.item_ids for i in instruments}, administrations, scope
-    )
-    first_scores = per_episode.rename(
-        columns={"trust_first": "trust", "alliance_first": "alliance"}
+        organisation,
+        _items(instruments, answered),
+        administrations,
+        scope,
     )
     trust = by_construct.get("trust")
-    trust_items = None
-    if trust is not None:
-        demographics_by_client = episodes.drop_duplicates("client").set_index("client")
-        trust_items = (
-            answers[trust.id]
-            .set_index("client")
-            .join(demographics_by_client[["race_ethnicity", "gender", "language", "age_band"]])
+    built: dict[str, Any] = {}
+    if "instruments" in pages:
+        first_scores = per_episode.rename(
+            columns={"trust_first": "trust", "alliance_first": "alliance"}
         )
-    n_clients = int(episodes["client"].nunique())
-    pages = {
-        "instruments": instrument_health(instruments, answers, first_scores),
-        "trust_alliance": trust_alliance(per_episode),
-        "outcomes": outcomes(
+        built["instruments"] = instrument_health(instruments, answers, first_scores)
+    if "trust_alliance" in pages:
+        built["trust_alliance"] = trust_alliance(per_episode)
+    if "outcomes" in pages:
+        built["outcomes"] = outcomes(
             per_episode,
             summaries,
             instruments,
-            status_counts,
+            administrations.status_counts,
             therapist_pseudonyms(
                 Episode.objects.filter(client__organisation=organisation)
                 .values_list("therapist_id", flat=True)
                 .distinct()
             ),
-        ),
-        "equity": equity_page(per_episode, trust_items, trust),
-    }
-    primary = primary_outcome(summaries, instruments)
-    pages["outcomes"]["tables"].append(
-        monthly_outcomes(
-            per_episode,
-            summaries.get(primary) if primary else None,
-            registry[primary] if primary else None,
         )
-    )
+        primary = primary_outcome(summaries, instruments)
+        built["outcomes"]["tables"].append(
+            monthly_outcomes(
+                per_episode,
+                summaries.get(primary) if primary else None,
+                registry[primary] if primary else None,
+            )
+        )
+    if "equity" in pages:
+        trust_items = None
+        if trust is not None:
+            demographics_by_client = episodes.drop_duplicates("client").set_index("client")
+            trust_items = (
+                answers[trust.id]
+                .set_index("client")
+                .join(demographics_by_client[["race_ethnicity", "gender", "language", "age_band"]])
+            )
+        built["equity"] = equity_page(per_episode, trust_items, trust)
     return {
         "schema": SCHEMA,
-        "clients": n_clients,
+        "clients": int(episodes["client"].nunique()),
         "episodes": len(episodes),
-        "pages": pages,
+        "pages": {name: built[name] for name in PAGE_NAMES if name in built},
         "seconds": time.perf_counter() - started,
     }, per_episode

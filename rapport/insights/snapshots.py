@@ -18,15 +18,17 @@ A filtered view (:class:`~rapport.insights.scope.InsightScope`) the pages link t
 the whole clinic (each site, each quick period, each quick period at each site:
 :func:`standard_scopes`) is computed by the worker right after the clinic's snapshot
 (:func:`precompute_views`) and stored beside it (:class:`PrecomputedView`). Any other
-filtered view is computed when first asked for and kept in the cache until the clinic's
-snapshot is recomputed, so a shared link opens at once for the next reader. Researchers
-get a filtered view under its own release (:class:`ScopedRelease`).
+filtered view is computed when first asked for, only the page asked for (a researcher's
+whole), and kept in the cache until the clinic's snapshot is recomputed, so a shared link
+opens at once for the next reader (:func:`page_figures`). Researchers get a filtered view
+under its own release (:class:`ScopedRelease`).
 """
 
 from __future__ import annotations
 
 import datetime
 import time
+from collections.abc import Collection
 
 from django.conf import settings
 from django.core.cache import cache
@@ -100,10 +102,15 @@ def current(organisation: Organisation) -> InsightSnapshot:
     return snapshot
 
 
-def for_scope(organisation: Organisation, scope: InsightScope) -> InsightSnapshot:
+def for_scope(
+    organisation: Organisation,
+    scope: InsightScope,
+    pages: Collection[str] = reports.PAGE_NAMES,
+) -> InsightSnapshot:
     """The figures of ``scope``: the clinic's snapshot when unfiltered, else the view
-    precomputed beside it, else a computation of the scope, cached until that snapshot is
-    replaced (an unsaved snapshot)."""
+    precomputed beside it, else a computation of the scope's ``pages`` (all four by
+    default), cached until that snapshot is replaced (an unsaved snapshot holding those
+    pages)."""
     clinic = current(organisation)
     if scope.is_whole_clinic:
         return clinic
@@ -114,10 +121,11 @@ def for_scope(organisation: Organisation, scope: InsightScope) -> InsightSnapsho
     )
     if stored is not None:
         return InsightSnapshot(organisation=organisation, **stored)
-    key = f"insights:{organisation.pk}:{clinic.computed_at.isoformat()}:{scope.key}"
+    named = ",".join(name for name in reports.PAGE_NAMES if name in pages)
+    key = f"insights:{organisation.pk}:{clinic.computed_at.isoformat()}:{scope.key}:{named}"
     cached = cache.get(key)
     if cached is None:
-        computed = reports.compute(organisation, scope)
+        computed = reports.compute(organisation, scope, pages)
         cached = {"seconds": computed.pop("seconds"), "data": computed, "at": timezone.now()}
         cache.set(key, cached, timeout=max_age().total_seconds())
     return InsightSnapshot(
@@ -126,6 +134,29 @@ def for_scope(organisation: Organisation, scope: InsightScope) -> InsightSnapsho
         seconds=cached["seconds"],
         data=cached["data"],
     )
+
+
+def page_figures(
+    organisation: Organisation,
+    user,
+    disclosure: Disclosure,
+    scope: InsightScope,
+    page: str,
+) -> tuple[InsightSnapshot, dict, datetime.datetime]:
+    """What ``user`` is shown of ``page`` for ``scope``: the snapshot or view behind it,
+    the figures (:func:`figures_for`) and when they were computed.
+
+    A filtered view nobody has opened since the last refresh is computed on its first
+    visit: for staff, only the page they opened (a second page is computed when it is
+    opened). A researcher's view is computed whole, because it is released whole
+    (:func:`_scoped_release`): all its pages then come from one computation, and a later
+    one replaces each table only under the differencing control, so no two pages of a
+    view can be set side by side from computations a few check-ins apart.
+    """
+    pages = reports.PAGE_NAMES if user.role == Role.RESEARCHER else (page,)
+    snapshot = for_scope(organisation, scope, pages)
+    figures, figures_at = figures_for(snapshot, user, disclosure, scope)
+    return snapshot, figures, figures_at
 
 
 def standard_scopes(organisation: Organisation, today: datetime.date) -> list[InsightScope]:
@@ -205,6 +236,8 @@ def _scoped_release(
 ) -> tuple[dict, datetime.datetime]:
     """The researchers' release of a filtered view, moved on by ``snapshot`` where the
     differencing control allows (the rule of the clinic-wide release)."""
+    if set(snapshot.data["pages"]) != set(reports.PAGE_NAMES):
+        raise ValueError("a researcher's filtered view is released whole: compute all its pages")
     figures = protected(snapshot.data)
     with transaction.atomic():
         stored, created = ScopedRelease.objects.select_for_update().get_or_create(

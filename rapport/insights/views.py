@@ -107,8 +107,9 @@ def _page_data(
         selection.form.add_error(None, gettext(refusal))
         return selection, None
     disclosure = insight_disclosure(request.user, channel, selection.scope)
-    snapshot = snapshots.for_scope(organisation, selection.scope)
-    figures, figures_at = snapshots.figures_for(snapshot, request.user, disclosure, selection.scope)
+    snapshot, figures, figures_at = snapshots.page_figures(
+        organisation, request.user, disclosure, selection.scope, page
+    )
     # Stored wording is language-neutral: translate it for this reader, last of all.
     content = translated_page(_with_therapist_names(figures["pages"][page], request.user))
     return selection, PageData(snapshot, figures, figures_at, content, disclosure)
