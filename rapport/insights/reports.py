@@ -69,12 +69,12 @@ from rapport.psychometrics import (
 )
 
 MIN_CELL = 11
-# Version of the stored figures: 5 names instruments by title in the check-in completion
-# table (4 by id); 4 keeps the hidden months of the monthly outcomes exact
+# Version of the stored figures: 6 heads the check-in completion table's counts "Check-ins
+# completed" and "Check-ins offered"; 5 names instruments by title in that table (4 by id); 4 keeps the hidden months of the monthly outcomes exact
 # and marked (3 blanked them); 3 stores wording as message ids translated when read
 # (rapport.insights.wording), 2 English text; 2 to 4 hold exact figures with protection
 # marks (1 held suppressed figures only); a snapshot of another version is recomputed.
-SCHEMA = 5
+SCHEMA = 6
 # Per-therapist outcomes need enough closed episodes that one client cannot swing a rate.
 MIN_THERAPIST_EPISODES = 20
 # DIF needs about 100 respondents per group at least (dif()'s own minimum; Scott et al.
@@ -670,14 +670,15 @@ def outcomes(
             gettext_noop("Check-in completion"),
             [
                 Column("group", gettext_noop("Instrument")),
-                Column("count", gettext_noop("Completed"), "int"),
-                Column("n", gettext_noop("Offered"), "int"),
+                Column("count", gettext_noop("Check-ins completed"), "int"),
+                Column("n", gettext_noop("Check-ins offered"), "int"),
                 RATE,
                 RATE_CI,
             ],
             completion_rows,
             note=gettext_noop(
-                "Offered = completed, expired or declined (pending check-ins are not counted)."
+                "Check-ins offered: those completed, expired or declined (pending ones are "
+                "not counted)."
             ),
         ),
         table(

@@ -204,8 +204,13 @@ def test_check_in_completion_names_each_instrument_by_its_title(client, synth_cl
     supervisor.save(update_fields=["language"])
     login_verified(client, supervisor)
     response = client.get(reverse("insights-outcomes-csv"), {"table": "checkin_completion"})
-    _header, *rows = list(csv.reader(io.StringIO(response.content.decode())))
+    header, *rows = list(csv.reader(io.StringIO(response.content.decode())))
     named = [row[0] for row in rows[:-1]]  # the last row is all instruments together
+    # Its counts are of check-ins, in words that agree with each other in Spanish too.
+    assert header[1:3] == {
+        "en": ["Check-ins completed", "Check-ins offered"],
+        "es": ["Cuestionarios completados", "Cuestionarios ofrecidos"],
+    }[language]
 
     registry = instruments()
     used = {"phq9", "gad7", "rapport_trust", "rapport_alliance", "rapport_openness"}
