@@ -69,9 +69,10 @@ from rapport.psychometrics import (
 )
 
 MIN_CELL = 11
-# Version of the stored figures: 6 heads the check-in completion table's counts "Check-ins
-# completed" and "Check-ins offered"; 5 names instruments by title in that table (4 by id); 4 keeps the hidden months of the monthly outcomes exact
-# and marked (3 blanked them); 3 stores wording as message ids translated when read
+# Version of the stored figures: 6 heads the check-in completion table's counts
+# "Check-ins completed" and "Check-ins offered"; 5 names instruments by title in that
+# table (4 by id); 4 keeps the hidden months of the monthly outcomes exact and marked (3
+# blanked them); 3 stores wording as message ids translated when read
 # (rapport.insights.wording), 2 English text; 2 to 4 hold exact figures with protection
 # marks (1 held suppressed figures only); a snapshot of another version is recomputed.
 SCHEMA = 6
