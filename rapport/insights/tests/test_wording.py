@@ -207,10 +207,11 @@ def test_check_in_completion_names_each_instrument_by_its_title(client, synth_cl
     header, *rows = list(csv.reader(io.StringIO(response.content.decode())))
     named = [row[0] for row in rows[:-1]]  # the last row is all instruments together
     # Its counts are of check-ins, in words that agree with each other in Spanish too.
-    assert header[1:3] == {
+    counts = {
         "en": ["Check-ins completed", "Check-ins offered"],
         "es": ["Cuestionarios completados", "Cuestionarios ofrecidos"],
-    }[language]
+    }
+    assert header[1:3] == counts[language]
 
     registry = instruments()
     used = {"phq9", "gad7", "rapport_trust", "rapport_alliance", "rapport_openness"}
