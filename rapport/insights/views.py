@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from rapport.accounts.models import Role, User
+from rapport.accounts.models import User
 from rapport.insights import filters, profiles, snapshots
 from rapport.insights.charts import page_charts
 from rapport.insights.models import InsightSnapshot
@@ -40,6 +40,7 @@ from rapport.security.access import (
     insight_disclosure,
     insight_filter_options,
     insight_scope_refusal,
+    insight_therapist_names,
 )
 from rapport.security.csv_safety import safe_writer
 
@@ -56,19 +57,13 @@ PAGES = {
 
 
 def _with_therapist_names(page: dict[str, Any], user: User) -> dict[str, Any]:
-    """Supervisors and clinic admins see therapists' names; researchers keep pseudonyms."""
-    if user.role == Role.RESEARCHER:
-        return page
+    """The page with therapists' names on their rows where ``user`` sees them by name
+    (:func:`~rapport.security.access.insight_therapist_names`)."""
     shown = {row.get("therapist_id") for stored in page["tables"] for row in stored["rows"]}
     shown.discard(None)
-    if not shown:
+    names = insight_therapist_names(user, shown)
+    if not names:
         return page
-    names = {
-        staff.pk: str(staff)
-        for staff in User.objects.filter(organisation=user.organisation_id, pk__in=shown)
-        .only("pk", "first_name", "last_name", "username")
-        .order_by()
-    }
     for stored in page["tables"]:
         for row in stored["rows"]:
             if row.get("therapist_id") in names:

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import enum
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -556,6 +556,25 @@ def insight_filter_options(user: User) -> InsightFilterOptions:
         teams = staff.filter(role=Role.SUPERVISOR).order_by("first_name", "last_name", "pk")
         return InsightFilterOptions(sites, tuple(therapists), tuple(teams))
     return InsightFilterOptions(sites, (), (), whole_years=True)
+
+
+def insight_therapist_names(user: User, therapist_ids: Collection[int]) -> dict[int, str]:
+    """Names by account id of the therapists ``therapist_ids`` whom the insight tables
+    ``user`` reads single out.
+
+    Supervisors and clinic admins see therapists by name, as everywhere else in their
+    work; researchers get none and keep the pseudonyms ("Therapist 3") the figures carry.
+    Only the given accounts are read: a large clinic has thousands.
+    """
+    require_permission(user, READ_AGGREGATES)
+    if user.role == Role.RESEARCHER or not therapist_ids:
+        return {}
+    staff = (
+        User.objects.filter(organisation_id=user.organisation_id, pk__in=therapist_ids)
+        .only("pk", "first_name", "last_name", "username")
+        .order_by()
+    )
+    return {person.pk: str(person) for person in staff}
 
 
 # A filtered view a researcher could compare with a wider one must differ from it by
