@@ -20,7 +20,9 @@ the whole clinic (each site, each quick period, each quick period at each site:
 (:func:`precompute_views`) and stored beside it (:class:`PrecomputedView`). Any other
 filtered view is computed when first asked for, only the page asked for (a researcher's
 whole), and kept in the cache until the clinic's snapshot is recomputed, so a shared link
-opens at once for the next reader (:func:`page_figures`). Researchers get a filtered view
+opens at once for the next reader (:func:`page_figures`); a view holding the same episodes
+as the clinic or a stored view (a period spanning the clinic's whole history) is read from
+it instead. Researchers get a filtered view
 under its own release (:class:`ScopedRelease`).
 """
 
@@ -33,10 +35,11 @@ from collections.abc import Collection
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
+from django.db.models import Count
 from django.utils import timezone
 
 from rapport.accounts.models import Role
-from rapport.clinic.models import Organisation, Site
+from rapport.clinic.models import Episode, Organisation, Site
 from rapport.insights import profile_fits, reports
 from rapport.insights.disclosure import protected
 from rapport.insights.models import InsightSnapshot, PrecomputedView, ScopedRelease
@@ -108,23 +111,22 @@ def for_scope(
     pages: Collection[str] = reports.PAGE_NAMES,
 ) -> InsightSnapshot:
     """The figures of ``scope``: the clinic's snapshot when unfiltered, else the view
-    precomputed beside it, else a computation of the scope's ``pages`` (all four by
-    default), cached until that snapshot is replaced (an unsaved snapshot holding those
-    pages)."""
+    precomputed beside it, else the snapshot or a precomputed view holding the same
+    episodes, else a computation of the scope's ``pages`` (all four by default), cached
+    until that snapshot is replaced (an unsaved snapshot holding those pages)."""
     clinic = current(organisation)
     if scope.is_whole_clinic:
         return clinic
-    stored = (
-        PrecomputedView.objects.filter(snapshot=clinic, scope_key=scope.key)
-        .values("computed_at", "seconds", "data")
-        .first()
-    )
+    stored = _stored_view(clinic, scope)
     if stored is not None:
-        return InsightSnapshot(organisation=organisation, **stored)
+        return stored
     named = ",".join(name for name in reports.PAGE_NAMES if name in pages)
     key = f"insights:{organisation.pk}:{clinic.computed_at.isoformat()}:{scope.key}:{named}"
     cached = cache.get(key)
     if cached is None:
+        same = _kept_view_of_the_same_episodes(clinic, scope)
+        if same is not None:
+            return same
         computed = reports.compute(organisation, scope, pages)
         cached = {"seconds": computed.pop("seconds"), "data": computed, "at": timezone.now()}
         cache.set(key, cached, timeout=max_age().total_seconds())
@@ -134,6 +136,50 @@ def for_scope(
         seconds=cached["seconds"],
         data=cached["data"],
     )
+
+
+def _stored_view(clinic: InsightSnapshot, scope: InsightScope) -> InsightSnapshot | None:
+    """The view of ``scope`` stored beside the clinic's snapshot, if the worker stored it."""
+    stored = (
+        PrecomputedView.objects.filter(snapshot=clinic, scope_key=scope.key)
+        .values("computed_at", "seconds", "data")
+        .first()
+    )
+    return None if stored is None else InsightSnapshot(organisation=clinic.organisation, **stored)
+
+
+def _kept_view_of_the_same_episodes(
+    clinic: InsightSnapshot, scope: InsightScope
+) -> InsightSnapshot | None:
+    """The clinic's snapshot, or a view stored beside it, that holds exactly the episodes
+    of ``scope`` (a period spanning the clinic's whole history; a site that is the
+    clinic's only one), else None.
+
+    Figures depend on nothing but the episodes they cover, so such a view's figures are
+    ``scope``'s, and a reader who types "since we opened" need not wait for them to be
+    computed again. A wider view holds every episode of ``scope``, so the same number of
+    episodes means the same episodes: one counting query decides.
+    """
+    wider = scope.coarser()  # fewest conditions dropped first: the narrowest kept view wins
+    stored = set(
+        PrecomputedView.objects.filter(
+            snapshot=clinic, scope_key__in=[view.key for view in wider]
+        ).values_list("scope_key", flat=True)
+    )
+    kept = [view for view in wider if view.is_whole_clinic or view.key in stored]
+    counts = Episode.objects.filter(client__organisation=clinic.organisation).aggregate(
+        scope=Count("pk", filter=scope.condition()),
+        **{
+            f"kept_{index}": Count("pk")
+            if view.is_whole_clinic
+            else Count("pk", filter=view.condition())
+            for index, view in enumerate(kept)
+        },
+    )
+    for index, view in enumerate(kept):
+        if counts[f"kept_{index}"] == counts["scope"]:
+            return clinic if view.is_whole_clinic else _stored_view(clinic, view)
+    return None
 
 
 def page_figures(
