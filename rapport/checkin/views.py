@@ -295,18 +295,20 @@ def checkin_submit(request: HttpRequest, token: str) -> HttpResponse:
     progress_url = None if in_kiosk else progress_link.offer(request, token, organisation)
     if not result.show_crisis_resources and progress_url is None:
         return HttpResponse(_thank_you_page(language, in_kiosk, therapist_reads))
-    context = {
-        "lang": language,
-        "kiosk": in_kiosk,
-        "audience_statement": thank_you_statement(therapist_reads),
-        "crisis": (
-            crisis_contacts(result.organisation_id, language)
-            if result.show_crisis_resources
-            else None
-        ),
-        "progress_url": progress_url,
-    }
+    # Every word in the client's language: the statement too (a crisis page in Spanish
+    # once thanked the client in English).
     with translation.override(language):
+        context = {
+            "lang": language,
+            "kiosk": in_kiosk,
+            "audience_statement": thank_you_statement(therapist_reads),
+            "crisis": (
+                crisis_contacts(result.organisation_id, language)
+                if result.show_crisis_resources
+                else None
+            ),
+            "progress_url": progress_url,
+        }
         return render(request, "checkin/thanks.html", context)
 
 

@@ -61,6 +61,7 @@ CLIENT_WORDS = {
         "send": "Enviar mis respuestas",
         "next": "Siguiente",
         "thanks": "Gracias",
+        "received": "Hemos recibido sus respuestas.",
         "heading": SPANISH_HEADING,
         "reassurance": "No está solo(a), y hay ayuda disponible ahora. Se ha avisado a su "
         "terapeuta de que quizá necesite apoyo pronto.",
@@ -71,6 +72,7 @@ CLIENT_WORDS = {
         "send": "Send my answers",
         "next": "Next",
         "thanks": "Thank you",
+        "received": "Your answers have been received.",
         "heading": ENGLISH_HEADING,
         "reassurance": "You are not alone, and help is available now. Your therapist has "
         "been told that you may need support soon.",
@@ -142,6 +144,9 @@ def test_the_safety_loop_from_check_in_to_cleared_marker(
     # 1. The client checks in in their language and answers "more than half the days".
     thanks = check_in(new_page, live_server, clinic.owner_episode, words, phq9_item9=ENDORSED)
     assert thanks.locator("html").get_attribute("lang") == language
+    other = CLIENT_WORDS["en" if language == "es" else "es"]
+    page_text = thanks.locator("main").inner_text()
+    assert words["received"] in page_text and other["received"] not in page_text
     crisis = thanks.locator(".ck-crisis")
     assert crisis.locator("h2").inner_text() == words["heading"]
     assert crisis.locator("p").all_inner_texts() == [words["reassurance"]]
