@@ -19,7 +19,7 @@ from rapport.core.instruments import instruments
 from rapport.workspace.caseload import CHECKIN_STATES, CaseloadFilters
 from rapport.workspace.flags import LABELS as FLAG_LABELS
 from rapport.workspace.scheduling import session_time_problems
-from rapport.workspace.titles import short_title
+from rapport.workspace.titles import localized, short_title
 
 
 class OneLineErrors:
@@ -93,7 +93,26 @@ class ResolveRiskForm(OneLineErrors, forms.Form):
 
 
 def instrument_choices() -> list[tuple[str, str]]:
-    return [(i.id, f"{short_title(i)} ({i.id})") for i in instruments().values()]
+    """(id, the name clinicians use) of every installed questionnaire. Two that share a
+    short name ("PHQ-9" in two versions, a licensed scale beside Rapport's own) are told
+    apart by their full titles, and by their versions where the titles are the same too."""
+    installed = list(instruments().values())
+    names = [short_title(i) for i in installed]
+    shared = {name for name in names if names.count(name) > 1}
+    names = [
+        localized(i.title, i.id) if name in shared else name
+        for i, name in zip(installed, names, strict=True)
+    ]
+    shared = {name for name in names if names.count(name) > 1}
+    return [
+        (
+            i.id,
+            _("%(title)s, version %(version)s") % {"title": name, "version": i.version}
+            if name in shared
+            else name,
+        )
+        for i, name in zip(installed, names, strict=True)
+    ]
 
 
 class PlanEntryForm(forms.Form):

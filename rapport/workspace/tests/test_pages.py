@@ -1,5 +1,6 @@
 """Client page, acknowledgement, plan editing, brief, PDF report, worklist and team view."""
 
+import html
 import io
 import re
 
@@ -118,6 +119,25 @@ def test_acknowledging_needs_a_record_and_an_open_flag_of_this_episode(client, t
     assert client.post(url, {"target": "critical:phq9_9@2", **record}).status_code == 404
     login_verified(client, team["colleague"])
     assert client.post(url, {"target": "critical:phq9_9@3", **record}).status_code == 404
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_the_plan_names_questionnaires_as_clinicians_do(client, team, unsafe, language):
+    from rapport.core.instruments import instruments
+
+    team["therapist"].language = language
+    team["therapist"].save(update_fields=["language"])
+    login_verified(client, team["therapist"])
+
+    page = client.get(reverse("episode-plan", args=[unsafe.public_id])).content.decode()
+
+    offered = re.findall(r'<option value="([^"]+)"[^>]*>([^<]+)</option>', page)
+    names = {value: html.unescape(text) for value, text in offered if value in instruments()}
+    assert set(names) == set(instruments()), "every installed questionnaire is offered"
+    assert names["phq9"] == "PHQ-9"
+    assert names["rapport_trust"] == instruments()["rapport_trust"].title[language]
+    assert not [text for text in names.values() if any(i in text for i in instruments())]
+    assert len(set(names.values())) == len(names), "no two read the same"
 
 
 def test_plan_edit_makes_an_episode_copy_and_validates(client, team, unsafe):
