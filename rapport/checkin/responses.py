@@ -76,7 +76,17 @@ def checkin_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
 
 
 def closed_page(request: HttpRequest) -> HttpResponse:
-    """The one page for used, revoked, expired and unknown links: same status and body."""
-    language = read_language([request.GET.get("lang"), request.POST.get("lang")])
+    """The one page for used, revoked, expired and unknown links: same status and body.
+
+    In the language the page was asked in, else the browser's, as every page before
+    sign-in (never the link's client's: that would tell a real link from a guessed one).
+    """
+    language = read_language(
+        [
+            request.GET.get("lang"),
+            request.POST.get("lang"),
+            translation.get_language_from_request(request),
+        ]
+    )
     with translation.override(language):
         return render(request, "checkin/closed.html", {"lang": language}, status=410)

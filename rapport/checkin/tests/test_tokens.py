@@ -99,6 +99,21 @@ def test_expired_revoked_used_and_unknown_links_look_the_same(client, clinics):
 
 
 @pytest.mark.django_db
+def test_a_closed_link_answers_in_the_browsers_language(client, clinics):
+    used = issue_checkin_link(clinics.owner_episode)
+    assert client.post(f"{used.path}submit/", full_answers()).status_code == 200
+    spanish = {"HTTP_ACCEPT_LANGUAGE": "es-MX,es;q=0.9"}
+
+    pages = [client.get(path, **spanish) for path in (used.path, f"/q/{new_token()}/")]
+
+    assert {(page.status_code, page.content) for page in pages} == {
+        (pages[0].status_code, pages[0].content)
+    }, "a real link and a guessed one still look the same"
+    assert pages[0].status_code == 410
+    assert "Este enlace está cerrado" in pages[0].content.decode()
+
+
+@pytest.mark.django_db
 def test_second_submission_stores_nothing(client, issued):
     first = client.post(f"{issued.path}submit/", full_answers())
     second = client.post(f"{issued.path}submit/", full_answers(phq9_item9=3))
