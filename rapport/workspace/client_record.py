@@ -82,6 +82,11 @@ class InstrumentPanel:
         return self.scores[-2] if len(self.scores) > 1 else None
 
     @property
+    def latest_score(self) -> str:
+        """The latest total as every other page shows it (:func:`fmt`)."""
+        return fmt(self.latest.total) if self.latest else fmt(None)
+
+    @property
     def band(self) -> str:
         found = self.instrument.band_for(self.latest.total) if self.latest else None
         # The band's own wording in the reader's language ("Moderadamente grave"), not

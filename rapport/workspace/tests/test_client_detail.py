@@ -21,6 +21,24 @@ def detail_url(client_record):
     return reverse("client-detail", args=[client_record.public_id])
 
 
+@pytest.mark.parametrize(
+    ("total", "shown"), [(6.25, "6.3"), (0.15, "0.2"), (6.24, "6.2"), (6.0, "6")]
+)
+def test_a_score_reads_the_same_in_latest_scores_and_the_timeline(client, clinics, total, shown):
+    # Rounded once, half up, by one function: the table once read 6.3 where every other
+    # place said 6.2 for a mean of 6.25.
+    session = clinics.owner_episode.sessions.get(number=2)
+    add_score(session, "rapport_trust", total)
+    for language in ("en", "es"):
+        clinics.owner.language = language
+        clinics.owner.save(update_fields=["language"])
+        login_verified(client, clinics.owner)
+        page = client.get(detail_url(clinics.owner_client)).content.decode()
+        latest = page[page.index('<td class="num">') :]
+        assert latest.startswith(f'<td class="num">{shown}</td>'), language
+        assert f"{shown} at session 2" in page or f"{shown} en la sesión 2" in page, language
+
+
 def test_owner_sees_record_number_episodes_sessions_and_latest_scores(client, clinics):
     episode = clinics.owner_episode
     add_score(episode.sessions.get(number=2), "rapport_trust", 6.4)
