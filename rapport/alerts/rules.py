@@ -16,7 +16,7 @@ from typing import Any, Protocol, TypeGuard
 
 import yaml
 
-from rapport.alerts.wording import _, language
+from rapport.alerts.wording import _, language, number_as_read
 
 DEFAULTS_FILE = Path(__file__).with_name("defaults.yaml")
 SCHEMA = "rapport-flag-rules/1"
@@ -311,20 +311,25 @@ def _rupture(
             last = previous[-1].total
             if latest.total < last:
                 message = _(
-                    "Alliance fell from %(from)s to %(to)s since the last session (recent "
-                    "level %(level).1f)."
-                ) % {"from": _fmt(last), "to": _fmt(latest.total), "level": level}
+                    "Alliance fell from %(from)s to %(to)s since the last session; the "
+                    "previous %(count)s scores averaged %(level)s."
+                ) % {
+                    "from": number_as_read(last),
+                    "to": number_as_read(latest.total),
+                    "level": number_as_read(level),
+                    "count": len(previous),
+                }
             else:
                 # Up (or level) since the last session but still far below the recent
                 # level: saying "fell from 28 to 30" would not be true.
                 message = _(
-                    "Alliance is %(score)s at session %(session)s, %(below).1f below its "
-                    "recent level of %(level).1f (mean of the previous %(count)s scores)."
+                    "Alliance is %(score)s at session %(session)s, %(below)s below its "
+                    "recent level of %(level)s (mean of the previous %(count)s scores)."
                 ) % {
-                    "score": _fmt(latest.total),
+                    "score": number_as_read(latest.total),
                     "session": latest.session,
-                    "below": level - latest.total,
-                    "level": level,
+                    "below": number_as_read(level - latest.total),
+                    "level": number_as_read(level),
                     "count": len(previous),
                 }
             return [
@@ -344,9 +349,9 @@ def _rupture(
                     "%(cutoff)s)."
                 )
                 % {
-                    "score": _fmt(latest.total),
+                    "score": number_as_read(latest.total),
                     "session": latest.session,
-                    "cutoff": _fmt(instrument.clinical_cutoff),
+                    "cutoff": number_as_read(instrument.clinical_cutoff),
                 },
                 latest.session,
                 {"to": latest.total, "cutoff": instrument.clinical_cutoff},
@@ -401,17 +406,20 @@ def _not_on_track(
     ):
         return []
     band = expected_trajectory(model, intake.total, [latest.session]).iloc[0]
+    # "Below"/"above", not "at most"/"at least": the flag is raised at the limit (the
+    # reliable-change fallback counts the boundary), and a limit rounded for reading can
+    # equal the score, which "at most 24" beside "is 24" would contradict.
     if instrument.higher_is_better:
         limit = band["lower"]
         wording = _(
             "%(instrument)s is %(score)s at session %(session)s; from an intake of %(intake)s "
-            "clients are expected to be at least %(limit).0f by now."
+            "clients are expected to be above %(limit)s by now."
         )
     else:
         limit = band["upper"]
         wording = _(
             "%(instrument)s is %(score)s at session %(session)s; from an intake of %(intake)s "
-            "clients are expected to be at most %(limit).0f by now."
+            "clients are expected to be below %(limit)s by now."
         )
     return [
         Flag(
@@ -419,10 +427,10 @@ def _not_on_track(
             wording
             % {
                 "instrument": _title(instrument),
-                "score": _fmt(latest.total),
+                "score": number_as_read(latest.total),
                 "session": latest.session,
-                "intake": _fmt(intake.total),
-                "limit": limit,
+                "intake": number_as_read(intake.total),
+                "limit": number_as_read(limit),
             },
             latest.session,
             {"intake": intake.total, "score": latest.total, "limit": float(limit)},
@@ -471,10 +479,6 @@ def _title(instrument: Any) -> str:
     if title.endswith(")") and "(" in title:
         return title[title.rindex("(") + 1 : -1]
     return title
-
-
-def _fmt(value: float) -> str:
-    return f"{value:g}" if float(value).is_integer() else f"{value:.1f}"
 
 
 DEFAULT_RULES = FlagRules.from_file(DEFAULTS_FILE)

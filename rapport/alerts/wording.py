@@ -1,4 +1,5 @@
-"""The language of flag messages, without making the flag rules depend on Django.
+"""The language of flag messages, and the numbers in them, without making the flag
+rules depend on Django.
 
 :mod:`rapport.alerts.rules` is pure Python and writes its one-sentence messages through
 :func:`_`, which is the identity (English) until the web application plugs in Django's
@@ -9,6 +10,7 @@ the language active for the request, like every other staff-facing sentence.
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import ROUND_HALF_UP, Decimal
 
 
 def _identity(message: str) -> str:
@@ -37,3 +39,14 @@ def _(message: str) -> str:
 def language() -> str:
     """The active language code without region ("es" for "es-mx"), for answer labels."""
     return (_active_language() or "en").split("-")[0]
+
+
+def number_as_read(value: float) -> str:
+    """A score or limit as staff read it on every page: to one decimal, a half rounded up
+    as people round by hand (a trust mean of 6.25 reads 6.3), whole numbers without one
+    ("24", never "24.0")."""
+    # From the shortest decimal that names the float ("6.25", "0.15"), not its binary
+    # value, which f"{0.15:.1f}" rounds down.
+    rounded = Decimal(repr(float(value))).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    # A whole number reads as one: 23.96 is "24", as a score of 24 is; -0.04 is "0".
+    return f"{rounded + 0:f}".removesuffix(".0")

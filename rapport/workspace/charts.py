@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import altair as alt
 import pandas as pd
 from django.utils.translation import gettext as _
 
+from rapport.alerts.wording import number_as_read
 from rapport.core.charts import HEIGHT, WIDTH, Chart
 from rapport.instruments import Instrument
 from rapport.workspace.records import AdministrationRow
@@ -55,15 +55,9 @@ def score_text(row: AdministrationRow) -> str:
 
 
 def fmt(value: float | None) -> str:
-    """A score as staff read it: whole numbers as they are, others to one decimal, a half
-    rounded up as people round by hand (a trust mean of 6.25 reads 6.3, on every page)."""
-    if value is None:
-        return "—"
-    if float(value).is_integer():
-        return f"{value:g}"
-    # From the shortest decimal that names the float ("6.25", "0.15"), not its binary
-    # value, which f"{0.15:.1f}" rounds down.
-    return str(Decimal(repr(float(value))).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+    """A score as staff read it (:func:`~rapport.alerts.wording.number_as_read`), "—" for
+    none."""
+    return "—" if value is None else number_as_read(value)
 
 
 def score_chart(

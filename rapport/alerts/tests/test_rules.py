@@ -1,6 +1,7 @@
 """Every flag rule on hand-built trajectories (numbers chosen so the expected flag is obvious)."""
 
 import re
+from dataclasses import replace
 
 import pytest
 
@@ -13,6 +14,7 @@ from rapport.alerts import (
     SessionRecord,
     evaluate,
 )
+from rapport.alerts.wording import number_as_read
 from rapport.instruments import load_registry
 from rapport.psychometrics.trajectories import ExpectedResponseModel
 
@@ -92,7 +94,9 @@ def test_alliance_drop_from_recent_level_is_a_rupture(instruments):
     history = ClientHistory(scores={"rapport_alliance": scores(33, 34, 35, 27)})
     [flag] = evaluate(history, instruments)
     assert flag.kind is FlagKind.RUPTURE
-    assert flag.message == "Alliance fell from 35 to 27 since the last session (recent level 34.0)."
+    assert flag.message == (
+        "Alliance fell from 35 to 27 since the last session; the previous 3 scores averaged 34."
+    )
 
 
 def test_alliance_below_its_recent_level_after_a_rise_does_not_say_it_fell(instruments):
@@ -101,7 +105,7 @@ def test_alliance_below_its_recent_level_after_a_rise_does_not_say_it_fell(instr
     [flag] = evaluate(history, instruments)
     assert flag.kind is FlagKind.RUPTURE
     assert flag.message == (
-        "Alliance is 30 at session 4, 6.0 below its recent level of 36.0 (mean of the "
+        "Alliance is 30 at session 4, 6 below its recent level of 36 (mean of the "
         "previous 3 scores)."
     )
 
@@ -159,10 +163,25 @@ def test_worsening_outcome_is_not_on_track(instruments):
     history = ClientHistory(scores={"phq9": scores(12, 14, 18)})
     [flag] = evaluate(history, instruments, expected_response=FALLBACK)
     assert flag.kind is FlagKind.NOT_ON_TRACK
+    # The boundary itself is off track, so the limit is one to stay below.
     assert flag.message == (
-        "PHQ-9 is 18 at session 3; from an intake of 12 clients are expected "
-        "to be at most 18 by now."
+        "PHQ-9 is 18 at session 3; from an intake of 12 clients are expected to be below 18 by now."
     )
+
+
+def test_a_limit_reads_to_one_decimal_and_never_contradicts_the_score(instruments):
+    # A limit of 23.96 (intake 12 plus a reliable change of 11.96): a score of 24 is over
+    # it. Read to a whole number, "at most 24" beside "is 24" contradicted itself.
+    model = replace(FALLBACK, rci=11.96)
+    history = ClientHistory(scores={"phq9": scores(12, 14, 24)})
+    [flag] = evaluate(history, instruments, expected_response=model)
+    assert flag.message == (
+        "PHQ-9 is 24 at session 3; from an intake of 12 clients are expected to be below 24 by now."
+    )
+    history = ClientHistory(scores={"phq9": scores(12, 14, 23)})
+    model = replace(FALLBACK, rci=10.25)
+    [flag] = evaluate(history, instruments, expected_response=model)
+    assert "expected to be below 22.3 by now" in flag.message
 
 
 def test_not_on_track_needs_the_expected_response_model(instruments):
@@ -250,3 +269,21 @@ def test_unreadable_rule_file_names_the_file(tmp_path):
     path.write_text("schema: [unclosed", encoding="utf-8")
     with pytest.raises(FlagRulesError, match=r"rules\.yaml: cannot be read as YAML"):
         FlagRules.from_file(path)
+
+
+@pytest.mark.parametrize(
+    ("value", "read"),
+    [
+        (6.25, "6.3"),
+        (0.15, "0.2"),
+        (6.24, "6.2"),
+        (6.0, "6"),
+        (23.96, "24"),
+        (-0.25, "-0.3"),
+        (-0.04, "0"),
+        (12.5, "12.5"),
+        (27, "27"),
+    ],
+)
+def test_numbers_read_to_one_decimal_halves_up(value, read):
+    assert number_as_read(value) == read
