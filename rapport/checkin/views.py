@@ -560,11 +560,13 @@ def link_revoke(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
         messages.error(
             request,
             gettext(
-                "Not revoked: tick the box to confirm the client can no longer open this link."
+                "Not revoked: tick the box to confirm you understand the client will no "
+                "longer be able to open this link."
             ),
         )
     else:
         revoke_link(link, user=request.user, request=request)
+        messages.success(request, gettext("Link revoked: the client can no longer open it."))
     return redirect("client-detail", public_id=link.session.episode.client.public_id)
 
 

@@ -31,9 +31,10 @@ def test_client_page_lists_open_links_with_revoke(client, clinics):
     page = client.get(reverse("client-detail", args=[clinics.owner_client.public_id]))
     assert reverse("checkin-link-revoke", args=[issued.link.public_id]) in page.content.decode()
     url = reverse("checkin-link-revoke", args=[issued.link.public_id])
-    response = client.post(url, {"confirm": "on"})
-    assert response.status_code == 302
+    response = client.post(url, {"confirm": "on"}, follow=True)
+    assert response.redirect_chain[0][1] == 302
     assert CheckinLink.objects.get().revoked_at is not None
+    assert "Link revoked: the client can no longer open it." in response.content.decode()
     assert client.get(issued.path).status_code == 410
 
 
@@ -41,10 +42,10 @@ def test_revoking_a_link_needs_the_confirmation_it_names(client, clinics):
     issued = issue_checkin_link(clinics.owner_episode)
     login_verified(client, clinics.owner)
     page = client.get(reverse("client-detail", args=[clinics.owner_client.public_id]))
-    assert "The client can no longer open this link" in page.content.decode()
+    assert "I understand the client will no longer be able to open it" in page.content.decode()
     url = reverse("checkin-link-revoke", args=[issued.link.public_id])
     response = client.post(url, follow=True)
-    assert "Not revoked: tick the box to confirm the client" in response.content.decode()
+    assert "Not revoked: tick the box to confirm you understand" in response.content.decode()
     assert CheckinLink.objects.get().revoked_at is None
     assert client.get(issued.path).status_code == 200
 

@@ -123,6 +123,13 @@ def test_every_page_shows_the_banner_in_demo_mode(client, clinics):
         assert "not for real client data" in client.get(url).content.decode(), url
 
 
+@pytest.mark.parametrize("demo", [True, False])
+def test_sign_in_promises_a_code_only_where_one_is_asked_for(client, demo):
+    with override_settings(DEMO_MODE=demo):
+        page = client.get(reverse("login")).content.decode()
+    assert ("asked for a code from your authenticator app" in page) is not demo
+
+
 def test_mfa_satisfied_needs_a_signed_in_user_even_in_demo_mode(rf):
     from django.contrib.auth.models import AnonymousUser
 
