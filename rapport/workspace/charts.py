@@ -108,7 +108,7 @@ def score_chart(
             y=y,
             shape=alt.Shape(
                 "change:N",
-                title=_("Change from session 1"),
+                title=_("Change from the first score"),
                 scale=alt.Scale(
                     domain=legend,
                     range=["circle", "triangle-up", "triangle-down"],
@@ -116,7 +116,7 @@ def score_chart(
             ),
             color=alt.Color(
                 "change:N",
-                title=_("Change from session 1"),
+                title=_("Change from the first score"),
                 scale=alt.Scale(
                     domain=legend,
                     range=[LINE_COLOUR, "#1b7f3b", CUTOFF_COLOUR],
@@ -133,7 +133,7 @@ def score_chart(
     return Chart(
         title=title,
         description=spec["description"],
-        columns=(_("Session"), _("Score"), _("Expected range"), _("Change from session 1")),
+        columns=(_("Session"), _("Score"), _("Expected range"), _("Change from the first score")),
         rows=_table_rows(instrument, scores, band),
         spec=spec,
     )
@@ -192,12 +192,16 @@ def describe(
                 else _("the latest score is not at or above it")
             )
         parts.append(side)
-    change = reliable_change(instrument, first.total, last.total)
+    # One score has no change to judge; two or more are judged from the first score,
+    # whichever session that was.
+    change = reliable_change(instrument, first.total, last.total) if len(scores) > 1 else None
     threshold = {"threshold": fmt(instrument.reliable_change or 0)}
-    if change == "improved":
+    if change is None:
+        pass
+    elif change == "improved":
         parts.append(
             _(
-                "the change since session 1 is a reliable improvement (threshold "
+                "the change since the first score is a reliable improvement (threshold "
                 "%(threshold)s points)"
             )
             % threshold
@@ -205,7 +209,7 @@ def describe(
     elif change == "deteriorated":
         parts.append(
             _(
-                "the change since session 1 is a reliable deterioration (threshold "
+                "the change since the first score is a reliable deterioration (threshold "
                 "%(threshold)s points)"
             )
             % threshold
@@ -213,7 +217,7 @@ def describe(
     elif instrument.reliable_change:
         parts.append(
             _(
-                "the change since session 1 is within measurement error (threshold "
+                "the change since the first score is within measurement error (threshold "
                 "%(threshold)s points)"
             )
             % threshold

@@ -90,7 +90,9 @@ def progress_report(view: EpisodeView, user: User, client_name: str = "") -> byt
                         f"{score_text(first)} (s{first.session})",
                         f"{score_text(latest)} (s{latest.session})",
                         panel.band or "\u2013",
-                        _reliable_change_text(panel.reliable_change),
+                        _reliable_change_text(panel.reliable_change)
+                        if len(panel.scores) > 1
+                        else "\u2013",
                     )
                 )
         chart = small_multiples([(panel.name, panel.chart) for panel in view.panels])
@@ -154,7 +156,7 @@ def _chart_key(chart: Chart) -> str:
         parts.append(_("Dashed line: clinical cutoff."))
     if "area" in marks:
         parts.append(_("Shaded band: the range expected at each session for this intake."))
-    parts.append(_("Triangles: reliable change from session 1."))
+    parts.append(_("Triangles: reliable change from the first score."))
     return " ".join(parts)
 
 

@@ -142,3 +142,31 @@ def test_query_count_does_not_grow_with_sessions(client, clinics):
         add_score(add_session(clinics.owner_episode, number), "rapport_trust", 4.0)
     make_episode(clinics.owner)
     assert count() == before
+
+
+def test_a_single_score_is_not_compared_with_a_session_it_does_not_have(client, clinics):
+    # PHQ-9 first answered at session 2: nothing to compare it with, and never "since
+    # session 1", when the client had no PHQ-9 score then.
+    add_score(clinics.owner_episode.sessions.get(number=2), "phq9", 12, construct="outcome")
+    login_verified(client, clinics.owner)
+
+    page = client.get(detail_url(clinics.owner_client)).content.decode()
+
+    latest = page[page.index("<h3>Latest scores</h3>") : page.index("<h3>Timelines</h3>")]
+    phq9 = latest[latest.index("PHQ-9") :].split("</tr>", 1)[0]
+    assert "within measurement error" not in phq9 and phq9.endswith("<td>—</td>")
+    assert "since session 1" not in page
+    assert "PHQ-9 scores (0\u201327, lower is better) one score so far: 12 at session 2;" in page
+
+
+def test_change_is_judged_from_the_first_score_whichever_session_it_was(client, clinics):
+    for number, total in ((2, 18), (3, 10)):
+        session = add_session(clinics.owner_episode, number) if number == 3 else None
+        session = session or clinics.owner_episode.sessions.get(number=number)
+        add_score(session, "phq9", total, construct="outcome")
+    login_verified(client, clinics.owner)
+
+    page = client.get(detail_url(clinics.owner_client)).content.decode()
+
+    assert "the change since the first score is a reliable improvement" in page
+    assert "since session 1" not in page

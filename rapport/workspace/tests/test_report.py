@@ -187,3 +187,18 @@ def test_the_chart_key_says_only_what_the_picture_shows_in_the_readers_language(
     with translation.override("es"):
         spanish = text_of(progress_report(view, therapist))
     assert "Línea discontinua: punto de corte clínico." in spanish
+
+
+def test_a_single_score_is_reported_without_a_change(client):
+    from rapport.testing import add_score
+
+    therapist = make_user(make_organisation())
+    episode = make_episode(therapist, sessions=2)
+    add_score(episode.sessions.get(number=2), "gad7", 8, construct="outcome")
+    login_verified(client, therapist)
+
+    text = text_of(report(client, episode))
+
+    gad7 = text[text.index("GAD-7 8 (s2)") :].split("\n", 1)[0]
+    assert gad7 == "GAD-7 8 (s2) 8 (s2) Mild \u2013", gad7  # an en dash: no change to judge
+    assert "within error" not in gad7
