@@ -87,6 +87,27 @@ class ShownFlag:
     def is_open(self) -> bool:
         return not self.acknowledged
 
+    @property
+    def notified_nobody(self) -> str:
+        """Why nobody was told of this safety answer ("" when its alert was raised and
+        sent, or it is not a safety answer), so that no reader takes silence for a
+        notice: answers to relationship questionnaires raise no alert, and neither do
+        answers that did not come from a check-in (docs/safety.md)."""
+        if self.kind != FlagKind.SAFETY or not self.code or self.alert is not None:
+            return ""
+        from rapport.core.instruments import instruments
+
+        instrument = instruments().get(str(self.details.get("instrument", "")))
+        if instrument is not None and instrument.construct != "outcome":
+            return _(
+                "Nobody was notified of this answer: answers to relationship "
+                "questionnaires raise no alert."
+            )
+        return _(
+            "Nobody was notified of this answer: it was not given in a check-in (imported "
+            "or example records)."
+        )
+
 
 LABELS = {
     FlagKind.SAFETY: gettext_lazy("Safety"),

@@ -113,7 +113,8 @@ def progress_report(view: EpisodeView, user: User, client_name: str = "") -> byt
         line("\u2022 " + _("Risk marker: %(message)s") % {"message": marker.message})
     for flag in flags:
         state = " " + _("(acknowledged)") if flag.acknowledged else ""
-        line(f"\u2022 {flag.label}{state}: {flag.message}")
+        unannounced = f" {flag.notified_nobody}" if flag.notified_nobody else ""
+        line(f"\u2022 {flag.label}{state}: {flag.message}{unannounced}")
     if not flags and not view.markers:
         line(_("No flags."))
     pdf.ln(2)

@@ -140,6 +140,38 @@ def test_the_plan_names_questionnaires_as_clinicians_do(client, team, unsafe, la
     assert len(set(names.values())) == len(names), "no two read the same"
 
 
+NOT_FROM_A_CHECK_IN = "Nobody was notified of this answer: it was not given in a check-in"
+FROM_A_RELATIONSHIP_SCALE = "Nobody was notified of this answer: answers to relationship"
+
+
+def test_a_safety_flag_nobody_was_told_of_says_so(client, team, unsafe, trajectory):
+    # Item 9 endorsed in records that raised no alert (as an import does), and a client
+    # who did not feel safe with their therapist (a trust item: no alert by design).
+    unsafe_with_therapist = trajectory(team["therapist"], "R-TRUST", trust=[6, 1], phq9=[8, 8])
+    login_verified(client, team["therapist"])
+
+    imported = client_page(client, unsafe)
+    assert NOT_FROM_A_CHECK_IN in imported and FROM_A_RELATIONSHIP_SCALE not in imported
+    trust = client_page(client, unsafe_with_therapist)
+    assert FROM_A_RELATIONSHIP_SCALE in trust and NOT_FROM_A_CHECK_IN not in trust
+    brief = client.get(reverse("episode-brief", args=[unsafe.public_id])).content.decode()
+    assert NOT_FROM_A_CHECK_IN in brief
+    pdf = client.get(reverse("episode-report", args=[unsafe.public_id])).content
+    printed = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    assert NOT_FROM_A_CHECK_IN in " ".join(printed.split())
+
+    # Once the alert exists (raised by a check-in, or by acknowledging), nothing is said.
+    record = {"contact_method": "phone", "risk_outcome": "no_current_risk"}
+    target = "critical:phq9_9@3"
+    assert (
+        client.post(
+            reverse("episode-acknowledge", args=[unsafe.public_id]), {"target": target, **record}
+        ).status_code
+        == 302
+    )
+    assert NOT_FROM_A_CHECK_IN not in client_page(client, unsafe)
+
+
 def test_plan_edit_makes_an_episode_copy_and_validates(client, team, unsafe):
     login_verified(client, team["therapist"])
     url = reverse("episode-plan", args=[unsafe.public_id])
