@@ -48,12 +48,23 @@ from rapport.checkin.models import (
     SafetyNoticeSettings,
     safety_notice_settings_for,
 )
+from rapport.instruments import Instrument
 
 logger = logging.getLogger(__name__)
 
 # A recipient: the channel, the staff account (None for the fallback contact), and why
 # nothing can be sent ("" when it can).
 _Recipient = tuple[str, User | None, str]
+
+
+def raises_alerts(instrument: Instrument) -> bool:
+    """Whether a critical answer on ``instrument`` raises an alert (and its notices).
+
+    Only symptom measures do: a relationship questionnaire's answer may be one the
+    therapist is not allowed to see (supervisors-only audience), so it shows as a flag
+    only (docs/safety.md). The one rule for check-ins and for the pages that say so.
+    """
+    return instrument.construct == "outcome"
 
 
 def queue_for_new_alerts(alerts: Iterable[Alert], now: datetime.datetime) -> None:

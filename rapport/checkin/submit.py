@@ -448,10 +448,9 @@ def submit_checkin(
                 missing[instrument.id] = still_missing
                 continue
             item.answers, item.result = given, instrument.score(given)
-            # Only symptom measures raise urgent alerts: a relationship answer may be one
-            # the therapist is not allowed to see (supervisors-only audience). Only a
-            # critical answer is urgent; other scoring flags are shown on the pages.
-            if instrument.construct == "outcome":
+            # Only a critical answer is urgent, and only on instruments that raise alerts;
+            # other scoring flags are shown on the pages.
+            if safety_notices.raises_alerts(instrument):
                 critical_codes.extend(
                     flag for flag in item.result.flags if flag.startswith(CRITICAL_FLAG_PREFIX)
                 )

@@ -22,8 +22,7 @@ filtered view is computed when first asked for, only the page asked for (a resea
 whole), and kept in the cache until the clinic's snapshot is recomputed, so a shared link
 opens at once for the next reader (:func:`page_figures`); a view holding the same episodes
 as the clinic or a stored view (a period spanning the clinic's whole history) is read from
-it instead. Researchers get a filtered view
-under its own release (:class:`ScopedRelease`).
+it instead. Researchers get a filtered view under its own release (:class:`ScopedRelease`).
 """
 
 from __future__ import annotations

@@ -29,6 +29,8 @@ from django.utils.translation import gettext_lazy
 
 from rapport.alerts import Flag, FlagKind, FlagRules, evaluate
 from rapport.checkin.models import Alert, AlertKind, TalkRequest
+from rapport.checkin.safety_notices import raises_alerts
+from rapport.core.instruments import instruments
 from rapport.instruments import Instrument
 from rapport.workspace.records import EpisodeRecord
 from rapport.workspace.titles import localized, short_title
@@ -95,10 +97,8 @@ class ShownFlag:
         answers that did not come from a check-in (docs/safety.md)."""
         if self.kind != FlagKind.SAFETY or not self.code or self.alert is not None:
             return ""
-        from rapport.core.instruments import instruments
-
         instrument = instruments().get(str(self.details.get("instrument", "")))
-        if instrument is not None and instrument.construct != "outcome":
+        if instrument is not None and not raises_alerts(instrument):
             return _(
                 "Nobody was notified of this answer: answers to relationship "
                 "questionnaires raise no alert."

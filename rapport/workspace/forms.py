@@ -93,24 +93,13 @@ class ResolveRiskForm(OneLineErrors, forms.Form):
 
 
 def instrument_choices() -> list[tuple[str, str]]:
-    """(id, the name clinicians use) of every installed questionnaire. Two that share a
-    short name ("PHQ-9" in two versions, a licensed scale beside Rapport's own) are told
-    apart by their full titles, and by their versions where the titles are the same too."""
+    """(id, the name clinicians use) of every installed questionnaire; two that share a
+    short name (a licensed scale beside Rapport's own) are told apart by their full
+    titles."""
     installed = list(instruments().values())
     names = [short_title(i) for i in installed]
-    shared = {name for name in names if names.count(name) > 1}
-    names = [
-        localized(i.title, i.id) if name in shared else name
-        for i, name in zip(installed, names, strict=True)
-    ]
-    shared = {name for name in names if names.count(name) > 1}
     return [
-        (
-            i.id,
-            _("%(title)s, version %(version)s") % {"title": name, "version": i.version}
-            if name in shared
-            else name,
-        )
+        (i.id, localized(i.title, i.id) if names.count(name) > 1 else name)
         for i, name in zip(installed, names, strict=True)
     ]
 

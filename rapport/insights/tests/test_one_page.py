@@ -10,9 +10,12 @@ computations each reader's visits cause.
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
 from django.urls import reverse
 
+from rapport.clinic.models import Episode
 from rapport.insights import reports, snapshots, views
 from rapport.insights.models import ScopedRelease
 from rapport.insights.scope import InsightScope
@@ -24,8 +27,6 @@ OWN_PERIOD = {"from": "2025-02", "to": "2025-11"}
 
 
 def _own_period() -> InsightScope:
-    import datetime
-
     return InsightScope(datetime.date(2025, 2, 1), datetime.date(2025, 11, 1))
 
 
@@ -176,8 +177,6 @@ def test_a_site_for_all_time_is_read_from_the_stored_site_view(
 
 
 def test_a_period_leaving_out_one_episode_is_computed(client, synth_clinic, computations):
-    from rapport.clinic.models import Episode
-
     clinic = snapshots.refresh(synth_clinic.organisation)
     episodes = Episode.objects.filter(client__organisation=synth_clinic.organisation)
     earliest = episodes.order_by("started_on").first()
