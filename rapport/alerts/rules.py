@@ -17,6 +17,7 @@ from typing import Any, Protocol, TypeGuard
 import yaml
 
 from rapport.alerts.wording import _, language, number_as_read
+from rapport.instruments.model import RELATIONSHIP_CONSTRUCTS
 
 DEFAULTS_FILE = Path(__file__).with_name("defaults.yaml")
 SCHEMA = "rapport-flag-rules/1"
@@ -241,19 +242,30 @@ def _safety(history: ClientHistory, instruments: Mapping[str, Any]) -> list[Flag
                 ),
                 str(value),
             )
+            values = {
+                "instrument": _title(instrument),
+                "position": position,
+                "answer": label,
+                "session": latest.session,
+            }
+            if instrument.construct in RELATIONSHIP_CONSTRUCTS:
+                # About the therapist, so their supervisor follows it up (docs/safety.md).
+                texts = item.text
+                values["text"] = texts.get(language()) or texts.get("en", critical.item_id)
+                message = _(
+                    "%(instrument)s item %(position)s (“%(text)s”) answered “%(answer)s” at "
+                    "session %(session)s: a concern about safety with the therapist, which "
+                    "their supervisor follows up."
+                )
+            else:
+                message = _(
+                    "%(instrument)s item %(position)s answered “%(answer)s” at "
+                    "session %(session)s: check safety before or at the next contact."
+                )
             flags.append(
                 Flag(
                     FlagKind.SAFETY,
-                    _(
-                        "%(instrument)s item %(position)s answered “%(answer)s” at "
-                        "session %(session)s: check safety before or at the next contact."
-                    )
-                    % {
-                        "instrument": _title(instrument),
-                        "position": position,
-                        "answer": label,
-                        "session": latest.session,
-                    },
+                    message % values,
                     latest.session,
                     {"instrument": instrument_id, "item": critical.item_id, "value": value},
                 )

@@ -2,9 +2,13 @@
 
 :func:`acknowledge_alert` is the one way an alert is acknowledged, whoever calls it (the
 client page, escalation, the API): for a critical-item alert it records how the client
-was reached, what the risk review found and an optional note; for other alerts (a client
-who stopped check-ins) a note. :func:`resolve_risk` is the separate, later step that
-takes the "risk reviewed" marker off the caseload while the answer is still endorsed.
+was reached, what the review found (outcomes that fit a symptom answer or an answer
+about the relationship with the therapist, :data:`OUTCOMES`) and an optional note; for
+other alerts (a client who stopped check-ins) a note. A relationship answer's alert is
+acknowledged and resolved only by a supervisor
+(:func:`rapport.security.access.may_acknowledge_alert`). :func:`resolve_risk` is the
+separate, later step that takes the "risk reviewed" marker off the caseload while the
+answer is still endorsed.
 
 Both lock the alert row, write it and their audit entry in one transaction, and raise
 :class:`AcknowledgementError` with a sentence a clinician can act on. The audit entry
@@ -13,6 +17,7 @@ names the fields recorded, never the note (docs/safety.md).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.db import transaction
@@ -20,13 +25,33 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from rapport.checkin.models import Alert, AlertKind, ContactMethod, RiskOutcome
+from rapport.checkin.safety_notices import about_the_relationship
+from rapport.core.instruments import instrument_of_alert
 from rapport.security import audit
+from rapport.security.access import may_acknowledge_alert
 
 NOTE_MAX_LENGTH = 500
 
 
 class AcknowledgementError(ValueError):
     """The acknowledgement or resolution cannot be recorded as given (the message says why)."""
+
+
+# The outcomes offered for a critical answer, by whether it is about the relationship
+# with the therapist (True) or a symptom such as self-harm (False); the first of each is
+# the one that needs a conversation with the client.
+OUTCOMES: dict[bool, tuple[RiskOutcome, ...]] = {
+    False: (
+        RiskOutcome.NO_CURRENT_RISK,
+        RiskOutcome.RISK_PRESENT_PLAN_REVIEWED,
+        RiskOutcome.EMERGENCY_SERVICES,
+    ),
+    True: (
+        RiskOutcome.RELATIONSHIP_NO_CONCERN,
+        RiskOutcome.RELATIONSHIP_CHANGE_AGREED,
+        RiskOutcome.RELATIONSHIP_PROCEDURE,
+    ),
+}
 
 
 def acknowledge_alert(
@@ -50,8 +75,8 @@ def acknowledge_alert(
         A :class:`~rapport.checkin.models.ContactMethod` value; required for a
         critical-item alert, ignored otherwise.
     risk_outcome : str
-        A :class:`~rapport.checkin.models.RiskOutcome` value; required for a
-        critical-item alert, ignored otherwise.
+        One of the :data:`OUTCOMES` that fit the alert (a relationship answer or a
+        symptom); required for a critical-item alert, ignored otherwise.
     note : str
         Free text (stored encrypted, never audited); optional for a critical-item alert,
         required for other alerts, at most :data:`NOTE_MAX_LENGTH` characters.
@@ -62,23 +87,25 @@ def acknowledge_alert(
     ------
     AcknowledgementError
         A missing or unknown choice, a note that is too long (or missing where it is
-        required), "could not reach" with "no current risk", or an alert that is already
-        acknowledged.
+        required), "could not reach" with the outcome that needs a conversation ("no
+        current risk"), an alert that is already acknowledged, or a relationship answer's
+        alert acknowledged by anyone but a supervisor
+        (:func:`rapport.security.access.may_acknowledge_alert`).
     """
     note = (note or "").strip()
+    _check_reviewer(alert, user)
     risk = alert.kind == AlertKind.CRITICAL_ITEM
     if risk:
-        _check_choice(contact_method, ContactMethod, _("Choose how the client was reached."))
-        _check_choice(risk_outcome, RiskOutcome, _("Choose the outcome of the risk review."))
-        if (
-            contact_method == ContactMethod.NOT_REACHED
-            and risk_outcome == RiskOutcome.NO_CURRENT_RISK
-        ):
+        offered = OUTCOMES[about_the_relationship(alert.code)]
+        _check_choice(contact_method, ContactMethod.values, _("Choose how the client was reached."))
+        _check_choice(risk_outcome, offered, _("Choose the outcome of the risk review."))
+        if contact_method == ContactMethod.NOT_REACHED and risk_outcome == offered[0]:
             raise AcknowledgementError(
                 _(
-                    "“No current risk” needs a conversation with the client: you could not "
+                    "“%(outcome)s” needs a conversation with the client: you could not "
                     "reach them, so record what was done instead, or try again first."
                 )
+                % {"outcome": RiskOutcome(risk_outcome).label}
             )
     else:
         contact_method, risk_outcome = "", ""
@@ -133,6 +160,7 @@ def resolve_risk(alert: Alert, user: Any, *, note: str, request: Any = None) -> 
     note = (note or "").strip()
     if alert.kind != AlertKind.CRITICAL_ITEM:
         raise AcknowledgementError(_("Only a risk answer can be recorded as resolved."))
+    _check_reviewer(alert, user)
     if not note:
         raise AcknowledgementError(_("Write a short note on why the risk is resolved."))
     _check_note(note)
@@ -156,10 +184,20 @@ def resolve_risk(alert: Alert, user: Any, *, note: str, request: Any = None) -> 
     return alert
 
 
-def _check_choice(value: str, choices: type, missing: str) -> None:
+def _check_reviewer(alert: Alert, user: Any) -> None:
+    if not may_acknowledge_alert(user, instrument_of_alert(alert.code)):
+        raise AcknowledgementError(
+            _(
+                "An answer about the relationship with the therapist is followed up and "
+                "recorded by the therapist's supervisor."
+            )
+        )
+
+
+def _check_choice(value: str, choices: Iterable[str], missing: str) -> None:
     if not value:
         raise AcknowledgementError(missing)
-    if value not in choices.values:
+    if value not in choices:
         raise AcknowledgementError(
             _("“%(value)s” is not one of the choices offered.") % {"value": value}
         )

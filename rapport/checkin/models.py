@@ -197,7 +197,12 @@ class ContactMethod(models.TextChoices):
 
 
 class RiskOutcome(models.TextChoices):
-    """What the risk review found; the clinical record of an acknowledged safety alert."""
+    """What the risk review found; the clinical record of an acknowledged safety alert.
+
+    The first three are for symptom answers (self-harm, thoughts of death), the
+    ``RELATIONSHIP_*`` ones for answers about the relationship with the therapist
+    (:data:`rapport.checkin.acknowledgement.OUTCOMES`).
+    """
 
     NO_CURRENT_RISK = "no_current_risk", _("No current risk")
     RISK_PRESENT_PLAN_REVIEWED = (
@@ -205,6 +210,20 @@ class RiskOutcome(models.TextChoices):
         _("Risk present, safety plan reviewed"),
     )
     EMERGENCY_SERVICES = "emergency_services", _("Emergency services involved")
+    # The follow-up of a relationship answer ("I felt safe with my therapist": disagree),
+    # recorded by the therapist's supervisor.
+    RELATIONSHIP_NO_CONCERN = (
+        "relationship_no_concern",
+        _("Talked it through with the client: no safety concern remains"),
+    )
+    RELATIONSHIP_CHANGE_AGREED = (
+        "relationship_change_agreed",
+        _("Concern confirmed: a change was agreed (for example another therapist)"),
+    )
+    RELATIONSHIP_PROCEDURE = (
+        "relationship_procedure",
+        _("Taken up under the clinic's safeguarding or complaints procedure"),
+    )
 
 
 class Alert(models.Model):

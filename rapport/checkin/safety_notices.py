@@ -1,15 +1,20 @@
 """Telling people about an urgent check-in result, and escalating until someone responds.
 
 When a client's check-in raises a critical-item alert (PHQ-9 item 9 above 0, or any
-critical item of a symptom measure), :func:`queue_for_new_alerts` queues a notice to the
-treating therapist inside the submission's transaction and sends it once that
-transaction commits: a rolled-back submission tells nobody, and a failed send never
-fails the submission (it is recorded and retried by ``rapport checkin send-due``).
+critical item of an installed questionnaire), :func:`queue_for_new_alerts` queues the
+first notice of the alert's route (:func:`notice_route`) inside the submission's
+transaction and sends it once that transaction commits: a rolled-back submission tells
+nobody, and a failed send never fails the submission (it is recorded and retried by
+``rapport checkin send-due``).
 
-While the alert stays unacknowledged, :func:`escalate_due` (run by ``send-due``) queues
-a notice to the therapist's supervisor after the clinic's first interval and to the
-clinic's fallback contact after the second (:class:`SafetyNoticeSettings`, default two
-hours each). Acknowledging the alert stops whatever has not been sent yet.
+The route depends on what the answer is about. A symptom answer goes to the treating
+therapist at once; while the alert stays unacknowledged, :func:`escalate_due` (run by
+``send-due``) notifies the therapist's supervisor after the clinic's first interval and
+the clinic's fallback contact after the second (:class:`SafetyNoticeSettings`, default
+two hours each). A relationship answer ("I felt safe with my therapist today":
+disagree) is about the therapist, so it goes to their supervisor at once and to the
+fallback contact after the second interval; the therapist is never sent it.
+Acknowledging the alert stops whatever has not been sent yet.
 
 Notices travel through the check-in delivery path (:func:`rapport.checkin.delivery.attempt`:
 retries, backoff, recorded status) by e-mail, and by text message where the clinic turned
@@ -48,7 +53,8 @@ from rapport.checkin.models import (
     SafetyNoticeSettings,
     safety_notice_settings_for,
 )
-from rapport.instruments import Instrument
+from rapport.core.instruments import instrument_of_alert
+from rapport.security.access import RELATIONSHIP_CONSTRUCTS
 
 logger = logging.getLogger(__name__)
 
@@ -57,18 +63,39 @@ logger = logging.getLogger(__name__)
 _Recipient = tuple[str, User | None, str]
 
 
-def raises_alerts(instrument: Instrument) -> bool:
-    """Whether a critical answer on ``instrument`` raises an alert (and its notices).
+def about_the_relationship(code: str) -> bool:
+    """Whether the critical answer ``code`` (an alert's or a safety flag's,
+    ``critical:trust_safe``) is about the therapy relationship (its instrument measures
+    trust, alliance or openness): such an answer is about the treating therapist, who is
+    therefore neither the one told (:func:`notice_route`) nor the one who follows it up
+    (:func:`rapport.security.access.may_acknowledge_alert`)."""
+    instrument = instrument_of_alert(code)
+    return instrument is not None and instrument.construct in RELATIONSHIP_CONSTRUCTS
 
-    Only symptom measures do: a relationship questionnaire's answer may be one the
-    therapist is not allowed to see (supervisors-only audience), so it shows as a flag
-    only (docs/safety.md). The one rule for check-ins and for the pages that say so.
+
+def notice_route(alert: Alert, chosen: SafetyNoticeSettings) -> list[tuple[str, datetime.datetime]]:
+    """Who is told of ``alert`` and when: ``(step, due at)`` in order, the first at once.
+
+    Intervals are the clinic's current settings ``chosen``, counted from when the alert
+    was raised. A symptom answer: therapist, then supervisor after the first interval,
+    then the fallback contact after the second. A relationship answer: supervisor, then
+    the fallback contact after the second interval.
     """
-    return instrument.construct == "outcome"
+    raised = alert.raised_at
+    first = datetime.timedelta(minutes=chosen.supervisor_after_minutes)
+    second = datetime.timedelta(minutes=chosen.fallback_after_minutes)
+    if about_the_relationship(alert.code):
+        return [(NoticeStep.SUPERVISOR, raised), (NoticeStep.FALLBACK, raised + second)]
+    return [
+        (NoticeStep.THERAPIST, raised),
+        (NoticeStep.SUPERVISOR, raised + first),
+        (NoticeStep.FALLBACK, raised + first + second),
+    ]
 
 
 def queue_for_new_alerts(alerts: Iterable[Alert], now: datetime.datetime) -> None:
-    """Queue the therapist's notices of ``alerts`` and send them once the transaction commits.
+    """Queue the first notices of ``alerts`` (:func:`notice_route`) and send them once
+    the transaction commits.
 
     Call inside the transaction that created the alerts. The sending runs after COMMIT
     (``transaction.on_commit``), robustly: an exception there is logged, never raised
@@ -77,7 +104,8 @@ def queue_for_new_alerts(alerts: Iterable[Alert], now: datetime.datetime) -> Non
     ids = []
     for alert in alerts:
         chosen = safety_notice_settings_for(alert.organisation_id)
-        queued = _queue_step(alert, NoticeStep.THERAPIST, chosen, scheduled_for=now)
+        step, _due_at = notice_route(alert, chosen)[0]
+        queued = _queue_step(alert, step, chosen, scheduled_for=now)
         ids += [notice.pk for notice, _created in queued if notice.status == MessageStatus.PENDING]
     if ids:
         transaction.on_commit(partial(send_now, ids), robust=True)
@@ -92,18 +120,18 @@ def send_now(notice_ids: list[int]) -> delivery.DeliveryReport:
 
 
 def escalate_due(now: datetime.datetime) -> int:
-    """Queue the supervisor and fallback notices that are due at ``now``; returns new rows.
+    """Queue the later notices of each alert's route (:func:`notice_route`) that are due
+    at ``now``; returns the number of new rows.
 
-    Only alerts that notified a therapist escalate (imports never did), and only while
-    unacknowledged. Intervals are the clinic's current settings, counted from when the
-    alert was raised. A step already queued is not queued again: the unique
+    Only alerts whose first notice was queued escalate (imports never had one), and only
+    while unacknowledged. A step already queued is not queued again: the unique
     (alert, step, channel) lets a concurrent ``send-due`` run find the other's row.
     """
     alerts = (
         Alert.objects.filter(
             kind=AlertKind.CRITICAL_ITEM,
             acknowledged_at__isnull=True,
-            notices__step=NoticeStep.THERAPIST,
+            notices__isnull=False,
         )
         .exclude(notices__step=NoticeStep.FALLBACK)
         .select_related("episode__therapist__supervisor")
@@ -117,14 +145,7 @@ def escalate_due(now: datetime.datetime) -> int:
                 alert.organisation_id
             )
         chosen = clinic_settings[alert.organisation_id]
-        to_supervisor = alert.raised_at + datetime.timedelta(
-            minutes=chosen.supervisor_after_minutes
-        )
-        to_fallback = to_supervisor + datetime.timedelta(minutes=chosen.fallback_after_minutes)
-        for step, due_at in (
-            (NoticeStep.SUPERVISOR, to_supervisor),
-            (NoticeStep.FALLBACK, to_fallback),
-        ):
+        for step, due_at in notice_route(alert, chosen)[1:]:
             if due_at <= now:
                 queued = _queue_step(alert, step, chosen, scheduled_for=due_at, now=now)
                 created += sum(was_created for _notice, was_created in queued)
@@ -261,17 +282,7 @@ def notice_text(notice: SafetyNotice, alert: Alert) -> tuple[str, str]:
                 "Rapport: an urgent check-in result needs review. Record %(record)s, "
                 "%(when)s. Sign in: %(url)s"
             ) % values
-        reason = {
-            NoticeStep.THERAPIST: _("You are the client's therapist."),
-            NoticeStep.SUPERVISOR: _(
-                "You receive this as the therapist's supervisor: the alert has not been "
-                "acknowledged yet."
-            ),
-            NoticeStep.FALLBACK: _(
-                "You receive this as the clinic's fallback contact: neither the therapist "
-                "nor their supervisor has acknowledged the alert yet."
-            ),
-        }[notice.step]
+        reason = _notice_reason(notice.step, about_the_relationship(alert.code))
         body = _(
             "A client's check-in result needs urgent review.\n\n"
             "Record number: %(record)s\nRaised: %(when)s\n\n%(reason)s\n\n"
@@ -280,3 +291,30 @@ def notice_text(notice: SafetyNotice, alert: Alert) -> tuple[str, str]:
             "%(clinic)s"
         ) % {**values, "reason": reason, "clinic": alert.client.organisation.name}
     return subject, body
+
+
+def _notice_reason(step: str, relationship: bool) -> str:
+    """Why the recipient of ``step`` receives the notice (translated by the caller's
+    language override)."""
+    if step == NoticeStep.THERAPIST:
+        return _("You are the client's therapist.")
+    if step == NoticeStep.SUPERVISOR and relationship:
+        return _(
+            "You receive this as the therapist's supervisor: the answer is about the "
+            "client's relationship with their therapist, so it comes to you and not to "
+            "the therapist. Please follow it up yourself."
+        )
+    if step == NoticeStep.SUPERVISOR:
+        return _(
+            "You receive this as the therapist's supervisor: the alert has not been "
+            "acknowledged yet."
+        )
+    if relationship:
+        return _(
+            "You receive this as the clinic's fallback contact: the therapist's supervisor "
+            "has not acknowledged the alert yet."
+        )
+    return _(
+        "You receive this as the clinic's fallback contact: neither the therapist "
+        "nor their supervisor has acknowledged the alert yet."
+    )

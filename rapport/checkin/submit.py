@@ -54,6 +54,7 @@ from rapport.instruments import Instrument, ScoreResult
 from rapport.instruments.model import CRITICAL_FLAG_PREFIX
 from rapport.operations import metrics
 from rapport.security import audit
+from rapport.security.access import RELATIONSHIP_CONSTRUCTS
 
 
 class Outcome(enum.Enum):
@@ -69,6 +70,9 @@ class SubmitResult:
     missing: dict[str, list[str]] = field(default_factory=dict)
     # True when a critical answer on a symptom measure calls for crisis resources
     show_crisis_resources: bool = False
+    # True when a critical answer on a relationship questionnaire went to a supervisor
+    # (the thank-you page says who follows it up)
+    relationship_followup: bool = False
     # The language the submission was recorded in (the page's, the draft's or the client's)
     language: str = "en"
     # The client's clinic, whose crisis resources the thank-you page shows (STORED only)
@@ -432,7 +436,9 @@ def submit_checkin(
         )
         answers = merged_answers(draft, submitted)
         missing: dict[str, list[str]] = {}
-        critical_codes: list[str] = []
+        # Critical answers, each with whether it is about the relationship (it then goes
+        # to a supervisor, and the crisis lines are not what the client needs).
+        critical_codes: list[tuple[str, bool]] = []
         stored: list[Instrument] = []
         for item in due:
             instrument = instrument_for(item.instrument_id, item.instrument_version)
@@ -448,12 +454,13 @@ def submit_checkin(
                 missing[instrument.id] = still_missing
                 continue
             item.answers, item.result = given, instrument.score(given)
-            # Only a critical answer is urgent, and only on instruments that raise alerts;
-            # other scoring flags are shown on the pages.
-            if safety_notices.raises_alerts(instrument):
-                critical_codes.extend(
-                    flag for flag in item.result.flags if flag.startswith(CRITICAL_FLAG_PREFIX)
-                )
+            # Only a critical answer is urgent; other scoring flags are shown on the pages.
+            relationship = instrument.construct in RELATIONSHIP_CONSTRUCTS
+            critical_codes.extend(
+                (flag, relationship)
+                for flag in item.result.flags
+                if flag.startswith(CRITICAL_FLAG_PREFIX)
+            )
         if missing:
             return SubmitResult(Outcome.INCOMPLETE, missing=missing, language=chosen_language)
         final_comment = comment if comment is not None else (draft.comment if draft else "")
@@ -479,7 +486,7 @@ def submit_checkin(
                 note=final_talk.note,
             )
         alerts = []
-        for code in critical_codes:
+        for code, _relationship in critical_codes:
             alert = Alert.objects.create(
                 organisation_id=link.organisation_id,
                 kind=AlertKind.CRITICAL_ITEM,
@@ -497,7 +504,8 @@ def submit_checkin(
     metrics.count_checkin_submitted(link.channel)
     return SubmitResult(
         Outcome.STORED,
-        show_crisis_resources=bool(critical_codes),
+        show_crisis_resources=any(not relationship for _code, relationship in critical_codes),
+        relationship_followup=any(relationship for _code, relationship in critical_codes),
         language=chosen_language,
         organisation_id=link.organisation_id,
         instruments=tuple(stored),

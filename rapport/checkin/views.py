@@ -293,7 +293,7 @@ def checkin_submit(request: HttpRequest, token: str) -> HttpResponse:
     therapist_reads = thank_you_audience(result.instruments, organisation)
     # A kiosk goes back to its locked screen; "review together" shows progress there.
     progress_url = None if in_kiosk else progress_link.offer(request, token, organisation)
-    if not result.show_crisis_resources and progress_url is None:
+    if not (result.show_crisis_resources or result.relationship_followup or progress_url):
         return HttpResponse(_thank_you_page(language, in_kiosk, therapist_reads))
     # Every word in the client's language: the statement too (a crisis page in Spanish
     # once thanked the client in English).
@@ -307,6 +307,7 @@ def checkin_submit(request: HttpRequest, token: str) -> HttpResponse:
                 if result.show_crisis_resources
                 else None
             ),
+            "relationship_followup": result.relationship_followup,
             "progress_url": progress_url,
         }
         return render(request, "checkin/thanks.html", context)

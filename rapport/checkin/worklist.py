@@ -25,7 +25,7 @@ from rapport.checkin.models import (
     MessageStatus,
 )
 from rapport.clinic.models import Administration, EpisodeStatus, Organisation, Session
-from rapport.security.access import episodes_for
+from rapport.security.access import episodes_for, visible_alerts
 
 
 @dataclass(frozen=True)
@@ -123,9 +123,10 @@ def worklist_for(user, now: datetime.datetime | None = None) -> Worklist:
 
 
 def open_alerts_for(user) -> list[Alert]:
-    """Unacknowledged alerts for clients in ``user``'s caseload, newest first."""
+    """Unacknowledged alerts for clients in ``user``'s caseload that they may know of
+    (:func:`rapport.security.access.visible_alerts`), newest first."""
     return list(
-        Alert.objects.filter(acknowledged_at__isnull=True, episode__in=episodes_for(user))
+        visible_alerts(user, Alert.objects.filter(acknowledged_at__isnull=True))
         .select_related("client", "session")
         .order_by("-raised_at")
     )

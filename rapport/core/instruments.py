@@ -59,3 +59,14 @@ def instrument_for(instrument_id: str, version: str) -> Instrument:
     if found is None:
         raise LookupError(f"instrument {instrument_id!r} version {version!r} is not installed")
     return found
+
+
+def instrument_of_alert(code: str) -> Instrument | None:
+    """The installed instrument (its current version) whose critical item an alert's
+    ``code`` names (``critical:phq9_9``); None for an alert that is not about an item
+    (stopped check-ins) or about an instrument no longer installed."""
+    registry = instruments()
+    for instrument in registry.all_versions():
+        if any(code in (c.flag, c.missing_flag) for c in instrument.critical_items):
+            return registry.get(instrument.id) or instrument
+    return None

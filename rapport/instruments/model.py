@@ -28,6 +28,9 @@ Number = int | float
 Text = dict[str, str]
 
 CONSTRUCTS = ("trust", "alliance", "openness", "outcome")
+# Questionnaires about the therapy relationship rather than symptoms: who reads their
+# answers, and who is told of a critical one, differ (rapport.security.access).
+RELATIONSHIP_CONSTRUCTS = frozenset({"trust", "alliance", "openness"})
 SCORING_METHODS = ("sum", "mean", "scaled")
 AUDIENCES = ("therapist", "supervisors")
 OPERATORS: dict[str, Callable[[Any, Any], Any]] = {

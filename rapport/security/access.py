@@ -43,6 +43,7 @@ from django.http import Http404, HttpRequest
 from django.utils.translation import gettext_noop
 
 from rapport.accounts.models import Role, User
+from rapport.checkin.models import Alert
 from rapport.clinic.models import (
     Administration,
     Client,
@@ -58,7 +59,7 @@ from rapport.clinic.models import (
 from rapport.core.instruments import instruments as installed_instruments
 from rapport.insights.scope import WHOLE_CLINIC, InsightScope
 from rapport.instruments import Instrument, Registry
-from rapport.instruments.model import CONSTRUCTS
+from rapport.instruments.model import CONSTRUCTS, RELATIONSHIP_CONSTRUCTS
 from rapport.security import audit
 
 # --- 1. Which views are open before sign-in or before MFA -------------------------------
@@ -202,9 +203,9 @@ def clients_for(user: User) -> QuerySet[Client]:
 
 # --- 4. Promises: who reads relationship answers and identities ----------------------
 
-# Questionnaires about the therapy relationship rather than symptoms. A client may be told
-# that only supervisors read these (the check-in's "who sees these answers" statement).
-RELATIONSHIP_CONSTRUCTS = frozenset({"trust", "alliance", "openness"})
+# Questionnaires about the therapy relationship rather than symptoms
+# (RELATIONSHIP_CONSTRUCTS). A client may be told that only supervisors read these (the
+# check-in's "who sees these answers" statement).
 SUPERVISORS_AUDIENCE = "supervisors"
 
 
@@ -273,6 +274,54 @@ def without_hidden_answers(
     if user.organisation.trust_answers_audience == TrustAnswersAudience.SUPERVISORS:
         hidden |= Q(construct__in=RELATIONSHIP_CONSTRUCTS)
     return administrations.exclude(hidden)
+
+
+def without_hidden_alerts(
+    alerts: QuerySet[Alert], hidden: Collection[str], registry: Registry | None = None
+) -> QuerySet[Alert]:
+    """``alerts`` without those raised by answers to the ``hidden`` instruments
+    (:func:`hidden_instrument_ids`): an alert on a critical item says what the answer was,
+    so it is hidden wherever the answer is. For loaders that already hold the hidden set;
+    everything else calls :func:`visible_alerts`."""
+    registry = installed_instruments() if registry is None else registry
+    codes = {
+        code
+        for instrument in registry.all_versions()
+        if instrument.id in hidden
+        for critical in instrument.critical_items
+        for code in (critical.flag, critical.missing_flag)
+    }
+    return alerts.exclude(code__in=codes) if codes else alerts
+
+
+def visible_alerts(user: User, alerts: QuerySet[Alert] | None = None) -> QuerySet[Alert]:
+    """The alerts ``user`` may know of: those of episodes in their scope, except alerts
+    raised by answers hidden from them (:func:`may_see_relationship_answers`).
+
+    The one rule for every channel that lists alerts: the client page, caseload, brief
+    and PDF report (through :func:`without_hidden_alerts` in the episode records), the
+    worklist, the team page and the API. A therapist at a clinic that keeps relationship
+    answers for supervisors never learns that such an answer raised an alert.
+    """
+    alerts = Alert.objects.all() if alerts is None else alerts
+    if not has_permission(user, READ_CLINICAL):
+        return alerts.none()
+    in_scope = alerts.filter(episode__in=episodes_for(user))
+    return without_hidden_alerts(in_scope, hidden_instrument_ids(user))
+
+
+def may_acknowledge_alert(user: User | AnonymousUser, instrument: Instrument | None) -> bool:
+    """Whether ``user`` may record the follow-up of an alert raised on ``instrument``
+    (None: an alert that is not about an item), for an episode they may open.
+
+    A critical answer on a relationship questionnaire ("I felt safe with my therapist
+    today": disagree) is about the treating therapist, so their supervisor follows it up
+    and records it, never the therapist it is about; every other alert is acknowledged by
+    the treating therapist or their supervisor (docs/safety.md).
+    """
+    if instrument is not None and instrument.construct in RELATIONSHIP_CONSTRUCTS:
+        return has_permission(user, READ_SUPERVISOR_ONLY_ANSWERS)
+    return has_permission(user, READ_CLINICAL)
 
 
 def administrations_for(user: User) -> QuerySet[Administration]:

@@ -40,8 +40,12 @@ from rapport.workspace.scheduling import session_time_problems
 
 
 def acknowledgeable_flag(view: EpisodeView, target: str) -> ShownFlag | None:
-    """The open flag ``target`` (a :attr:`ShownFlag.ack_key`) of this episode, if any."""
-    return next((f for f in view.flags if f.acknowledgeable and f.ack_key == target), None)
+    """The open flag ``target`` (a :attr:`ShownFlag.ack_key`) of this episode that the
+    reader may acknowledge (:attr:`ShownFlag.may_review`), if any."""
+    return next(
+        (f for f in view.flags if f.acknowledgeable and f.may_review and f.ack_key == target),
+        None,
+    )
 
 
 def acknowledge(
@@ -74,8 +78,12 @@ def acknowledge(
 
 
 def resolvable_marker(view: EpisodeView, alert_public_id: str) -> RiskMarker | None:
-    """The episode's risk marker for alert ``alert_public_id``, if it is shown."""
-    return next((m for m in view.markers if str(m.alert.public_id) == alert_public_id), None)
+    """The episode's risk marker for alert ``alert_public_id``, if it is shown and the
+    reader may record it resolved (:attr:`RiskMarker.may_review`)."""
+    return next(
+        (m for m in view.markers if m.may_review and str(m.alert.public_id) == alert_public_id),
+        None,
+    )
 
 
 def _raise_alert(

@@ -180,13 +180,42 @@ SAFETY_GUIDANCE = (
 )
 
 
+# What to do first when an answer about safety with the therapist is open ("I felt safe
+# with my therapist today": disagree). Someone other than the therapist hears the client.
+RELATIONSHIP_SAFETY_GUIDANCE = (
+    Suggestion(
+        gettext_lazy(
+            "This answer is about how safe the client feels with their therapist, so "
+            "someone other than the therapist follows it up: the therapist's supervisor "
+            "contacts the client, hears what happened and records the follow-up on the "
+            "client page."
+        ),
+    ),
+    Suggestion(
+        gettext_lazy(
+            "Follow your clinic's procedure for concerns about a clinician or about the care "
+            "a client receives, and its safeguarding procedure if the client may be at risk "
+            "of harm."
+        ),
+    ),
+)
+
+
 @dataclass
 class SafetyBrief:
-    """The risk answers that put safety first: open safety flags and risk markers."""
+    """The risk answers that put safety first: open safety flags and risk markers, with
+    the guidance that fits them (symptom risk, safety with the therapist, or both)."""
 
     flags: list[ShownFlag]
     markers: list[RiskMarker]
-    guidance: tuple[Suggestion, ...] = SAFETY_GUIDANCE
+
+    @property
+    def guidance(self) -> tuple[Suggestion, ...]:
+        about = [flag.about_the_relationship for flag in self.flags]
+        about += [marker.about_the_relationship for marker in self.markers]
+        return (SAFETY_GUIDANCE if not all(about) else ()) + (
+            RELATIONSHIP_SAFETY_GUIDANCE if any(about) else ()
+        )
 
 
 @dataclass

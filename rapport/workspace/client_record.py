@@ -10,7 +10,7 @@ the plan entries and the clinic's expected-response fit.
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.db.models import QuerySet
@@ -20,8 +20,9 @@ from rapport.accounts.models import User
 from rapport.checkin.models import Alert, AlertKind, Channel, CheckinSubmission
 from rapport.checkin.talk_requests import open_talk_requests
 from rapport.clinic.models import Episode, EpisodeStatus, PlanEntry
+from rapport.core.instruments import instrument_of_alert
 from rapport.instruments import Instrument
-from rapport.security.access import hidden_instrument_ids
+from rapport.security.access import hidden_instrument_ids, may_acknowledge_alert
 from rapport.workspace.caseload import expected_response_for
 from rapport.workspace.charts import Chart, fmt, reliable_change, score_chart
 from rapport.workspace.flags import (
@@ -275,10 +276,19 @@ def episode_views(episodes: QuerySet[Episode], user: User) -> list[EpisodeView]:
     talk_requests = open_talk_requests(user, episodes)
     model = expected_response_for(user.organisation)
     rules = flag_rules()
+
+    def may_review(code: str) -> bool:
+        return may_acknowledge_alert(user, instrument_of_alert(code) if code else None)
+
     views = []
     for episode in episodes:
         record = records[episode.pk]
         flags = shown_flags(record, visible, rules, model, talk_requests.get(episode.pk, []))
+        flags = [replace(f, may_review=may_review(f.code)) for f in flags]
+        markers = [
+            replace(m, may_review=may_review(m.alert.code))
+            for m in risk_markers(record, visible, flags)
+        ]
         views.append(
             EpisodeView(
                 episode=episode,
@@ -289,7 +299,7 @@ def episode_views(episodes: QuerySet[Episode], user: User) -> list[EpisodeView]:
                 plan_entries=list(episode.plan.entries.all()),
                 hidden=hidden,
                 staff_opened=staff_opened.get(episode.pk, {}),
-                markers=risk_markers(record, visible, flags),
+                markers=markers,
                 risk_histories=risk_histories(record, visible),
             )
         )

@@ -28,9 +28,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from rapport.alerts import Flag, FlagKind, FlagRules, evaluate
+from rapport.checkin.acknowledgement import OUTCOMES
 from rapport.checkin.models import Alert, AlertKind, TalkRequest
-from rapport.checkin.safety_notices import raises_alerts
-from rapport.core.instruments import instruments
+from rapport.checkin.safety_notices import about_the_relationship
 from rapport.instruments import Instrument
 from rapport.workspace.records import EpisodeRecord
 from rapport.workspace.titles import localized, short_title
@@ -55,6 +55,9 @@ class ShownFlag:
     raised_at: datetime.datetime | None = None
     # The client's request to talk about how therapy is going, for a flag that is one.
     talk_request: TalkRequest | None = None
+    # Whether the reader may record its follow-up (set for the client page by
+    # rapport.workspace.client_record from the access layer's may_acknowledge_alert).
+    may_review: bool = False
 
     @property
     def name(self) -> str:
@@ -90,18 +93,28 @@ class ShownFlag:
         return not self.acknowledged
 
     @property
+    def about_the_relationship(self) -> bool:
+        """A safety answer about the relationship with the therapist, which the
+        therapist's supervisor is told of and follows up (docs/safety.md)."""
+        return self.kind == FlagKind.SAFETY and about_the_relationship(self.code)
+
+    @property
+    def outcome_choices(self) -> list[tuple[str, str]]:
+        """The outcomes the acknowledgement form offers for this safety answer."""
+        return [(outcome.value, outcome.label) for outcome in OUTCOMES[self.about_the_relationship]]
+
+    @property
     def notified_nobody(self) -> str:
         """Why nobody was told of this safety answer ("" when its alert was raised and
         sent, or it is not a safety answer), so that no reader takes silence for a
-        notice: answers to relationship questionnaires raise no alert, and neither do
-        answers that did not come from a check-in (docs/safety.md)."""
+        notice: answers that did not come from a check-in raise no alert, and neither
+        did relationship answers before they were made to (docs/safety.md)."""
         if self.kind != FlagKind.SAFETY or not self.code or self.alert is not None:
             return ""
-        instrument = instruments().get(str(self.details.get("instrument", "")))
-        if instrument is not None and not raises_alerts(instrument):
+        if self.about_the_relationship:
             return _(
-                "Nobody was notified of this answer: answers to relationship "
-                "questionnaires raise no alert."
+                "Nobody was notified of this answer: it was not given in a check-in, or was "
+                "given before answers about the relationship raised alerts."
             )
         return _(
             "Nobody was notified of this answer: it was not given in a check-in (imported "
@@ -306,10 +319,17 @@ class RiskMarker:
     message: str
     # The latest answer to the item (None when the latest check-in left it unanswered).
     value: Any = None
+    # Whether the reader may record the risk as resolved (see ShownFlag.may_review).
+    may_review: bool = False
 
     @property
     def severity(self) -> float:
         return self.item.severity(self.value)
+
+    @property
+    def about_the_relationship(self) -> bool:
+        """See :attr:`ShownFlag.about_the_relationship`."""
+        return about_the_relationship(self.alert.code)
 
 
 def risk_markers(

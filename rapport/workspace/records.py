@@ -7,7 +7,9 @@ the same number of queries for 6 clients or 600. Everything after that is plain 
 
 Which instruments a user may see is decided by the access layer
 (:func:`rapport.security.access.hidden_instrument_ids`); callers pass that set in as
-``hidden``, and those rows are never read, so no score, chart or flag can show them.
+``hidden``, and those rows are never read, nor the alerts their answers raised
+(:func:`rapport.security.access.without_hidden_alerts`), so no score, chart or flag can
+show them.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from rapport.clinic.models import (
 from rapport.core.instruments import instruments
 from rapport.instruments import Instrument
 from rapport.instruments.model import total_is_estimated
+from rapport.security.access import without_hidden_alerts
 
 OPEN_STATUSES = frozenset({AdministrationStatus.PENDING, AdministrationStatus.IN_PROGRESS})
 UNANSWERED_STATUSES = frozenset({AdministrationStatus.EXPIRED, AdministrationStatus.DECLINED})
@@ -222,7 +225,7 @@ def load_records(
         )
     if not all_answers:
         _load_latest_answers(records.values())
-    _load_alerts(records, ids)
+    _load_alerts(records, ids, hidden)
     _load_checkin_stops(records)
     return records
 
@@ -267,9 +270,11 @@ def _load_latest_answers(records: Iterable[EpisodeRecord]) -> None:
         latest[pk].completed_at = completed_at
 
 
-def _load_alerts(records: dict[int, EpisodeRecord], ids: Sequence[int]) -> None:
+def _load_alerts(
+    records: dict[int, EpisodeRecord], ids: Sequence[int], hidden: frozenset[str]
+) -> None:
     alerts = (
-        Alert.objects.filter(episode_id__in=ids)
+        without_hidden_alerts(Alert.objects.filter(episode_id__in=ids), hidden)
         .select_related("acknowledged_by")
         .annotate(session_number=F("session__number"))
         .order_by("raised_at", "pk")

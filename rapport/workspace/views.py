@@ -29,7 +29,6 @@ from rapport.alerts import FlagKind
 from rapport.checkin import sending
 from rapport.checkin.acknowledgement import AcknowledgementError
 from rapport.checkin.acknowledgement import resolve_risk as resolve
-from rapport.checkin.models import Alert
 from rapport.checkin.talk_requests import TalkRequestError, mark_discussed
 from rapport.checkin.worklist import worklist_for
 from rapport.clinic.intake import IntakeError, NewClient, admit_client, update_contact
@@ -52,6 +51,7 @@ from rapport.security.access import (
     has_permission,
     hidden_instrument_ids,
     require_permission,
+    visible_alerts,
 )
 from rapport.workspace import actions
 from rapport.workspace.brief import build_brief
@@ -555,7 +555,7 @@ def team(request: HttpRequest) -> HttpResponse:
     for row in rows:
         by_therapist[row.episode.therapist_id].append(row)
     alerts = list(
-        Alert.objects.filter(episode__in=episodes_for(request.user))
+        visible_alerts(request.user)
         .select_related("client", "acknowledged_by", "episode__therapist", "session")
         .order_by("-raised_at")[:100]
     )

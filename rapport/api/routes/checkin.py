@@ -26,8 +26,8 @@ from rapport.security.access import (
     READ_CLINICAL,
     active_episode_of_client,
     clients_for,
-    episodes_for,
     require_permission,
+    visible_alerts,
 )
 
 router = Router(tags=["check-ins and alerts"])
@@ -77,9 +77,8 @@ def list_alerts(
 ) -> dict:
     clinical_read(request)
     alerts = (
-        Alert.objects.filter(
-            organisation_id=request.user.organisation_id,
-            episode__in=episodes_for(request.user),
+        visible_alerts(
+            request.user, Alert.objects.filter(organisation_id=request.user.organisation_id)
         )
         .select_related("client", "episode", "session")
         .order_by("raised_at", "pk")

@@ -140,13 +140,17 @@ def test_the_plan_names_questionnaires_as_clinicians_do(client, team, unsafe, la
     assert len(set(names.values())) == len(names), "no two read the same"
 
 
-NOT_FROM_A_CHECK_IN = "Nobody was notified of this answer: it was not given in a check-in"
-FROM_A_RELATIONSHIP_SCALE = "Nobody was notified of this answer: answers to relationship"
+NOT_FROM_A_CHECK_IN = "Nobody was notified of this answer: it was not given in a check-in (imp"
+FROM_A_RELATIONSHIP_SCALE = (
+    "Nobody was notified of this answer: it was not given in a check-in, or was given before "
+    "answers about the relationship raised alerts"
+)
 
 
 def test_a_safety_flag_nobody_was_told_of_says_so(client, team, unsafe, trajectory):
     # Item 9 endorsed in records that raised no alert (as an import does), and a client
-    # who did not feel safe with their therapist (a trust item: no alert by design).
+    # who did not feel safe with their therapist in records that raised none either
+    # (imported, or from before relationship answers raised alerts).
     unsafe_with_therapist = trajectory(team["therapist"], "R-TRUST", trust=[6, 1], phq9=[8, 8])
     login_verified(client, team["therapist"])
 
