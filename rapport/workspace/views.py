@@ -29,6 +29,7 @@ from rapport.alerts import FlagKind
 from rapport.checkin import sending
 from rapport.checkin.acknowledgement import AcknowledgementError
 from rapport.checkin.acknowledgement import resolve_risk as resolve
+from rapport.checkin.safety_notices import about_the_relationship
 from rapport.checkin.talk_requests import TalkRequestError, mark_discussed
 from rapport.checkin.worklist import worklist_for
 from rapport.clinic.intake import IntakeError, NewClient, admit_client, update_contact
@@ -561,7 +562,8 @@ def team(request: HttpRequest) -> HttpResponse:
     )
     waits: dict[int, list[datetime.timedelta]] = defaultdict(list)
     for alert in alerts:
-        if alert.acknowledged_at:
+        # A therapist's pace: an answer about the relationship waits on the supervisor.
+        if alert.acknowledged_at and not about_the_relationship(alert.code):
             waits[alert.episode.therapist_id].append(alert.acknowledged_at - alert.raised_at)
     open_safety = open_safety_alerts(rows, visible_instruments(hidden_instrument_ids(request.user)))
     teams = [

@@ -345,3 +345,17 @@ def test_the_brief_gives_guidance_that_fits_the_answer(client, clinics):
     brief = client.get(url).content.decode()
     assert "someone other than the therapist follows it up" in brief
     assert "suicidal thoughts" in brief
+
+
+def test_the_supervisors_follow_up_is_not_counted_as_the_therapists_pace(client, clinics):
+    submit_unsafe(clinics)
+    acknowledge_alert(
+        Alert.objects.get(),
+        clinics.supervisor,
+        contact_method=ContactMethod.PHONE,
+        risk_outcome=RiskOutcome.RELATIONSHIP_NO_CONCERN,
+    )
+    login_verified(client, clinics.supervisor)
+    team = client.get(reverse("team")).content.decode()
+    assert clinics.owner_client.record_number in team
+    assert "Median time to acknowledge" not in team
