@@ -54,7 +54,7 @@ from rapport.checkin.models import (
     safety_notice_settings_for,
 )
 from rapport.core.instruments import instrument_of_alert
-from rapport.security.access import RELATIONSHIP_CONSTRUCTS
+from rapport.instruments.model import RELATIONSHIP_CONSTRUCTS
 
 logger = logging.getLogger(__name__)
 

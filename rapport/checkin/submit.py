@@ -51,10 +51,9 @@ from rapport.clinic.models import (
 from rapport.core import hotpath
 from rapport.core.instruments import instrument_for
 from rapport.instruments import Instrument, ScoreResult
-from rapport.instruments.model import CRITICAL_FLAG_PREFIX
+from rapport.instruments.model import CRITICAL_FLAG_PREFIX, RELATIONSHIP_CONSTRUCTS
 from rapport.operations import metrics
 from rapport.security import audit
-from rapport.security.access import RELATIONSHIP_CONSTRUCTS
 
 
 class Outcome(enum.Enum):
