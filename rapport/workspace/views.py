@@ -262,7 +262,12 @@ def acknowledge_alert(request: HttpRequest, public_id: uuid.UUID) -> HttpRespons
     except AcknowledgementError as error:
         messages.error(request, _("Not acknowledged: %s") % error)
         return redirect(back)
-    messages.success(request, _("Alert acknowledged. Your record is visible to your supervisor."))
+    if request.user.supervisor_id:
+        messages.success(
+            request, _("Alert acknowledged. Your record is visible to your supervisor.")
+        )
+    else:
+        messages.success(request, _("Alert acknowledged."))
     return redirect(back)
 
 

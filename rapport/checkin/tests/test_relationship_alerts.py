@@ -237,6 +237,7 @@ def test_the_supervisor_gets_the_follow_up_form_and_the_therapist_a_line(client,
     assert 'value="relationship_change_agreed"' in page
     assert 'value="no_current_risk"' not in page
     assert THERAPIST_LINE not in page
+    assert "seen by your supervisor" not in page, "a supervisor has no supervisor"
 
     client.logout()
     login_verified(client, clinics.owner)
@@ -262,7 +263,7 @@ def test_the_supervisor_acknowledges_it_on_the_client_page(client, clinics):
     submit_unsafe(clinics)
     alert = Alert.objects.get()
     login_verified(client, clinics.supervisor)
-    client.post(
+    response = client.post(
         reverse("episode-acknowledge", args=[clinics.owner_episode.public_id]),
         {
             "target": f"alert:{alert.public_id}",
@@ -270,7 +271,10 @@ def test_the_supervisor_acknowledges_it_on_the_client_page(client, clinics):
             "risk_outcome": RiskOutcome.RELATIONSHIP_PROCEDURE,
             "note": "Passed to the clinic director.",
         },
+        follow=True,
     )
+    said = response.content.decode()
+    assert "Alert acknowledged." in said and "visible to your supervisor" not in said
     alert.refresh_from_db()
     assert alert.acknowledged_by == clinics.supervisor
     page = client_page(client, clinics)
