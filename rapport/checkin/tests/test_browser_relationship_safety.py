@@ -27,17 +27,15 @@ from rapport.checkin.models import (
     ContactMethod,
     RiskOutcome,
     SafetyNotice,
-    SafetyNoticeSettings,
 )
+from rapport.checkin.tests.helpers import SUPERVISOR_EMAIL
 from rapport.checkin.tests.test_browser import answer_screen
 from rapport.checkin.tests.test_browser import check_accessibility as check_client_page
-from rapport.clinic.models import ClientDemographics, ClientIdentity, TrustAnswersAudience
+from rapport.clinic.models import ClientDemographics, TrustAnswersAudience
 from rapport.core.instruments import instruments
-from rapport.synth.names import FAMILY_NAMES, GIVEN_NAMES
-from rapport.testing import issue_checkin_link, make_two_clinics
+from rapport.testing import issue_checkin_link
 
 DESKTOP = {"width": 1366, "height": 900}
-FALLBACK_EMAIL = "duty@example.org"
 RELATIONSHIP_OUTCOMES = (
     RiskOutcome.RELATIONSHIP_NO_CONCERN,
     RiskOutcome.RELATIONSHIP_CHANGE_AGREED,
@@ -74,26 +72,6 @@ require_browser_tools()
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("plain_http_cookies")]
 
 
-@pytest.fixture
-def clinic(live_server):
-    """Therapist and supervisor with e-mail, a fallback contact, and a client with a
-    synthetic name and no contact details (so the only e-mails are safety notices)."""
-    clinics = make_two_clinics()
-    for person, address in (
-        (clinics.owner, "therapist@example.org"),
-        (clinics.supervisor, "supervisor@example.org"),
-    ):
-        person.email = address
-        person.save(update_fields=["email"])
-    SafetyNoticeSettings.objects.create(
-        organisation=clinics.organisation, fallback_email=FALLBACK_EMAIL
-    )
-    ClientIdentity.objects.create(
-        client=clinics.owner_client, given_name=GIVEN_NAMES[7], family_name=FAMILY_NAMES[3]
-    )
-    return clinics
-
-
 def check_in_feeling_unsafe(new_page, live_server, episode, words: dict):
     """Every answer at the scale's top, except "I felt safe with my therapist today":
     "Strongly disagree"; returns the thank-you page."""
@@ -128,8 +106,9 @@ def check_in_feeling_unsafe(new_page, live_server, episode, words: dict):
     [("es", TrustAnswersAudience.SUPERVISORS), ("en", TrustAnswersAudience.THERAPIST)],
 )
 def test_the_supervisor_follows_up_a_client_who_felt_unsafe_with_their_therapist(
-    new_page, live_server, clinic, mailoutbox, language, audience
+    new_page, live_server, reachable_live_clinic, mailoutbox, language, audience
 ):
+    clinic = reachable_live_clinic
     words, staff = CLIENT_WORDS[language], STAFF_WORDS[language]
     clinic.organisation.trust_answers_audience = audience
     clinic.organisation.save(update_fields=["trust_answers_audience"])
@@ -151,7 +130,7 @@ def test_the_supervisor_follows_up_a_client_who_felt_unsafe_with_their_therapist
 
     # 2. The supervisor is e-mailed at once; the therapist is not; no name, no answer.
     alert = Alert.objects.get(client=client)
-    assert [message.to for message in mailoutbox] == [["supervisor@example.org"]]
+    assert [message.to for message in mailoutbox] == [[SUPERVISOR_EMAIL]]
     text = mailoutbox[0].subject + "\n" + mailoutbox[0].body
     assert client.record_number in text
     item = instruments()["rapport_trust"].item("trust_safe")
@@ -217,7 +196,7 @@ def test_the_supervisor_follows_up_a_client_who_felt_unsafe_with_their_therapist
 
     # 5. Acknowledged: hours later the fallback contact still hears nothing.
     delivery.send_due(alert.raised_at + datetime.timedelta(hours=10))
-    assert [message.to for message in mailoutbox] == [["supervisor@example.org"]]
+    assert [message.to for message in mailoutbox] == [[SUPERVISOR_EMAIL]]
     assert (
         not SafetyNotice.objects.filter(alert=alert).exclude(recipient=clinic.supervisor).exists()
     )

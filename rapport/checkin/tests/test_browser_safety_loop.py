@@ -35,6 +35,7 @@ from rapport.checkin.models import (
     SafetyNotice,
     SafetyNoticeSettings,
 )
+from rapport.checkin.tests.helpers import FALLBACK_EMAIL, SUPERVISOR_EMAIL, THERAPIST_EMAIL
 from rapport.checkin.tests.test_browser import check_accessibility as check_client_page
 from rapport.checkin.tests.test_browser import complete
 from rapport.checkin.tests.test_crisis import (
@@ -43,14 +44,12 @@ from rapport.checkin.tests.test_crisis import (
     SPANISH_DEFAULT_LINES,
     SPANISH_HEADING,
 )
-from rapport.clinic.models import ClientDemographics, ClientIdentity
+from rapport.clinic.models import ClientDemographics
 from rapport.core.instruments import instruments
-from rapport.synth.names import FAMILY_NAMES, GIVEN_NAMES
-from rapport.testing import issue_checkin_link, make_two_clinics, schedule_next_session
+from rapport.testing import issue_checkin_link, schedule_next_session
 
 DESKTOP = {"width": 1366, "height": 900}
 SCREENSHOTS = os.environ.get("RAPPORT_SAFETY_SCREENSHOTS")
-FALLBACK_EMAIL = "duty@example.org"
 ACKNOWLEDGEMENT_NOTE = "Phoned the same afternoon; safety plan reviewed together."
 
 # PHQ-9 item 9's third option, "More than half the days" (value 2).
@@ -85,27 +84,6 @@ require_browser_tools()
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("plain_http_cookies")]
 
 
-@pytest.fixture
-def clinic(live_server):
-    """A therapist and their supervisor (both with e-mail), the clinic's fallback contact,
-    and the therapist's client with a synthetic name and no contact details of their own
-    (so the only e-mails sent are safety notices)."""
-    clinics = make_two_clinics()
-    for person, address in (
-        (clinics.owner, "therapist@example.org"),
-        (clinics.supervisor, "supervisor@example.org"),
-    ):
-        person.email = address
-        person.save(update_fields=["email"])
-    SafetyNoticeSettings.objects.create(
-        organisation=clinics.organisation, fallback_email=FALLBACK_EMAIL
-    )
-    ClientIdentity.objects.create(
-        client=clinics.owner_client, given_name=GIVEN_NAMES[25], family_name=FAMILY_NAMES[11]
-    )
-    return clinics
-
-
 def check_in(new_page, live_server, episode, words: dict, *, phq9_item9: int | None):
     """The client opens a fresh link on a phone and answers every screen; returns the
     thank-you page."""
@@ -135,8 +113,9 @@ def shot(page, name: str) -> None:
 
 @pytest.mark.parametrize("language", ["es", "en"])
 def test_the_safety_loop_from_check_in_to_cleared_marker(
-    new_page, live_server, clinic, mailoutbox, language
+    new_page, live_server, reachable_live_clinic, mailoutbox, language
 ):
+    clinic = reachable_live_clinic
     words = CLIENT_WORDS[language]
     client, identity = clinic.owner_client, clinic.owner_client.identity
     ClientDemographics.objects.create(client=client, preferred_language=language)
@@ -157,7 +136,7 @@ def test_the_safety_loop_from_check_in_to_cleared_marker(
 
     # 2. The therapist was told at once: record number, no name, no answer.
     alert = Alert.objects.get(client=client)
-    to_therapist = sent_to(mailoutbox, "therapist@example.org")
+    to_therapist = sent_to(mailoutbox, THERAPIST_EMAIL)
     assert len(mailoutbox) == len(to_therapist) == 1
     notice = to_therapist[0]
     text = notice.subject + "\n" + notice.body
@@ -181,7 +160,7 @@ def test_the_safety_loop_from_check_in_to_cleared_marker(
         minutes=chosen.supervisor_after_minutes + 1
     )
     delivery.send_due(to_supervisor_at)
-    to_supervisor = sent_to(mailoutbox, "supervisor@example.org")
+    to_supervisor = sent_to(mailoutbox, SUPERVISOR_EMAIL)
     assert len(to_supervisor) == 1 and len(mailoutbox) == 2
     text = to_supervisor[0].subject + "\n" + to_supervisor[0].body
     assert client.record_number in text and "supervisor" in text

@@ -27,10 +27,15 @@ from rapport.checkin.models import (
     NoticeStep,
     RiskOutcome,
     SafetyNotice,
-    SafetyNoticeSettings,
 )
 from rapport.checkin.submit import Outcome, submit_checkin
-from rapport.checkin.tests.helpers import full_answers
+from rapport.checkin.tests.helpers import (
+    FALLBACK_EMAIL,
+    SUPERVISOR_EMAIL,
+    THERAPIST_EMAIL,
+    full_answers,
+    recipients,
+)
 from rapport.checkin.views import _posted_answers
 from rapport.clinic.models import TrustAnswersAudience
 from rapport.testing import api_token, bearer, issue_checkin_link, login_verified
@@ -54,21 +59,6 @@ def unsafe_answers(phq9_item9: int = 0) -> dict[str, str]:
     return answers
 
 
-@pytest.fixture
-def reachable(clinics):
-    """Therapist and supervisor have e-mail addresses; the clinic has a fallback contact."""
-    for user, address in (
-        (clinics.owner, "owner@example.org"),
-        (clinics.supervisor, "sup@example.org"),
-    ):
-        user.email = address
-        user.save(update_fields=["email"])
-    SafetyNoticeSettings.objects.create(
-        organisation=clinics.organisation, fallback_email="duty@example.org"
-    )
-    return clinics
-
-
 def supervisors_only(clinics) -> None:
     clinics.organisation.trust_answers_audience = TrustAnswersAudience.SUPERVISORS
     clinics.organisation.save(update_fields=["trust_answers_audience"])
@@ -80,10 +70,6 @@ def submit_unsafe(clinics, phq9_item9: int = 0):
     return submit_checkin(issued.token, posted, comment="", language="en")
 
 
-def recipients() -> list[str]:
-    return [address for message in mail.outbox for address in message.to]
-
-
 def test_the_supervisor_is_told_at_once_and_the_therapist_never(
     reachable, django_capture_on_commit_callbacks
 ):
@@ -93,7 +79,7 @@ def test_the_supervisor_is_told_at_once_and_the_therapist_never(
     assert result.relationship_followup and not result.show_crisis_resources
     alert = Alert.objects.get()
     assert alert.code == UNSAFE and alert.acknowledged_at is None
-    assert recipients() == ["sup@example.org"]
+    assert recipients() == [SUPERVISOR_EMAIL]
     notice = SafetyNotice.objects.get()
     assert (notice.step, notice.status, notice.recipient) == (
         NoticeStep.SUPERVISOR,
@@ -115,11 +101,11 @@ def test_the_fallback_contact_follows_after_the_second_interval_and_the_therapis
     # Default intervals: two hours each. The fallback comes one interval after the
     # supervisor's notice, which went at once.
     delivery.send_due(now=raised + datetime.timedelta(minutes=119))
-    assert recipients() == ["sup@example.org"]
+    assert recipients() == [SUPERVISOR_EMAIL]
     delivery.send_due(now=raised + datetime.timedelta(minutes=121))
-    assert recipients() == ["sup@example.org", "duty@example.org"]
+    assert recipients() == [SUPERVISOR_EMAIL, FALLBACK_EMAIL]
     delivery.send_due(now=raised + datetime.timedelta(hours=10))
-    assert recipients() == ["sup@example.org", "duty@example.org"]
+    assert recipients() == [SUPERVISOR_EMAIL, FALLBACK_EMAIL]
     steps = sorted(SafetyNotice.objects.values_list("step", flat=True))
     assert steps == [NoticeStep.FALLBACK, NoticeStep.SUPERVISOR]
     assert "the therapist's supervisor has not acknowledged" in mail.outbox[1].body
@@ -133,7 +119,7 @@ def test_a_symptom_answer_in_the_same_check_in_still_goes_to_the_therapist_first
     assert result.relationship_followup and result.show_crisis_resources
     first = dict(SafetyNotice.objects.values_list("alert__code", "step"))
     assert first == {UNSAFE: NoticeStep.SUPERVISOR, "critical:phq9_9": NoticeStep.THERAPIST}
-    assert sorted(recipients()) == ["owner@example.org", "sup@example.org"]
+    assert sorted(recipients()) == sorted([THERAPIST_EMAIL, SUPERVISOR_EMAIL])
 
 
 def test_acknowledging_stops_the_fallback_notice(reachable, django_capture_on_commit_callbacks):
@@ -147,7 +133,7 @@ def test_acknowledging_stops_the_fallback_notice(reachable, django_capture_on_co
         risk_outcome=RiskOutcome.RELATIONSHIP_CHANGE_AGREED,
     )
     delivery.send_due(now=alert.raised_at + datetime.timedelta(hours=10))
-    assert recipients() == ["sup@example.org"]
+    assert recipients() == [SUPERVISOR_EMAIL]
 
 
 @pytest.mark.parametrize("language", ["en", "es"])

@@ -22,7 +22,13 @@ from rapport.checkin.models import (
     SafetyNoticeSettings,
 )
 from rapport.checkin.submit import Outcome, submit_checkin
-from rapport.checkin.tests.helpers import full_answers
+from rapport.checkin.tests.helpers import (
+    FALLBACK_EMAIL,
+    SUPERVISOR_EMAIL,
+    THERAPIST_EMAIL,
+    full_answers,
+    recipients,
+)
 from rapport.checkin.views import _posted_answers
 from rapport.clinic.models import Administration, ClientIdentity
 from rapport.clinic.synth_writer import write_synthetic_clinic
@@ -62,27 +68,10 @@ def _clear_sms():
     SENT_SMS.clear()
 
 
-@pytest.fixture
-def reachable(clinics):
-    """The owner and their supervisor have e-mail addresses; the clinic has a fallback."""
-    clinics.owner.email = "owner@example.org"
-    clinics.owner.save()
-    clinics.supervisor.email = "supervisor@example.org"
-    clinics.supervisor.save()
-    SafetyNoticeSettings.objects.create(
-        organisation=clinics.organisation, fallback_email="duty@example.org"
-    )
-    return clinics
-
-
 def _submit(clinics, phq9_item9: int = 2):
     issued = issue_checkin_link(clinics.owner_episode)
     posted = _posted_answers(full_answers(phq9_item9))
     return submit_checkin(issued.token, posted, comment="", language="en")
-
-
-def _recipients() -> list[str]:
-    return [address for message in mail.outbox for address in message.to]
 
 
 def test_the_therapist_is_emailed_only_after_the_submission_commits(
@@ -95,7 +84,7 @@ def test_the_therapist_is_emailed_only_after_the_submission_commits(
         assert SafetyNotice.objects.get().status == MessageStatus.PENDING
     assert len(callbacks) == 1
     callbacks[0]()
-    assert _recipients() == ["owner@example.org"]
+    assert recipients() == [THERAPIST_EMAIL]
     notice = SafetyNotice.objects.get()
     assert (notice.step, notice.status, notice.recipient) == (
         NoticeStep.THERAPIST,
@@ -107,7 +96,7 @@ def test_the_therapist_is_emailed_only_after_the_submission_commits(
 @pytest.mark.django_db(transaction=True)
 def test_a_rolled_back_submission_tells_nobody():
     clinics = make_two_clinics()
-    clinics.owner.email = "owner@example.org"
+    clinics.owner.email = THERAPIST_EMAIL
     clinics.owner.save()
 
     class Abandon(Exception):
@@ -128,10 +117,10 @@ def test_a_submission_in_its_own_transaction_sends_the_notice():
     # As in a request: the submission commits by itself (pipelined on PostgreSQL) and the
     # notice goes out right after.
     clinics = make_two_clinics()
-    clinics.owner.email = "owner@example.org"
+    clinics.owner.email = THERAPIST_EMAIL
     clinics.owner.save()
     assert _submit(clinics).outcome is Outcome.STORED
-    assert _recipients() == ["owner@example.org"]
+    assert recipients() == [THERAPIST_EMAIL]
 
 
 @pytest.mark.parametrize("channel", ["link", "kiosk"])
@@ -148,7 +137,7 @@ def test_a_critical_answer_on_the_client_pages_notifies_the_therapist(
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(f"{form_url}submit/", full_answers(phq9_item9=1))
     assert response.status_code == 200
-    assert _recipients() == ["owner@example.org"]
+    assert recipients() == [THERAPIST_EMAIL]
     assert SafetyNotice.objects.get().alert.client == reachable.owner_client
 
 
@@ -192,7 +181,7 @@ def test_a_failed_send_never_fails_the_submission_and_is_retried(
     assert "ConnectionRefusedError" in notice.last_error
     # The next send-due after the backoff delivers it.
     report = delivery.send_due(notice.next_attempt_at)
-    assert report.sent == 1 and _recipients() == ["owner@example.org"]
+    assert report.sent == 1 and recipients() == [THERAPIST_EMAIL]
 
 
 @override_settings(CHECKIN_SMS_SENDER=f"{__name__}.RecordingSms")
@@ -213,7 +202,7 @@ def test_a_text_message_too_where_the_clinic_enables_it_and_the_therapist_has_a_
         _submit(reachable)
     assert [to for to, _body in SENT_SMS] == ["+1 202 555 0100"]
     assert reachable.owner_client.record_number in SENT_SMS[0][1]
-    assert _recipients() == ["owner@example.org"]
+    assert recipients() == [THERAPIST_EMAIL]
 
 
 def test_the_mobile_number_is_stored_encrypted(clinics):
@@ -245,14 +234,14 @@ def test_escalation_to_the_supervisor_then_the_fallback_contact(
     delivery.send_due(raised + 2 * hours - minutes)
     assert mail.outbox == []
     delivery.send_due(raised + 2 * hours)
-    assert _recipients() == ["supervisor@example.org"]
+    assert recipients() == [SUPERVISOR_EMAIL]
     assert "supervisor" in mail.outbox[0].body
 
     mail.outbox.clear()
     delivery.send_due(raised + 4 * hours - minutes)
     assert mail.outbox == []
     delivery.send_due(raised + 4 * hours)
-    assert _recipients() == ["duty@example.org"]
+    assert recipients() == [FALLBACK_EMAIL]
 
     mail.outbox.clear()
     delivery.send_due(raised + 10 * hours)
@@ -272,9 +261,9 @@ def test_the_clinics_intervals_apply(reachable, django_capture_on_commit_callbac
     delivery.send_due(raised + datetime.timedelta(minutes=29))
     assert mail.outbox == []
     delivery.send_due(raised + datetime.timedelta(minutes=30))
-    assert _recipients() == ["supervisor@example.org"]
+    assert recipients() == [SUPERVISOR_EMAIL]
     delivery.send_due(raised + datetime.timedelta(minutes=45))
-    assert _recipients() == ["supervisor@example.org", "duty@example.org"]
+    assert recipients() == [SUPERVISOR_EMAIL, FALLBACK_EMAIL]
 
 
 def test_acknowledging_the_alert_stops_escalation(
@@ -282,7 +271,7 @@ def test_acknowledging_the_alert_stops_escalation(
 ):
     raised = _alert_raised_at(reachable, django_capture_on_commit_callbacks)
     delivery.send_due(raised + datetime.timedelta(hours=2))
-    assert _recipients() == ["supervisor@example.org"]
+    assert recipients() == [SUPERVISOR_EMAIL]
     mail.outbox.clear()
 
     alert = Alert.objects.get()
@@ -322,7 +311,7 @@ def test_a_pending_escalation_is_not_sent_once_acknowledged(
 
 def test_an_escalation_that_reaches_nobody_is_recorded(clinics, django_capture_on_commit_callbacks):
     # No supervisor, no fallback contact: the steps are recorded as skipped, with why.
-    clinics.owner.email, clinics.owner.supervisor = "owner@example.org", None
+    clinics.owner.email, clinics.owner.supervisor = THERAPIST_EMAIL, None
     clinics.owner.save()
     with django_capture_on_commit_callbacks(execute=True):
         _submit(clinics)
@@ -400,12 +389,12 @@ def test_two_concurrent_send_due_runs_send_each_step_once():
     if connection.vendor != "postgresql":
         pytest.skip("the SQLite test database is one shared in-memory connection; threads test PG")
     clinics = make_two_clinics()
-    clinics.owner.email = "owner@example.org"
+    clinics.owner.email = THERAPIST_EMAIL
     clinics.owner.save()
-    clinics.supervisor.email = "supervisor@example.org"
+    clinics.supervisor.email = SUPERVISOR_EMAIL
     clinics.supervisor.save()
     SafetyNoticeSettings.objects.create(
-        organisation=clinics.organisation, fallback_email="duty@example.org"
+        organisation=clinics.organisation, fallback_email=FALLBACK_EMAIL
     )
     with override_settings(EMAIL_BACKEND=f"{__name__}.BrokenEmailBackend"):
         _submit(clinics)  # the therapist's notice stays pending: the runs race for it too
@@ -429,11 +418,7 @@ def test_two_concurrent_send_due_runs_send_each_step_once():
     for thread in threads:
         thread.join()
     assert errors == []
-    assert sorted(_recipients()) == [
-        "duty@example.org",
-        "owner@example.org",
-        "supervisor@example.org",
-    ]
+    assert sorted(recipients()) == sorted([FALLBACK_EMAIL, THERAPIST_EMAIL, SUPERVISOR_EMAIL])
     assert SafetyNotice.objects.filter(status=MessageStatus.SENT).count() == 3
 
 
