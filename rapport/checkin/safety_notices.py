@@ -26,6 +26,7 @@ Imported and synthetic data raise no :class:`Alert` rows, so they send nothing.
 from __future__ import annotations
 
 import datetime
+import itertools
 import logging
 from collections.abc import Iterable
 from functools import partial
@@ -95,7 +96,8 @@ def notice_route(alert: Alert, chosen: SafetyNoticeSettings) -> list[tuple[str, 
 
 def queue_for_new_alerts(alerts: Iterable[Alert], now: datetime.datetime) -> None:
     """Queue the first notices of ``alerts`` (:func:`notice_route`) and send them once
-    the transaction commits.
+    the transaction commits; where the first step reaches nobody (no supervisor, a closed
+    account, no address), the next step is queued at once instead of waiting.
 
     Call inside the transaction that created the alerts. The sending runs after COMMIT
     (``transaction.on_commit``), robustly: an exception there is logged, never raised
@@ -106,6 +108,7 @@ def queue_for_new_alerts(alerts: Iterable[Alert], now: datetime.datetime) -> Non
         chosen = safety_notice_settings_for(alert.organisation_id)
         step, _due_at = notice_route(alert, chosen)[0]
         queued = _queue_step(alert, step, chosen, scheduled_for=now)
+        queued += _queue_due_steps(alert, chosen, now)
         ids += [notice.pk for notice, _created in queued if notice.status == MessageStatus.PENDING]
     if ids:
         transaction.on_commit(partial(send_now, ids), robust=True)
@@ -124,7 +127,8 @@ def escalate_due(now: datetime.datetime) -> int:
     at ``now``; returns the number of new rows.
 
     Only alerts whose first notice was queued escalate (imports never had one), and only
-    while unacknowledged. A step already queued is not queued again: the unique
+    while unacknowledged; a step that reached nobody is followed at once
+    (:func:`_queue_due_steps`). A step already queued is not queued again: the unique
     (alert, step, channel) lets a concurrent ``send-due`` run find the other's row.
     """
     alerts = (
@@ -145,11 +149,40 @@ def escalate_due(now: datetime.datetime) -> int:
                 alert.organisation_id
             )
         chosen = clinic_settings[alert.organisation_id]
-        for step, due_at in notice_route(alert, chosen)[1:]:
-            if due_at <= now:
-                queued = _queue_step(alert, step, chosen, scheduled_for=due_at, now=now)
-                created += sum(was_created for _notice, was_created in queued)
+        queued = _queue_due_steps(alert, chosen, now)
+        created += sum(was_created for _notice, was_created in queued)
     return created
+
+
+def _queue_due_steps(
+    alert: Alert, chosen: SafetyNoticeSettings, now: datetime.datetime
+) -> list[tuple[SafetyNotice, bool]]:
+    """The notices of the steps after the first of ``alert``'s route that are due at
+    ``now`` (each with whether this call created it).
+
+    A step is due at its time in the route, or as soon as the step before it was due if
+    that step reached nobody: all its notices skipped (no supervisor, a closed account,
+    no address) or failed. A safety answer must not wait two hours for a step that was
+    never going to be read.
+    """
+    route = notice_route(alert, chosen)
+    queued: list[tuple[SafetyNotice, bool]] = []
+    previous_due = route[0][1]
+    for (previous_step, _previous_due_at), (step, due_at) in itertools.pairwise(route):
+        if _reached_nobody(alert, previous_step):
+            due_at = min(due_at, previous_due)
+        if due_at > now:
+            break
+        queued += _queue_step(alert, step, chosen, scheduled_for=due_at, now=now)
+        previous_due = due_at
+    return queued
+
+
+def _reached_nobody(alert: Alert, step: str) -> bool:
+    """Whether ``step`` was queued for ``alert`` and every notice of it ended unsent."""
+    notices = SafetyNotice.objects.filter(alert=alert, step=step)
+    unsent = {MessageStatus.SKIPPED, MessageStatus.FAILED}
+    return notices.exists() and not notices.exclude(status__in=unsent).exists()
 
 
 def deliver_pending(now: datetime.datetime, report: delivery.DeliveryReport) -> None:

@@ -349,3 +349,19 @@ def test_the_supervisors_follow_up_is_not_counted_as_the_therapists_pace(client,
     team = client.get(reverse("team")).content.decode()
     assert clinics.owner_client.record_number in team
     assert "Median time to acknowledge" not in team
+
+
+def test_without_a_supervisor_the_fallback_contact_is_told_at_once(
+    reachable, django_capture_on_commit_callbacks
+):
+    reachable.owner.supervisor = None
+    reachable.owner.save(update_fields=["supervisor"])
+    with django_capture_on_commit_callbacks(execute=True):
+        submit_unsafe(reachable)
+    assert recipients() == [FALLBACK_EMAIL]
+    skipped = SafetyNotice.objects.get(step=NoticeStep.SUPERVISOR)
+    assert (skipped.status, skipped.last_error) == (
+        MessageStatus.SKIPPED,
+        "the therapist has no supervisor",
+    )
+    assert not SafetyNotice.objects.filter(step=NoticeStep.THERAPIST).exists()

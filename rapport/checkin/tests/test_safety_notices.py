@@ -333,7 +333,40 @@ def test_a_closed_supervisor_account_is_not_notified(reachable, django_capture_o
     delivery.send_due(raised + datetime.timedelta(hours=2))
     notice = SafetyNotice.objects.get(step=NoticeStep.SUPERVISOR)
     assert (notice.status, notice.last_error) == (MessageStatus.SKIPPED, "the account is closed")
-    assert mail.outbox == []
+    # Nobody read the supervisor's step, so the fallback contact is told now, not two
+    # hours later.
+    assert recipients() == [FALLBACK_EMAIL]
+
+
+def test_a_first_step_that_reaches_nobody_is_followed_at_once(
+    reachable, django_capture_on_commit_callbacks
+):
+    # The therapist's account has no e-mail address: the supervisor hears at once.
+    reachable.owner.email = ""
+    reachable.owner.save(update_fields=["email"])
+    with django_capture_on_commit_callbacks(execute=True):
+        _submit(reachable)
+    assert recipients() == [SUPERVISOR_EMAIL]
+    first = SafetyNotice.objects.get(step=NoticeStep.THERAPIST)
+    assert (first.status, first.last_error) == (
+        MessageStatus.SKIPPED,
+        "no e-mail address on the account",
+    )
+    # The fallback still waits for its own time after a supervisor who was told.
+    raised = Alert.objects.get().raised_at
+    delivery.send_due(raised + datetime.timedelta(minutes=200))
+    assert recipients() == [SUPERVISOR_EMAIL]
+    delivery.send_due(raised + datetime.timedelta(minutes=241))
+    assert recipients() == [SUPERVISOR_EMAIL, FALLBACK_EMAIL]
+
+
+def test_a_failed_step_is_followed_without_waiting_for_its_interval(
+    reachable, django_capture_on_commit_callbacks
+):
+    raised = _alert_raised_at(reachable, django_capture_on_commit_callbacks)
+    SafetyNotice.objects.filter(step=NoticeStep.THERAPIST).update(status=MessageStatus.FAILED)
+    delivery.send_due(raised + datetime.timedelta(minutes=1))
+    assert recipients() == [SUPERVISOR_EMAIL]
 
 
 def test_staff_see_each_notices_status_on_the_client_page(
