@@ -147,6 +147,29 @@ def reject_duplicate_versions(instruments: Iterable[Instrument]) -> None:
         seen[key] = instrument
 
 
+def reject_shared_critical_items(instruments: Iterable[Instrument]) -> None:
+    """Raise :class:`DefinitionError` if two different instruments name the same item id
+    as a critical item.
+
+    A critical answer's flag and alert name the item only (``critical:phq9_9``), and who
+    is told of it follows the instrument it belongs to (a symptom answer goes to the
+    therapist, an answer about the relationship to their supervisor), so one item id may
+    belong to one instrument's critical items (its versions share them).
+    """
+    owner: dict[str, Instrument] = {}
+    for instrument in instruments:
+        for critical in instrument.critical_items:
+            first = owner.setdefault(critical.item_id, instrument)
+            if first.id != instrument.id:
+                raise DefinitionError(
+                    instrument.source_path or "<unknown>",
+                    "critical_items",
+                    f"item {critical.item_id!r} is also a critical item of instrument "
+                    f"{first.id!r} ({first.source_path}); alerts name critical items by item "
+                    "id, so give this item an id of its own",
+                )
+
+
 class _StrictLoader(yaml.SafeLoader):
     """SafeLoader that refuses duplicate mapping keys instead of keeping the last one."""
 

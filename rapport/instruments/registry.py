@@ -9,7 +9,11 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
 
-from rapport.instruments.loader import load_directory, reject_duplicate_versions
+from rapport.instruments.loader import (
+    load_directory,
+    reject_duplicate_versions,
+    reject_shared_critical_items,
+)
 from rapport.instruments.model import Instrument
 
 PathLike = str | os.PathLike[str]
@@ -35,12 +39,14 @@ class Registry(Mapping[str, Instrument]):
 
     ``iter(registry)`` yields ids, ``len(registry)`` counts ids, and
     :meth:`get` can ask for a specific version. Two definitions with the same
-    ``(id, version)`` are refused, naming both files.
+    ``(id, version)`` are refused, naming both files, and so are two instruments that
+    name the same item id as a critical item.
     """
 
     def __init__(self, instruments: Iterable[Instrument]) -> None:
         every = list(instruments)
         reject_duplicate_versions(every)
+        reject_shared_critical_items(every)
         by_id: dict[str, list[Instrument]] = {}
         for instrument in every:
             by_id.setdefault(instrument.id, []).append(instrument)

@@ -58,6 +58,24 @@ def test_duplicates_across_directories_name_both_files(tmp_path: Path) -> None:
     assert str(builtin_definitions_dir() / "gad7.yaml") in message
 
 
+def test_two_instruments_may_not_share_a_critical_item(tmp_path: Path) -> None:
+    # Alerts name a critical answer by its item ("critical:phq9_9"), and who is told
+    # follows the instrument; an item id that is critical in two instruments would be
+    # ambiguous, so the clinic's definition is refused with the reason.
+    document = yaml.safe_load((builtin_definitions_dir() / "phq9.yaml").read_text("utf-8"))
+    document["id"], document["version"] = "my_mood_scale", "1"
+    clinic = tmp_path / "clinic"
+    clinic.mkdir()
+    (clinic / "mood.yaml").write_text(yaml.safe_dump(document, allow_unicode=True), "utf-8")
+
+    with pytest.raises(DefinitionError) as caught:
+        load_registry([clinic])
+
+    message = str(caught.value)
+    assert "mood.yaml" in message and "critical_items" in message
+    assert "'phq9_9' is also a critical item of instrument 'phq9'" in message
+
+
 def test_unknown_instrument(registry) -> None:
     with pytest.raises(KeyError, match=r"unknown instrument 'phq10'.*known: gad7, phq9"):
         registry["phq10"]
