@@ -196,6 +196,9 @@ LOGOUT_REDIRECT_URL = "login"
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("es", "Español")]
 LOCALE_PATHS = [PACKAGE_DIR / "locale"]
+# Spanish numbers with a decimal point, as every other number Rapport writes
+# (rapport/core/formats/es/formats.py).
+FORMAT_MODULE_PATH = ["rapport.core.formats"]
 TIME_ZONE = env_str("RAPPORT_TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
