@@ -82,9 +82,7 @@ def test_a_therapist_opens_their_profile_from_the_menu(live_server, page, clinic
     therapist.language = "es"
     therapist.save(update_fields=["language"])
     page.reload()
-    check_profile(
-        page, "Mi perfil de relación", ("Estimación", "Intervalo del 95%", "Clínica")
-    )
+    check_profile(page, "Mi perfil de relación", ("Estimación", "Intervalo del 95%", "Clínica"))
     headings = page.locator("main h2").all_inner_texts()
     assert "Los clientes frente a la clínica" in headings
     assert "Clients against the clinic" not in headings
