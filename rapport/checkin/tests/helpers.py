@@ -5,8 +5,12 @@ from __future__ import annotations
 
 from django.core import mail
 
+from rapport.browser_testing import check_accessibility
 from rapport.checkin.models import SafetyNoticeSettings
+from rapport.checkin.submit import submit_checkin
+from rapport.checkin.views import _posted_answers
 from rapport.core.instruments import instruments
+from rapport.testing import issue_checkin_link
 
 # Where each safety notice of the tests' clinic goes (make_reachable).
 THERAPIST_EMAIL = "therapist@example.org"
@@ -47,3 +51,18 @@ def make_reachable(clinics):
         organisation=clinics.organisation, fallback_email=FALLBACK_EMAIL
     )
     return clinics
+
+
+def open_client_page(page, base_url: str, client) -> None:
+    """Open ``client``'s page as the signed-in member and check it with axe-core."""
+    page.goto(f"{base_url}/clients/{client.public_id}/")
+    page.wait_for_selector(f"h1:has-text('{client.record_number}')")
+    check_accessibility(page)
+
+
+def submit_answers(episode, answers: dict[str, str], language: str = "en"):
+    """Answer a new check-in link of ``episode``'s due session with form data
+    ``answers`` (:func:`full_answers`) as a client sending the form would; returns the
+    :class:`~rapport.checkin.submit.SubmitResult`."""
+    issued = issue_checkin_link(episode)
+    return submit_checkin(issued.token, _posted_answers(answers), comment="", language=language)

@@ -28,7 +28,7 @@ from rapport.checkin.models import (
     RiskOutcome,
     SafetyNotice,
 )
-from rapport.checkin.tests.helpers import SUPERVISOR_EMAIL
+from rapport.checkin.tests.helpers import SUPERVISOR_EMAIL, open_client_page
 from rapport.checkin.tests.test_browser import answer_screen
 from rapport.checkin.tests.test_browser import check_accessibility as check_client_page
 from rapport.clinic.models import ClientDemographics, TrustAnswersAudience
@@ -148,9 +148,7 @@ def test_the_supervisor_follows_up_a_client_who_felt_unsafe_with_their_therapist
     row = therapist.locator("table.caseload tbody tr", has_text=client.record_number)
     unsafe_flag = row.locator("li.flag-safety")
     assert unsafe_flag.count() == (0 if audience == TrustAnswersAudience.SUPERVISORS else 1)
-    therapist.goto(f"{live_server.url}/clients/{client.public_id}/")
-    therapist.wait_for_selector(f"h1:has-text('{client.record_number}')")
-    check_accessibility(therapist)
+    open_client_page(therapist, live_server.url, client)
     if audience == TrustAnswersAudience.SUPERVISORS:
         assert therapist.locator(".flag-safety").count() == 0
         assert therapist.locator("form.acknowledge input[name=risk_outcome]").count() == 0
@@ -169,9 +167,7 @@ def test_the_supervisor_follows_up_a_client_who_felt_unsafe_with_their_therapist
     # 4. The supervisor records the follow-up with the outcomes that fit.
     page = new_page(viewport=DESKTOP)
     sign_in_with_app(page, live_server.url, clinic.supervisor)
-    page.goto(f"{live_server.url}/clients/{client.public_id}/")
-    page.wait_for_selector(f"h1:has-text('{client.record_number}')")
-    check_accessibility(page)
+    open_client_page(page, live_server.url, client)
     form = page.locator("form.acknowledge").first
     with translation.override(language):
         by_phone = str(ContactMethod.PHONE.label)

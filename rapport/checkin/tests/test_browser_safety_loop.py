@@ -35,7 +35,12 @@ from rapport.checkin.models import (
     SafetyNotice,
     SafetyNoticeSettings,
 )
-from rapport.checkin.tests.helpers import FALLBACK_EMAIL, SUPERVISOR_EMAIL, THERAPIST_EMAIL
+from rapport.checkin.tests.helpers import (
+    FALLBACK_EMAIL,
+    SUPERVISOR_EMAIL,
+    THERAPIST_EMAIL,
+    open_client_page,
+)
 from rapport.checkin.tests.test_browser import check_accessibility as check_client_page
 from rapport.checkin.tests.test_browser import complete
 from rapport.checkin.tests.test_crisis import (
@@ -171,9 +176,7 @@ def test_the_safety_loop_from_check_in_to_cleared_marker(
     # 4. The therapist signs in and records the acknowledgement with the structured form.
     page = new_page(viewport=DESKTOP)
     sign_in_with_app(page, live_server.url, clinic.owner)
-    page.goto(f"{live_server.url}/clients/{client.public_id}/")
-    page.wait_for_selector(f"h1:has-text('{client.record_number}')")
-    check_accessibility(page)
+    open_client_page(page, live_server.url, client)
     form = page.locator("form.acknowledge").first
     form.get_by_label("By phone").check()
     form.get_by_label("Risk present, safety plan reviewed").check()

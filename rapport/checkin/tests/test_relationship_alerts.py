@@ -28,15 +28,15 @@ from rapport.checkin.models import (
     RiskOutcome,
     SafetyNotice,
 )
-from rapport.checkin.submit import Outcome, submit_checkin
+from rapport.checkin.submit import Outcome
 from rapport.checkin.tests.helpers import (
     FALLBACK_EMAIL,
     SUPERVISOR_EMAIL,
     THERAPIST_EMAIL,
     full_answers,
     recipients,
+    submit_answers,
 )
-from rapport.checkin.views import _posted_answers
 from rapport.clinic.models import TrustAnswersAudience
 from rapport.testing import api_token, bearer, issue_checkin_link, login_verified
 
@@ -65,9 +65,7 @@ def supervisors_only(clinics) -> None:
 
 
 def submit_unsafe(clinics, phq9_item9: int = 0):
-    issued = issue_checkin_link(clinics.owner_episode)
-    posted = _posted_answers(unsafe_answers(phq9_item9))
-    return submit_checkin(issued.token, posted, comment="", language="en")
+    return submit_answers(clinics.owner_episode, unsafe_answers(phq9_item9))
 
 
 def test_the_supervisor_is_told_at_once_and_the_therapist_never(

@@ -21,15 +21,15 @@ from rapport.checkin.models import (
     SafetyNotice,
     SafetyNoticeSettings,
 )
-from rapport.checkin.submit import Outcome, submit_checkin
+from rapport.checkin.submit import Outcome
 from rapport.checkin.tests.helpers import (
     FALLBACK_EMAIL,
     SUPERVISOR_EMAIL,
     THERAPIST_EMAIL,
     full_answers,
     recipients,
+    submit_answers,
 )
-from rapport.checkin.views import _posted_answers
 from rapport.clinic.models import Administration, ClientIdentity
 from rapport.clinic.synth_writer import write_synthetic_clinic
 from rapport.instruments import load_registry
@@ -69,9 +69,7 @@ def _clear_sms():
 
 
 def _submit(clinics, phq9_item9: int = 2):
-    issued = issue_checkin_link(clinics.owner_episode)
-    posted = _posted_answers(full_answers(phq9_item9))
-    return submit_checkin(issued.token, posted, comment="", language="en")
+    return submit_answers(clinics.owner_episode, full_answers(phq9_item9))
 
 
 def test_the_therapist_is_emailed_only_after_the_submission_commits(
