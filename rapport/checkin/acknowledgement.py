@@ -6,7 +6,7 @@ was reached, what the review found (outcomes that fit a symptom answer or an ans
 about the relationship with the therapist, :data:`OUTCOMES`) and an optional note; for
 other alerts (a client who stopped check-ins) a note. A relationship answer's alert is
 acknowledged and resolved only by a supervisor
-(:func:`rapport.security.access.may_acknowledge_alert`). :func:`resolve_risk` is the
+(:func:`rapport.security.access.may_follow_up`). :func:`resolve_risk` is the
 separate, later step that takes the "risk reviewed" marker off the caseload while the
 answer is still endorsed.
 
@@ -25,10 +25,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from rapport.checkin.models import Alert, AlertKind, ContactMethod, RiskOutcome
-from rapport.checkin.safety_notices import about_the_relationship
-from rapport.core.instruments import instrument_of_alert
 from rapport.security import audit
-from rapport.security.access import may_acknowledge_alert
+from rapport.security.access import may_follow_up
 
 NOTE_MAX_LENGTH = 500
 
@@ -90,13 +88,13 @@ def acknowledge_alert(
         required), "could not reach" with the outcome that needs a conversation ("no
         current risk"), an alert that is already acknowledged, or a relationship answer's
         alert acknowledged by anyone but a supervisor
-        (:func:`rapport.security.access.may_acknowledge_alert`).
+        (:func:`rapport.security.access.may_follow_up`).
     """
     note = (note or "").strip()
     _check_reviewer(alert, user)
     risk = alert.kind == AlertKind.CRITICAL_ITEM
     if risk:
-        offered = OUTCOMES[about_the_relationship(alert.code)]
+        offered = OUTCOMES[alert.about_the_relationship]
         _check_choice(contact_method, ContactMethod.values, _("Choose how the client was reached."))
         _check_choice(risk_outcome, offered, _("Choose the outcome of the risk review."))
         if contact_method == ContactMethod.NOT_REACHED and risk_outcome == offered[0]:
@@ -185,7 +183,7 @@ def resolve_risk(alert: Alert, user: Any, *, note: str, request: Any = None) -> 
 
 
 def _check_reviewer(alert: Alert, user: Any) -> None:
-    if not may_acknowledge_alert(user, instrument_of_alert(alert.code)):
+    if not may_follow_up(user, alert):
         raise AcknowledgementError(
             _(
                 "An answer about the relationship with the therapist is followed up and "

@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from rapport.clinic.models import Client, Episode, Organisation, Session
+from rapport.instruments.model import RELATIONSHIP_CONSTRUCTS
 from rapport.security.fields import EncryptedTextField
 
 
@@ -248,6 +249,10 @@ class Alert(models.Model):
     )
     # A code such as "critical:phq9_9"; never an answer or free text.
     code = models.CharField(max_length=80, blank=True)
+    # What the critical item's questionnaire measures ("symptoms", "trust", ...; empty for
+    # an alert that is not about an item), kept with the alert so that an answer about
+    # the relationship stays one after its questionnaire is uninstalled.
+    construct = models.CharField(max_length=20, blank=True, default="")
     raised_at = models.DateTimeField(default=timezone.now)
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     acknowledged_by = models.ForeignKey(
@@ -269,6 +274,13 @@ class Alert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} alert for {self.client}"
+
+    @property
+    def about_the_relationship(self) -> bool:
+        """Whether the answer that raised this alert is about the relationship with the
+        treating therapist (a trust, alliance or openness questionnaire): its supervisor
+        is told and follows it up, not the therapist (docs/safety.md)."""
+        return self.construct in RELATIONSHIP_CONSTRUCTS
 
 
 class TalkRequest(models.Model):

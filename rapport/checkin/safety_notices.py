@@ -54,24 +54,12 @@ from rapport.checkin.models import (
     SafetyNoticeSettings,
     safety_notice_settings_for,
 )
-from rapport.core.instruments import instrument_of_alert
-from rapport.instruments.model import RELATIONSHIP_CONSTRUCTS
 
 logger = logging.getLogger(__name__)
 
 # A recipient: the channel, the staff account (None for the fallback contact), and why
 # nothing can be sent ("" when it can).
 _Recipient = tuple[str, User | None, str]
-
-
-def about_the_relationship(code: str) -> bool:
-    """Whether the critical answer ``code`` (an alert's or a safety flag's,
-    ``critical:trust_safe``) is about the therapy relationship (its instrument measures
-    trust, alliance or openness): such an answer is about the treating therapist, who is
-    therefore neither the one told (:func:`notice_route`) nor the one who follows it up
-    (:func:`rapport.security.access.may_acknowledge_alert`)."""
-    instrument = instrument_of_alert(code)
-    return instrument is not None and instrument.construct in RELATIONSHIP_CONSTRUCTS
 
 
 def notice_route(alert: Alert, chosen: SafetyNoticeSettings) -> list[tuple[str, datetime.datetime]]:
@@ -85,7 +73,7 @@ def notice_route(alert: Alert, chosen: SafetyNoticeSettings) -> list[tuple[str, 
     raised = alert.raised_at
     first = datetime.timedelta(minutes=chosen.supervisor_after_minutes)
     second = datetime.timedelta(minutes=chosen.fallback_after_minutes)
-    if about_the_relationship(alert.code):
+    if alert.about_the_relationship:
         return [(NoticeStep.SUPERVISOR, raised), (NoticeStep.FALLBACK, raised + second)]
     return [
         (NoticeStep.THERAPIST, raised),
@@ -315,7 +303,7 @@ def notice_text(notice: SafetyNotice, alert: Alert) -> tuple[str, str]:
                 "Rapport: an urgent check-in result needs review. Record %(record)s, "
                 "%(when)s. Sign in: %(url)s"
             ) % values
-        reason = _notice_reason(notice.step, about_the_relationship(alert.code))
+        reason = _notice_reason(notice.step, alert.about_the_relationship)
         body = _(
             "A client's check-in result needs urgent review.\n\n"
             "Record number: %(record)s\nRaised: %(when)s\n\n%(reason)s\n\n"

@@ -435,9 +435,10 @@ def submit_checkin(
         )
         answers = merged_answers(draft, submitted)
         missing: dict[str, list[str]] = {}
-        # Critical answers, each with whether it is about the relationship (it then goes
-        # to a supervisor, and the crisis lines are not what the client needs).
-        critical_codes: list[tuple[str, bool]] = []
+        # Critical answers, each with its questionnaire's construct: an answer about the
+        # relationship goes to a supervisor, and the crisis lines are not what the client
+        # needs.
+        critical_codes: list[tuple[str, str]] = []
         stored: list[Instrument] = []
         for item in due:
             instrument = instrument_for(item.instrument_id, item.instrument_version)
@@ -454,9 +455,8 @@ def submit_checkin(
                 continue
             item.answers, item.result = given, instrument.score(given)
             # Only a critical answer is urgent; other scoring flags are shown on the pages.
-            relationship = instrument.construct in RELATIONSHIP_CONSTRUCTS
             critical_codes.extend(
-                (flag, relationship)
+                (flag, instrument.construct)
                 for flag in item.result.flags
                 if flag.startswith(CRITICAL_FLAG_PREFIX)
             )
@@ -485,7 +485,7 @@ def submit_checkin(
                 note=final_talk.note,
             )
         alerts = []
-        for code, _relationship in critical_codes:
+        for code, construct in critical_codes:
             alert = Alert.objects.create(
                 organisation_id=link.organisation_id,
                 kind=AlertKind.CRITICAL_ITEM,
@@ -493,6 +493,7 @@ def submit_checkin(
                 episode_id=link.episode_id,
                 session_id=link.session_id,
                 code=code,
+                construct=construct,
                 raised_at=now,
             )
             audit.record("alert.raise", obj=alert, detail={"reason": AlertKind.CRITICAL_ITEM})
@@ -503,8 +504,12 @@ def submit_checkin(
     metrics.count_checkin_submitted(link.channel)
     return SubmitResult(
         Outcome.STORED,
-        show_crisis_resources=any(not relationship for _code, relationship in critical_codes),
-        relationship_followup=any(relationship for _code, relationship in critical_codes),
+        show_crisis_resources=any(
+            construct not in RELATIONSHIP_CONSTRUCTS for _code, construct in critical_codes
+        ),
+        relationship_followup=any(
+            construct in RELATIONSHIP_CONSTRUCTS for _code, construct in critical_codes
+        ),
         language=chosen_language,
         organisation_id=link.organisation_id,
         instruments=tuple(stored),

@@ -15,6 +15,7 @@ from pathlib import Path
 from django.conf import settings
 
 from rapport.instruments import Instrument, Registry, instrument_dirs, load_registry
+from rapport.instruments.model import RELATIONSHIP_CONSTRUCTS
 
 _loading = threading.Lock()
 _loaded: list[Registry] = []
@@ -70,3 +71,12 @@ def instrument_of_alert(code: str) -> Instrument | None:
         if any(code in (c.flag, c.missing_flag) for c in instrument.critical_items):
             return registry.get(instrument.id) or instrument
     return None
+
+
+def answer_about_the_relationship(code: str) -> bool:
+    """Whether the critical answer ``code`` (a safety flag's, ``critical:trust_safe``) is
+    about the therapy relationship: its installed instrument measures trust, alliance or
+    openness. An alert row knows this itself (``Alert.about_the_relationship``); this is
+    for an answer shown before it has raised one (imported or example records)."""
+    instrument = instrument_of_alert(code)
+    return instrument is not None and instrument.construct in RELATIONSHIP_CONSTRUCTS

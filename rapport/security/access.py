@@ -18,7 +18,8 @@ Four questions, answered here and nowhere else:
 4. **Which promises hold for every channel?** Relationship answers that clients were
    told only supervisors read (:func:`may_see_relationship_answers`,
    :func:`without_hidden_answers`), a client's request to talk about how therapy is going
-   (:func:`may_see_talk_request`) and client identities (:func:`may_see_identity`):
+   (:func:`may_see_talk_request`), who follows up an alert and reads how it was
+   followed up (:func:`may_follow_up`) and client identities (:func:`may_see_identity`):
    pages, the brief, the PDF report, the API, the FHIR export and the check-in's own
    statements all ask these functions (docs/security.md, section 12); whether insight
    figures are exact or small-cell protected is :func:`insight_disclosure`'s decision.
@@ -56,6 +57,7 @@ from rapport.clinic.models import (
     Site,
     TrustAnswersAudience,
 )
+from rapport.core.instruments import answer_about_the_relationship
 from rapport.core.instruments import instruments as installed_instruments
 from rapport.insights.scope import WHOLE_CLINIC, InsightScope
 from rapport.instruments import Instrument, Registry
@@ -277,13 +279,21 @@ def without_hidden_answers(
 
 
 def without_hidden_alerts(
-    alerts: QuerySet[Alert], hidden: Collection[str], registry: Registry | None = None
+    user: User,
+    alerts: QuerySet[Alert],
+    hidden: Collection[str] | None = None,
+    registry: Registry | None = None,
 ) -> QuerySet[Alert]:
-    """``alerts`` without those raised by answers to the ``hidden`` instruments
-    (:func:`hidden_instrument_ids`): an alert on a critical item says what the answer was,
-    so it is hidden wherever the answer is. For loaders that already hold the hidden set;
-    everything else calls :func:`visible_alerts`."""
+    """``alerts`` without those raised by answers hidden from ``user``: an alert on a
+    critical item says what the answer was, so it is hidden wherever the answer is
+    (:func:`without_hidden_answers`). ``hidden``: :func:`hidden_instrument_ids`, for
+    loaders that already hold it. Under the clinic's "supervisors only" setting, alerts
+    of relationship questionnaires no longer installed go too (the alert keeps its
+    construct). Everything that is not a loader calls :func:`visible_alerts`."""
+    if has_permission(user, READ_SUPERVISOR_ONLY_ANSWERS):
+        return alerts
     registry = installed_instruments() if registry is None else registry
+    hidden = hidden_instrument_ids(user, registry) if hidden is None else hidden
     codes = {
         code
         for instrument in registry.all_versions()
@@ -291,7 +301,10 @@ def without_hidden_alerts(
         for critical in instrument.critical_items
         for code in (critical.flag, critical.missing_flag)
     }
-    return alerts.exclude(code__in=codes) if codes else alerts
+    excluded = Q(code__in=codes)
+    if user.organisation.trust_answers_audience == TrustAnswersAudience.SUPERVISORS:
+        excluded |= Q(construct__in=RELATIONSHIP_CONSTRUCTS)
+    return alerts.exclude(excluded)
 
 
 def visible_alerts(user: User, alerts: QuerySet[Alert] | None = None) -> QuerySet[Alert]:
@@ -306,20 +319,28 @@ def visible_alerts(user: User, alerts: QuerySet[Alert] | None = None) -> QuerySe
     alerts = Alert.objects.all() if alerts is None else alerts
     if not has_permission(user, READ_CLINICAL):
         return alerts.none()
-    in_scope = alerts.filter(episode__in=episodes_for(user))
-    return without_hidden_alerts(in_scope, hidden_instrument_ids(user))
+    return without_hidden_alerts(user, alerts.filter(episode__in=episodes_for(user)))
 
 
-def may_acknowledge_alert(user: User | AnonymousUser, instrument: Instrument | None) -> bool:
-    """Whether ``user`` may record the follow-up of an alert raised on ``instrument``
-    (None: an alert that is not about an item), for an episode they may open.
+def may_follow_up(user: User | AnonymousUser, concerning: Alert | str) -> bool:
+    """Whether ``user`` may record how an alert was followed up, and read that record (how
+    the client was reached, what was found, the notes), for an episode they may open.
+    ``concerning``: the alert, or the critical code (``critical:trust_safe``) of a safety
+    answer shown before it has raised one.
 
     A critical answer on a relationship questionnaire ("I felt safe with my therapist
     today": disagree) is about the treating therapist, so their supervisor follows it up
-    and records it, never the therapist it is about; every other alert is acknowledged by
-    the treating therapist or their supervisor (docs/safety.md).
+    and alone reads the record; a therapist who may see the answer reads only that it
+    was followed up, by whom and when. Every other alert is followed up by the treating
+    therapist or their supervisor, and both read the record (docs/safety.md). The one rule
+    for the forms, :mod:`rapport.checkin.acknowledgement`, the client page, the team
+    page and the PDF report.
     """
-    if instrument is not None and instrument.construct in RELATIONSHIP_CONSTRUCTS:
+    if isinstance(concerning, Alert):
+        relationship = concerning.about_the_relationship
+    else:
+        relationship = answer_about_the_relationship(concerning)
+    if relationship:
         return has_permission(user, READ_SUPERVISOR_ONLY_ANSWERS)
     return has_permission(user, READ_CLINICAL)
 

@@ -33,6 +33,7 @@ from rapport.clinic.models import (
     Session,
     SessionStatus,
 )
+from rapport.core.instruments import instrument_of_alert
 from rapport.security import audit
 from rapport.workspace.client_record import EpisodeView
 from rapport.workspace.flags import RiskMarker, ShownFlag
@@ -97,6 +98,8 @@ def _raise_alert(
         ),
         None,
     )
+    # The flag is shown, so its questionnaire is installed.
+    instrument = instrument_of_alert(flag.code)
     alert = Alert.objects.create(
         organisation_id=episode.client.organisation_id,
         kind=AlertKind.CRITICAL_ITEM,
@@ -104,6 +107,7 @@ def _raise_alert(
         episode=episode,
         session=Session.objects.get(episode=episode, number=flag.session),
         code=flag.code,
+        construct=instrument.construct if instrument is not None else "",
         raised_at=answered_at or timezone.now(),
     )
     audit.record(

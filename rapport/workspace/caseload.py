@@ -202,7 +202,7 @@ def build_rows(
     visible = visible_instruments(hidden)
     columns = headline_instrument_ids()
     rules = flag_rules()
-    records = load_records(episodes, hidden)
+    records = load_records(episodes, user)
     talk_requests = open_talk_requests(user, (record.episode for record in records.values()))
     rows = []
     for record in records.values():

@@ -17,12 +17,11 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext
 
 from rapport.accounts.models import User
-from rapport.checkin.models import Alert, AlertKind, Channel, CheckinSubmission
+from rapport.checkin.models import AlertKind, Channel, CheckinSubmission
 from rapport.checkin.talk_requests import open_talk_requests
 from rapport.clinic.models import Episode, EpisodeStatus, PlanEntry
-from rapport.core.instruments import instrument_of_alert
 from rapport.instruments import Instrument
-from rapport.security.access import hidden_instrument_ids, may_acknowledge_alert
+from rapport.security.access import hidden_instrument_ids, may_follow_up
 from rapport.workspace.caseload import expected_response_for
 from rapport.workspace.charts import Chart, fmt, reliable_change, score_chart
 from rapport.workspace.flags import (
@@ -33,6 +32,7 @@ from rapport.workspace.flags import (
     risk_markers,
     shown_flags,
 )
+from rapport.workspace.follow_up import FollowUp, follow_ups
 from rapport.workspace.records import (
     AdministrationRow,
     EpisodeRecord,
@@ -224,6 +224,9 @@ class EpisodeView:
     staff_opened: dict[int, str] = field(default_factory=dict)
     markers: list[RiskMarker] = field(default_factory=list)
     risk_histories: list[RiskItemHistory] = field(default_factory=list)
+    # Every alert of the episode in the order raised, with what the reader may read of
+    # its follow-up (rapport.workspace.follow_up).
+    alert_follow_ups: list[FollowUp] = field(default_factory=list)
 
     @property
     def sessions(self) -> list[SessionRow]:
@@ -239,14 +242,15 @@ class EpisodeView:
         return [flag for flag in self.flags if flag.is_open]
 
     @property
-    def acknowledged_alerts(self) -> list[Alert]:
+    def risk_reviews(self) -> list[FollowUp]:
         """The episode's acknowledged risk alerts, newest first: the clinical record."""
-        alerts = [
-            alert
-            for alert in self.record.alerts
-            if alert.kind == AlertKind.CRITICAL_ITEM and alert.acknowledged_at is not None
+        reviewed = [
+            follow_up
+            for follow_up in self.alert_follow_ups
+            if follow_up.alert.kind == AlertKind.CRITICAL_ITEM
+            and follow_up.alert.acknowledged_at is not None
         ]
-        return alerts[::-1]
+        return reviewed[::-1]
 
     @property
     def is_active(self) -> bool:
@@ -271,22 +275,27 @@ def episode_views(episodes: QuerySet[Episode], user: User) -> list[EpisodeView]:
         return []
     hidden = hidden_instrument_ids(user)
     visible = visible_instruments(hidden)
-    records = load_records(episodes, hidden, all_answers=True)
+    records = load_records(episodes, user, all_answers=True)
     comments, staff_opened = _submissions(episodes)
     talk_requests = open_talk_requests(user, episodes)
     model = expected_response_for(user.organisation)
     rules = flag_rules()
 
-    def may_review(code: str) -> bool:
-        return may_acknowledge_alert(user, instrument_of_alert(code) if code else None)
-
     views = []
     for episode in episodes:
         record = records[episode.pk]
         flags = shown_flags(record, visible, rules, model, talk_requests.get(episode.pk, []))
-        flags = [replace(f, may_review=may_review(f.code)) for f in flags]
+        read = {follow_up.alert.pk: follow_up for follow_up in follow_ups(user, record.alerts)}
+        flags = [
+            replace(
+                f,
+                may_review=may_follow_up(user, f.alert or f.code),
+                follow_up=read[f.alert.pk] if f.acknowledged else None,
+            )
+            for f in flags
+        ]
         markers = [
-            replace(m, may_review=may_review(m.alert.code))
+            replace(m, may_review=may_follow_up(user, m.alert))
             for m in risk_markers(record, visible, flags)
         ]
         views.append(
@@ -301,6 +310,7 @@ def episode_views(episodes: QuerySet[Episode], user: User) -> list[EpisodeView]:
                 staff_opened=staff_opened.get(episode.pk, {}),
                 markers=markers,
                 risk_histories=risk_histories(record, visible),
+                alert_follow_ups=list(read.values()),
             )
         )
     return views

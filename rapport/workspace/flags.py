@@ -30,8 +30,9 @@ from django.utils.translation import gettext_lazy
 from rapport.alerts import Flag, FlagKind, FlagRules, evaluate
 from rapport.checkin.acknowledgement import OUTCOMES
 from rapport.checkin.models import Alert, AlertKind, TalkRequest
-from rapport.checkin.safety_notices import about_the_relationship
+from rapport.core.instruments import answer_about_the_relationship
 from rapport.instruments import Instrument
+from rapport.workspace.follow_up import FollowUp
 from rapport.workspace.records import EpisodeRecord
 from rapport.workspace.titles import localized, short_title
 
@@ -55,9 +56,11 @@ class ShownFlag:
     raised_at: datetime.datetime | None = None
     # The client's request to talk about how therapy is going, for a flag that is one.
     talk_request: TalkRequest | None = None
-    # Whether the reader may record its follow-up (set for the client page by
-    # rapport.workspace.client_record from the access layer's may_acknowledge_alert).
+    # Whether the reader may record its follow-up and, once acknowledged, what they may
+    # read of it (set for the client page by rapport.workspace.client_record from the
+    # access layer's may_follow_up).
     may_review: bool = False
+    follow_up: FollowUp | None = None
 
     @property
     def name(self) -> str:
@@ -96,7 +99,11 @@ class ShownFlag:
     def about_the_relationship(self) -> bool:
         """A safety answer about the relationship with the therapist, which the
         therapist's supervisor is told of and follows up (docs/safety.md)."""
-        return self.kind == FlagKind.SAFETY and about_the_relationship(self.code)
+        if self.kind != FlagKind.SAFETY:
+            return False
+        if self.alert is not None:
+            return self.alert.about_the_relationship
+        return answer_about_the_relationship(self.code)
 
     @property
     def outcome_choices(self) -> list[tuple[str, str]]:
@@ -329,7 +336,13 @@ class RiskMarker:
     @property
     def about_the_relationship(self) -> bool:
         """See :attr:`ShownFlag.about_the_relationship`."""
-        return about_the_relationship(self.alert.code)
+        return self.alert.about_the_relationship
+
+    @property
+    def label(self) -> str:
+        if self.about_the_relationship:
+            return _("Concern about the relationship")
+        return _("Risk marker")
 
 
 def risk_markers(
@@ -359,7 +372,9 @@ def risk_markers(
         if later and value is not None and code not in latest.flags:
             continue  # a later check-in answered the item below the risk threshold
         reviewed = formats.date_format(alert.acknowledged_at, _("j M Y"))
-        if value is None:
+        if alert.about_the_relationship:
+            message = _relationship_marker_message(reviewed, found, latest.session, value, alert)
+        elif value is None:
             message = _(
                 "Risk reviewed on %(date)s. %(item)s was not answered at the last check-in "
                 "(session %(session)d), so the risk answered at session %(alert_session)s "
@@ -382,3 +397,30 @@ def risk_markers(
             }
         markers.append(RiskMarker(alert, found, message, value))
     return markers
+
+
+def _relationship_marker_message(
+    reviewed: str, found: RiskItem, session: int, value: Any, alert: Alert
+) -> str:
+    """A followed-up answer about the relationship that the last check-in did not take
+    back, in words that fit it (not a self-harm risk)."""
+    if value is None:
+        return _(
+            "Followed up on %(date)s. %(item)s was not answered at the last check-in "
+            "(session %(session)d), so the concern raised at session %(alert_session)s "
+            "still stands."
+        ) % {
+            "date": reviewed,
+            "item": found.label,
+            "session": session,
+            "alert_session": alert.session_number or "?",
+        }
+    return _(
+        "Followed up on %(date)s — %(item)s was still answered “%(answer)s” at the last "
+        "check-in (session %(session)d)."
+    ) % {
+        "date": reviewed,
+        "item": found.label,
+        "session": session,
+        "answer": found.answer_words(value),
+    }

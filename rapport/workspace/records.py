@@ -5,11 +5,10 @@ any number of episodes in a fixed number of queries (one per table, plus one for
 answers of each instrument's latest administration), so the caseload costs
 the same number of queries for 6 clients or 600. Everything after that is plain Python.
 
-Which instruments a user may see is decided by the access layer
-(:func:`rapport.security.access.hidden_instrument_ids`); callers pass that set in as
-``hidden``, and those rows are never read, nor the alerts their answers raised
-(:func:`rapport.security.access.without_hidden_alerts`), so no score, chart or flag can
-show them.
+Which answers the reader may see is decided by the access layer
+(:func:`rapport.security.access.without_hidden_answers`); hidden rows are never read, nor
+the alerts their answers raised (:func:`rapport.security.access.without_hidden_alerts`),
+so no score, chart or flag can show them.
 """
 
 from __future__ import annotations
@@ -27,6 +26,7 @@ from django.db.models import BooleanField, ExpressionWrapper, F, Q, QuerySet, Te
 from django.db.models.functions import Cast
 from django.utils import timezone
 
+from rapport.accounts.models import User
 from rapport.alerts import DEFAULT_RULES, ClientHistory, FlagRules, Score, SessionRecord
 from rapport.checkin.models import Alert, CheckinPreference
 from rapport.clinic.models import (
@@ -39,7 +39,7 @@ from rapport.clinic.models import (
 from rapport.core.instruments import instruments
 from rapport.instruments import Instrument
 from rapport.instruments.model import total_is_estimated
-from rapport.security.access import without_hidden_alerts
+from rapport.security.access import without_hidden_alerts, without_hidden_answers
 
 OPEN_STATUSES = frozenset({AdministrationStatus.PENDING, AdministrationStatus.IN_PROGRESS})
 UNANSWERED_STATUSES = frozenset({AdministrationStatus.EXPIRED, AdministrationStatus.DECLINED})
@@ -155,9 +155,10 @@ class EpisodeRecord:
 
 
 def load_records(
-    episodes: Iterable[Episode], hidden: frozenset[str] = frozenset(), *, all_answers: bool = False
+    episodes: Iterable[Episode], reader: User, *, all_answers: bool = False
 ) -> dict[int, EpisodeRecord]:
-    """Records of ``episodes`` (already scoped by the access layer), by episode pk.
+    """Records of ``episodes`` (already scoped by the access layer) as ``reader`` may see
+    them, by episode pk.
 
     Five queries whatever the number of episodes (the last one reads the answers and
     completion time of each instrument's latest administration). With ``all_answers``
@@ -183,8 +184,7 @@ def load_records(
     # critical-item flags as text and decodes just the few that are not "[]".
     extra = ("completed_at", "answers", "subscales", "missing") if all_answers else ()
     administrations = (
-        Administration.objects.filter(session__episode_id__in=ids)
-        .exclude(instrument_id__in=hidden)
+        without_hidden_answers(reader, Administration.objects.filter(session__episode_id__in=ids))
         .annotate(
             episode_pk=F("session__episode_id"),
             session_number=F("session__number"),
@@ -225,7 +225,7 @@ def load_records(
         )
     if not all_answers:
         _load_latest_answers(records.values())
-    _load_alerts(records, ids, hidden)
+    _load_alerts(records, ids, reader)
     _load_checkin_stops(records)
     return records
 
@@ -270,11 +270,9 @@ def _load_latest_answers(records: Iterable[EpisodeRecord]) -> None:
         latest[pk].completed_at = completed_at
 
 
-def _load_alerts(
-    records: dict[int, EpisodeRecord], ids: Sequence[int], hidden: frozenset[str]
-) -> None:
+def _load_alerts(records: dict[int, EpisodeRecord], ids: Sequence[int], reader: User) -> None:
     alerts = (
-        without_hidden_alerts(Alert.objects.filter(episode_id__in=ids), hidden)
+        without_hidden_alerts(reader, Alert.objects.filter(episode_id__in=ids))
         .select_related("acknowledged_by")
         .annotate(session_number=F("session__number"))
         .order_by("raised_at", "pk")

@@ -23,6 +23,7 @@ from django.utils.translation import ngettext
 from rapport.accounts.models import User
 from rapport.workspace.charts import Chart, marks_shown, score_text, small_multiples
 from rapport.workspace.client_record import EpisodeView
+from rapport.workspace.follow_up import FollowUp
 from rapport.workspace.report_document import ReportDocument
 
 
@@ -110,7 +111,7 @@ def progress_report(view: EpisodeView, user: User, client_name: str = "") -> byt
     # therapist and that therapist's supervisor would see it (may_see_talk_request).
     flags = [flag for flag in view.flags or () if flag.talk_request is None]
     for marker in view.markers:
-        line("\u2022 " + _("Risk marker: %(message)s") % {"message": marker.message})
+        line(f"\u2022 {marker.label}: {marker.message}")
     for flag in flags:
         state = " " + _("(acknowledged)") if flag.acknowledged else ""
         unannounced = f" {flag.notified_nobody}" if flag.notified_nobody else ""
@@ -120,7 +121,7 @@ def progress_report(view: EpisodeView, user: User, client_name: str = "") -> byt
     pdf.ln(2)
 
     heading(_("Alerts and acknowledgements"))
-    alerts = view.record.alerts
+    alerts = view.alert_follow_ups
     if alerts:
         with pdf.table(
             col_widths=(22, 26, 26, 22, 54), text_align="LEFT", line_height=4.2, padding=0.8
@@ -134,14 +135,15 @@ def progress_report(view: EpisodeView, user: User, client_name: str = "") -> byt
                     _("Record"),
                 )
             )
-            for alert in alerts:
+            for follow_up in alerts:
+                alert = follow_up.alert
                 table.row(
                     (
                         str(alert.get_kind_display()),
                         moment(alert.raised_at),
                         moment(alert.acknowledged_at) if alert.acknowledged_at else _("open"),
                         str(alert.acknowledged_by or "\u2013"),
-                        _acknowledgement_record(alert),
+                        _acknowledgement_record(follow_up),
                     )
                 )
     else:
@@ -167,22 +169,28 @@ def _reliable_change_text(change: str) -> str:
     return texts.get(change, change) or _("within error")
 
 
-def _acknowledgement_record(alert) -> str:
-    """How the client was reached, the risk review, the note and any resolution."""
-    parts = [
-        str(label)
-        for label in (alert.get_contact_method_display(), alert.get_risk_outcome_display())
-        if label
-    ]
-    if alert.acknowledgement_note:
-        parts.append(alert.acknowledgement_note)
+def _acknowledgement_record(follow_up: FollowUp) -> str:
+    """How the client was reached, the risk review, the note and any resolution, as far
+    as the reader may read them (rapport.workspace.follow_up)."""
+    alert = follow_up.alert
+    parts = [label for label in (follow_up.contact_method, follow_up.outcome) if label]
+    if follow_up.note:
+        parts.append(follow_up.note)
     if alert.resolved_at:
+        resolved = {
+            "when": date_format(timezone.localtime(alert.resolved_at), _("j M Y")),
+            "who": alert.resolved_by or "\u2013",
+        }
+        if follow_up.resolution_note:
+            resolved["note"] = follow_up.resolution_note
+            parts.append(_("Risk resolved %(when)s by %(who)s: %(note)s") % resolved)
+        else:
+            parts.append(_("Resolved %(when)s by %(who)s") % resolved)
+    if follow_up.withheld:
         parts.append(
-            _("Risk resolved %(when)s by %(who)s: %(note)s")
-            % {
-                "when": date_format(timezone.localtime(alert.resolved_at), _("j M Y")),
-                "who": alert.resolved_by or "\u2013",
-                "note": alert.resolution_note,
-            }
+            _(
+                "How it was followed up is kept for the "
+                "therapist\N{RIGHT SINGLE QUOTATION MARK}s supervisors."
+            )
         )
     return "; ".join(parts) or "\u2013"

@@ -29,7 +29,6 @@ from rapport.alerts import FlagKind
 from rapport.checkin import sending
 from rapport.checkin.acknowledgement import AcknowledgementError
 from rapport.checkin.acknowledgement import resolve_risk as resolve
-from rapport.checkin.safety_notices import about_the_relationship
 from rapport.checkin.talk_requests import TalkRequestError, mark_discussed
 from rapport.checkin.worklist import worklist_for
 from rapport.clinic.intake import IntakeError, NewClient, admit_client, update_contact
@@ -63,6 +62,7 @@ from rapport.workspace.caseload import (
     open_safety_alerts,
 )
 from rapport.workspace.client_record import EpisodeView, episode_views
+from rapport.workspace.follow_up import follow_ups
 from rapport.workspace.forms import (
     MAX_SERIES,
     AcknowledgeForm,
@@ -568,7 +568,7 @@ def team(request: HttpRequest) -> HttpResponse:
     waits: dict[int, list[datetime.timedelta]] = defaultdict(list)
     for alert in alerts:
         # A therapist's pace: an answer about the relationship waits on the supervisor.
-        if alert.acknowledged_at and not about_the_relationship(alert.code):
+        if alert.acknowledged_at and not alert.about_the_relationship:
             waits[alert.episode.therapist_id].append(alert.acknowledged_at - alert.raised_at)
     open_safety = open_safety_alerts(rows, visible_instruments(hidden_instrument_ids(request.user)))
     teams = [
@@ -580,5 +580,9 @@ def team(request: HttpRequest) -> HttpResponse:
         }
         for therapist in therapists
     ]
-    context = {"teams": teams, "alerts": alerts, "open_safety": open_safety}
+    context = {
+        "teams": teams,
+        "alerts": follow_ups(request.user, alerts),
+        "open_safety": open_safety,
+    }
     return render(request, "workspace/team.html", context)

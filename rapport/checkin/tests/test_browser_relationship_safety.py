@@ -68,6 +68,21 @@ STAFF_WORDS = {
     "en": {"caseload": "Caseload", "acknowledge": "Acknowledge", "done": "Alert acknowledged"},
 }
 
+WITHHELD = (
+    "How it was followed up is kept for the therapist\N{RIGHT SINGLE QUOTATION MARK}s supervisors."
+)
+
+
+def in_language(language: str, message: str) -> str:
+    """``message`` as Rapport shows it in ``language``; a Spanish page must not show
+    the English words."""
+    with translation.override(language):
+        translated = translation.gettext(message)
+    if language != "en" and translated == message:
+        raise AssertionError(f"no {language} translation of {message!r}")
+    return translated
+
+
 require_browser_tools()
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("plain_http_cookies")]
 
@@ -103,7 +118,11 @@ def check_in_feeling_unsafe(new_page, live_server, episode, words: dict):
 
 @pytest.mark.parametrize(
     ("language", "audience"),
-    [("es", TrustAnswersAudience.SUPERVISORS), ("en", TrustAnswersAudience.THERAPIST)],
+    [
+        ("es", TrustAnswersAudience.SUPERVISORS),
+        ("en", TrustAnswersAudience.THERAPIST),
+        ("es", TrustAnswersAudience.THERAPIST),
+    ],
 )
 def test_the_supervisor_follows_up_a_client_who_felt_unsafe_with_their_therapist(
     new_page, live_server, reachable_live_clinic, mailoutbox, language, audience
@@ -178,7 +197,8 @@ def test_the_supervisor_follows_up_a_client_who_felt_unsafe_with_their_therapist
     assert self_harm not in " ".join(labels)
     form.get_by_label(by_phone).check()
     form.get_by_label(offered[1]).check()
-    form.locator("textarea").fill(NOTE)
+    note_label = in_language(language, "Note (optional; read by supervisors, not by the therapist)")
+    form.get_by_label(note_label).fill(NOTE)
     form.get_by_role("button", name=staff["acknowledge"]).click()
     page.wait_for_selector(f"text={staff['done']}")
     check_accessibility(page)
@@ -190,7 +210,18 @@ def test_the_supervisor_follows_up_a_client_who_felt_unsafe_with_their_therapist
     )
     assert offered[1] in page.locator("main").inner_text()
 
-    # 5. Acknowledged: hours later the fallback contact still hears nothing.
+    # 5. The therapist reads that it was followed up, by whom and when, but not how.
+    if audience == TrustAnswersAudience.THERAPIST:
+        open_client_page(therapist, live_server.url, client)
+        check_accessibility(therapist)
+        flag = therapist.locator("li.flag-safety.flag-acknowledged").inner_text()
+        followed = in_language(language, "Followed up by %(who)s on %(when)s")
+        assert followed.split("%(when)s")[0] % {"who": clinic.supervisor} in flag
+        assert in_language(language, WITHHELD) in flag
+        shown = therapist.locator("main").inner_text()
+        assert NOTE not in shown and offered[1] not in shown and by_phone not in shown
+
+    # 6. Acknowledged: hours later the fallback contact still hears nothing.
     delivery.send_due(alert.raised_at + datetime.timedelta(hours=10))
     assert [message.to for message in mailoutbox] == [[SUPERVISOR_EMAIL]]
     assert (
