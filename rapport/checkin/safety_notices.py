@@ -11,9 +11,9 @@ The route depends on what the answer is about. A symptom answer goes to the trea
 therapist at once; while the alert stays unacknowledged, :func:`escalate_due` (run by
 ``send-due``) notifies the therapist's supervisor after the clinic's first interval and
 the clinic's fallback contact after the second (:class:`SafetyNoticeSettings`, default
-two hours each). A relationship answer ("I felt safe with my therapist today":
-disagree) is about the therapist, so it goes to their supervisor at once and to the
-fallback contact after the second interval; the therapist is never sent it.
+two hours each). A relationship answer ("I felt safe with my therapist in the last
+session": disagree) is about the therapist, so it goes to their supervisor at once and to
+the fallback contact after the second interval; the therapist is never sent it.
 Acknowledging the alert stops whatever has not been sent yet.
 
 Notices travel through the check-in delivery path (:func:`rapport.checkin.delivery.attempt`:

@@ -39,15 +39,15 @@ def create_clinic(
     except ValidationError as error:
         raise ClinicSetupError(" ".join(_messages(error))) from None
     installed = instruments()
-    entries = [(iid, every) for iid, every in STANDARD_PLAN if iid in installed]
+    entries = [row for row in STANDARD_PLAN if row.instrument_id in installed]
     with transaction.atomic():
         organisation.save()
         plan = MeasurementPlan.objects.create(
             organisation=organisation, name=STANDARD_PLAN_NAME, is_default=True
         )
         PlanEntry.objects.bulk_create(
-            PlanEntry(plan=plan, instrument_id=iid, every_n_sessions=every, position=position)
-            for position, (iid, every) in enumerate(entries)
+            PlanEntry(plan=plan, position=position, **row._asdict())
+            for position, row in enumerate(entries)
         )
         admin.organisation = organisation
         admin.set_password(admin_password)

@@ -43,7 +43,9 @@ from rapport.insights.models import EpisodeSummary
 from rapport.insights.scope import WHOLE_CLINIC, InsightScope
 from rapport.insights.summaries import refresh_stale
 
-# Sessions whose trust scores make up "early trust" (the mean of sessions 1 to 3).
+# Sessions whose trust scores make up "early trust" (the mean of the scores up to session
+# 3: sessions 2 and 3 under plans that start relationship questionnaires at session 2,
+# as Instrument.first_session requires; older data may have session 1 too).
 EARLY_SESSIONS = 3
 
 
@@ -156,10 +158,10 @@ def session_scores(
 
 
 def episode_summaries(scores: pd.DataFrame) -> pd.DataFrame:
-    """Per episode: ``first, last, mean, early`` (mean of sessions 1-3) and ``n`` scores.
+    """Per episode: ``first, last, mean, early`` (mean up to session 3) and ``n`` scores.
 
     ``first`` and ``last`` are the scores at the lowest and highest session number with
-    a score; ``early`` is NaN when none of sessions 1 to 3 has a score.
+    a score; ``early`` is NaN when no session up to 3 has a score.
     """
     if scores.empty:
         return pd.DataFrame(columns=["first", "last", "mean", "early", "n"], dtype=float)

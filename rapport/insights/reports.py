@@ -435,7 +435,7 @@ def trust_alliance(episodes: pd.DataFrame) -> dict[str, Any]:
     """Correlations among trust, alliance, openness and outcome change; early trust vs dropout.
 
     ``episodes`` has one row per episode with the ``MEASURES`` columns, ``trust_early``
-    (mean trust of sessions 1-3) and ``dropout`` (0/1 for closed episodes, NaN otherwise).
+    (mean trust up to session 3) and ``dropout`` (0/1 for closed episodes, NaN otherwise).
     """
     pair_rows = []
     for x, y in itertools.combinations(MEASURES, 2):

@@ -319,6 +319,16 @@ class Instrument:
         return scoring.Layout.of(self)
 
     @property
+    def first_session(self) -> int:
+        """The earliest session at which a plan may give this questionnaire.
+
+        A check-in comes before its session, so a questionnaire about the relationship
+        (trust, alliance, openness) rates the last session, and before the first session
+        there is none: it starts at session 2. Anything else may be given from session 1.
+        """
+        return 2 if self.construct in RELATIONSHIP_CONSTRUCTS else 1
+
+    @property
     def score_range(self) -> tuple[float, float]:
         """The lowest and highest possible total (reverse keying keeps each item's range)."""
         return scoring.total_range(self, self.scored_item_ids)

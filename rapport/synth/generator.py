@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from rapport.clinic.plans import STANDARD_PLAN
+from rapport.clinic.plans import STANDARD_PLAN, PlanRow
 from rapport.synth.names import FAMILY_NAMES, GIVEN_NAMES
 
 CHUNK_SIZE = 2000
@@ -68,7 +68,7 @@ class SynthConfig:
     n_clients: int
     anchor: date
     n_therapists: int | None = None
-    plan: tuple[tuple[str, int], ...] = STANDARD_PLAN
+    plan: tuple[PlanRow, ...] = STANDARD_PLAN
     chunk_size: int = CHUNK_SIZE
 
     def __post_init__(self) -> None:
@@ -154,7 +154,7 @@ def generate_clients(config: SynthConfig, instruments: Mapping[str, Any]) -> Ite
     ``instruments`` maps instrument id to a loaded :class:`rapport.instruments.Instrument`
     (a registry works); every instrument named in ``config.plan`` must be present.
     """
-    missing = [iid for iid, _ in config.plan if iid not in instruments]
+    missing = [row.instrument_id for row in config.plan if row.instrument_id not in instruments]
     if missing:
         raise ValueError(f"the measurement plan names unknown instrument(s): {', '.join(missing)}")
     for chunk_number, start in enumerate(range(0, config.n_clients, config.chunk_size)):
@@ -410,9 +410,10 @@ def _administrations(
     latent: pd.DataFrame,
 ) -> pd.DataFrame:
     frames = []
-    for instrument_id, every in config.plan:
+    for instrument_id, every, first in config.plan:
         instrument = instruments[instrument_id]
-        due = latent[(latent["number"] - 1) % every == 0]
+        since_first = latent["number"] - first
+        due = latent[(since_first >= 0) & (since_first % every == 0)]
         if due.empty:
             continue
         n = len(due)
@@ -489,9 +490,6 @@ def _stable_seed(text: str) -> int:
     return int.from_bytes(text.encode("utf-8"), "little") % (2**63)
 
 
-def plan_entries(plan: Sequence[tuple[str, int]]) -> list[dict[str, int | str]]:
+def plan_entries(plan: Sequence[PlanRow]) -> list[dict[str, int | str]]:
     """The measurement plan as rows for storage, in order."""
-    return [
-        {"instrument_id": iid, "every_n_sessions": every, "position": position}
-        for position, (iid, every) in enumerate(plan)
-    ]
+    return [{**row._asdict(), "position": position} for position, row in enumerate(plan)]

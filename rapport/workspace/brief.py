@@ -181,7 +181,8 @@ SAFETY_GUIDANCE = (
 
 
 # What to do first when an answer about safety with the therapist is open ("I felt safe
-# with my therapist today": disagree). Someone other than the therapist hears the client.
+# with my therapist in the last session": disagree). Someone other than the therapist
+# hears the client.
 RELATIONSHIP_SAFETY_GUIDANCE = (
     Suggestion(
         gettext_lazy(

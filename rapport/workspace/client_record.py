@@ -242,6 +242,12 @@ class EpisodeView:
         return [flag for flag in self.flags if flag.is_open]
 
     @property
+    def rates_the_last_session(self) -> bool:
+        """Whether a questionnaire shown rates the session before its check-in
+        (:attr:`rapport.instruments.Instrument.first_session`), which the page says."""
+        return any(panel.instrument.first_session > 1 for panel in self.panels)
+
+    @property
     def risk_reviews(self) -> list[FollowUp]:
         """The episode's acknowledged risk alerts, newest first: the clinical record."""
         reviewed = [

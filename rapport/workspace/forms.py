@@ -109,6 +109,24 @@ class PlanEntryForm(forms.Form):
     every_n_sessions = forms.IntegerField(label=_("Every n sessions"), min_value=1, max_value=52)
     first_session = forms.IntegerField(label=_("From session"), min_value=1, max_value=200)
 
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        instrument = instruments().get(cleaned.get("instrument_id", ""))
+        first = cleaned.get("first_session")
+        if instrument is not None and first is not None and first < instrument.first_session:
+            self.add_error(
+                "first_session",
+                _(
+                    "%(questionnaire)s asks about the last session, so it can start at "
+                    "session %(session)d at the earliest."
+                )
+                % {
+                    "questionnaire": dict(instrument_choices()).get(instrument.id, instrument.id),
+                    "session": instrument.first_session,
+                },
+            )
+        return cleaned
+
 
 class BasePlanFormSet(forms.BaseFormSet):
     def clean(self) -> None:

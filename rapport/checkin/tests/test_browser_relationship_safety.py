@@ -1,8 +1,8 @@
 """A client who did not feel safe with their therapist, end to end in a real browser.
 
 The client checks in on a phone in their own language and answers "I felt safe with my
-therapist today" with "Strongly disagree". The thank-you page tells them, wholly in
-their language, that a clinical supervisor will get in touch (not the crisis lines,
+therapist in the last session" with "Strongly disagree". The thank-you page tells them,
+wholly in their language, that a clinical supervisor will get in touch (not the crisis lines,
 which are about self-harm); the supervisor is e-mailed at once, without the client's
 name or answers, and the therapist is not. The therapist's pages show either the flag
 with who follows it up (a clinic whose therapists read trust answers) or nothing at all
@@ -88,7 +88,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("plain_http_cookies")
 
 
 def check_in_feeling_unsafe(new_page, live_server, episode, words: dict):
-    """Every answer at the scale's top, except "I felt safe with my therapist today":
+    """Every answer at the scale's top, except "I felt safe with my therapist in the last session":
     "Strongly disagree"; returns the thank-you page."""
     issued = issue_checkin_link(episode)
     page = new_page(viewport=PHONE, is_mobile=True, has_touch=True)

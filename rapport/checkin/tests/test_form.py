@@ -105,7 +105,7 @@ def test_spanish_interface_and_items(client, issued):
     page = client.get(f"{issued.path}?lang=es").content.decode()
     assert '<html lang="es">' in page
     assert "Paso 1 de 4" in page
-    assert "Hoy me sentí seguro(a) con mi terapeuta." in page
+    assert "En la última sesión me sentí seguro(a) con mi terapeuta." in page
     assert "Totalmente de acuerdo" in page
     assert "Siguiente" in page
     # The choice sticks through a saved draft.

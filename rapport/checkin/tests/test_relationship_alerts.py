@@ -1,11 +1,12 @@
 """A client who did not feel safe with their therapist: the supervisor is told and follows up.
 
-"I felt safe with my therapist today: Disagree" is a critical answer of Rapport's trust
-scale. It used to show a red Safety flag to the very therapist it was about, and notify
-nobody. Now it raises an alert whose notice goes to the therapist's supervisor at once
-(then the clinic's fallback contact), which only a supervisor acknowledges, with outcomes
-that fit; and a therapist who may not read relationship answers never learns of it in
-any channel (docs/safety.md, "Answers about the relationship").
+"I felt safe with my therapist in the last session: Disagree" is a critical answer of
+Rapport's trust scale. It used to show a red Safety flag to the very therapist it was
+about, and notify nobody. Now it raises an alert whose notice goes to the therapist's
+supervisor at once (then the clinic's fallback contact), which only a supervisor
+acknowledges, with outcomes that fit; and a therapist who may not read relationship
+answers never learns of it in any channel (docs/safety.md, "Answers about the
+relationship").
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Who reads how an answer about the relationship was followed up.
 
-When a client answers "I felt safe with my therapist today: Disagree", the therapist's
-supervisor follows it up and records how (contact, outcome, a note). That record is
-about the therapist: at a clinic whose therapists read trust answers, the therapist sees
+When a client answers "I felt safe with my therapist in the last session: Disagree", the
+therapist's supervisor follows it up and records how (contact, outcome, a note). That
+record is about the therapist: at a clinic whose therapists read trust answers, the therapist sees
 the flag and that it was followed up, by whom and when, but not how, in any channel; the
 supervisor's form says so (rapport.security.access.may_follow_up, docs/safety.md).
 """

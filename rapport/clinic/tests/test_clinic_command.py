@@ -40,7 +40,10 @@ def test_creates_the_clinic_its_plan_and_an_admin_who_can_sign_in(monkeypatch, c
     organisation = Organisation.objects.get(slug="riverside")
     assert organisation.name == "Riverside Counselling"
     plan = MeasurementPlan.objects.get(organisation=organisation, is_default=True)
-    entries = [(e.instrument_id, e.every_n_sessions) for e in plan.entries.order_by("position")]
+    entries = [
+        (e.instrument_id, e.every_n_sessions, e.first_session)
+        for e in plan.entries.order_by("position")
+    ]
     assert entries == list(STANDARD_PLAN)
     admin = User.objects.get(username="ana.admin")
     assert (admin.organisation, admin.role) == (organisation, Role.CLINIC_ADMIN)

@@ -51,7 +51,7 @@ def test_text_output() -> None:
 
     assert status == 0
     assert out.splitlines() == [
-        "Trust & Respect check-in (rapport_trust v2)",
+        "Trust & Respect check-in (rapport_trust v3)",
         "total: 7.00 (high, estimated)",
         "subscale safety: 7.00",
         "subscale respect: 7.00",

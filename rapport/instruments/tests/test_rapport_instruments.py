@@ -125,7 +125,7 @@ def test_trust_version_1_scores_its_own_items_unchanged(registry) -> None:
 
 def test_trust_version_2_revises_the_double_barrelled_items(registry) -> None:
     version_1 = registry.get("rapport_trust", version="1")
-    version_2 = registry["rapport_trust"]
+    version_2 = registry.get("rapport_trust", version="2")
     changed = set(version_1.item_ids) ^ set(version_2.item_ids)
 
     assert version_2.version == "2"
@@ -143,6 +143,27 @@ def test_trust_version_2_revises_the_double_barrelled_items(registry) -> None:
     # "Safe WITH my therapist", as the English asks (not "in a safe space").
     assert version_2.item("trust_safe").text["es"] == "Hoy me sentí seguro(a) con mi terapeuta."
     assert "espacio" not in version_2.item("trust_safe").text["es"]
+
+
+RELATIONSHIP_IDS = ("rapport_trust", "rapport_alliance", "rapport_openness")
+
+
+@pytest.mark.parametrize("instrument_id", RELATIONSHIP_IDS)
+def test_relationship_check_ins_ask_about_the_last_session_not_today(
+    registry, instrument_id
+) -> None:
+    # The check-in comes before a session: "today" would be a session not yet held.
+    newest = registry[instrument_id]
+    previous = registry.get(instrument_id, version=str(int(newest.version) - 1))
+    assert newest.item_ids == previous.item_ids, "the same questions, the same columns"
+    texts = [newest.title, newest.instructions, *(item.text for item in newest.items)]
+    english = " ".join(text["en"] for text in texts if text)
+    spanish = " ".join(text["es"] for text in texts if text)
+    assert "today" not in english.lower() and "hoy" not in spanish.lower()
+    assert "last session" in english and "última sesión" in spanish
+    assert (
+        newest.item(newest.item_ids[0]).text["en"] != previous.item(newest.item_ids[0]).text["en"]
+    )
 
 
 def test_trust_unsafe_answer_raises_a_flag(registry) -> None:

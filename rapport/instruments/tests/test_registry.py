@@ -36,7 +36,7 @@ def test_newest_version_wins_and_older_ones_stay_reachable(tmp_path: Path) -> No
     assert registry.get("phq9", version="7") is None
     assert [item.version for item in registry.versions("phq9")] == ["1", "2", "3", "10"]
     assert len(registry) == 5
-    assert len(registry.all_versions()) == 11
+    assert len(registry.all_versions()) == 14
 
 
 def test_a_single_path_is_accepted(tmp_path: Path) -> None:

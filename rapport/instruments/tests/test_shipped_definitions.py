@@ -15,15 +15,15 @@ EXPECTED_IDS = {"phq9", "gad7", "rapport_trust", "rapport_alliance", "rapport_op
 
 
 NEWEST_VERSIONS = {
-    "phq9": "2", "gad7": "2", "rapport_trust": "2", "rapport_alliance": "2",
-    "rapport_openness": "1",
+    "phq9": "2", "gad7": "2", "rapport_trust": "3", "rapport_alliance": "3",
+    "rapport_openness": "2",
 }  # fmt: skip
 
 
 def test_the_expected_instruments_are_shipped(registry) -> None:
     assert set(registry) == EXPECTED_IDS
     assert len(registry) == 5
-    assert len(registry.all_versions()) == len(SHIPPED) == 9
+    assert len(registry.all_versions()) == len(SHIPPED) == 12
     assert {instrument.id: instrument.version for instrument in registry.values()} == (
         NEWEST_VERSIONS
     )

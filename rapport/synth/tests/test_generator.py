@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from rapport.clinic.plans import PlanRow
 from rapport.instruments import load_registry
 from rapport.synth import SynthConfig, generate_clients, generate_staff
 
@@ -130,7 +131,7 @@ def test_bad_configuration_is_refused(fields, message):
 
 
 def test_plan_with_an_unknown_instrument_is_refused(registry):
-    config = SynthConfig(seed=1, n_clients=5, anchor=ANCHOR, plan=(("wai_sr", 1),))
+    config = SynthConfig(seed=1, n_clients=5, anchor=ANCHOR, plan=(PlanRow("wai_sr", 1),))
     with pytest.raises(ValueError, match="wai_sr"):
         list(generate_clients(config, registry))
 

@@ -193,11 +193,18 @@ def test_plan_edit_makes_an_episode_copy_and_validates(client, team, unsafe):
     for bad in ([("nope", 1, 1)], [("phq9", 0, 1)], [("phq9", 1, 1), ("phq9", 2, 1)]):
         response = post(bad)
         assert response.status_code == 200 and 'class="errorlist' in response.content.decode()
-    assert post([("phq9", 2, 1), ("rapport_trust", 1, 1)]).status_code == 302
+    # A relationship check-in rates the last session: none before the first session.
+    refused = post([("phq9", 2, 1), ("rapport_trust", 1, 1)]).content.decode()
+    assert (
+        "Trust &amp; Respect check-in asks about the last session, so it can start at session "
+        "2 at the earliest." in refused
+    )
+    assert post([("phq9", 2, 1), ("rapport_trust", 1, 2)]).status_code == 302
     unsafe.refresh_from_db()
     assert unsafe.plan != default and not unsafe.plan.is_default
     assert unsafe.plan.instruments_due(3) == ["phq9", "rapport_trust"]
     assert unsafe.plan.instruments_due(2) == ["rapport_trust"]
+    assert unsafe.plan.instruments_due(1) == ["phq9"]
     assert MeasurementPlan.objects.get(pk=default.pk).entries.count() == 4  # untouched
     assert AuditEvent.objects.filter(action="plan.update").count() == 1
     # A second edit changes the episode's own copy in place.
@@ -298,3 +305,10 @@ def test_pdf_report_marks_an_estimated_total_and_the_blank_risk_item(client, tea
     text = re.sub(r"\s+", " ", "".join(pdf_page.extract_text() for pdf_page in pages))
     assert "18 (estimated) (s2)" in text
     assert "was not answered at session 2" in text
+
+
+def test_the_client_page_says_relationship_answers_rate_the_session_before(client, team, unsafe):
+    login_verified(client, team["therapist"])
+    page = client_page(client, unsafe)
+    assert "answers about trust, the alliance and openness rate the session before it." in page
+    assert "Since the first score" in page and "Since session 1" not in page
