@@ -205,7 +205,7 @@ def therapist_profile(organisation: Organisation, therapist_id: int) -> Profile:
         profile.gaps.append(
             Gap(
                 characteristic=str(dict(GAP_CHARACTERISTICS)[characteristic]),
-                group=str(group),
+                group=gettext(str(group)),
                 n_group=int(row["n_focal"]),
                 n_rest=int(row["n_rest"]),
                 enough=enough,

@@ -108,6 +108,17 @@ def test_too_few_clients_in_a_group_is_said_plainly(client, clinics):
     assert "trust gap" not in page
 
 
+def test_group_names_are_in_the_readers_language(client, clinics):
+    _clinic_with_groups(clinics, spanish=4, english=20)
+    clinics.owner.language = "es"
+    clinics.owner.save(update_fields=["language"])
+    login_verified(client, clinics.owner)
+    page = client.get(reverse("my-profile")).content.decode()
+    assert "Idioma preferido: Español</strong>" in page
+    assert "Idioma preferido: Inglés</strong>" in page
+    assert "Spanish" not in page and "English</strong>" not in page
+
+
 def test_a_small_caseload_is_pulled_further_to_the_clinic(clinics):
     _clinic_with_groups(clinics, spanish=0, english=3)
     small = profiles.therapist_profile(clinics.organisation, clinics.owner.pk)
