@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from html.parser import HTMLParser
 
 from django.utils import timezone
 
@@ -339,3 +340,47 @@ def transaction_open_elsewhere(work: Callable[[], None]) -> Iterator[None]:
         release.set()
         holder.join()
     raise_errors()
+
+
+class _FormReader(HTMLParser):
+    """What a browser submits for the first ``<form>`` with ``class_name`` on a page."""
+
+    def __init__(self, class_name: str) -> None:
+        super().__init__()
+        self.class_name, self.inside, self.done = class_name, False, False
+        self.data: dict[str, str] = {}
+        self.select: str | None = None
+        self.options: list[tuple[str, bool]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = {name: value or "" for name, value in attrs}
+        if tag == "form" and not self.done:
+            self.inside = self.class_name in found.get("class", "").split()
+        if not self.inside:
+            return
+        name = found.get("name", "")
+        if tag == "input" and name:
+            if found.get("type") not in ("checkbox", "radio") or "checked" in found:
+                self.data[name] = found.get("value", "")
+        elif tag == "select":
+            self.select, self.options = name, []
+        elif tag == "option" and self.select is not None:
+            self.options.append((found.get("value", ""), "selected" in found))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form" and self.inside:
+            self.inside, self.done = False, True
+        elif tag == "select" and self.select is not None:
+            chosen = [value for value, selected in self.options if selected]
+            # Without a selected option a browser submits the first one.
+            self.data[self.select] = (chosen or [value for value, _ in self.options] or [""])[0]
+            self.select = None
+
+
+def browser_submission(page: str, form_class: str) -> dict[str, str]:
+    """The fields a browser would submit, untouched, from the form of class ``form_class``
+    on ``page`` (text and hidden inputs, checked boxes, each select's selected or first
+    option), for tests of "save the page as it is"."""
+    reader = _FormReader(form_class)
+    reader.feed(page)
+    return reader.data

@@ -104,8 +104,15 @@ def instrument_choices() -> list[tuple[str, str]]:
     ]
 
 
+def plan_row_choices() -> list[tuple[str, str]]:
+    """The questionnaires a plan row may name, after an empty choice: without it a
+    browser submits the empty row to add one as the first questionnaire, and saving the
+    page unchanged fails on that row's blank numbers."""
+    return [("", "—"), *instrument_choices()]
+
+
 class PlanEntryForm(forms.Form):
-    instrument_id = forms.ChoiceField(label=_("Questionnaire"), choices=instrument_choices)
+    instrument_id = forms.ChoiceField(label=_("Questionnaire"), choices=plan_row_choices)
     every_n_sessions = forms.IntegerField(label=_("Every n sessions"), min_value=1, max_value=52)
     first_session = forms.IntegerField(label=_("From session"), min_value=1, max_value=200)
 
