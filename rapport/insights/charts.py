@@ -358,7 +358,7 @@ def forest_chart(stored: Table) -> Chart | None:
 
 # --- pages ------------------------------------------------------------------------------------
 
-TRUST_ALLIANCE_PAIR = ("Trust, first session", "Alliance, first session")
+TRUST_ALLIANCE_PAIR = ("Trust, first score", "Alliance, first score")
 PUBLISHED_R_ALLIANCE = cast(float, PUBLISHED_TRUST["r_alliance"])
 
 

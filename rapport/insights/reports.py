@@ -74,8 +74,9 @@ MIN_CELL = 11
 # table (4 by id); 4 keeps the hidden months of the monthly outcomes exact and marked (3
 # blanked them); 3 stores wording as message ids translated when read
 # (rapport.insights.wording), 2 English text; 2 to 4 hold exact figures with protection
-# marks (1 held suppressed figures only); a snapshot of another version is recomputed.
-SCHEMA = 6
+# marks (1 held suppressed figures only); 7 names the first trust and alliance scores
+# "first score" (they come at session 2); a snapshot of another version is recomputed.
+SCHEMA = 7
 # Per-therapist outcomes need enough closed episodes that one client cannot swing a rate.
 MIN_THERAPIST_EPISODES = 20
 # DIF needs about 100 respondents per group at least (dif()'s own minimum; Scott et al.
@@ -310,7 +311,7 @@ def instrument_health(
 
     ``answers[instrument_id]`` holds one row per client (their first completed
     administration) and one column per item; ``first_scores`` one row per episode with
-    the first-session totals of the trust and alliance instruments (columns ``trust``,
+    the first totals of the trust and alliance instruments (columns ``trust``,
     ``alliance``) for the comparison with the published r = .53.
     """
     summary_rows, item_tables = [], []
@@ -373,7 +374,7 @@ def instrument_health(
         first_scores, "trust", "alliance", r0=PUBLISHED_TRUST["r_alliance"]
     )
     comparison.update(
-        pair=gettext_noop("Trust and alliance, first session"),
+        pair=gettext_noop("Trust and alliance, first score"),
         published_r=PUBLISHED_TRUST["r_alliance"],
     )
     tables = [
@@ -411,7 +412,7 @@ def instrument_health(
             [comparison],
             note=gettext_noop(
                 "The published value is treated as fixed (Fisher z test). One row per "
-                "episode: first-session trust and alliance totals."
+                "episode: its first trust and alliance totals."
             ),
         ),
         *item_tables,
@@ -422,9 +423,9 @@ def instrument_health(
 # --- trust & alliance ---------------------------------------------------------------------
 
 MEASURES = {
-    "trust_first": gettext_noop("Trust, first session"),
+    "trust_first": gettext_noop("Trust, first score"),
     "trust_mean": gettext_noop("Trust, mean over sessions"),
-    "alliance_first": gettext_noop("Alliance, first session"),
+    "alliance_first": gettext_noop("Alliance, first score"),
     "alliance_mean": gettext_noop("Alliance, mean over sessions"),
     "openness_mean": gettext_noop("Openness, mean over sessions"),
     "outcome_improvement": gettext_noop("Outcome improvement (intake to last)"),
