@@ -28,6 +28,7 @@ from rapport.clinic.models import (
     Session,
     SessionStatus,
 )
+from rapport.core.instruments import instruments
 
 _counter = itertools.count(1)
 PASSWORD = "correct horse battery staple"  # noqa: S105 - test accounts only
@@ -257,6 +258,21 @@ def set_demographics(client: Client, *, race_ethnicity=(), gender="", language="
             "preferred_language": language,
             "age_band": age_band,
         },
+    )
+
+
+def add_administration(
+    session: Session, instrument_id: str, version: str, **fields
+) -> Administration:
+    """An administration of ``instrument_id`` in ``version`` (pending unless ``fields``
+    say otherwise), with the installed instrument's construct; for data migrations'
+    tests."""
+    return Administration.objects.create(
+        session=session,
+        instrument_id=instrument_id,
+        instrument_version=version,
+        construct=instruments()[instrument_id].construct,
+        **fields,
     )
 
 

@@ -32,6 +32,14 @@ def full_answers(
     return data
 
 
+def unsafe_answers(phq9_item9: int = 0) -> dict[str, str]:
+    """A whole check-in whose trust answers include "I felt safe with my therapist in the
+    last session": Strongly disagree."""
+    answers = full_answers(phq9_item9)
+    answers["rapport_trust.trust_safe"] = "1"
+    return answers
+
+
 def recipients() -> list[str]:
     """Every address an e-mail was sent to in this test, in order."""
     return [address for message in mail.outbox for address in message.to]

@@ -37,6 +37,7 @@ from rapport.checkin.tests.helpers import (
     full_answers,
     recipients,
     submit_answers,
+    unsafe_answers,
 )
 from rapport.clinic.models import TrustAnswersAudience
 from rapport.testing import api_token, bearer, issue_checkin_link, login_verified
@@ -51,13 +52,6 @@ FOLLOW_UP = {
     "es": "se ha comunicado a un supervisor clínico de la clínica, que se pondrá en contacto",
 }
 THERAPIST_LINE = "The therapist\N{RIGHT SINGLE QUOTATION MARK}s supervisor follows up answers"
-
-
-def unsafe_answers(phq9_item9: int = 0) -> dict[str, str]:
-    """A whole check-in whose trust answers include "I felt safe": Strongly disagree."""
-    answers = full_answers(phq9_item9)
-    answers["rapport_trust.trust_safe"] = "1"
-    return answers
 
 
 def supervisors_only(clinics) -> None:

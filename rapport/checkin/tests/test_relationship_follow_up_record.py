@@ -19,7 +19,7 @@ from pypdf import PdfReader
 
 from rapport.checkin.acknowledgement import AcknowledgementError, acknowledge_alert, resolve_risk
 from rapport.checkin.models import Alert, AlertKind, ContactMethod, RiskOutcome
-from rapport.checkin.tests.helpers import full_answers, submit_answers
+from rapport.checkin.tests.helpers import full_answers, submit_answers, unsafe_answers
 from rapport.clinic.models import TrustAnswersAudience
 from rapport.security.access import may_follow_up, visible_alerts
 from rapport.testing import api_token, bearer, login_verified
@@ -32,12 +32,6 @@ WITHHELD = (
     "How it was followed up is kept for the therapist\N{RIGHT SINGLE QUOTATION MARK}s supervisors."
 )
 OUTCOME = str(RiskOutcome.RELATIONSHIP_CHANGE_AGREED.label)
-
-
-def unsafe_answers(phq9_item9: int = 0) -> dict[str, str]:
-    answers = full_answers(phq9_item9)
-    answers["rapport_trust.trust_safe"] = "1"
-    return answers
 
 
 def followed_up(clinics, *, resolve: bool = False) -> Alert:

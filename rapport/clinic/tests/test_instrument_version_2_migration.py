@@ -9,21 +9,17 @@ from django.apps import apps
 
 from rapport.clinic.models import Administration, AdministrationStatus
 from rapport.core.instruments import instruments
-from rapport.testing import add_answers, make_episode, make_organisation, make_user
+from rapport.testing import (
+    add_administration,
+    add_answers,
+    make_episode,
+    make_organisation,
+    make_user,
+)
 
 pytestmark = pytest.mark.django_db
 
 migration = importlib.import_module("rapport.clinic.migrations.0004_pending_checkins_use_version_2")
-
-
-def pending(session, instrument_id: str, **fields) -> Administration:
-    return Administration.objects.create(
-        session=session,
-        instrument_id=instrument_id,
-        instrument_version="1",
-        construct=instruments()[instrument_id].construct,
-        **fields,
-    )
 
 
 def test_pending_check_ins_move_to_version_2_and_the_rest_keep_their_version():
@@ -31,10 +27,14 @@ def test_pending_check_ins_move_to_version_2_and_the_rest_keep_their_version():
     first, second, third = episode.sessions.order_by("number")
     old_trust = instruments().get("rapport_trust", version="1")
     completed = add_answers(first, old_trust, dict.fromkeys(old_trust.item_ids, 6))
-    waiting = pending(second, "rapport_trust")
-    waiting_phq9 = pending(second, "phq9")
-    started = pending(
-        third, "rapport_trust", status=AdministrationStatus.IN_PROGRESS, answers={"trust_safe": 6}
+    waiting = add_administration(second, "rapport_trust", "1")
+    waiting_phq9 = add_administration(second, "phq9", "1")
+    started = add_administration(
+        third,
+        "rapport_trust",
+        "1",
+        status=AdministrationStatus.IN_PROGRESS,
+        answers={"trust_safe": 6},
     )
 
     migration.forwards(apps, None)

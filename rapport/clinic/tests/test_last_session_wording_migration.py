@@ -10,7 +10,13 @@ from django.apps import apps
 
 from rapport.clinic.models import Administration, AdministrationStatus, MeasurementPlan, PlanEntry
 from rapport.core.instruments import instruments
-from rapport.testing import add_answers, make_episode, make_organisation, make_user
+from rapport.testing import (
+    add_administration,
+    add_answers,
+    make_episode,
+    make_organisation,
+    make_user,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -19,34 +25,24 @@ migration = importlib.import_module(
 )
 
 
-def given(session, instrument_id: str, version: str, **fields) -> Administration:
-    return Administration.objects.create(
-        session=session,
-        instrument_id=instrument_id,
-        instrument_version=version,
-        construct=instruments()[instrument_id].construct,
-        **fields,
-    )
-
-
 def test_pending_relationship_check_ins_take_the_last_session_wording():
     episode = make_episode(make_user(make_organisation()), sessions=3)
     first, second, third = episode.sessions.order_by("number")
     old_trust = instruments().get("rapport_trust", version="2")
     completed = add_answers(first, old_trust, dict.fromkeys(old_trust.item_ids, 6))
     waiting = {
-        "rapport_trust": given(second, "rapport_trust", "2"),
-        "rapport_alliance": given(second, "rapport_alliance", "2"),
-        "rapport_openness": given(second, "rapport_openness", "1"),
+        "rapport_trust": add_administration(second, "rapport_trust", "2"),
+        "rapport_alliance": add_administration(second, "rapport_alliance", "2"),
+        "rapport_openness": add_administration(second, "rapport_openness", "1"),
     }
-    started = given(
+    started = add_administration(
         third,
         "rapport_trust",
         "2",
         status=AdministrationStatus.IN_PROGRESS,
         answers={"trust_safe": 6},
     )
-    phq9 = given(third, "phq9", "2")
+    phq9 = add_administration(third, "phq9", "2")
 
     migration.forwards(apps, None)
 
