@@ -127,6 +127,9 @@ def _render_step(
             context["comment"] = draft.comment if draft else ""
             context["talk_requested"] = bool(draft and draft.talk_requested)
             context["talk_note"] = draft.talk_note if draft else ""
+            # Before the first session there is no therapy yet to talk about (as
+            # relationship questionnaires start at session 2: Instrument.first_session).
+            context["offer_talk"] = link.session.number > 1
             return render(request, "checkin/final.html", context, status=status)
         screen = screens[screen_number]
         context.update(

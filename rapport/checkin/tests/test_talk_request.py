@@ -16,6 +16,7 @@ from rapport.checkin.models import CheckinDraft, TalkRequest
 from rapport.checkin.submit import Outcome, submit_checkin
 from rapport.checkin.tests.helpers import full_answers
 from rapport.checkin.views import _posted_answers
+from rapport.testing import issue_checkin_link, make_episode
 
 pytestmark = pytest.mark.django_db
 
@@ -86,3 +87,15 @@ def test_unticking_on_the_last_screen_withdraws_the_request(client, issued):
     send = {**full_answers(), **_final_screen()}  # the box left unticked
     client.post(reverse("checkin-submit", args=[issued.token]), send)
     assert not TalkRequest.objects.exists()
+
+
+def test_the_first_sessions_check_in_does_not_offer_to_talk_about_therapy(client, clinics):
+    # Before the first session there is no therapy yet to talk about.
+    first = issue_checkin_link(make_episode(clinics.owner))
+    assert first.link.session.number == 1
+    page = client.get(reverse("checkin-form", args=[first.token]) + "?screen=9").text
+    assert "Almost done" in page and "ck-talk" not in page
+    later = issue_checkin_link(clinics.owner_episode)
+    assert later.link.session.number > 1
+    page = client.get(reverse("checkin-form", args=[later.token]) + "?screen=9").text
+    assert 'class="ck-item ck-talk"' in page and "like to talk about how therapy is going" in page
