@@ -136,3 +136,24 @@ def test_a_spanish_speaking_therapist_acknowledges_on_a_phone_without_sideways_s
     first = page.locator("table.caseload tbody tr th a").first
     open_and_check(page, live_server.url + first.get_attribute("href"), "")
     assert page.locator("form.acknowledge fieldset").count() >= 1
+
+
+def test_a_spanish_speaking_therapist_saves_the_plan_on_a_phone(live_server, page, clinic):
+    """On a phone the plan is one block per questionnaire, so a long Spanish title is
+    read whole, and the page saves as it is (the empty row for adding one stays empty)."""
+    therapist = staff(clinic, Role.THERAPIST)
+    therapist.language = "es"
+    therapist.save(update_fields=["language"])
+    sign_in(page, live_server.url, therapist)
+    first = page.locator("table.caseload tbody tr th a").first
+    page.goto(live_server.url + first.get_attribute("href"))
+    plan_url = page.locator("a[href$='/plan/']").first.get_attribute("href")
+    open_and_check(page, live_server.url + plan_url, "Plan de medición")
+    for select in page.locator("form.plan select").all():
+        box = select.bounding_box()
+        assert box is not None and box["width"] >= PHONE["width"] * 0.8
+        assert select.evaluate("s => s.scrollWidth <= s.clientWidth + 1"), "title cut off"
+    assert page.get_by_text("Cuestionario (fila 1)").is_visible()
+    page.get_by_role("button", name="Guardar el plan").click()
+    page.wait_for_load_state()
+    assert "Se guardó el plan de medición de este cliente." in page.locator("main").inner_text()
