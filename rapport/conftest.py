@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import time
 
 import pytest
 
@@ -43,3 +44,21 @@ def _empty_audit_tables_before_flush(request):
             cursor.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
         for statement in _TRIGGERS.SQLITE_CREATE:
             cursor.execute(statement)
+
+
+# Enough of a rate-limit window left for a test's handful of requests, even on a slow
+# machine; a test that starts later waits for the next window.
+WINDOW_SECONDS_NEEDED = 10
+
+
+@pytest.fixture
+def one_rate_limit_window():
+    """For tests that count requests against a per-minute limit in real time: start them
+    early in a window, so that their requests do not straddle two of
+    :mod:`rapport.security.ratelimit`'s fixed one-minute windows (a request in the next
+    window starts a fresh count and the expected refusal never comes)."""
+    from rapport.security.ratelimit import seconds_left
+
+    left = seconds_left(time.time())
+    if left < WINDOW_SECONDS_NEEDED:
+        time.sleep(left + 0.05)

@@ -121,6 +121,7 @@ def test_after_an_mfa_reset_the_link_leads_to_enrolling_a_new_app(clinics):
     assert browser.get(reverse("mfa-verify")).url.startswith(reverse("mfa-enrol"))
 
 
+@pytest.mark.usefixtures("one_rate_limit_window")
 def test_forgot_password_is_rate_limited_per_address(clinics):
     for _ in range(RESET_REQUESTS_PER_EMAIL):
         assert forgot(Client(), "owner@example.org").status_code == 200

@@ -72,6 +72,7 @@ def test_pagination_reports_the_total(client, clinics):
 
 
 @override_settings(API_RATE_LIMIT=3)
+@pytest.mark.usefixtures("one_rate_limit_window")
 def test_rate_limit_returns_429_with_retry_after(client, clinics):
     raw = api_token(clinics.owner)
     statuses = [client.get("/api/v1/plans", headers=bearer(raw)).status_code for _ in range(4)]
@@ -115,6 +116,7 @@ def test_no_docs_page_loading_third_party_assets(client, db):
 
 
 @override_settings(API_ANONYMOUS_RATE_LIMIT=5)
+@pytest.mark.usefixtures("one_rate_limit_window")
 def test_requests_without_a_valid_token_are_limited_per_address(client, clinics):
     statuses = [
         client.get("/api/v1/clients", REMOTE_ADDR="203.0.113.66").status_code for _ in range(7)
@@ -125,6 +127,7 @@ def test_requests_without_a_valid_token_are_limited_per_address(client, clinics)
 
 
 @override_settings(API_ANONYMOUS_RATE_LIMIT=5)
+@pytest.mark.usefixtures("one_rate_limit_window")
 def test_repeated_refusals_write_one_audit_entry_per_address_and_window(client, clinics):
     before = AuditEvent.objects.count()
     for _ in range(50):

@@ -162,6 +162,7 @@ def test_page_shows_nothing_identifying(client, clinics, issued):
 
 @pytest.mark.django_db
 @override_settings(CHECKIN_RATE_PER_IP=1000, CHECKIN_RATE_PER_TOKEN=5)
+@pytest.mark.usefixtures("one_rate_limit_window")
 def test_rate_limit_per_token(client, issued):
     statuses = [client.get(issued.path).status_code for _ in range(7)]
     assert statuses == [200] * 5 + [429] * 2
@@ -173,6 +174,7 @@ def test_rate_limit_per_token(client, issued):
 
 @pytest.mark.django_db
 @override_settings(CHECKIN_RATE_PER_IP=3, CHECKIN_RATE_PER_TOKEN=1000)
+@pytest.mark.usefixtures("one_rate_limit_window")
 def test_rate_limit_per_ip_covers_unknown_tokens(client):
     statuses = [client.get(f"/q/{new_token()}/").status_code for _ in range(5)]
     assert statuses == [410, 410, 410, 429, 429]
