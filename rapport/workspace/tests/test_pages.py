@@ -321,8 +321,13 @@ def test_pdf_report_marks_an_estimated_total_and_the_blank_risk_item(client, tea
     assert "was not answered at session 2" in text
 
 
-def test_the_client_page_says_relationship_answers_rate_the_session_before(client, team, unsafe):
+def test_the_client_page_and_brief_say_relationship_answers_rate_the_session_before(
+    client, team, unsafe
+):
     login_verified(client, team["therapist"])
     page = client_page(client, unsafe)
-    assert "answers about trust, the alliance and openness rate the session before it." in page
+    said = "answers about trust, the alliance and openness rate the session before it."
+    assert said in page
     assert "Since the first score" in page and "Since session 1" not in page
+    brief = client.get(reverse("episode-brief", args=[unsafe.public_id])).content.decode()
+    assert said in brief
