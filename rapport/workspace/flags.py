@@ -373,7 +373,19 @@ def risk_markers(
             continue  # a later check-in answered the item below the risk threshold
         reviewed = formats.date_format(alert.acknowledged_at, _("j M Y"))
         if alert.about_the_relationship:
-            message = _relationship_marker_message(reviewed, found, latest.session, value, alert)
+            message = _relationship_marker_message(
+                reviewed, found, latest.session, value, alert, later
+            )
+        elif not later and value is not None:
+            message = _(
+                "Risk reviewed on %(date)s — %(item)s endorsed at session %(session)d "
+                "(“%(answer)s”); no check-in since."
+            ) % {
+                "date": reviewed,
+                "item": found.label,
+                "session": latest.session,
+                "answer": found.answer_words(value),
+            }
         elif value is None:
             message = _(
                 "Risk reviewed on %(date)s. %(item)s was not answered at the last check-in "
@@ -400,10 +412,20 @@ def risk_markers(
 
 
 def _relationship_marker_message(
-    reviewed: str, found: RiskItem, session: int, value: Any, alert: Alert
+    reviewed: str, found: RiskItem, session: int, value: Any, alert: Alert, later: bool
 ) -> str:
     """A followed-up answer about the relationship that the last check-in did not take
     back, in words that fit it (not a self-harm risk)."""
+    if not later and value is not None:
+        return _(
+            "Followed up on %(date)s — %(item)s was answered “%(answer)s” at session "
+            "%(session)d; no check-in since."
+        ) % {
+            "date": reviewed,
+            "item": found.label,
+            "session": session,
+            "answer": found.answer_words(value),
+        }
     if value is None:
         return _(
             "Followed up on %(date)s. %(item)s was not answered at the last check-in "

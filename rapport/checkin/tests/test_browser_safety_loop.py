@@ -5,8 +5,8 @@ PHQ-9 item 9; the thank-you page's crisis box is wholly in that language; the th
 is e-mailed at once without the client's name or answers; with the clock moved past the
 escalation interval the supervisor is e-mailed, once; the therapist signs in, acknowledges
 with the structured form (how the client was reached, what the review found, a note) and
-nothing more is escalated; the caseload keeps the "risk reviewed" marker while item 9 is
-still endorsed, and drops it after a later check-in answers item 9 with 0. Every page is
+nothing more is escalated; the caseload keeps the "risk reviewed" marker, and drops it once
+a later check-in answers item 9 with 0. Every page is
 checked with axe-core. Needs what the other browser tests need (rapport/browser_testing.py).
 
 Set ``RAPPORT_SAFETY_SCREENSHOTS=docs/screenshots`` to write the screenshots of docs/safety.md.
@@ -200,12 +200,14 @@ def test_the_safety_loop_from_check_in_to_cleared_marker(
     assert len(mailoutbox) == 2
     assert not SafetyNotice.objects.filter(alert=alert, step=NoticeStep.FALLBACK).exists()
 
-    # 5. Item 9 is still endorsed at the last check-in: the caseload keeps the marker.
+    # 5. No check-in has taken item 9 back: the caseload keeps the marker.
     row = caseload_row(page, live_server, client.record_number)
     marker = row.locator("li.flag-marker")
     assert marker.count() == 1
     assert "Risk reviewed" in marker.inner_text()
-    assert "PHQ-9 item 9 still endorsed at the last check-in" in marker.inner_text()
+    assert "PHQ-9 item 9 endorsed at session 3 (“More than half the days”); no check-in since." in (
+        marker.inner_text()
+    )
     if language == "es":
         shot(page, "caseload-marker")
 

@@ -119,7 +119,9 @@ def test_a_followed_up_concern_still_answered_reads_as_one(client, clinics):
     page = client.get(reverse("client-detail", args=[clinics.owner_client.public_id]))
     text = page.content.decode()
     assert "Concern about the relationship:</strong> Followed up on" in text
-    assert "was still answered “Strongly disagree” at the last check-in" in text
+    # The check-in that raised it is still the last one: no "still" for the same answer.
+    assert "was answered “Strongly disagree” at session" in text
+    assert "; no check-in since." in text and "still answered" not in text
     assert "Risk reviewed" not in text
     assert "Record concern as resolved" in text
     assert "Why the concern is resolved (read by supervisors, not by the therapist)" in text

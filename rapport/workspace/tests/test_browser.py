@@ -91,9 +91,9 @@ def test_therapist_acknowledges_the_most_urgent_alert_and_downloads_the_report(
     assert alert.acknowledged_by == therapist
     assert (alert.contact_method, alert.risk_outcome) == ("phone", "risk_present_plan_reviewed")
     assert alert.acknowledgement_note == "Safety plan reviewed together; sister aware."
-    # Item 9 is still endorsed at the last check-in, so the risk stays marked.
+    # No check-in has taken item 9 back since, so the risk stays marked.
     marker = page.locator("li.flag-marker").first
-    assert "still endorsed at the last check-in" in marker.inner_text()
+    assert "; no check-in since." in marker.inner_text()
     assert page.locator("table.risk-history").count() >= 1
     check_accessibility(page)
 

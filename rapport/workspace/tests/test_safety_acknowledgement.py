@@ -183,9 +183,12 @@ def test_the_marker_stays_on_the_caseload_while_item_9_is_still_endorsed(client,
     acknowledge(client, at_risk, contact_method="phone", risk_outcome="risk_present_plan_reviewed")
     caseload_page = client.get(reverse("home")).content.decode()
     assert "Risk reviewed" in caseload_page and "No flags" not in caseload_page
-    assert "PHQ-9 item 9 still endorsed at the last check-in (session 2: “Several days”)" in (
+    # Right after the review, the check-in that raised it is the last one: the marker says
+    # so rather than calling the same answer "still" endorsed.
+    assert "PHQ-9 item 9 endorsed at session 2 (“Several days”); no check-in since." in (
         caseload_page
     )
+    assert "still endorsed" not in caseload_page
     row = row_of(team["therapist"], "R-RISK")
     assert row.open_flags == [] and row.urgency == 1
     report = client.get(reverse("episode-report", args=[at_risk.public_id])).content
