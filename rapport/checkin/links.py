@@ -57,13 +57,20 @@ def ensure_due_administrations(session: Session) -> list[Administration]:
     """The session's open administrations for the instruments its plan makes due.
 
     Creates the missing ones as ``pending`` (newest installed version of each
-    instrument). Returned in plan order; completed ones are left out.
+    instrument). Returned in plan order; completed ones are left out. A questionnaire
+    is never created before its :attr:`~rapport.instruments.Instrument.first_session`
+    (a relationship questionnaire asks about the last session), even where a plan
+    written before that rule still says so.
     """
     registry = instruments()
-    due = session.episode.plan.instruments_due(session.number)
+    due = [
+        instrument_id
+        for instrument_id in session.episode.plan.instruments_due(session.number)
+        if instrument_id in registry and registry[instrument_id].first_session <= session.number
+    ]
     existing = {a.instrument_id: a for a in session.administrations.all()}
     for instrument_id in due:
-        if instrument_id not in existing and instrument_id in registry:
+        if instrument_id not in existing:
             instrument = registry[instrument_id]
             existing[instrument_id], _ = Administration.objects.get_or_create(
                 session=session,
