@@ -16,7 +16,7 @@ from typing import Any, Protocol, TypeGuard
 
 import yaml
 
-from rapport.alerts.wording import _, language, number_as_read
+from rapport.alerts.wording import _, language, ngettext, number_as_read
 from rapport.instruments.model import RELATIONSHIP_CONSTRUCTS
 
 DEFAULTS_FILE = Path(__file__).with_name("defaults.yaml")
@@ -322,9 +322,12 @@ def _rupture(
         if level - latest.total >= rules.rupture_drop:
             last = previous[-1].total
             if latest.total < last:
-                message = _(
+                message = ngettext(
+                    # One earlier score is the last session's: nothing more to say.
+                    "Alliance fell from %(from)s to %(to)s since the last session.",
                     "Alliance fell from %(from)s to %(to)s since the last session; the "
-                    "previous %(count)s scores averaged %(level)s."
+                    "previous %(count)s scores averaged %(level)s.",
+                    len(previous),
                 ) % {
                     "from": number_as_read(last),
                     "to": number_as_read(latest.total),
@@ -334,9 +337,12 @@ def _rupture(
             else:
                 # Up (or level) since the last session but still far below the recent
                 # level: saying "fell from 28 to 30" would not be true.
-                message = _(
+                message = ngettext(
+                    "Alliance is %(score)s at session %(session)s, %(below)s below the "
+                    "previous score of %(level)s.",
                     "Alliance is %(score)s at session %(session)s, %(below)s below its "
-                    "recent level of %(level)s (mean of the previous %(count)s scores)."
+                    "recent level of %(level)s (mean of the previous %(count)s scores).",
+                    len(previous),
                 ) % {
                     "score": number_as_read(latest.total),
                     "session": latest.session,
@@ -457,7 +463,12 @@ def _engagement(history: ClientHistory, rules: FlagRules) -> list[Flag]:
         return [
             Flag(
                 FlagKind.ENGAGEMENT,
-                _("Missed or cancelled the last %(count)s sessions.") % {"count": missed},
+                ngettext(
+                    "Missed or cancelled the last session.",
+                    "Missed or cancelled the last %(count)s sessions.",
+                    missed,
+                )
+                % {"count": missed},
                 past[-1].number,
                 {"missed": missed},
             )
@@ -467,7 +478,11 @@ def _engagement(history: ClientHistory, rules: FlagRules) -> list[Flag]:
         return [
             Flag(
                 FlagKind.ENGAGEMENT,
-                _("The last %(count)s check-ins were not completed (expired or declined).")
+                ngettext(
+                    "The last check-in was not completed (expired or declined).",
+                    "The last %(count)s check-ins were not completed (expired or declined).",
+                    unanswered,
+                )
                 % {"count": unanswered},
                 None,
                 {"unanswered": unanswered},

@@ -17,23 +17,39 @@ def _identity(message: str) -> str:
     return message
 
 
+def _english_plural(singular: str, plural: str, count: int) -> str:
+    return singular if count == 1 else plural
+
+
 def _english() -> str:
     return "en"
 
 
 _translate: Callable[[str], str] = _identity
+_translate_plural: Callable[[str, str, int], str] = _english_plural
 _active_language: Callable[[], str | None] = _english
 
 
-def use(translate: Callable[[str], str], active_language: Callable[[], str | None]) -> None:
-    """Write messages with ``translate`` (e.g. ``gettext``) in ``active_language()``."""
-    global _translate, _active_language
-    _translate, _active_language = translate, active_language
+def use(
+    translate: Callable[[str], str],
+    translate_plural: Callable[[str, str, int], str],
+    active_language: Callable[[], str | None],
+) -> None:
+    """Write messages with ``translate`` and ``translate_plural`` (e.g. ``gettext`` and
+    ``ngettext``) in ``active_language()``."""
+    global _translate, _translate_plural, _active_language
+    _translate, _translate_plural, _active_language = translate, translate_plural, active_language
 
 
 def _(message: str) -> str:
     """``message`` in the active language (English until :func:`use` is called)."""
     return _translate(message)
+
+
+def ngettext(singular: str, plural: str, count: int) -> str:
+    """The form of a message that fits ``count`` ("the last session" for 1, "the last 3
+    sessions" otherwise), in the active language (English until :func:`use` is called)."""
+    return _translate_plural(singular, plural, count)
 
 
 def language() -> str:

@@ -7,9 +7,9 @@ class WorkspaceConfig(AppConfig):
     verbose_name = "Therapist workspace"
 
     def ready(self) -> None:
-        from django.utils.translation import get_language, gettext
+        from django.utils.translation import get_language, gettext, ngettext
 
         from rapport.alerts import wording
 
         # The flag rules are pure Python; their messages follow the request's language.
-        wording.use(gettext, get_language)
+        wording.use(gettext, ngettext, get_language)

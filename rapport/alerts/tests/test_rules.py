@@ -99,6 +99,13 @@ def test_alliance_drop_from_recent_level_is_a_rupture(instruments):
     )
 
 
+def test_alliance_drop_after_one_earlier_score_says_so_without_an_average(instruments):
+    # The demo's "the previous 1 scores averaged 32": one earlier score is the last one.
+    history = ClientHistory(scores={"rapport_alliance": scores(32, 22)})
+    [flag] = evaluate(history, instruments)
+    assert flag.message == "Alliance fell from 32 to 22 since the last session."
+
+
 def test_alliance_below_its_recent_level_after_a_rise_does_not_say_it_fell(instruments):
     # Recent level (40+40+28)/3 = 36; 30 is 6 below it, but up from 28 at the last session.
     history = ClientHistory(scores={"rapport_alliance": scores(40, 40, 28, 30)})
@@ -206,6 +213,20 @@ def test_unanswered_check_ins_are_an_engagement_flag(instruments):
     history = ClientHistory(checkins=["completed", "expired", "declined"])
     [flag] = evaluate(history, instruments)
     assert "last 2 check-ins were not completed" in flag.message
+
+
+def test_engagement_rules_of_one_speak_of_one_session_and_one_check_in(instruments):
+    one = FlagRules.from_mapping(
+        {"schema": "rapport-flag-rules/1", "engagement": {"missed_in_a_row": 1}}
+    )
+    missed = ClientHistory(sessions=[*attended(2), SessionRecord(3, "missed")])
+    [flag] = evaluate(missed, instruments, one)
+    assert flag.message == "Missed or cancelled the last session."
+    one = FlagRules.from_mapping(
+        {"schema": "rapport-flag-rules/1", "engagement": {"unanswered_in_a_row": 1}}
+    )
+    [flag] = evaluate(ClientHistory(checkins=["completed", "expired"]), instruments, one)
+    assert flag.message == "The last check-in was not completed (expired or declined)."
 
 
 def test_unsafe_and_ruptured_client_lists_safety_first(instruments):

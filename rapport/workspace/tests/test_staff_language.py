@@ -65,6 +65,21 @@ def test_a_spanish_speaking_therapist_reads_caseload_client_page_and_brief_in_sp
         assert "Caseload" not in page, name
 
 
+def test_flag_reasons_count_in_spanish_without_plural_slips(client, clinics, trajectory):
+    # One earlier alliance score ("las 1 puntuaciones anteriores" was the slip) and two
+    # missed sessions: the singular and the plural form, each in Spanish.
+    trajectory(clinics.owner, "R-ES-2", alliance=(32, 22))
+    trajectory(clinics.owner, "R-ES-3", statuses=("attended", "missed", "cancelled"))
+    clinics.owner.language = "es"
+    clinics.owner.save(update_fields=["language"])
+    login_verified(client, clinics.owner)
+    caseload = client.get(reverse("home")).content.decode()
+
+    assert "La alianza bajó de 32 a 22 desde la sesión anterior.<" in caseload
+    assert "Faltó o canceló las últimas 2 sesiones." in caseload
+    assert "las 1 " not in caseload and "Alliance" not in caseload
+
+
 def test_scheduling_answers_a_spanish_therapist_in_spanish(client, clinics):
     clinics.owner.language = "es"
     clinics.owner.save(update_fields=["language"])
