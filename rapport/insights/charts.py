@@ -20,7 +20,7 @@ from functools import lru_cache
 from typing import Any, cast
 
 import pandas as pd
-from django.utils.translation import get_language
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 
 from rapport.core import charts
@@ -72,10 +72,13 @@ def reliability_chart(stored: Table) -> Chart | None:
         for r in rows
         if r.get("published_alpha") is not None and r["ci_high"] < r["published_alpha"]
     ]
-    description = _(
+    description = ngettext(
+        "Cronbach's alpha with its 95%% interval for one instrument, %(low_name)s: "
+        "%(low)s; a red diamond marks the published alpha where there is one.",
         "Cronbach's alpha with its 95%% interval for %(count)d instruments, from "
         "%(low)s (%(low_name)s) to %(high)s (%(high_name)s); red diamonds mark the "
-        "published alpha where there is one."
+        "published alpha where there is one.",
+        len(rows),
     ) % {
         "count": len(rows),
         "low": format_value(lowest["alpha"], "num"),
@@ -276,11 +279,14 @@ def monthly_chart(stored: Table) -> Chart | None:
         if row.get("suppressed"):
             hidden.setdefault(row["measure"], []).append(row["month"])
     hidden_months = [f"{measure} {', '.join(months)}" for measure, months in hidden.items()]
-    description = _(
+    months = frame["period"].nunique()
+    description = ngettext(
+        "Rates with 95%% bands for one month, %(last)s: %(rates)s.",
         "Monthly rates with 95%% bands for %(months)d months from %(first)s to %(last)s; "
-        "in %(last)s: %(rates)s."
+        "in %(last)s: %(rates)s.",
+        months,
     ) % {
-        "months": frame["period"].nunique(),
+        "months": months,
         "first": min(frame["period"]),
         "last": latest,
         "rates": ", ".join(

@@ -14,7 +14,7 @@ from django.utils import translation
 from rapport.core import charts as chart_layer
 from rapport.insights import charts as insight_charts
 from rapport.insights import reports, snapshots
-from rapport.insights.charts import forest_chart, page_charts
+from rapport.insights.charts import forest_chart, monthly_chart, page_charts, reliability_chart
 from rapport.insights.disclosure import protected
 from rapport.insights.reports import shown_months
 from rapport.insights.tables import rests_on_small_numbers
@@ -121,6 +121,43 @@ def test_chart_text_is_translated_into_spanish():
     assert chart is not None
     assert "Diferencia con el grupo de referencia" in json.dumps(chart.spec)
     assert "Intervalos que excluyen el cero" in chart.description
+
+
+def test_chart_text_speaks_of_one_instrument_and_one_month_in_both_languages():
+    # A filtered view can hold one instrument with an alpha, or episodes closed in one
+    # month: "for 1 instruments, from .88 to .88" and "for 1 months" were the slips.
+    alphas = {
+        "rows": [
+            {"instrument": "PHQ-9", "alpha": 0.88, "ci_low": 0.85, "ci_high": 0.9},
+        ]
+    }
+    rates = {
+        "rows": [
+            {
+                "month": "2026-06",
+                "measure": "Improved",
+                "rate": 0.4,
+                "ci_low": 0.3,
+                "ci_high": 0.5,
+                "n": 40,
+            }
+        ]
+    }
+    assert (
+        reliability_chart(alphas).description
+        == "Cronbach's alpha with its 95% interval for one instrument, PHQ-9: 0.88; a red "
+        "diamond marks the published alpha where there is one."
+    )
+    assert monthly_chart(rates).description.startswith(
+        "Rates with 95% bands for one month, 2026-06: improved 40"
+    )
+    with translation.override("es"):
+        assert "para un instrumento, PHQ-9: 0.88;" in reliability_chart(alphas).description
+        assert "Tasas con bandas del 95% para un mes, 2026-06:" in monthly_chart(rates).description
+    alphas["rows"].append({"instrument": "GAD-7", "alpha": 0.8, "ci_low": 0.7, "ci_high": 0.85})
+    assert "for 2 instruments, from 0.80 (GAD-7) to 0.88 (PHQ-9)" in (
+        reliability_chart(alphas).description
+    )
 
 
 @pytest.mark.django_db

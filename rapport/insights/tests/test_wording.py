@@ -7,6 +7,7 @@ import csv
 import io
 
 import pytest
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
 
@@ -217,3 +218,19 @@ def test_check_in_completion_names_each_instrument_by_its_title(client, synth_cl
     used = {"phq9", "gad7", "rapport_trust", "rapport_alliance", "rapport_openness"}
     assert sorted(named) == sorted(registry[i].title[language] for i in used)
     assert not set(named) & used
+
+
+@pytest.mark.parametrize(
+    ("language", "figures", "expected"),
+    [
+        ("en", {"clients": 1, "episodes": 1}, "1 client, 1 episode."),
+        ("en", {"clients": 1, "episodes": 2}, "1 client, 2 episodes."),
+        ("en", {"clients": 12, "episodes": 14}, "12 clients, 14 episodes."),
+        ("es", {"clients": 1, "episodes": 1}, "1 cliente, 1 episodio."),
+        ("es", {"clients": 12, "episodes": 14}, "12 clientes, 14 episodios."),
+    ],
+)
+def test_the_size_of_a_view_is_counted_in_words(language, figures, expected):
+    # A therapist's own view can hold one client: "1 clients, 1 episodes" was the slip.
+    with translation.override(language):
+        assert render_to_string("insights/_view_size.html", {"figures": figures}) == expected
