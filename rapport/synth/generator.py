@@ -410,16 +410,23 @@ def _administrations(
     latent: pd.DataFrame,
 ) -> pd.DataFrame:
     frames = []
+    # A session has one check-in: its questionnaires are answered, expire or are declined
+    # together, at one time before the session (as on a real check-in link).
+    latent = latent.assign(
+        checkin_status=rng.choice(
+            ["completed", "expired", "declined"], size=len(latent), p=[0.93, 0.05, 0.02]
+        ),
+        minutes_before=rng.integers(10, 24 * 60, size=len(latent)),
+    )
     for instrument_id, every, first in config.plan:
         instrument = instruments[instrument_id]
         since_first = latent["number"] - first
         due = latent[(since_first >= 0) & (since_first % every == 0)]
         if due.empty:
             continue
-        n = len(due)
-        status = rng.choice(["completed", "expired", "declined"], size=n, p=[0.93, 0.05, 0.02])
+        status = due["checkin_status"].to_numpy()
         answers = _answers(instrument, due[instrument.construct].to_numpy(), rng)
-        minutes_before = rng.integers(10, 24 * 60, size=n)
+        minutes_before = due["minutes_before"].to_numpy()
         frame = pd.DataFrame(
             {
                 "episode_key": due["episode_key"].to_numpy(),

@@ -67,6 +67,17 @@ def test_the_clinic_has_the_cases_the_analyses_need(registry):
     assert (closed["ended_on"] >= closed["started_on"]).all()
 
 
+def test_a_sessions_questionnaires_are_answered_or_missed_together(registry):
+    # One check-in link per session: a client does not complete the trust questionnaire
+    # while the PHQ-9 of the same check-in expires.
+    done = generate(registry)["administrations"].query("status != 'pending'")
+    per_session = done.groupby(["episode_key", "number"])
+    assert (per_session["status"].nunique() == 1).all()
+    completed = done.query("status == 'completed'").groupby(["episode_key", "number"])
+    assert (completed["completed_at"].nunique() == 1).all()
+    assert {"completed", "expired", "declined"} <= set(done["status"])
+
+
 def test_every_generated_answer_is_valid_for_its_instrument(registry):
     administrations = generate(registry)["administrations"]
     for row in administrations.query("status == 'completed'").itertuples():

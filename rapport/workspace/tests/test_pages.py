@@ -11,7 +11,13 @@ from pypdf import PdfReader
 from rapport.checkin.models import Alert, CheckinLink, CheckinSubmission
 from rapport.clinic.models import MeasurementPlan
 from rapport.security.models import AuditEvent
-from rapport.testing import browser_submission, login_verified, make_organisation, make_user
+from rapport.testing import (
+    browser_submission,
+    login_verified,
+    make_organisation,
+    make_user,
+    schedule_next_session,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -331,3 +337,17 @@ def test_the_client_page_and_brief_say_relationship_answers_rate_the_session_bef
     assert "Since the first score" in page and "Since session 1" not in page
     brief = client.get(reverse("episode-brief", args=[unsafe.public_id])).content.decode()
     assert said in brief
+
+
+def test_a_past_session_without_a_check_in_has_none_not_none_yet(client, team, trajectory):
+    # A missed session long past never gets a check-in: "none yet" promised one.
+    episode = trajectory(team["therapist"], "R-MISSED", phq9=[12, None])
+    episode.sessions.filter(number=2).update(status="missed")
+    schedule_next_session(episode)
+    login_verified(client, team["therapist"])
+    page = client_page(client, episode)
+    rows = re.findall(r'<tr><td class="num">(\d+)</td>(.*?)</tr>', page, flags=re.DOTALL)
+    states = {
+        number: re.findall(r'<span class="muted">([^<]+)</span>', row) for number, row in rows
+    }
+    assert states == {"3": ["none yet"], "2": ["none"], "1": []}
