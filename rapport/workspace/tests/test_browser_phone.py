@@ -103,8 +103,22 @@ def test_a_therapist_reads_every_main_page_on_a_phone(live_server, page, clinic)
 
 def test_a_supervisor_reads_the_team_and_insights_on_a_phone(live_server, page, clinic):
     supervisor = staff(clinic, Role.SUPERVISOR)
+    # An open safety alert in the team, whatever the synthetic draws gave it.
+    episode = Episode.objects.filter(
+        therapist__supervisor=supervisor, status=EpisodeStatus.ACTIVE
+    ).first()
+    submit_answers(episode, unsafe_answers(phq9_item9=2))
     sign_in(page, live_server.url, supervisor)
     open_and_check(page, live_server.url + "/team/", "Your team")
+    # The alert lists are one block per alert: whether an alert was acknowledged is read
+    # on the screen, under its column's name, without scrolling sideways.
+    for table in ("table.open-safety", "table.team-alerts"):
+        cell = page.locator(f"{table} tbody tr").first.locator("td[data-label]").last
+        box = cell.bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
+        label = cell.evaluate("c => getComputedStyle(c, '::before').content")
+        assert label.strip('"').endswith(": "), label
+    assert "Not yet" in page.locator("table.open-safety").inner_text()
     open_and_check(page, live_server.url + "/insights/", "Clinic insights")
     open_and_check(page, live_server.url + "/", "Caseload")
 
