@@ -199,7 +199,7 @@ def _queue_step(
     the reason, so staff see on the client page that the escalation went nowhere.
     """
     notices = []
-    for channel, recipient, problem in _recipients(alert, step, chosen):
+    for channel, recipient, problem in recipients(alert, step, chosen):
         notice, created = SafetyNotice.objects.get_or_create(
             alert=alert,
             step=step,
@@ -216,7 +216,7 @@ def _queue_step(
     return notices
 
 
-def _recipients(alert: Alert, step: str, chosen: SafetyNoticeSettings) -> list[_Recipient]:
+def recipients(alert: Alert, step: str, chosen: SafetyNoticeSettings) -> list[_Recipient]:
     """Who gets ``step``'s notice of ``alert``, by which channels, under the clinic's
     settings ``chosen`` (see the module docstring)."""
     if step == NoticeStep.FALLBACK:

@@ -13,3 +13,10 @@ administrations_bulk_written = Signal()
 #: days, or a recent one that passed unanswered). The check-in app opens them as staff
 #: do, due questionnaires and a link, so a synthetic clinic's worklist has rows.
 synthetic_checkins_open = Signal()
+
+#: Sent by ``rapport synth`` inside its transaction, with ``organisation`` and ``anchor``
+#: (the clinic's "today", a date): the generated check-ins are written. The check-in app
+#: gives their risk answers the history a real check-in's would have: an alert, its first
+#: notice, and for the older ones a follow-up, so a synthetic clinic shows the safety loop
+#: as a clinic that uses Rapport would.
+synthetic_history_written = Signal()

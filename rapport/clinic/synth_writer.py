@@ -32,7 +32,11 @@ from rapport.clinic.models import (
     Site,
 )
 from rapport.clinic.plans import STANDARD_PLAN_NAME
-from rapport.clinic.signals import administrations_bulk_written, synthetic_checkins_open
+from rapport.clinic.signals import (
+    administrations_bulk_written,
+    synthetic_checkins_open,
+    synthetic_history_written,
+)
 from rapport.instruments import Instrument
 from rapport.synth import ClinicChunk, SynthConfig, generate_clients, generate_staff
 from rapport.synth.generator import SITES, StaffMember, plan_entries
@@ -89,6 +93,9 @@ def write_synthetic_clinic(
             # whole tables, and a 100,000-client clinic takes hours instead of minutes.
             with connection.cursor() as cursor:
                 cursor.execute("ANALYZE")
+        synthetic_history_written.send(
+            sender=write_synthetic_clinic, organisation=organisation, anchor=config.anchor
+        )
         synthetic_checkins_open.send(sender=write_synthetic_clinic, sessions=open_checkins)
     administrations_bulk_written.send(sender=write_synthetic_clinic)
     return organisation

@@ -399,7 +399,7 @@ def test_imported_answers_raise_the_flag_but_send_nothing(tmp_path, reachable):
     assert mail.outbox == [] and not SafetyNotice.objects.exists()
 
 
-def test_a_synthetic_clinic_has_example_addresses_and_sends_nothing(db):
+def test_a_synthetic_clinic_has_example_addresses_and_leaves_nothing_pending(db):
     config = SynthConfig(seed=3, n_clients=20, anchor=datetime.date(2026, 6, 1))
     organisation = write_synthetic_clinic(
         config, load_registry(), slug="synthetic", name="Synthetic", password="x" * 16
@@ -408,8 +408,13 @@ def test_a_synthetic_clinic_has_example_addresses_and_sends_nothing(db):
     assert staff.get(username="therapist1").email == "therapist1@example.org"
     assert staff.get(username="supervisor1").email == "supervisor1@example.org"
     assert Administration.objects.exclude(flags=[]).exists()  # safety answers on file
+    # Their notices are history (rapport.checkin.synthetic): written as sent or skipped,
+    # none pending. A step due after the clinic's "today" is the worker's, as for a real
+    # alert, and reaches only the example addresses.
+    assert SafetyNotice.objects.exists()
+    assert not SafetyNotice.objects.filter(status=MessageStatus.PENDING).exists()
     delivery.send_due(timezone.now() + datetime.timedelta(days=2))
-    assert mail.outbox == [] and not SafetyNotice.objects.exists()
+    assert all(to.endswith("@example.org") for sent in mail.outbox for to in sent.to)
 
 
 # --- concurrency (PostgreSQL) ------------------------------------------------------------
