@@ -371,6 +371,8 @@ class OpenSafetyAlert:
     session: int | None
     raised_at: datetime.datetime | None
     alert: Any = None  # the Alert row; None for a risk answer that raised none (imports)
+    # A risk item left blank: nothing to acknowledge; the next check-in answers it.
+    unanswered: bool = False
 
     @property
     def acknowledged(self) -> bool:
@@ -387,9 +389,16 @@ def open_safety_alerts(
     found = []
     for row in rows:
         for flag in row.open_flags:
-            if flag.kind == FlagKind.SAFETY:
-                item = risk_item(flag.code, instruments_seen) if flag.code else None
-                found.append(OpenSafetyAlert(row, item, flag.session, flag.raised_at, flag.alert))
+            if flag.kind != FlagKind.SAFETY:
+                continue
+            blank = flag.details.get("unanswered_item", "")
+            code = flag.code or blank
+            item = risk_item(code, instruments_seen) if code else None
+            found.append(
+                OpenSafetyAlert(
+                    row, item, flag.session, flag.raised_at, flag.alert, unanswered=bool(blank)
+                )
+            )
         for marker in row.markers:
             alert = marker.alert
             found.append(

@@ -20,7 +20,14 @@ from rapport.checkin.models import Alert, AlertKind, CheckinPreference
 from rapport.core.instruments import instruments
 from rapport.security.access import active_caseload
 from rapport.security.models import AuditEvent
-from rapport.testing import add_answers, add_session, login_verified, make_organisation, make_user
+from rapport.testing import (
+    add_answers,
+    add_session,
+    login_verified,
+    make_episode,
+    make_organisation,
+    make_user,
+)
 from rapport.workspace.caseload import caseload
 from rapport.workspace.flags import risk_item
 from rapport.workspace.tests.conftest import answers_for
@@ -371,3 +378,18 @@ def test_team_page_lists_open_safety_alerts_oldest_first_for_the_own_team_only(c
     assert "Nguyen" in old_row and "Yes, by" in old_row and "PHQ-9 item 9, session 2" in old_row
     assert str(team["therapist"]) in new_row and "Not yet" in new_row
     assert "critical:" not in page
+
+
+def test_team_page_names_a_blank_risk_item_and_says_there_is_nothing_to_acknowledge(client, team):
+    # Seen in the demo as "A risk item … Not yet" for days: item 9 left blank is no
+    # answer to acknowledge; the next check-in (or the next contact) settles it.
+    episode = make_episode(team["therapist"], record_number="T-BLANK", sessions=1)
+    phq9 = instruments()["phq9"]
+    add_answers(episode.sessions.get(number=1), phq9, dict.fromkeys(phq9.scored_item_ids[:8], 1))
+    login_verified(client, team["supervisor"])
+    page = client.get(reverse("team")).content.decode()
+    section = page[page.index('id="team-open-safety"') : page.index("</section>")]
+    row = section[section.index("T-BLANK") :].split("</tr>")[0]
+    assert "PHQ-9 item 9 not answered, session 1" in row
+    assert "Nothing to acknowledge: ask about it at the next contact" in row
+    assert "A risk item" not in row and "Not yet" not in row
