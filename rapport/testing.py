@@ -91,6 +91,12 @@ def add_score(
     )
 
 
+def reads_in(user: User, language: str) -> None:
+    """Have staff member ``user`` read Rapport in ``language`` (their account setting)."""
+    user.language = language
+    user.save(update_fields=["language"])
+
+
 def login_verified(client, user: User) -> None:
     """Sign ``user`` in on the test ``client`` with a confirmed authenticator app (MFA done).
 

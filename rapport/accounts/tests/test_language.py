@@ -9,7 +9,7 @@ from django.test import Client
 from django.urls import reverse
 
 from rapport.security.models import AuditEvent
-from rapport.testing import login_verified
+from rapport.testing import login_verified, reads_in
 
 pytestmark = pytest.mark.django_db
 TEMPORARY = "plum orchard at dawn 42"
@@ -70,8 +70,7 @@ def test_a_language_rapport_does_not_ship_is_refused(client, clinics):
 
 
 def test_a_spanish_clinic_admin_manages_staff_in_spanish(admin_client, clinics):
-    clinics.clinic_admin.language = "es"
-    clinics.clinic_admin.save(update_fields=["language"])
+    reads_in(clinics.clinic_admin, "es")
     staff_list = admin_client.get(reverse("staff-list")).content.decode()
     member_page = admin_client.get(
         reverse("staff-edit", args=[clinics.owner.public_id])

@@ -40,6 +40,7 @@ from rapport.testing import (
     issue_checkin_link,
     login_verified,
     make_two_clinics,
+    reads_in,
     schedule_next_session,
 )
 
@@ -461,8 +462,7 @@ def test_two_concurrent_send_due_runs_send_each_step_once():
 def test_the_notice_is_written_in_the_therapists_own_language_not_the_clients(
     reachable, django_capture_on_commit_callbacks
 ):
-    reachable.owner.language = "es"
-    reachable.owner.save(update_fields=["language"])
+    reads_in(reachable.owner, "es")
     with django_capture_on_commit_callbacks(execute=True):
         _submit(reachable)  # the client checked in in English
     [message] = mail.outbox

@@ -27,11 +27,13 @@ from rapport.browser_testing import (
 )
 from rapport.insights import snapshots
 from rapport.insights.tests.conftest import make_synth_clinic
+from rapport.testing import reads_in
 
 # An interval as the page prints it, in English or Spanish: "4.91 to 5.32", "4.91 a 5.32".
 INTERVAL = re.compile(r"^-?\d+(\.\d+)?%? (to|a) -?\d+(\.\d+)?%?$")
 
 require_browser_tools()
+
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("plain_http_cookies")]
 
 
@@ -79,8 +81,7 @@ def test_a_therapist_opens_their_profile_from_the_menu(live_server, page, clinic
 
     # The same page in Spanish, the therapist's chosen language.
     page.set_viewport_size(DESKTOP)
-    therapist.language = "es"
-    therapist.save(update_fields=["language"])
+    reads_in(therapist, "es")
     page.reload()
     check_profile(page, "Mi perfil de relación", ("Estimación", "Intervalo del 95%", "Clínica"))
     headings = page.locator("main h2").all_inner_texts()

@@ -27,7 +27,7 @@ from rapport.insights.quarterly import (
 from rapport.insights.scope import InsightScope
 from rapport.insights.tables import display_rows, rests_on_small_numbers
 from rapport.security.models import AuditEvent
-from rapport.testing import login_verified, make_organisation, make_user
+from rapport.testing import login_verified, make_organisation, make_user, reads_in
 
 pytestmark = pytest.mark.django_db
 
@@ -179,8 +179,7 @@ def test_the_default_is_the_last_complete_quarter_of_the_whole_clinic(client, cl
 
 def test_a_spanish_reader_gets_the_report_in_spanish(client, clinic):
     reader = User.objects.get(pk=clinic.clinic_admin.pk)
-    reader.language = "es"
-    reader.save(update_fields=["language"])
+    reads_in(reader, "es")
     text = report(client, reader)
     assert "Informe trimestral de confianza" in text
     assert "T1 2026 (enero a marzo)" in text

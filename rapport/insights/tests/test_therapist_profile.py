@@ -19,6 +19,7 @@ from rapport.testing import (
     make_episode,
     make_two_clinics,
     make_user,
+    reads_in,
     set_demographics,
 )
 
@@ -111,8 +112,7 @@ def test_too_few_clients_in_a_group_is_said_plainly(client, clinics):
 
 def test_group_names_are_in_the_readers_language(client, clinics):
     _clinic_with_groups(clinics, spanish=4, english=20)
-    clinics.owner.language = "es"
-    clinics.owner.save(update_fields=["language"])
+    reads_in(clinics.owner, "es")
     login_verified(client, clinics.owner)
     page = client.get(reverse("my-profile")).content.decode()
     assert "Idioma preferido: Español</strong>" in page

@@ -15,7 +15,7 @@ from rapport.core.instruments import instruments
 from rapport.insights import reports, snapshots
 from rapport.insights.release import table_may_replace
 from rapport.insights.wording import message, translate, translated_page
-from rapport.testing import login_verified
+from rapport.testing import login_verified, reads_in
 
 # (page url, strings a Spanish-speaking supervisor reads there: table titles, column
 # labels, category labels and readings)
@@ -59,8 +59,7 @@ def test_each_supervisor_reads_the_insight_tables_and_readings_in_their_language
     client, synth_clinic
 ):
     supervisor = synth_clinic.supervisor
-    supervisor.language = "es"
-    supervisor.save(update_fields=["language"])
+    reads_in(supervisor, "es")
     login_verified(client, supervisor)
     for url, expected in SPANISH.items():
         html = client.get(reverse(url)).text
@@ -84,8 +83,7 @@ def test_each_supervisor_reads_the_insight_tables_and_readings_in_their_language
 @pytest.mark.django_db
 def test_a_download_has_its_headers_in_the_readers_language(client, synth_clinic):
     supervisor = synth_clinic.supervisor
-    supervisor.language = "es"
-    supervisor.save(update_fields=["language"])
+    reads_in(supervisor, "es")
     login_verified(client, supervisor)
     response = client.get(reverse("insights-outcomes-csv"), {"table": "reliable_change"})
     header, *rows = list(csv.reader(io.StringIO(response.content.decode())))
@@ -184,8 +182,7 @@ def test_instrument_titles_and_item_wording_follow_the_reader(client, synth_clin
     trust = instruments()["rapport_trust"]
     item = trust.items[0]
     supervisor = synth_clinic.supervisor
-    supervisor.language = "es"
-    supervisor.save(update_fields=["language"])
+    reads_in(supervisor, "es")
     login_verified(client, supervisor)
     html = client.get(reverse("insights-instruments")).text
     assert trust.title["es"] in html

@@ -27,7 +27,7 @@ from rapport.browser_testing import (
 )
 from rapport.checkin.tests.helpers import submit_answers, unsafe_answers
 from rapport.clinic.models import Episode, EpisodeStatus, Organisation
-from rapport.testing import PASSWORD
+from rapport.testing import PASSWORD, reads_in
 
 SCREENSHOTS = os.environ.get("RAPPORT_WORKSPACE_SCREENSHOTS")
 
@@ -146,8 +146,7 @@ def test_a_spanish_speaking_therapist_acknowledges_on_a_phone_without_sideways_s
     """The acknowledgement form's Spanish choices are longer than the English ones; a
     fieldset grows to its widest line unless told otherwise (seen in the demo: 420 px)."""
     therapist = staff(clinic, Role.THERAPIST)
-    therapist.language = "es"
-    therapist.save(update_fields=["language"])
+    reads_in(therapist, "es")
     # A risk answer to acknowledge, whatever the synthetic draws gave this therapist.
     episode = Episode.objects.filter(therapist=therapist, status=EpisodeStatus.ACTIVE).first()
     submit_answers(episode, unsafe_answers(phq9_item9=2), language="es")
@@ -161,8 +160,7 @@ def test_a_spanish_speaking_therapist_saves_the_plan_on_a_phone(live_server, pag
     """On a phone the plan is one block per questionnaire, so a long Spanish title is
     read whole, and the page saves as it is (the empty row for adding one stays empty)."""
     therapist = staff(clinic, Role.THERAPIST)
-    therapist.language = "es"
-    therapist.save(update_fields=["language"])
+    reads_in(therapist, "es")
     sign_in(page, live_server.url, therapist)
     first = page.locator("table.caseload tbody tr th a").first
     page.goto(live_server.url + first.get_attribute("href"))

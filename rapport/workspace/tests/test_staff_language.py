@@ -12,7 +12,7 @@ import pytest
 from django.urls import reverse
 from pypdf import PdfReader
 
-from rapport.testing import login_verified
+from rapport.testing import login_verified, reads_in
 
 pytestmark = pytest.mark.django_db
 
@@ -36,8 +36,7 @@ def _pages(client, episode) -> dict[str, str]:
 def test_a_spanish_speaking_therapist_reads_caseload_client_page_and_brief_in_spanish(
     client, clinics, low_trust_episode
 ):
-    clinics.owner.language = "es"
-    clinics.owner.save(update_fields=["language"])
+    reads_in(clinics.owner, "es")
     login_verified(client, clinics.owner)
     pages = _pages(client, low_trust_episode)
 
@@ -70,8 +69,7 @@ def test_flag_reasons_count_in_spanish_without_plural_slips(client, clinics, tra
     # missed sessions: the singular and the plural form, each in Spanish.
     trajectory(clinics.owner, "R-ES-2", alliance=(32, 22))
     trajectory(clinics.owner, "R-ES-3", statuses=("attended", "missed", "cancelled"))
-    clinics.owner.language = "es"
-    clinics.owner.save(update_fields=["language"])
+    reads_in(clinics.owner, "es")
     login_verified(client, clinics.owner)
     caseload = client.get(reverse("home")).content.decode()
 
@@ -81,8 +79,7 @@ def test_flag_reasons_count_in_spanish_without_plural_slips(client, clinics, tra
 
 
 def test_scheduling_answers_a_spanish_therapist_in_spanish(client, clinics):
-    clinics.owner.language = "es"
-    clinics.owner.save(update_fields=["language"])
+    reads_in(clinics.owner, "es")
     login_verified(client, clinics.owner)
     episode = clinics.owner_episode  # started 5 Jan 2026
     url = reverse("episode-schedule", args=[episode.public_id])
@@ -112,8 +109,7 @@ def test_an_english_speaking_therapist_reads_the_same_pages_in_english(
 
 
 def test_the_progress_report_is_written_in_the_readers_language(client, clinics, low_trust_episode):
-    clinics.owner.language = "es"
-    clinics.owner.save(update_fields=["language"])
+    reads_in(clinics.owner, "es")
     login_verified(client, clinics.owner)
     response = client.get(reverse("episode-report", args=[low_trust_episode.public_id]))
     assert response.status_code == 200
